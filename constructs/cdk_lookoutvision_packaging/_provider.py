@@ -1,0 +1,122 @@
+"""The one Lambda function per stack that answers every ModelPackagingJob in it, and the asset it runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_lookoutvision_packaging import _handler, _model
+from cdk_lookoutvision_packaging._handler import packaging_job as pj
+
+HANDLER_DIR = Path(_handler.__file__).resolve().parent
+# The asset's model folder, relative to the function's code root (/var/task in AWS Lambda).
+ASSET_MODELS_DIR = "models"
+LAMBDA_TASK_ROOT = "/var/task"
+# The newest Python runtime aws-cdk-lib offers; a test fails when aws-cdk-lib gains a newer one.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+FUNCTION_TIMEOUT = Duration.minutes(15)
+
+
+@jsii.implements(ILocalBundling)
+class _CopyBundler:
+    """Builds the asset by copying files: the handler, crhelper from this environment and the service model.
+
+    No Docker and no network at synth; the inputs are pinned packages, so the asset hash only changes when they do.
+    """
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        build_asset(Path(output_dir))
+        return True
+
+
+def build_asset(output_dir: Path) -> None:
+    """Write the Lambda asset's files into ``output_dir``."""
+    import crhelper
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for source in sorted(HANDLER_DIR.glob("*.py")):
+        if source.name != "__init__.py":
+            shutil.copyfile(source, output_dir / source.name)
+    crhelper_src = Path(crhelper.__file__).resolve().parent
+    (output_dir / "crhelper").mkdir(exist_ok=True)
+    for source in sorted(crhelper_src.glob("*.py")):
+        shutil.copyfile(source, output_dir / "crhelper" / source.name)
+    model_target = output_dir / ASSET_MODELS_DIR / _model.MODEL_SUBDIR
+    model_target.mkdir(parents=True, exist_ok=True)
+    model_source = _model.model_dir()
+    for name in _model.MODEL_FILES:
+        shutil.copyfile(model_source / name, model_target / name)
+
+
+def handler_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(HANDLER_DIR),
+        bundling=BundlingOptions(
+            # Never pulled: local bundling always succeeds. CDK requires an image to be named all the same.
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+            local=_CopyBundler(),
+        ),
+    )
+
+
+class JobFunction(Construct):
+    """The handler function, its role, its log group and its permission to continue a wait in a new invocation."""
+
+    CONSTRUCT_ID = "LookoutVisionModelPackagingJobHandler"
+
+    @classmethod
+    def of(cls, scope: Construct) -> JobFunction:
+        """The stack's one instance, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        if isinstance(existing, JobFunction):
+            return existing
+        return cls(stack, cls.CONSTRUCT_ID)
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=logs.RetentionDays.ONE_MONTH)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Describes Lookout for Vision model packaging jobs for Custom::LookoutVisionModelPackagingJob",
+        )
+        # DescribeModelPackagingJob supports no resource types, so "*" is the only resource IAM accepts for it.
+        self.role.add_to_policy(iam.PolicyStatement(actions=[pj.DESCRIBE_ACTION], resources=["*"]))
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Waits for and gates on Lookout for Vision model packaging jobs (cdk-lookoutvision-packaging)",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=handler_code(),
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=128,
+            role=self.role,
+            log_group=self.log_group,
+            # An async retry would answer CloudFormation a second time; the handler answers every request itself.
+            retry_attempts=0,
+            environment={
+                "AWS_DATA_PATH": f"{LAMBDA_TASK_ROOT}/{ASSET_MODELS_DIR}",
+                "LOG_LEVEL": "INFO",
+            },
+        )
+        # A wait longer than one invocation continues in a new invocation of this function. The statement lives in
+        # its own policy: in the role's default policy it would make the function depend on its own ARN.
+        self.self_invoke_policy = iam.Policy(
+            self,
+            "ContinueWaitPolicy",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
+        )

@@ -1,0 +1,348 @@
+"""The custom resource's rules: its properties, what to answer for a wait result, the response body and its delivery.
+
+Nothing here talks to Lookout for Vision (packaging_job does) or knows crhelper (index does), so every rule can be
+tested on plain values.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import packaging_job as pj
+
+logger = logging.getLogger(__name__)
+
+RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+
+MAX_RESPONSE_BYTES = 4096
+MAX_REASON_CHARS = 1000
+DEFAULT_WAIT_TIMEOUT_S = 45 * 60
+MIN_WAIT_TIMEOUT_S = 60
+MAX_WAIT_TIMEOUT_S = 55 * 60
+# Stop polling this long before the Lambda deadline, to leave time for one slow API call, the hand-off and an answer.
+HANDOFF_MARGIN_S = 60.0
+# The key a continuation invocation carries its wait state under.
+CONTINUATION_KEY = "LookoutVisionWait"
+
+# Properties CloudFormation adds itself; everything else must be one of ours.
+_CFN_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+_OUR_PROPERTIES = ("ProjectName", "JobName", "WaitForCompletion", "WaitTimeoutSeconds", "ExpectedComponentName")
+REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
+
+
+class PropertyError(ValueError):
+    """A ResourceProperties problem, phrased as what to fix."""
+
+
+@dataclass(frozen=True)
+class JobProperties:
+    project_name: str
+    job_name: str
+    wait_for_completion: bool = True
+    wait_timeout_s: int = DEFAULT_WAIT_TIMEOUT_S
+    expected_component_name: str | None = None
+
+    @property
+    def physical_id(self) -> str:
+        return f"{self.project_name}/{self.job_name}"
+
+
+def parse_properties(properties: object) -> JobProperties:
+    """Validate ResourceProperties; raise PropertyError naming the property and the rule it breaks."""
+    if not isinstance(properties, Mapping):
+        raise PropertyError(f"ResourceProperties must be an object, got {type(properties).__name__}")
+    unknown = sorted(str(k) for k in properties if k not in _CFN_PROPERTIES and k not in _OUR_PROPERTIES)
+    if unknown:
+        raise PropertyError(
+            f"unknown properties {', '.join(repr(u[:64]) for u in unknown[:5])}; supported: {', '.join(_OUR_PROPERTIES)}"
+        )
+    for required in ("ProjectName", "JobName"):
+        if required not in properties:
+            raise PropertyError(f"{required} is required")
+    project_name, job_name = properties["ProjectName"], properties["JobName"]
+    for rule, value in ((pj.PROJECT_NAME_RULE, project_name), (pj.JOB_NAME_RULE, job_name)):
+        problem = rule.problem(value)
+        if problem:
+            raise PropertyError(problem)
+    wait = _parse_bool("WaitForCompletion", properties.get("WaitForCompletion", True))
+    timeout = _parse_int("WaitTimeoutSeconds", properties.get("WaitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
+    if not MIN_WAIT_TIMEOUT_S <= timeout <= MAX_WAIT_TIMEOUT_S:
+        raise PropertyError(
+            f"WaitTimeoutSeconds {timeout} is outside {MIN_WAIT_TIMEOUT_S}..{MAX_WAIT_TIMEOUT_S} (1 to 55 minutes)"
+        )
+    expected = properties.get("ExpectedComponentName")
+    if expected is not None:
+        problem = pj.COMPONENT_NAME_RULE.problem(expected)
+        if problem:
+            raise PropertyError(problem.replace("ComponentName", "ExpectedComponentName", 1))
+    return JobProperties(str(project_name), str(job_name), wait, timeout, expected)
+
+
+def _parse_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise PropertyError(f"{name} must be true or false, got {_short_repr(value)}")
+
+
+def _parse_int(name: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise PropertyError(f"{name} must be a whole number of seconds, got {_short_repr(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
+        return int(value.strip())
+    raise PropertyError(f"{name} must be a whole number of seconds, got {_short_repr(value)}")
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- decisions -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one request."""
+
+    status: str
+    reason: str
+    data: dict[str, str]
+
+
+def empty_data(props: JobProperties | None = None) -> dict[str, str]:
+    data = dict.fromkeys(pj.DATA_KEYS, "")
+    if props:
+        data["ProjectName"], data["JobName"] = props.project_name, props.job_name
+    return data
+
+
+def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Decision:
+    """Turn a wait result into SUCCESS or FAILED with the attributes and a reason that says what happened."""
+    p, j = props.project_name, props.job_name
+    data = pj.to_attributes(result.description, p, j) if result.description else empty_data(props)
+    if result.outcome == "error":
+        detail = result.problem.message if result.problem else "unknown error"
+        return Decision(FAILED, detail, data)
+    expected = props.expected_component_name
+    if expected is not None and data["ComponentName"] and data["ComponentName"] != expected:
+        return Decision(FAILED, pj.component_mismatch_reason(p, j, expected, data["ComponentName"]), data)
+    if not props.wait_for_completion and result.outcome in ("succeeded", "failed", "not_ready"):
+        # The caller asked for the current state, not a gate: report it, whatever it is.
+        return Decision(SUCCESS, "", data)
+    if result.outcome == "failed":
+        return Decision(FAILED, pj.failed_reason(p, j, data["StatusMessage"]), data)
+    if result.outcome == "timeout":
+        return Decision(FAILED, pj.timeout_reason(p, j, result.status, waited_s, result.last_error), data)
+    if result.outcome != "succeeded":
+        return Decision(FAILED, f"Model packaging job {p}/{j}: the wait ended unexpectedly ({result.outcome})", data)
+    if not data["ComponentVersionArn"] or not data["ComponentName"] or not data["ComponentVersion"]:
+        return Decision(FAILED, pj.no_output_reason(p, j), data)
+    return Decision(SUCCESS, "", data)
+
+
+# --- continuation --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitState:
+    """Carried from one invocation to the next while a long wait continues."""
+
+    started_at: float
+    invocation: int = 1
+
+
+def wait_state(event: Mapping[str, Any], now: float) -> WaitState:
+    raw = event.get(CONTINUATION_KEY)
+    if isinstance(raw, Mapping):
+        started = raw.get("StartedAt")
+        invocation = raw.get("Invocation")
+        if isinstance(started, int | float) and not isinstance(started, bool) and isinstance(invocation, int):
+            return WaitState(float(started), invocation)
+    return WaitState(now, 1)
+
+
+def continuation_event(event: Mapping[str, Any], state: WaitState) -> dict[str, Any]:
+    """The event to invoke ourselves with: the original request plus where the wait stands."""
+    forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}
+    forwarded[CONTINUATION_KEY] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
+    return forwarded
+
+
+# --- the response --------------------------------------------------------------------------------------------------
+
+
+def build_response(
+    event: Mapping[str, Any], status: str, reason: str, physical_id: str, data: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": _as_text(event.get("StackId")),
+        "RequestId": _as_text(event.get("RequestId")),
+        "LogicalResourceId": _as_text(event.get("LogicalResourceId")),
+        "NoEcho": False,
+        "Data": dict(data),
+    }
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def _shorten(text: str, by_bytes: int) -> str:
+    """Cut ``text`` so that its JSON encoding shrinks by at least ``by_bytes``, marking the cut."""
+    marker = " ...(truncated)"
+    encoded_len = len(json.dumps(text)) - 2
+    keep_target = max(0, encoded_len - by_bytes - len(marker))
+    kept = text
+    # JSON escapes make byte length and character count differ; cut until the encoding is short enough.
+    while kept and len(json.dumps(kept)) - 2 > keep_target:
+        excess = len(json.dumps(kept)) - 2 - keep_target
+        kept = kept[: max(0, len(kept) - max(1, excess // 6))]
+    return kept + marker if kept != text else text
+
+
+def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
+    """Serialize the body so it fits CloudFormation's 4096-byte limit.
+
+    Cuts the Reason to MAX_REASON_CHARS, then shortens Data.StatusMessage, then the Reason. If the body still does
+    not fit (only absurd identifiers can do that), answers FAILED with the data dropped rather than not at all.
+    """
+    body = dict(body)
+    body["Data"] = dict(body.get("Data") or {})
+    if len(body["Reason"]) > MAX_REASON_CHARS:
+        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - 15] + " ...(truncated)"
+    encoded = _encode(body)
+    for path in (("Data", "StatusMessage"), ("Reason",)):
+        if len(encoded) <= limit:
+            return encoded
+        holder = body["Data"] if path[0] == "Data" else body
+        key = path[-1]
+        if isinstance(holder.get(key), str) and holder[key]:
+            holder[key] = _shorten(holder[key], len(encoded) - limit)
+            encoded = _encode(body)
+    if len(encoded) <= limit:
+        return encoded
+    body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
+    encoded = _encode(body)
+    if len(encoded) > limit:
+        for key in ("PhysicalResourceId", "LogicalResourceId", "StackId", "RequestId"):
+            body[key] = body[key][:256]
+        encoded = _encode(body)
+    return encoded
+
+
+# --- delivery ------------------------------------------------------------------------------------------------------
+
+
+def send_response(
+    response_url: object,
+    body: bytes,
+    *,
+    deadline: float,
+    now: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """PUT the body to the presigned ResponseURL, retrying transient failures until ``deadline`` (a ``now()`` value).
+
+    Returns whether CloudFormation accepted it. Unlike crhelper's sender it gives up: at the deadline, or at once on
+    a 4xx (an expired or forged URL will not start working). The URL itself is never logged: it is a credential.
+    """
+    if not isinstance(response_url, str):
+        logger.error("No ResponseURL in the event; nobody can be answered")
+        return False
+    parts = urlsplit(response_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        logger.error("The ResponseURL is not an http(s) URL; nobody can be answered")
+        return False
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    attempt, pause = 0, 0.5
+    while True:
+        attempt += 1
+        remaining = deadline - now()
+        if remaining <= 0:
+            logger.error("Gave up answering CloudFormation after %d attempts: out of time", attempt - 1)
+            return False
+        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(parts.hostname, parts.port, timeout=max(0.5, min(10.0, remaining)))
+        try:
+            conn.request("PUT", path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
+            status = conn.getresponse().status
+        except (OSError, http.client.HTTPException) as error:
+            logger.warning("Answering CloudFormation failed (attempt %d): %s", attempt, type(error).__name__)
+            status = 0
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            logger.info("CloudFormation accepted the answer (HTTP %d, attempt %d)", status, attempt)
+            return True
+        if 400 <= status < 500:
+            logger.error("CloudFormation refused the answer with HTTP %d; not retrying", status)
+            return False
+        if status:
+            logger.warning("Answering CloudFormation got HTTP %d (attempt %d)", status, attempt)
+        wait = min(pause, deadline - now())
+        if wait <= 0:
+            logger.error("Gave up answering CloudFormation after %d attempts: out of time", attempt)
+            return False
+        sleep(wait)
+        pause = min(pause * 2, 5.0)
+
+
+# --- log hygiene ---------------------------------------------------------------------------------------------------
+
+_SECRET_URL = re.compile(r"https?://[^\s'\"]*(?:X-Amz-Signature|Signature=|X-Amz-Credential)[^\s'\"]*", re.IGNORECASE)
+_RESPONSE_URL_FIELD = re.compile(r"""(['"]?ResponseURL['"]?\s*[:=]\s*)(['"])[^'"]*\2""")
+
+
+def redact(text: str) -> str:
+    """Remove presigned URLs and ResponseURL values from a log message."""
+    text = _RESPONSE_URL_FIELD.sub(r"\1\2<redacted>\2", text)
+    return _SECRET_URL.sub("<redacted-url>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs presigned URLs from every record that reaches a handler, whatever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must not stop the log line
+            message = str(record.msg)
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_redaction(root: logging.Logger | None = None) -> None:
+    """Attach the filter to every handler of the root logger (handler filters see records from all loggers)."""
+    root = root or logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,286 @@
+"""Lambda entry point of Custom::LookoutVisionModelPackagingJob: crhelper glue around packaging_job and custom_resource.
+
+crhelper drives the request lifecycle. Its unsafe edges are filed off here: exactly one answer per request (its
+timeout timer and its error path could otherwise both answer), a sender that gives up before the Lambda deadline
+(its own retries forever), responses that fit 4096 bytes, JSON logs at INFO without the ResponseURL, and no polling
+rule (a long wait continues in a fresh invocation of this same function instead).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# botocore dropped lookoutvision in 1.40.61; the asset carries the model under models/. Put it on the data path
+# before any boto3 session exists, keeping whatever path the environment already has.
+_MODELS = Path(__file__).resolve().parent / "models"
+if _MODELS.is_dir():
+    _paths = [p for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
+    if str(_MODELS) not in _paths:
+        os.environ["AWS_DATA_PATH"] = os.pathsep.join([str(_MODELS), *_paths])
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from crhelper import CfnResource  # noqa: E402
+
+import custom_resource as cr  # noqa: E402
+import packaging_job as pj  # noqa: E402
+
+logger = logging.getLogger("model_packaging_job")
+
+REGION = os.environ.get("AWS_REGION", "")
+USER_AGENT = "cdk-lookoutvision-packaging/0.1"
+# Our wait loop owns retries (with jitter and backoff across the whole wait), so botocore makes one attempt per call.
+LOOKOUTVISION = boto3.session.Session().client(
+    pj.SERVICE_NAME,
+    region_name=REGION or None,
+    config=Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        user_agent_extra=USER_AGENT,
+    ),
+)
+_lambda_client: Any = None
+
+# crhelper answers with "timed out" this long before the Lambda deadline if nothing else answered by then.
+TIMER_MARGIN_S = 4.0
+# At most this long for delivering one answer; always less than what the invocation has left.
+SEND_BUDGET_S = 45.0
+
+
+def _lambda() -> Any:
+    global _lambda_client
+    if _lambda_client is None:
+        _lambda_client = boto3.session.Session().client(
+            "lambda",
+            region_name=REGION or None,
+            config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3}),
+        )
+    return _lambda_client
+
+
+class _Helper(CfnResource):  # type: ignore[misc]
+    """crhelper.CfnResource with one answer per request, a bounded sender and a response that fits."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            json_logging=True,
+            log_level=os.environ.get("LOG_LEVEL", "INFO"),
+            boto_level="ERROR",
+            sleep_on_delete=0,
+        )
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._handed_off = False
+
+    def begin(self) -> None:
+        with self._answer_lock:
+            self._answered = False
+            self._handed_off = False
+
+    def hand_off(self) -> None:
+        """The wait continues in another invocation, which will answer; this one must not."""
+        with self._answer_lock:
+            self._handed_off = True
+
+    @property
+    def finished(self) -> bool:
+        with self._answer_lock:
+            return self._answered or self._handed_off
+
+    def _set_timeout(self) -> None:
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        self._timer = threading.Timer(max(0.0, remaining - TIMER_MARGIN_S), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        logger.error("The invocation is about to time out without an answer; answering FAILED")
+        self._send(cr.FAILED, "The handler ran out of time before it could answer; see the function's log")
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._answer_lock:
+            if self._answered or self._handed_off:
+                logger.info("Not answering again: this request is already answered or handed off")
+                return
+            self._answered = True
+        event = self._event
+        final_status = status or self.Status or cr.FAILED
+        final_reason = " ".join(str(reason if status else self.Reason).split())
+        physical_id = str(self.PhysicalResourceId or "") or fallback_physical_id(event)
+        body = cr.build_response(event, final_status, final_reason, physical_id, self.Data or {})
+        deliver(event, body, self._context)
+
+
+def fallback_physical_id(event: dict[str, Any]) -> str:
+    """A physical id for an answer that has none of its own: the one CloudFormation sent, or a stable stand-in."""
+    existing = event.get("PhysicalResourceId")
+    if isinstance(existing, str) and existing:
+        return existing
+    logical = event.get("LogicalResourceId")
+    request = event.get("RequestId")
+    return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(request)[:8]}"
+
+
+def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
+    encoded = cr.encode_response(body)
+    remaining = context.get_remaining_time_in_millis() / 1000.0 if context else SEND_BUDGET_S
+    budget = max(0.5, min(SEND_BUDGET_S, remaining - 1.0))
+    logger.info(
+        json.dumps(
+            {
+                "answer": json.loads(encoded).get("Status"),
+                "reason": json.loads(encoded).get("Reason"),
+                "physicalResourceId": json.loads(encoded).get("PhysicalResourceId"),
+                "bytes": len(encoded),
+            }
+        )
+    )
+    return cr.send_response(event.get("ResponseURL"), encoded, deadline=time.monotonic() + budget)
+
+
+helper = _Helper()
+
+
+@helper.create  # type: ignore[untyped-decorator]
+@helper.update  # type: ignore[untyped-decorator]
+def create_or_update(event: dict[str, Any], context: Any) -> str:
+    try:
+        return _gate(event, context)
+    except Exception as error:  # our own bug: answer with a clean line, keep the traceback in the log only
+        logger.exception("Unexpected error in the handler")
+        helper.Status = cr.FAILED
+        helper.Reason = (
+            f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); "
+            f"see log stream {getattr(context, 'log_stream_name', '')}"
+        )
+        return str(helper.PhysicalResourceId or "") or fallback_physical_id(event)
+
+
+@helper.delete  # type: ignore[untyped-decorator]
+def delete(event: dict[str, Any], context: Any) -> str:
+    # We never own the packaging job, so there is nothing to clean up, whatever physical id the Create left.
+    logger.info("Delete: nothing to clean up; the packaging job belongs to Lookout for Vision")
+    return fallback_physical_id(event)
+
+
+def _gate(event: dict[str, Any], context: Any) -> str:
+    """Describe and wait; set the answer on the helper and return the physical id crhelper answers with.
+
+    A failed Create answers with <project>/<job> when the names are valid; a failed Update keeps the old id, so that
+    CloudFormation never mistakes a failure for a replacement.
+    """
+    request_type = event["RequestType"]
+    old_id = fallback_physical_id(event)
+    helper.PhysicalResourceId = old_id
+    try:
+        props = cr.parse_properties(event.get("ResourceProperties"))
+    except cr.PropertyError as error:
+        helper.Status, helper.Reason = cr.FAILED, f"Invalid properties: {error}"
+        helper.Data = cr.empty_data()
+        return old_id
+    if request_type == "Create":
+        helper.PhysicalResourceId = props.physical_id
+    state = cr.wait_state(event, time.time())
+    now = time.time()
+    remaining_s = context.get_remaining_time_in_millis() / 1000.0
+    logger.info(
+        json.dumps(
+            {
+                "request": request_type,
+                "logicalResourceId": event.get("LogicalResourceId"),
+                "job": props.physical_id,
+                "waitForCompletion": props.wait_for_completion,
+                "waitTimeoutSeconds": props.wait_timeout_s,
+                "invocation": state.invocation,
+                "waitedSeconds": round(now - state.started_at, 1),
+            }
+        )
+    )
+
+    def on_status(status: str, description: dict[str, Any]) -> None:
+        logger.info(json.dumps({"job": props.physical_id, "status": status, "waitedSeconds": round(time.time() - state.started_at, 1)}))
+
+    def on_retry(problem: pj.ApiProblem, delay: float) -> None:
+        logger.warning(json.dumps({"job": props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)}))
+
+    result = pj.wait_for_job(
+        LOOKOUTVISION,
+        props.project_name,
+        props.job_name,
+        deadline=state.started_at + props.wait_timeout_s,
+        yield_at=now + remaining_s - cr.HANDOFF_MARGIN_S,
+        wait=props.wait_for_completion,
+        region=REGION,
+        on_status=on_status,
+        on_retry=on_retry,
+    )
+    if result.outcome == "yield":
+        if _continue_elsewhere(event, context, state):
+            return props.physical_id
+        data = pj.to_attributes(result.description, props.project_name, props.job_name) if result.description else cr.empty_data(props)
+        helper.Data = data
+        helper.Status = cr.FAILED
+        helper.Reason = (
+            f"Could not continue waiting for model packaging job {props.physical_id} in a new invocation "
+            f"(last status {result.status or 'unknown'}): check that the function may lambda:InvokeFunction itself"
+        )
+        return props.physical_id if request_type == "Create" else old_id
+    decision = cr.decide(props, result, time.time() - state.started_at)
+    helper.Data = decision.data
+    if decision.status == cr.FAILED:
+        helper.Status, helper.Reason = cr.FAILED, decision.reason
+        return props.physical_id if request_type == "Create" else old_id
+    return props.physical_id
+
+
+def _continue_elsewhere(event: dict[str, Any], context: Any, state: cr.WaitState) -> bool:
+    payload = json.dumps(cr.continuation_event(event, state)).encode("utf-8")
+    try:
+        _lambda().invoke(FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload)
+    except Exception as error:  # noqa: BLE001 - reported as a FAILED answer by the caller
+        logger.error("Could not hand the wait to a new invocation: %s", type(error).__name__)
+        return False
+    logger.info(json.dumps({"handedOffTo": "invocation", "invocation": state.invocation + 1}))
+    helper.hand_off()
+    return True
+
+
+def _precheck(event: Any) -> str | None:
+    """Why crhelper cannot handle this event, or None. Events it cannot parse get a direct answer or none at all."""
+    if not isinstance(event, dict):
+        return f"the event must be a JSON object, got {type(event).__name__}"
+    for key in ("StackId", "RequestId", "LogicalResourceId"):
+        if not isinstance(event.get(key), str) or not event.get(key):
+            return f"the event has no {key}"
+    request_type = event.get("RequestType")
+    if request_type not in cr.REQUEST_TYPES:
+        return f"unsupported RequestType {str(request_type)[:40]!r}; expected Create, Update or Delete"
+    return None
+
+
+def handler(event: Any, context: Any) -> None:
+    cr.install_redaction()
+    problem = _precheck(event)
+    if problem:
+        logger.error("Cannot process the request: %s", problem)
+        if isinstance(event, dict) and isinstance(event.get("ResponseURL"), str):
+            body = cr.build_response(event, cr.FAILED, f"Bad request: {problem}", fallback_physical_id(event), {})
+            deliver(event, body, context)
+        return
+    if not isinstance(event.get("ResponseURL"), str):
+        logger.error("Cannot process the request: the event has no ResponseURL, so nobody can be answered")
+        return
+    helper.begin()
+    try:
+        helper(event, context)
+    finally:
+        if not helper.finished:
+            # crhelper returned without answering (a bug on either side): never leave the stack waiting.
+            helper._send(cr.FAILED, "The handler ended without an answer; see the function's log")

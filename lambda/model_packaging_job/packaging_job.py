@@ -1,0 +1,405 @@
+"""Describe an Amazon Lookout for Vision model packaging job, classify its status and errors, and wait for it.
+
+This is the one implementation of those ideas: the Lambda handler, the pipeline CLI and the benchmark all use it.
+It depends on the standard library and botocore only, and takes its clock, sleep and randomness as arguments so a
+caller can drive it with a virtual clock.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+SERVICE_NAME = "lookoutvision"
+API_VERSION = "2020-11-20"
+DESCRIBE_ACTION = "lookoutvision:DescribeModelPackagingJob"
+
+WAITING_STATUSES = frozenset({"CREATED", "RUNNING"})
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+
+# The custom resource's Data keys and the CLI's result keys, in the order they are documented.
+DATA_KEYS = (
+    "ComponentVersionArn",
+    "ComponentName",
+    "ComponentVersion",
+    "Status",
+    "StatusMessage",
+    "ModelVersion",
+    "ProjectName",
+    "JobName",
+    "CreationTimestamp",
+    "LastUpdatedTimestamp",
+)
+
+# Poll interval bounds while a job is CREATED or RUNNING: uniform jitter keeps many waiters from polling in step,
+# and the upper bound keeps the time to notice a status change under 5 seconds.
+POLL_INTERVAL_S = (2.0, 4.5)
+# Backoff on throttling and transient failures: exponential with jitter, capped.
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 30.0
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A naming rule of the Lookout for Vision API, applied as a full match."""
+
+    label: str
+    min_len: int
+    max_len: int
+    pattern: str
+    hint: str
+
+    def problem(self, value: object) -> str | None:
+        """Return why ``value`` breaks the rule, or None when it is valid."""
+        if not isinstance(value, str):
+            return f"{self.label} must be a string, got {type(value).__name__}"
+        if not self.min_len <= len(value) <= self.max_len:
+            return (
+                f"{self.label} {_show(value)} is {len(value)} characters long; "
+                f"it must be {self.min_len}-{self.max_len} characters matching {self.pattern} ({self.hint})"
+            )
+        if not re.fullmatch(self.pattern, value):
+            return f"{self.label} {_show(value)} must match {self.pattern} ({self.hint})"
+        return None
+
+
+PROJECT_NAME_RULE = NameRule(
+    "ProjectName", 1, 255, r"[a-zA-Z0-9][a-zA-Z0-9_\-]*", "letters, digits, '_' and '-', starting with a letter or digit"
+)
+JOB_NAME_RULE = NameRule("JobName", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
+COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "letters, digits, '-', '_' and '.'")
+
+
+def _show(value: str, limit: int = 80) -> str:
+    """repr() of a value, shortened so that an error message stays readable."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+# --- status --------------------------------------------------------------------------------------------------------
+
+Phase = Literal["waiting", "succeeded", "failed", "unknown"]
+
+
+def classify_status(status: str | None) -> Phase:
+    """Map a job Status to what a waiter does next."""
+    if status in WAITING_STATUSES:
+        return "waiting"
+    if status == SUCCEEDED:
+        return "succeeded"
+    if status == FAILED:
+        return "failed"
+    return "unknown"
+
+
+# --- describing ----------------------------------------------------------------------------------------------------
+
+
+def describe(client: Any, project_name: str, job_name: str) -> dict[str, Any]:
+    """One DescribeModelPackagingJob call; returns the ModelPackagingDescription."""
+    response = client.describe_model_packaging_job(ProjectName=project_name, JobName=job_name)
+    description = response.get("ModelPackagingDescription")
+    if not isinstance(description, dict):
+        raise ValueError("DescribeModelPackagingJob returned no ModelPackagingDescription")
+    return description
+
+
+def _iso_utc(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is None:
+        return ""
+    return str(value)
+
+
+def greengrass_output(description: Mapping[str, Any]) -> dict[str, Any]:
+    """The Greengrass output details of a job, or {} when the job has none (yet)."""
+    details = description.get("ModelPackagingOutputDetails") or {}
+    greengrass = details.get("Greengrass") or {}
+    return greengrass if isinstance(greengrass, dict) else {}
+
+
+def to_attributes(description: Mapping[str, Any], project_name: str = "", job_name: str = "") -> dict[str, str]:
+    """Flatten a ModelPackagingDescription to the documented keys; every key present, "" where there is no value."""
+    output = greengrass_output(description)
+    values: dict[str, Any] = {
+        "ComponentVersionArn": output.get("ComponentVersionArn"),
+        "ComponentName": output.get("ComponentName"),
+        "ComponentVersion": output.get("ComponentVersion"),
+        "Status": description.get("Status"),
+        "StatusMessage": description.get("StatusMessage"),
+        "ModelVersion": description.get("ModelVersion"),
+        "ProjectName": description.get("ProjectName") or project_name,
+        "JobName": description.get("JobName") or job_name,
+        "CreationTimestamp": _iso_utc(description.get("CreationTimestamp")),
+        "LastUpdatedTimestamp": _iso_utc(description.get("LastUpdatedTimestamp")),
+    }
+    return {key: "" if values[key] is None else str(values[key]) for key in DATA_KEYS}
+
+
+# --- errors --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiProblem:
+    """A failed API call, classified: retry while time remains, or stop with a message that says what to fix."""
+
+    retryable: bool
+    code: str
+    message: str
+    retry_after_s: float | None = None
+
+
+_RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServerException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def classify_error(error: BaseException, project_name: str, job_name: str, region: str = "") -> ApiProblem:
+    """Turn an exception from a Describe call into an ApiProblem."""
+    from botocore.exceptions import (  # local: keeps this module importable for pure unit use
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+        UnknownServiceError,
+    )
+
+    where = f" in {region}" if region else ""
+    job = f"{project_name}/{job_name}"
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        code = str(err.get("Code", "Unknown"))
+        message = str(err.get("Message", "")).strip()
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        retry_after = _retry_after(error.response)
+        if code in _RETRYABLE_CODES or status == 429 or status >= 500:
+            return ApiProblem(True, code, f"{code} ({status}): {message}", retry_after)
+        if code == "AccessDeniedException" or status == 403:
+            return ApiProblem(
+                False,
+                code,
+                f"Access denied describing model packaging job {job}{where}: grant {DESCRIBE_ACTION} "
+                f'on Resource "*" to the caller, and check SCPs and permission boundaries ({message})',
+            )
+        if code == "ResourceNotFoundException" or status == 404:
+            resource_type = str(error.response.get("ResourceType") or "")
+            if resource_type == "PROJECT":
+                text = f"Lookout for Vision project '{project_name}' does not exist{where}: check project_name"
+            elif resource_type == "MODEL_PACKAGE_JOB":
+                text = (
+                    f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
+                    "check job_name (ListModelPackagingJobs lists the project's jobs)"
+                )
+            else:
+                text = (
+                    f"Model packaging job {job} was not found{where}: check project_name, job_name "
+                    "and the Region the stack deploys to"
+                )
+            return ApiProblem(False, code, f"{text} ({message})" if message else text)
+        if code == "ValidationException" or status == 400:
+            return ApiProblem(
+                False,
+                code,
+                f"Lookout for Vision rejected the request for {job}: {message}. "
+                "Check project_name and job_name against the naming rules",
+            )
+        return ApiProblem(False, code, f"DescribeModelPackagingJob for {job} failed with {code} ({status}): {message}")
+    if isinstance(error, UnknownServiceError):
+        return ApiProblem(
+            False,
+            "UnknownServiceError",
+            "this botocore has no lookoutvision service model; set AWS_DATA_PATH to a folder holding "
+            "lookoutvision/2020-11-20/service-2.json.gz (the asset and the package carry one)",
+        )
+    if isinstance(error, NoCredentialsError):
+        return ApiProblem(False, "NoCredentialsError", "no AWS credentials were found to call Lookout for Vision")
+    if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
+        return ApiProblem(True, type(error).__name__, str(error))
+    if isinstance(error, ConnectionError | TimeoutError):
+        return ApiProblem(True, type(error).__name__, str(error))
+    from botocore.exceptions import BotoCoreError
+
+    if isinstance(error, BotoCoreError):
+        # Response parsing and HTTP-level failures (a malformed body, a reset) are transient more often than not.
+        return ApiProblem(True, type(error).__name__, str(error))
+    return ApiProblem(False, type(error).__name__, f"{type(error).__name__}: {error}")
+
+
+def _retry_after(response: Mapping[str, Any]) -> float | None:
+    value = response.get("RetryAfterSeconds")
+    if value is None:
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+        value = headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 300 else None
+
+
+# --- reasons -------------------------------------------------------------------------------------------------------
+
+
+def failed_reason(project_name: str, job_name: str, status_message: str) -> str:
+    return f"Model packaging job {project_name}/{job_name} FAILED: {status_message or '(no StatusMessage)'}"
+
+
+def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s: float, last_error: str = "") -> str:
+    minutes = waited_s / 60.0
+    text = (
+        f"Timed out after {minutes:.1f} minutes waiting for model packaging job {project_name}/{job_name}; "
+        f"last status {last_status or 'unknown'}"
+    )
+    if last_error:
+        text += f"; last error {last_error}"
+    return text + ". Raise wait_timeout or rerun the deployment when the job has finished"
+
+
+def no_output_reason(project_name: str, job_name: str) -> str:
+    return (
+        f"Model packaging job {project_name}/{job_name} SUCCEEDED but reported no Greengrass output details "
+        "(ModelPackagingOutputDetails.Greengrass.ComponentVersionArn is missing); only Greengrass packaging "
+        "jobs can be gated"
+    )
+
+
+def component_mismatch_reason(project_name: str, job_name: str, expected: str, actual: str) -> str:
+    return (
+        f"Model packaging job {project_name}/{job_name} produced component '{actual}', but expected_component_name "
+        f"is '{expected}': set expected_component_name to the job's ComponentName"
+    )
+
+
+def unknown_status_reason(project_name: str, job_name: str, status: str) -> str:
+    return f"Model packaging job {project_name}/{job_name} reported an unknown status {status!r}"
+
+
+# --- waiting -------------------------------------------------------------------------------------------------------
+
+Outcome = Literal["succeeded", "failed", "not_ready", "timeout", "yield", "error"]
+
+
+@dataclass
+class WaitResult:
+    """How a wait ended, what it last saw and what it cost."""
+
+    outcome: Outcome
+    description: dict[str, Any] | None = None
+    status: str = ""
+    api_calls: int = 0
+    problem: ApiProblem | None = None
+    last_error: str = ""
+    statuses: list[str] = field(default_factory=list)
+
+    @property
+    def reason_detail(self) -> str:
+        return self.problem.message if self.problem else ""
+
+
+@dataclass
+class Clock:
+    """Time, sleep and randomness, injectable so that waits can run on a virtual clock."""
+
+    now: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def wait_for_job(
+    client: Any,
+    project_name: str,
+    job_name: str,
+    *,
+    deadline: float,
+    yield_at: float | None = None,
+    wait: bool = True,
+    clock: Clock | None = None,
+    region: str = "",
+    on_status: Callable[[str, dict[str, Any]], None] | None = None,
+    on_retry: Callable[[ApiProblem, float], None] | None = None,
+) -> WaitResult:
+    """Describe the job until it is terminal.
+
+    Ends with ``succeeded`` or ``failed`` for a terminal job; ``not_ready`` when ``wait`` is False and the job is
+    still CREATED or RUNNING; ``timeout`` at ``deadline``; ``yield`` at ``yield_at`` (the caller continues the wait
+    elsewhere); ``error`` for a problem that retrying cannot fix. Times are ``clock.now()`` values. Throttling,
+    5xx and connection errors are retried with jittered exponential backoff while time remains.
+    """
+    clock = clock or Clock()
+    result = WaitResult(outcome="timeout")
+    failures = 0
+
+    def observe() -> float | None:
+        """Describe once; return the delay before the next look, or None when the wait is over."""
+        nonlocal failures
+        try:
+            result.api_calls += 1
+            description = describe(client, project_name, job_name)
+        except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes unanswered
+            problem = classify_error(error, project_name, job_name, region)
+            if not problem.retryable:
+                result.outcome, result.problem = "error", problem
+                return None
+            failures += 1
+            result.last_error = problem.message
+            backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(failures - 1, 10))
+            delay = clock.rng.uniform(backoff / 2, backoff)
+            if problem.retry_after_s is not None:
+                delay = max(delay, problem.retry_after_s)
+            if on_retry:
+                on_retry(problem, delay)
+            return delay
+        failures = 0
+        status = str(description.get("Status") or "")
+        if status != result.status or not result.statuses:
+            result.statuses.append(status)
+            if on_status:
+                on_status(status, description)
+        result.description, result.status = description, status
+        phase = classify_status(status)
+        if phase in ("succeeded", "failed"):
+            result.outcome = phase
+            return None
+        if not wait:
+            result.outcome = "not_ready"
+            return None
+        if phase == "unknown":
+            result.outcome = "error"
+            result.problem = ApiProblem(False, "UnknownStatus", unknown_status_reason(project_name, job_name, status))
+            return None
+        return clock.rng.uniform(*POLL_INTERVAL_S)
+
+    while True:
+        delay = observe()
+        if delay is None:
+            return result
+        now = clock.now()
+        if now >= deadline:
+            result.outcome = "timeout"
+            return result
+        if yield_at is not None and now + delay >= yield_at:
+            result.outcome = "yield"
+            return result
+        # Never sleep past the deadline: the look taken at the deadline decides between success and timeout.
+        clock.sleep(min(delay, deadline - now))
