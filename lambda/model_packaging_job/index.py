@@ -35,17 +35,25 @@ logger = logging.getLogger("model_packaging_job")
 
 REGION = os.environ.get("AWS_REGION", "")
 USER_AGENT = "cdk-lookoutvision-packaging/0.1"
-# Our wait loop owns retries (with jitter and backoff across the whole wait), so botocore makes one attempt per call.
-LOOKOUTVISION = boto3.session.Session().client(
-    pj.SERVICE_NAME,
-    region_name=REGION or None,
-    config=Config(
-        connect_timeout=3,
-        read_timeout=10,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        user_agent_extra=USER_AGENT,
-    ),
-)
+
+
+def lookoutvision_client(**kwargs: Any) -> Any:
+    """A Lookout for Vision client whose calls fail fast: our wait loop owns retries (with jitter and backoff across
+    the whole wait), so botocore makes one attempt per call. AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore."""
+    return boto3.session.Session().client(
+        pj.SERVICE_NAME,
+        region_name=REGION or None,
+        config=Config(
+            connect_timeout=3,
+            read_timeout=10,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            user_agent_extra=USER_AGENT,
+        ),
+        **kwargs,
+    )
+
+
+LOOKOUTVISION = lookoutvision_client()
 _lambda_client: Any = None
 
 # crhelper answers with "timed out" this long before the Lambda deadline if nothing else answered by then.
