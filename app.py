@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The example CDK app: a gate stack that waits for a Lookout for Vision model packaging job on `cdk deploy`.
+"""The example CDK app: a gate stack that waits for a Lookout for Vision model packaging job on `cdk deploy`, and an
+edge stack that ships the packaged model to a Greengrass thing group only once the gate has passed.
 
 Names come from context (cdk.json holds the defaults); override them with `cdk synth -c projectName=... -c jobName=...`.
 """
@@ -7,9 +8,13 @@ Names come from context (cdk.json holds the defaults); override them with `cdk s
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_greengrassv2 as greengrassv2
 from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob
+from cdk_lookoutvision_packaging.reference import ModelPackagingJobReference
+
+EDGE_AGENT_COMPONENT = "aws.iot.lookoutvision.EdgeAgent"
 
 
 class ModelGateStack(cdk.Stack):
@@ -35,13 +40,71 @@ class ModelGateStack(cdk.Stack):
             expected_component_name=expected_component_name,
             wait_timeout=wait_timeout,
         )
-        cdk.CfnOutput(
-            self,
-            "ComponentVersionArn",
-            value=self.job.component_version_arn,
-            description="Greengrass component version ARN produced by the model packaging job",
+        # Outputs ModelPackagingJobComponentVersionArn, ...ComponentName, ...ComponentVersion, ...Status and
+        # ...ModelVersion: what the edge stack and pipelines read.
+        self.job.add_outputs()
+
+
+class EdgeDeploymentStack(cdk.Stack):
+    """A Greengrass V2 deployment of the packaged model and the Lookout for Vision Edge Agent to a thing group.
+
+    It reads the gate stack's outputs with Fn::GetStackOutput (no export lock-in), so it cannot be created with a
+    model that did not package: the gate stack would have failed first, and this stack deploys after it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        gate_stack_name: str,
+        expected_component_name: str,
+        thing_group_arn: str,
+        edge_agent_version: str,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        model = ModelPackagingJobReference.from_stack_output(
+            self, "Model", stack_name=gate_stack_name, expected_component_name=expected_component_name
         )
-        cdk.CfnOutput(self, "Status", value=self.job.status, description="Status of the model packaging job")
+        spec = greengrassv2.CfnDeployment.ComponentDeploymentSpecificationProperty
+        self.deployment = greengrassv2.CfnDeployment(
+            self,
+            "Deployment",
+            target_arn=thing_group_arn,
+            deployment_name=f"{expected_component_name}-model",
+            components={
+                **model.greengrass_component(),
+                EDGE_AGENT_COMPONENT: spec(component_version=edge_agent_version),
+            },
+            deployment_policies=greengrassv2.CfnDeployment.DeploymentPoliciesProperty(
+                # A device that cannot run the new model goes back to the last good one.
+                failure_handling_policy="ROLLBACK",
+                component_update_policy=greengrassv2.CfnDeployment.DeploymentComponentUpdatePolicyProperty(
+                    action="NOTIFY_COMPONENTS", timeout_in_seconds=120
+                ),
+                configuration_validation_policy=greengrassv2.CfnDeployment.DeploymentConfigurationValidationPolicyProperty(
+                    timeout_in_seconds=120
+                ),
+            ),
+            iot_job_configuration=greengrassv2.CfnDeployment.DeploymentIoTJobConfigurationProperty(
+                job_executions_rollout_config=greengrassv2.CfnDeployment.IoTJobExecutionsRolloutConfigProperty(
+                    maximum_per_minute=50
+                ),
+                # Stop the rollout when a fifth of the first devices fail.
+                abort_config=greengrassv2.CfnDeployment.IoTJobAbortConfigProperty(
+                    criteria_list=[
+                        greengrassv2.CfnDeployment.IoTJobAbortCriteriaProperty(
+                            action="CANCEL",
+                            failure_type="FAILED",
+                            min_number_of_executed_things=5,
+                            threshold_percentage=20,
+                        )
+                    ]
+                ),
+            ),
+        )
+        cdk.CfnOutput(self, "DeploymentId", value=self.deployment.attr_deployment_id)
 
 
 def _context(app: cdk.App, key: str) -> str | None:
@@ -56,15 +119,33 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     if not project_name or not job_name:
         raise SystemExit("Set the context values projectName and jobName (cdk.json holds defaults; -c overrides them)")
     timeout = _context(app, "waitTimeoutMinutes")
-    ModelGateStack(
+    expected = _context(app, "expectedComponentName")
+    gate = ModelGateStack(
         app,
         "LookoutVisionModelGate",
         project_name=project_name,
         job_name=job_name,
-        expected_component_name=_context(app, "expectedComponentName"),
+        expected_component_name=expected,
         wait_timeout=cdk.Duration.minutes(int(timeout)) if timeout else None,
-        description="Gates deployments on an Amazon Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
+        description="Gates deployments on a Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
     )
+    thing_group_arn = _context(app, "thingGroupArn")
+    thing_group_name = _context(app, "thingGroupName")
+    if expected and (thing_group_arn or thing_group_name):
+        edge = EdgeDeploymentStack(
+            app,
+            "LookoutVisionEdgeDeployment",
+            gate_stack_name=gate.stack_name,
+            expected_component_name=expected,
+            thing_group_arn=thing_group_arn
+            or cdk.Arn.format(
+                cdk.ArnComponents(service="iot", resource="thinggroup", resource_name=thing_group_name), gate
+            ),
+            edge_agent_version=_context(app, "edgeAgentVersion") or "1.2.0",
+            description="Ships the packaged Lookout for Vision model to Greengrass devices",
+        )
+        # Fn::GetStackOutput carries no dependency of its own: deploy the gate first.
+        edge.add_stack_dependency(gate)
     return app
 
 

@@ -14,7 +14,7 @@ MODEL_FILES = ("service-2.json.gz", "endpoint-rule-set-1.json.gz", "paginators-1
 MODEL_RELDIR = Path("lookoutvision") / "2020-11-20"
 
 
-class build_py_with_model(build_py):  # noqa: N801 - setuptools command naming
+class build_py_with_model(build_py):
     def run(self) -> None:
         super().run()
         if self.editable_mode:

@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"
+)
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:LookoutVisionModelGate-Handler-AbCdEf123456"
 COMPONENT_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:1.0.0"
 
@@ -148,7 +150,9 @@ def ok(desc: dict[str, Any]) -> Step:
 
 
 def error(status: int, error_type: str, message: str = "", headers: dict[str, str] | None = None, **extra: Any) -> Step:
-    return Step("error", status=status, error_type=error_type, message=message or error_type, headers=headers or {}, extra=extra)
+    return Step(
+        "error", status=status, error_type=error_type, message=message or error_type, headers=headers or {}, extra=extra
+    )
 
 
 def reset() -> Step:
@@ -215,14 +219,28 @@ class FakeLookoutVision:
             script = self.scripts.get((project, job))
             if script is None:
                 if project not in self.projects:
-                    return error(404, "ResourceNotFoundException", f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
-                return error(404, "ResourceNotFoundException", f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
+                    return error(
+                        404,
+                        "ResourceNotFoundException",
+                        f"Project {project} not found",
+                        ResourceId=project,
+                        ResourceType="PROJECT",
+                    )
+                return error(
+                    404,
+                    "ResourceNotFoundException",
+                    f"Job {job} not found",
+                    ResourceId=job,
+                    ResourceType="MODEL_PACKAGE_JOB",
+                )
             return script.pop(0) if len(script) > 1 else script[0]
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = request.path.split("?")[0].strip("/").split("/")
         if len(parts) != 5 or parts[0] != "2020-11-20" or parts[1] != "projects" or parts[3] != "modelpackagingjobs":
-            self._send(request, 404, {"message": f"no route {request.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"})
+            self._send(
+                request, 404, {"message": f"no route {request.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"}
+            )
             return
         step = self._next(unquote(parts[2]), unquote(parts[4]))
         self._play(request, step)

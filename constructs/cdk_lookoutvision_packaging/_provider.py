@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import BundlingOptions, CfnResource, DockerImage, Duration, ILocalBundling, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -112,6 +112,13 @@ class JobFunction(Construct):
                 "LOG_LEVEL": "INFO",
             },
         )
+        # CDK makes the function DependsOn its role, which the Role property's Fn::GetAtt already enforces
+        # (cfn-lint W3005). The dependency on the role's policy, which matters, stays.
+        function_resource = self.function.node.default_child
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        policy_resource = default_policy.node.default_child if default_policy else None
+        if isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource):
+            function_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
         # A wait longer than one invocation continues in a new invocation of this function. The statement lives in
         # its own policy: in the role's default policy it would make the function depend on its own ARN.
         self.self_invoke_policy = iam.Policy(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, Token
+import re
+
+from aws_cdk import CfnOutput, CustomResource, Duration, Token
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from cdk_lookoutvision_packaging._attributes import PUBLISHED_KEYS, JobAttributes
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging._provider import JobFunction
 
@@ -17,7 +21,7 @@ SERVICE_TIMEOUT_MARGIN = Duration.minutes(5)
 NO_WAIT_SERVICE_TIMEOUT = Duration.minutes(5)
 
 
-class ModelPackagingJob(Construct):
+class ModelPackagingJob(Construct, JobAttributes):
     """Waits on ``cdk deploy`` for a Lookout for Vision model packaging job and exposes what it produced.
 
     The deployment fails with the job's own StatusMessage when the job FAILED, so nothing that references these
@@ -61,6 +65,7 @@ class ModelPackagingJob(Construct):
                 "handler answers before CloudFormation's 60-minute custom resource limit"
             )
         self._expected_component_name = expected_component_name
+        self._wait_for_completion = wait_for_completion
         handler = JobFunction.of(self)
         properties: dict[str, object] = {
             "ProjectName": project_name,
@@ -70,6 +75,7 @@ class ModelPackagingJob(Construct):
         }
         if expected_component_name is not None:
             properties["ExpectedComponentName"] = expected_component_name
+        self._properties = properties
         self._resource = CustomResource(
             self,
             "Resource",
@@ -90,51 +96,95 @@ class ModelPackagingJob(Construct):
         """The underlying ``Custom::LookoutVisionModelPackagingJob`` resource."""
         return self._resource
 
-    def _att(self, name: str) -> str:
-        return Token.as_string(self._resource.get_att(name))
-
-    @property
-    def component_version_arn(self) -> str:
-        """The Greengrass component version ARN the job produced. Resolves at deploy time."""
-        return self._att("ComponentVersionArn")
-
-    @property
-    def component_name(self) -> str:
-        """The Greengrass component name: the ``expected_component_name`` literal when given (checked at deploy
-        time), otherwise a token that resolves at deploy time."""
-        if self._expected_component_name is not None:
-            return self._expected_component_name
-        return self._att("ComponentName")
-
-    @property
-    def component_version(self) -> str:
-        """The Greengrass component version, such as 1.0.0. Resolves at deploy time."""
-        return self._att("ComponentVersion")
-
-    @property
-    def status(self) -> str:
-        """The job's status at deploy time: SUCCEEDED, or with ``wait_for_completion=False`` any status."""
-        return self._att("Status")
+    def _attribute(self, key: str) -> str:
+        return Token.as_string(self._resource.get_att(key))
 
     @property
     def status_message(self) -> str:
         """The job's StatusMessage (may be empty). Resolves at deploy time."""
-        return self._att("StatusMessage")
-
-    @property
-    def model_version(self) -> str:
-        """The model version the job packaged. Resolves at deploy time."""
-        return self._att("ModelVersion")
+        return self._attribute("StatusMessage")
 
     @property
     def creation_timestamp(self) -> str:
         """When the job was created, ISO 8601 UTC. Resolves at deploy time."""
-        return self._att("CreationTimestamp")
+        return self._attribute("CreationTimestamp")
 
     @property
     def last_updated_timestamp(self) -> str:
         """When the job last changed, ISO 8601 UTC. Resolves at deploy time."""
-        return self._att("LastUpdatedTimestamp")
+        return self._attribute("LastUpdatedTimestamp")
+
+    def add_outputs(
+        self, *, output_prefix: str | None = None, export_prefix: str | None = None
+    ) -> dict[str, CfnOutput]:
+        """Add stack outputs for ComponentVersionArn, ComponentName, ComponentVersion, Status and ModelVersion.
+
+        :param output_prefix: Prefix of the outputs' logical ids, which are ``<prefix><Key>`` (for example
+            ``ModelPackagingJobComponentVersionArn``); consumers address outputs by these names.
+            :default: this construct's id with everything but letters and digits removed
+        :param export_prefix: When given, each output is also exported as ``<export_prefix>-<Key>`` for
+            Fn::ImportValue. Exports lock the producer: prefer ``ModelPackagingJobReference.from_stack_output``.
+            :default: no exports
+        :returns: the outputs by key
+        """
+        prefix = output_prefix if output_prefix is not None else re.sub(r"[^A-Za-z0-9]", "", self.node.id)
+        if not re.fullmatch(r"[A-Za-z0-9]*", prefix):
+            raise ValueError(f"output_prefix {prefix!r} must contain only letters and digits (it prefixes logical ids)")
+        outputs: dict[str, CfnOutput] = {}
+        for key in PUBLISHED_KEYS:
+            output = CfnOutput(
+                self,
+                f"{key}Output",
+                value=self._attribute(key),
+                description=f"{key} of Lookout for Vision model packaging job {self._describe_job()}",
+                export_name=f"{export_prefix}-{key}" if export_prefix else None,
+            )
+            output.override_logical_id(f"{prefix}{key}")
+            outputs[key] = output
+        return outputs
+
+    def publish_parameters(self, parameter_prefix: str) -> dict[str, ssm.StringParameter]:
+        """Publish the attributes as SSM String parameters named ``<parameter_prefix>/<Key>``.
+
+        Keys: ComponentVersionArn, ComponentName, ComponentVersion, Status, ModelVersion. Read them back in any stack,
+        account-local and Region-local, with ``ModelPackagingJobReference.from_parameters``.
+
+        :param parameter_prefix: A path such as ``/lookoutvision/pcb/pcb-v3-x86``: starts with "/", no trailing "/".
+        """
+        if not self._wait_for_completion:
+            raise ValueError(
+                "publish_parameters() needs wait_for_completion=True: without waiting, the job may have no output "
+                "yet, and SSM parameters cannot hold an empty value"
+            )
+        check_parameter_prefix(parameter_prefix)
+        parameters: dict[str, ssm.StringParameter] = {}
+        for key in PUBLISHED_KEYS:
+            parameters[key] = ssm.StringParameter(
+                self,
+                f"{key}Parameter",
+                parameter_name=f"{parameter_prefix}/{key}",
+                string_value=self._attribute(key),
+                description=f"{key} of Lookout for Vision model packaging job {self._describe_job()}",
+            )
+        return parameters
+
+    def _describe_job(self) -> str:
+        properties = self._properties
+        project, job = properties["ProjectName"], properties["JobName"]
+        if isinstance(project, str) and isinstance(job, str) and not Token.is_unresolved(project + job):
+            return f"{project}/{job}"
+        return self.node.path
+
+
+def check_parameter_prefix(prefix: str) -> None:
+    """Validate an SSM parameter path prefix; tokens are skipped."""
+    if Token.is_unresolved(prefix):
+        return
+    if not re.fullmatch(r"(/[a-zA-Z0-9_.\-]+)+", prefix) or len(prefix) > 1000:
+        raise ValueError(
+            f"parameter_prefix {prefix!r} must be a path like /lookoutvision/pcb/job-1: it starts with '/', has no "
+            "trailing '/', uses letters, digits, '_', '.', '-' between slashes, and is at most 1000 characters"
+        )
 
 
 def _check_name(rule: pj.NameRule, parameter: str, value: object) -> None:

@@ -1,1 +1,1 @@
-"""The Lambda handler's source. The construct bundles this folder; the wheel ships it as cdk_lookoutvision_packaging._handler."""
+"""The Lambda handler's source: the construct bundles this folder; the wheel ships it as the _handler package."""

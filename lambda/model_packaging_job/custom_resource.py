@@ -63,9 +63,8 @@ def parse_properties(properties: object) -> JobProperties:
         raise PropertyError(f"ResourceProperties must be an object, got {type(properties).__name__}")
     unknown = sorted(str(k) for k in properties if k not in _CFN_PROPERTIES and k not in _OUR_PROPERTIES)
     if unknown:
-        raise PropertyError(
-            f"unknown properties {', '.join(repr(u[:64]) for u in unknown[:5])}; supported: {', '.join(_OUR_PROPERTIES)}"
-        )
+        shown = ", ".join(repr(name[:64]) for name in unknown[:5])
+        raise PropertyError(f"unknown properties {shown}; supported: {', '.join(_OUR_PROPERTIES)}")
     for required in ("ProjectName", "JobName"):
         if required not in properties:
             raise PropertyError(f"{required} is required")

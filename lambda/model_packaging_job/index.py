@@ -25,11 +25,10 @@ if _MODELS.is_dir():
         os.environ["AWS_DATA_PATH"] = os.pathsep.join([str(_MODELS), *_paths])
 
 import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from crhelper import CfnResource  # noqa: E402
-
 import custom_resource as cr  # noqa: E402
 import packaging_job as pj  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from crhelper import CfnResource  # noqa: E402
 
 logger = logging.getLogger("model_packaging_job")
 
@@ -73,8 +72,12 @@ def _lambda() -> Any:
     return _lambda_client
 
 
-class _Helper(CfnResource):  # type: ignore[misc]
+class _Helper(CfnResource):
     """crhelper.CfnResource with one answer per request, a bounded sender and a response that fits."""
+
+    # Set by crhelper for each request; its type stubs leave them out.
+    _event: dict[str, Any]
+    _context: Any
 
     def __init__(self) -> None:
         super().__init__(
@@ -156,8 +159,8 @@ def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
 helper = _Helper()
 
 
-@helper.create  # type: ignore[untyped-decorator]
-@helper.update  # type: ignore[untyped-decorator]
+@helper.create
+@helper.update
 def create_or_update(event: dict[str, Any], context: Any) -> str:
     try:
         return _gate(event, context)
@@ -171,7 +174,7 @@ def create_or_update(event: dict[str, Any], context: Any) -> str:
         return str(helper.PhysicalResourceId or "") or fallback_physical_id(event)
 
 
-@helper.delete  # type: ignore[untyped-decorator]
+@helper.delete
 def delete(event: dict[str, Any], context: Any) -> str:
     # We never own the packaging job, so there is nothing to clean up, whatever physical id the Create left.
     logger.info("Delete: nothing to clean up; the packaging job belongs to Lookout for Vision")
@@ -213,7 +216,11 @@ def _gate(event: dict[str, Any], context: Any) -> str:
     )
 
     def on_status(status: str, description: dict[str, Any]) -> None:
-        logger.info(json.dumps({"job": props.physical_id, "status": status, "waitedSeconds": round(time.time() - state.started_at, 1)}))
+        logger.info(
+            json.dumps(
+                {"job": props.physical_id, "status": status, "waitedSeconds": round(time.time() - state.started_at, 1)}
+            )
+        )
 
     def on_retry(problem: pj.ApiProblem, delay: float) -> None:
         logger.warning(json.dumps({"job": props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)}))
@@ -232,7 +239,11 @@ def _gate(event: dict[str, Any], context: Any) -> str:
     if result.outcome == "yield":
         if _continue_elsewhere(event, context, state):
             return props.physical_id
-        data = pj.to_attributes(result.description, props.project_name, props.job_name) if result.description else cr.empty_data(props)
+        data = (
+            pj.to_attributes(result.description, props.project_name, props.job_name)
+            if result.description
+            else cr.empty_data(props)
+        )
         helper.Data = data
         helper.Status = cr.FAILED
         helper.Reason = (

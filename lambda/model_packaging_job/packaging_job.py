@@ -70,7 +70,11 @@ class NameRule:
 
 
 PROJECT_NAME_RULE = NameRule(
-    "ProjectName", 1, 255, r"[a-zA-Z0-9][a-zA-Z0-9_\-]*", "letters, digits, '_' and '-', starting with a letter or digit"
+    "ProjectName",
+    1,
+    255,
+    r"[a-zA-Z0-9][a-zA-Z0-9_\-]*",
+    "letters, digits, '_' and '-', starting with a letter or digit",
 )
 JOB_NAME_RULE = NameRule("JobName", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
 COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "letters, digits, '-', '_' and '.'")
@@ -113,7 +117,7 @@ def _iso_utc(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     if value is None:
         return ""
     return str(value)
@@ -338,13 +342,15 @@ def wait_for_job(
     region: str = "",
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
+    poll_interval_s: tuple[float, float] | None = None,
 ) -> WaitResult:
     """Describe the job until it is terminal.
 
     Ends with ``succeeded`` or ``failed`` for a terminal job; ``not_ready`` when ``wait`` is False and the job is
     still CREATED or RUNNING; ``timeout`` at ``deadline``; ``yield`` at ``yield_at`` (the caller continues the wait
     elsewhere); ``error`` for a problem that retrying cannot fix. Times are ``clock.now()`` values. Throttling,
-    5xx and connection errors are retried with jittered exponential backoff while time remains.
+    5xx and connection errors are retried with jittered exponential backoff while time remains. While the job is
+    CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S).
     """
     clock = clock or Clock()
     result = WaitResult(outcome="timeout")
@@ -388,7 +394,7 @@ def wait_for_job(
             result.outcome = "error"
             result.problem = ApiProblem(False, "UnknownStatus", unknown_status_reason(project_name, job_name, status))
             return None
-        return clock.rng.uniform(*POLL_INTERVAL_S)
+        return clock.rng.uniform(*(poll_interval_s or POLL_INTERVAL_S))
 
     while True:
         delay = observe()
