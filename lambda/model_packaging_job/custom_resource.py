@@ -208,16 +208,23 @@ def _encode(body: Mapping[str, Any]) -> bytes:
 
 
 def _shorten(text: str, by_bytes: int) -> str:
-    """Cut ``text`` so that its JSON encoding shrinks by at least ``by_bytes``, marking the cut."""
+    """Cut ``text`` so its JSON encoding shrinks by at least ``by_bytes``, keeping its start and marking the cut."""
     marker = " ...(truncated)"
-    encoded_len = len(json.dumps(text)) - 2
-    keep_target = max(0, encoded_len - by_bytes - len(marker))
-    kept = text
-    # JSON escapes make byte length and character count differ; cut until the encoding is short enough.
-    while kept and len(json.dumps(kept)) - 2 > keep_target:
-        excess = len(json.dumps(kept)) - 2 - keep_target
-        kept = kept[: max(0, len(kept) - max(1, excess // 6))]
-    return kept + marker if kept != text else text
+
+    def encoded_len(value: str) -> int:
+        return len(json.dumps(value)) - 2
+
+    keep_target = max(0, encoded_len(text) - by_bytes - len(marker))
+    # JSON escapes make encoded length and character count differ (up to 12 bytes for one astral character), so
+    # search for the longest prefix that fits instead of guessing a ratio.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if encoded_len(text[:middle]) <= keep_target:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + marker if low < len(text) else text
 
 
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:

@@ -122,11 +122,18 @@ class _Helper(CfnResource):
                 return
             self._answered = True
         event = self._event
-        final_status = status or self.Status or cr.FAILED
-        final_reason = " ".join(str(reason if status else self.Reason).split())
-        physical_id = str(self.PhysicalResourceId or "") or fallback_physical_id(event)
-        body = cr.build_response(event, final_status, final_reason, physical_id, self.Data or {})
-        deliver(event, body, self._context)
+        try:
+            final_status = status or self.Status or cr.FAILED
+            final_reason = " ".join(str(reason if status else self.Reason).split())
+            physical_id = str(self.PhysicalResourceId or "") or fallback_physical_id(event)
+            body = cr.build_response(event, final_status, final_reason, physical_id, dict(self.Data or {}))
+            deliver(event, body, self._context)
+        except Exception:  # we claimed the answer, so we must still give one
+            logger.exception("Building the answer failed; answering FAILED with a minimal body")
+            minimal = cr.build_response(
+                event, cr.FAILED, "The handler could not build its answer", fallback_physical_id(event), {}
+            )
+            deliver(event, minimal, self._context)
 
 
 def fallback_physical_id(event: dict[str, Any]) -> str:

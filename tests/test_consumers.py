@@ -1,0 +1,244 @@
+"""Every consumer path of a ModelPackagingJob: outputs and exports, Fn::GetStackOutput, SSM parameters, the gated
+Greengrass deployment (in one stack and across stacks), and the CDK Pipelines example."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_greengrassv2 as greengrassv2
+from aws_cdk.assertions import Match, Template
+from conftest import ROOT
+
+from cdk_lookoutvision_packaging import ModelPackagingJob
+from cdk_lookoutvision_packaging.reference import ModelPackagingJobReference
+
+PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
+CR_TYPE = "Custom::LookoutVisionModelPackagingJob"
+
+
+def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects") -> ModelPackagingJob:
+    return ModelPackagingJob(
+        stack, "ModelPackagingJob", project_name="pcb", job_name="pcb-v3-x86", expected_component_name=expected
+    )
+
+
+def _cr_logical_id(template: Template) -> str:
+    resources = template.find_resources(CR_TYPE)
+    assert len(resources) == 1
+    return next(iter(resources))
+
+
+def test_add_outputs_have_documented_logical_ids_and_optional_exports() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Gate")
+    job = _job(stack)
+    job.add_outputs(export_prefix="pcb-model")
+    template = Template.from_stack(stack)
+    cr_id = _cr_logical_id(template)
+    outputs = template.to_json()["Outputs"]
+    for key in PUBLISHED:
+        output = outputs[f"ModelPackagingJob{key}"]
+        assert output["Value"] == {"Fn::GetAtt": [cr_id, key]}
+        assert output["Export"] == {"Name": f"pcb-model-{key}"}
+
+
+def test_add_outputs_without_exports_and_with_a_custom_prefix() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    _job(stack).add_outputs(output_prefix="Pcb")
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    assert sorted(outputs) == sorted(f"Pcb{key}" for key in PUBLISHED)
+    assert all("Export" not in output for output in outputs.values())
+    with pytest.raises(ValueError, match="letters and digits"):
+        _job(cdk.Stack(cdk.App(), "Other")).add_outputs(output_prefix="bad-prefix")
+
+
+def test_from_stack_output_reads_with_get_stack_output() -> None:
+    stack = cdk.Stack(cdk.App(), "Consumer")
+    ref = ModelPackagingJobReference.from_stack_output(
+        stack,
+        "Model",
+        stack_name="LookoutVisionModelGate",
+        region="eu-west-1",
+        role_arn="arn:aws:iam::111122223333:role/ReadGateOutputs",
+        expected_component_name="com.example.pcb-defects",
+    )
+    cdk.CfnOutput(stack, "Arn", value=ref.component_version_arn)
+    cdk.CfnOutput(stack, "Status", value=ref.status)
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    assert outputs["Arn"]["Value"] == {
+        "Fn::GetStackOutput": {
+            "StackName": "LookoutVisionModelGate",
+            "OutputName": "ModelPackagingJobComponentVersionArn",
+            "Region": "eu-west-1",
+            "RoleArn": "arn:aws:iam::111122223333:role/ReadGateOutputs",
+        }
+    }
+    assert outputs["Status"]["Value"]["Fn::GetStackOutput"]["OutputName"] == "ModelPackagingJobStatus"
+    assert ref.component_name == "com.example.pcb-defects"
+    with pytest.raises(ValueError, match="stack name"):
+        ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
+
+
+def test_publish_and_read_ssm_parameters() -> None:
+    app = cdk.App()
+    producer = cdk.Stack(app, "Gate")
+    _job(producer).publish_parameters("/lookoutvision/pcb/pcb-v3-x86")
+    consumer = cdk.Stack(app, "Consumer")
+    ref = ModelPackagingJobReference.from_parameters(
+        consumer, "Model", parameter_prefix="/lookoutvision/pcb/pcb-v3-x86"
+    )
+    cdk.CfnOutput(consumer, "Arn", value=ref.component_version_arn)
+
+    template = Template.from_stack(producer)
+    cr_id = _cr_logical_id(template)
+    template.resource_count_is("AWS::SSM::Parameter", len(PUBLISHED))
+    for key in PUBLISHED:
+        template.has_resource_properties(
+            "AWS::SSM::Parameter",
+            {"Name": f"/lookoutvision/pcb/pcb-v3-x86/{key}", "Type": "String", "Value": {"Fn::GetAtt": [cr_id, key]}},
+        )
+    consumer_json = Template.from_stack(consumer).to_json()
+    ssm_params = {
+        name: p
+        for name, p in consumer_json["Parameters"].items()
+        if p["Type"].startswith("AWS::SSM::Parameter::Value") and p["Default"].startswith("/lookoutvision/")
+    }
+    assert [p["Default"] for p in ssm_params.values()] == ["/lookoutvision/pcb/pcb-v3-x86/ComponentVersionArn"]
+    assert consumer_json["Outputs"]["Arn"]["Value"] == {"Ref": next(iter(ssm_params))}
+
+
+@pytest.mark.parametrize("prefix", ["no-leading-slash", "/trailing/", "/with space", "/"])
+def test_parameter_prefix_is_validated(prefix: str) -> None:
+    with pytest.raises(ValueError, match="parameter_prefix"):
+        _job(cdk.Stack(cdk.App(), "Gate")).publish_parameters(prefix)
+
+
+def test_publish_parameters_requires_waiting() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", wait_for_completion=False)
+    with pytest.raises(ValueError, match="wait_for_completion=True"):
+        job.publish_parameters("/lookoutvision/pcb/j1")
+
+
+def test_greengrass_component_requires_expected_component_name() -> None:
+    job = _job(cdk.Stack(cdk.App(), "Gate"), expected=None)
+    with pytest.raises(ValueError, match="cannot use Fn::GetAtt as a map key"):
+        job.greengrass_component()
+
+
+def _deployment(stack: cdk.Stack, components: dict[str, object]) -> greengrassv2.CfnDeployment:
+    return greengrassv2.CfnDeployment(
+        stack, "Deployment", target_arn="arn:aws:iot:us-east-1:123456789012:thinggroup/stations", components=components
+    )
+
+
+def test_greengrass_deployment_in_the_same_stack_is_gated_by_get_att() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    job = _job(stack)
+    _deployment(stack, job.greengrass_component())
+    template = Template.from_stack(stack)
+    cr_id = _cr_logical_id(template)
+    template.has_resource_properties(
+        "AWS::GreengrassV2::Deployment",
+        {"Components": {"com.example.pcb-defects": {"ComponentVersion": {"Fn::GetAtt": [cr_id, "ComponentVersion"]}}}},
+    )
+
+
+def test_greengrass_deployment_in_another_stack_of_the_app_is_gated_across_stacks() -> None:
+    app = cdk.App()
+    gate = cdk.Stack(app, "Gate")
+    edge = cdk.Stack(app, "Edge")
+    job = _job(gate)
+    ref = ModelPackagingJobReference.from_job(edge, "Model", job)
+    _deployment(edge, ref.greengrass_component())
+    assembly = app.synth()
+    gate_template = Template.from_stack(gate)
+    cr_id = _cr_logical_id(gate_template)
+    exported = [
+        o
+        for o in gate_template.to_json()["Outputs"].values()
+        if o["Value"] == {"Fn::GetAtt": [cr_id, "ComponentVersion"]}
+    ]
+    assert len(exported) == 1, "the component version crosses stacks as an export of the custom resource's GetAtt"
+    Template.from_stack(edge).has_resource_properties(
+        "AWS::GreengrassV2::Deployment",
+        {
+            "Components": {
+                "com.example.pcb-defects": {
+                    "ComponentVersion": {"Fn::ImportValue": exported[0]["Export"]["Name"]},
+                }
+            }
+        },
+    )
+    assert "Gate" in [d.id for d in assembly.get_stack_by_name("Edge").dependencies]
+
+
+@pytest.fixture(scope="module")
+def example_app() -> cdk.App:
+    sys.path.insert(0, str(ROOT))
+    import app as example
+
+    application = cdk.App(context=json.loads((ROOT / "cdk.json").read_text())["context"])
+    example.build_app(application)
+    return application
+
+
+def test_example_edge_stack_deploys_model_and_edge_agent_after_the_gate(example_app: cdk.App) -> None:
+    gate = example_app.node.find_child("LookoutVisionModelGate")
+    edge = example_app.node.find_child("LookoutVisionEdgeDeployment")
+    assert isinstance(gate, cdk.Stack) and isinstance(edge, cdk.Stack)
+    template = Template.from_stack(edge)
+    template.has_resource_properties(
+        "AWS::GreengrassV2::Deployment",
+        {
+            "TargetArn": Match.any_value(),
+            "Components": {
+                "com.example.pcb-defects": {
+                    "ComponentVersion": {
+                        "Fn::GetStackOutput": {
+                            "StackName": "LookoutVisionModelGate",
+                            "OutputName": "ModelPackagingJobComponentVersion",
+                        }
+                    }
+                },
+                "aws.iot.lookoutvision.EdgeAgent": {"ComponentVersion": "1.2.0"},
+            },
+            "DeploymentPolicies": {"FailureHandlingPolicy": "ROLLBACK"},
+        },
+    )
+    gate_json = Template.from_stack(gate).to_json()
+    cr_id = _cr_logical_id(Template.from_stack(gate))
+    assert gate_json["Outputs"]["ModelPackagingJobComponentVersion"]["Value"] == {
+        "Fn::GetAtt": [cr_id, "ComponentVersion"]
+    }
+    assert gate in edge.dependencies
+
+
+@pytest.mark.slow
+def test_pipeline_example_runs_the_gate_cli_before_the_stage(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["cdk", "synth", "--quiet", "--app", f"{sys.executable} examples/pipeline_app.py", "-o", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    pipeline_template = json.loads((out / "LookoutVisionModelPipeline.template.json").read_text())
+    pipelines = [r for r in pipeline_template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    stage = next(s for s in pipelines[0]["Properties"]["Stages"] if s["Name"] == "Production")
+    order = {a["Name"]: a["RunOrder"] for a in stage["Actions"]}
+    assert order["WaitForModelPackagingJob"] < order["ModelGate.Deploy"] < order["EdgeDeployment.Deploy"]
+    projects = [r for r in pipeline_template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    specs = " ".join(json.dumps(p["Properties"]["Source"]) for p in projects)
+    assert "python -m cdk_lookoutvision_packaging wait --project-name pcb --job-name pcb-v3-x86" in specs
+    templates = sorted(str(p) for p in out.rglob("*.template.json"))
+    assert len(templates) == 3
+    lint = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), *templates], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
