@@ -190,7 +190,7 @@ class FakeLookoutVision:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> FakeLookoutVision:
         self._thread.start()
@@ -213,9 +213,11 @@ class FakeLookoutVision:
                 if (project is None or r["project"] == project) and (job is None or r["job"] == job)
             )
 
-    def _next(self, project: str, job: str) -> Step:
+    def _next(self, project: str, job: str, path: str = "", headers: dict[str, str] | None = None) -> Step:
         with self._lock:
-            self.requests.append({"project": project, "job": job, "at": time.monotonic()})
+            self.requests.append(
+                {"project": project, "job": job, "at": time.monotonic(), "path": path, "headers": headers or {}}
+            )
             script = self.scripts.get((project, job))
             if script is None:
                 if project not in self.projects:
@@ -242,7 +244,7 @@ class FakeLookoutVision:
                 request, 404, {"message": f"no route {request.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"}
             )
             return
-        step = self._next(unquote(parts[2]), unquote(parts[4]))
+        step = self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers))
         self._play(request, step)
 
     def _play(self, request: BaseHTTPRequestHandler, step: Step) -> None:
@@ -336,7 +338,7 @@ class ResponseRecorder:
             "&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"
             "&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         )
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> ResponseRecorder:
         self._thread.start()

@@ -52,7 +52,19 @@ def lookoutvision_client(**kwargs: Any) -> Any:
     )
 
 
-LOOKOUTVISION = lookoutvision_client()
+class _LazyClient:
+    """Creates the client on first use, inside a request: if this botocore cannot load the lookoutvision model,
+    the error becomes that request's FAILED answer (naming the model) instead of an import error nobody answers."""
+
+    _client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = lookoutvision_client()
+        return getattr(self._client, name)
+
+
+LOOKOUTVISION: Any = _LazyClient()
 _lambda_client: Any = None
 
 # crhelper answers with "timed out" this long before the Lambda deadline if nothing else answered by then.

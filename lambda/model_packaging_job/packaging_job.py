@@ -104,12 +104,16 @@ def classify_status(status: str | None) -> Phase:
 # --- describing ----------------------------------------------------------------------------------------------------
 
 
+class MalformedResponseError(Exception):
+    """The API answered 200 without a usable ModelPackagingDescription (a cut-off or garbled body): transient."""
+
+
 def describe(client: Any, project_name: str, job_name: str) -> dict[str, Any]:
     """One DescribeModelPackagingJob call; returns the ModelPackagingDescription."""
     response = client.describe_model_packaging_job(ProjectName=project_name, JobName=job_name)
     description = response.get("ModelPackagingDescription")
     if not isinstance(description, dict):
-        raise ValueError("DescribeModelPackagingJob returned no ModelPackagingDescription")
+        raise MalformedResponseError("DescribeModelPackagingJob returned no ModelPackagingDescription")
     return description
 
 
@@ -191,6 +195,8 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
 
     where = f" in {region}" if region else ""
     job = f"{project_name}/{job_name}"
+    if isinstance(error, MalformedResponseError):
+        return ApiProblem(True, "MalformedResponse", str(error))
     if isinstance(error, ClientError):
         err = error.response.get("Error", {})
         code = str(err.get("Code", "Unknown"))
