@@ -51,7 +51,7 @@ lint: $(PY_STAMP)
 
 typecheck: $(PY_STAMP)
 	mypy constructs/cdk_lookoutvision_packaging
-	cd lambda/model_packaging_job && mypy --config-file ../../pyproject.toml index.py custom_resource.py packaging_job.py
+	cd lambda/model_packaging_job && mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache index.py custom_resource.py packaging_job.py
 
 cfn-lint: synth
 	cfn-lint cdk.out/*.template.json

@@ -11,8 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_greengrassv2 as greengrassv2
 from constructs import Construct
 
-from cdk_lookoutvision_packaging import ModelPackagingJob
-from cdk_lookoutvision_packaging.reference import ModelPackagingJobReference
+from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
 
 EDGE_AGENT_COMPONENT = "aws.iot.lookoutvision.EdgeAgent"
 

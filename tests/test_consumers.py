@@ -14,8 +14,7 @@ from aws_cdk import aws_greengrassv2 as greengrassv2
 from aws_cdk.assertions import Match, Template
 from conftest import ROOT
 
-from cdk_lookoutvision_packaging import ModelPackagingJob
-from cdk_lookoutvision_packaging.reference import ModelPackagingJobReference
+from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 CR_TYPE = "Custom::LookoutVisionModelPackagingJob"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, CfnResource, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import AssetHashType, BundlingOptions, CfnResource, DockerImage, Duration, ILocalBundling, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -59,6 +59,9 @@ def build_asset(output_dir: Path) -> None:
 def handler_code() -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(HANDLER_DIR),
+        # Hash what is uploaded (handler, crhelper, model), not the source folder: a crhelper or model change must
+        # change the hash, and caches beside the source (__pycache__, .mypy_cache) must not.
+        asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds. CDK requires an image to be named all the same.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),

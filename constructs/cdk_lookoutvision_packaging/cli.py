@@ -1,0 +1,400 @@
+"""Pipeline gate CLI: wait for, or describe, an Amazon Lookout for Vision model packaging job.
+
+    python -m cdk_lookoutvision_packaging wait     --project-name P --job-name J [--timeout 45m] [--interval 5s]
+                                                   [--region R] [--endpoint-url URL] [--output json|text]
+    python -m cdk_lookoutvision_packaging describe --project-name P --job-name J
+                                                   [--region R] [--endpoint-url URL] [--output json|text]
+
+Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
+the custom resource's Data keys (packaging_job.DATA_KEYS). Describing, classifying and waiting are the handler's own
+code (packaging_job); this module only parses arguments, builds the client and reports.
+
+Exit codes:
+
+- 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
+- 1: ``wait``: the job FAILED; its StatusMessage is on stderr.
+- 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
+- 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
+  cannot fix; the message is on stderr.
+- 130: interrupted (Ctrl-C).
+
+This module imports neither aws_cdk nor boto3: it needs only botocore, and it carries the lookoutvision service model
+(botocore dropped it in 1.40.61) the same way as the Lambda asset, so it runs with the newest botocore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, NoReturn
+
+from cdk_lookoutvision_packaging import _model
+from cdk_lookoutvision_packaging._handler import packaging_job as pj
+
+PROG = "python -m cdk_lookoutvision_packaging"
+USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
+
+EXIT_SUCCEEDED = 0
+EXIT_FAILED = 1
+EXIT_TIMEOUT = 2
+EXIT_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+DEFAULT_TIMEOUT_S = 45 * 60.0
+# --interval N polls every N seconds ±20%, so that many pipelines waiting on one job do not poll in step.
+INTERVAL_JITTER = 0.2
+MIN_INTERVAL_S = 0.1
+# `describe` retries throttling, 5xx and connection errors for at most this long before it reports the last error.
+DESCRIBE_RETRY_BUDGET_S = 30.0
+
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain seconds (300)"
+
+
+class CliError(Exception):
+    """An error that ends the command with EXIT_ERROR and a message on stderr."""
+
+
+# --- arguments -----------------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: ``45m``, ``90s``, ``1h``, ``1h30m``, ``0.5s`` or plain seconds ``300``."""
+    value = text.strip().lower()
+    if re.fullmatch(_NUMBER, value):
+        seconds = float(value)
+    elif re.fullmatch(rf"(?:{_NUMBER}[hms])+", value):
+        seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(rf"({_NUMBER})([hms])", value))
+    else:
+        raise ValueError(f"{text!r} is not a duration: use {DURATION_HELP}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds
+
+
+def _timeout_arg(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _interval_arg(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds < MIN_INTERVAL_S:
+        raise argparse.ArgumentTypeError(f"{text!r} is too short: the interval must be at least {MIN_INTERVAL_S}s")
+    return seconds
+
+
+def _name_arg(rule: Any) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        problem = rule.problem(text)
+        if problem:
+            raise argparse.ArgumentTypeError(str(problem))
+        return text
+
+    check.__name__ = str(rule.label)
+    return check
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, but 2 means "timed out" here: bad arguments exit EXIT_ERROR."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog=PROG,
+        description="Wait for, or describe, an Amazon Lookout for Vision model packaging job (a pipeline gate).",
+        epilog=(
+            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED; 2 timed out; "
+            "3 not found, access denied, bad arguments or another error that retrying cannot fix; 130 interrupted. "
+            "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{wait,describe}", required=True)
+
+    def common(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--project-name", required=True, type=_name_arg(pj.PROJECT_NAME_RULE), help="the Lookout for Vision project"
+        )
+        command.add_argument(
+            "--job-name", required=True, type=_name_arg(pj.JOB_NAME_RULE), help="the model packaging job"
+        )
+        command.add_argument("--region", help="the AWS Region (default: AWS_REGION or the profile's Region)")
+        command.add_argument(
+            "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
+        )
+        command.add_argument(
+            "--output", choices=("json", "text"), default="json", help="stdout format: one JSON object or Key: value"
+        )
+
+    wait = commands.add_parser(
+        "wait",
+        help="wait until the job SUCCEEDED (exit 0) or FAILED (exit 1), or the timeout passed (exit 2)",
+        description="Describe the job until it is SUCCEEDED or FAILED. Progress on stderr, the result on stdout.",
+    )
+    common(wait)
+    wait.add_argument(
+        "--timeout",
+        type=_timeout_arg,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="DURATION",
+        help=f"how long to wait (default 45m); {DURATION_HELP}",
+    )
+    wait.add_argument(
+        "--interval",
+        type=_interval_arg,
+        default=None,
+        metavar="DURATION",
+        help=(
+            # "%%": argparse %-formats help strings.
+            f"poll every DURATION ±{INTERVAL_JITTER:.0%}% while the job is CREATED or RUNNING "
+            f"(default {pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s)"
+        ),
+    )
+    describe = commands.add_parser(
+        "describe",
+        help="describe the job once and print it (exit 0 whatever its status)",
+        description=(
+            "Describe the job once and print it. Exits 0 whatever the job's status when the call works, 3 when it "
+            f"does not (throttling and transient errors are retried for up to {DESCRIBE_RETRY_BUDGET_S:g}s)."
+        ),
+    )
+    common(describe)
+    return parser
+
+
+# --- client --------------------------------------------------------------------------------------------------------
+
+
+def make_client(region: str | None, endpoint_url: str | None) -> Any:
+    """A botocore lookoutvision client that knows the service with any botocore release.
+
+    The package's service model goes first on the session's data path (after it, AWS_DATA_PATH and botocore's own
+    data), as the Lambda asset does. Calls fail fast, like the handler's client: wait_for_job owns retries.
+    AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it.
+    """
+    import botocore.session
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, NoRegionError, UnknownServiceError
+
+    session = botocore.session.get_session()
+    missing_model = ""
+    try:
+        model_path = str(_model.data_path())
+    except FileNotFoundError as error:
+        missing_model = str(error)
+    else:
+        existing = session.get_config_variable("data_path") or ""
+        session.set_config_variable("data_path", os.pathsep.join(p for p in (model_path, existing) if p))
+    try:
+        return session.create_client(
+            pj.SERVICE_NAME,
+            region_name=region or None,
+            endpoint_url=endpoint_url or None,
+            config=Config(
+                connect_timeout=3,
+                read_timeout=10,
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                user_agent_extra=USER_AGENT,
+            ),
+        )
+    except UnknownServiceError:
+        raise CliError(
+            missing_model or "this botocore has no lookoutvision service model and none was found on AWS_DATA_PATH"
+        ) from None
+    except NoRegionError:
+        raise CliError("no AWS Region: pass --region or set AWS_REGION") from None
+    except (BotoCoreError, ValueError) as error:
+        raise CliError(f"cannot create the Lookout for Vision client: {error}") from None
+
+
+# --- reporting -----------------------------------------------------------------------------------------------------
+
+
+def format_elapsed(seconds: float) -> str:
+    """``4.2s``, ``2m05s`` or ``1h02m05s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as the options take it: ``45m``, ``1h30m``, ``90s`` is ``1m30s``, ``0.2s``."""
+    if seconds < 60 or seconds != int(seconds):
+        return f"{seconds:g}s"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    return "".join(parts)
+
+
+def format_result(attributes: dict[str, str], output: str) -> str:
+    if output == "json":
+        return json.dumps(attributes)
+    return "\n".join(f"{key}: {value}".rstrip() for key, value in attributes.items())
+
+
+@dataclass
+class Progress:
+    """Reports status changes and retries on stderr, each with the time elapsed since the wait began."""
+
+    job: str
+    stream: IO[str]
+    now: Callable[[], float]
+    start: float
+    retries: int = 0
+    retries_reported: int = field(default=0, repr=False)
+
+    def elapsed(self) -> str:
+        return format_elapsed(self.now() - self.start)
+
+    def line(self, text: str) -> None:
+        print(f"[{self.elapsed():>8}] {text}", file=self.stream, flush=True)
+
+    def on_status(self, status: str, description: dict[str, Any]) -> None:
+        text = f"{self.job}: {status or '(no status)'}"
+        message = str(description.get("StatusMessage") or "")
+        if message:
+            text += f" - {message}"
+        if self.retries > self.retries_reported:
+            text += f" ({self.retries} {'retry' if self.retries == 1 else 'retries'} so far)"
+            self.retries_reported = self.retries
+        self.line(text)
+
+    def on_retry(self, problem: Any, delay: float) -> None:
+        self.retries += 1
+        self.line(f"{self.job}: {problem.message}; retry {self.retries} in {delay:.1f}s")
+
+
+def _attributes(description: dict[str, Any] | None, project: str, job: str) -> dict[str, str]:
+    attributes: dict[str, str] = pj.to_attributes(description or {}, project, job)
+    return attributes
+
+
+# --- commands ------------------------------------------------------------------------------------------------------
+
+
+def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    project, job = str(args.project_name), str(args.job_name)
+    client = make_client(args.region, args.endpoint_url)
+    region = str(client.meta.region_name or "")
+    clock = pj.Clock(now=time.monotonic)
+    start = clock.now()
+    progress = Progress(f"{project}/{job}", err, clock.now, start)
+    interval: float | None = args.interval
+    extra: dict[str, Any] = {}
+    if interval is None:
+        polling = f"{pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s"
+    else:
+        extra["poll_interval_s"] = (interval * (1 - INTERVAL_JITTER), interval * (1 + INTERVAL_JITTER))
+        polling = f"{format_duration(interval)} ±{INTERVAL_JITTER:.0%}"
+    print(
+        f"Waiting up to {format_duration(args.timeout)} for model packaging job {project}/{job}"
+        f"{f' in {region}' if region else ''} (polling every {polling})",
+        file=err,
+        flush=True,
+    )
+    result = pj.wait_for_job(
+        client,
+        project,
+        job,
+        deadline=start + float(args.timeout),
+        wait=True,
+        clock=clock,
+        region=region,
+        on_status=progress.on_status,
+        on_retry=progress.on_retry,
+        **extra,
+    )
+    elapsed = format_elapsed(clock.now() - start)
+    calls = f"{result.api_calls} {'call' if result.api_calls == 1 else 'calls'}"
+    outcome = str(result.outcome)
+    if outcome == "error":
+        problem = result.problem
+        print(f"error: {problem.message if problem else 'the wait ended with an error'}", file=err, flush=True)
+        return EXIT_ERROR
+
+    attributes = _attributes(result.description, project, job)
+    if result.description is not None:
+        print(format_result(attributes, args.output), file=out, flush=True)
+    if outcome == "succeeded":
+        if not attributes["ComponentVersionArn"]:
+            print(f"warning: {pj.no_output_reason(project, job)}", file=err)
+        print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
+        return EXIT_SUCCEEDED
+    if outcome == "failed":
+        print(pj.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
+        return EXIT_FAILED
+    # "timeout": the deadline passed. ("not_ready" and "yield" cannot happen with wait=True and no yield_at.)
+    text = (
+        f"Timed out after {elapsed} ({calls}) waiting for model packaging job {project}/{job}; "
+        f"last status {result.status or 'unknown'}"
+    )
+    if result.last_error:
+        text += f"; last error {result.last_error}"
+    print(f"{text}. Raise --timeout or run wait again.", file=err, flush=True)
+    return EXIT_TIMEOUT
+
+
+def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    project, job = str(args.project_name), str(args.job_name)
+    client = make_client(args.region, args.endpoint_url)
+    region = str(client.meta.region_name or "")
+    clock = pj.Clock(now=time.monotonic)
+    progress = Progress(f"{project}/{job}", err, clock.now, clock.now())
+    result = pj.wait_for_job(
+        client,
+        project,
+        job,
+        deadline=clock.now() + DESCRIBE_RETRY_BUDGET_S,
+        wait=False,
+        clock=clock,
+        region=region,
+        on_retry=progress.on_retry,
+    )
+    if result.description is not None and str(result.outcome) in ("succeeded", "failed", "not_ready"):
+        print(format_result(_attributes(result.description, project, job), args.output), file=out, flush=True)
+        return EXIT_SUCCEEDED
+    if result.problem is not None:
+        message = str(result.problem.message)
+    else:
+        message = f"could not describe {project}/{job} within {DESCRIBE_RETRY_BUDGET_S:g}s: {result.last_error}"
+    print(f"error: {message}", file=err, flush=True)
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (see the module docstring)."""
+    out, err = sys.stdout, sys.stderr
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
+            return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
+        run = run_wait if args.command == "wait" else run_describe
+        return run(args, out, err)
+    except CliError as error:
+        print(f"error: {error}", file=err, flush=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=err, flush=True)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,423 @@
+"""The pipeline gate CLI, run as a subprocess against a loopback Lookout for Vision API over real HTTP.
+
+Each test runs ``python -m cdk_lookoutvision_packaging`` exactly as a pipeline would, with the offline AWS
+environment of conftest (fake credentials, a Region). The endpoint comes from botocore's standard
+AWS_ENDPOINT_URL_LOOKOUTVISION variable or from --endpoint-url. Polling is made fast with --interval only; nothing in
+the CLI or in packaging_job is replaced.
+
+The newest-botocore tests build the package's wheel from a copy of the source (setup.py copies the service model
+into it), unpack it, and run the CLI with ``python -S`` on a path of just that wheel and the newest botocore
+(.deps/boto3-newest, which has no lookoutvision): no venv site-packages, so no aws_cdk and no older botocore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import FakeLookoutVision, description, error, ok
+
+from cdk_lookoutvision_packaging._handler import packaging_job as pj
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
+PROJECT, JOB = "pcb", "pcb-v3-x86"
+FAST = ("--interval", "0.2s")
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, Any]:
+        data = json.loads(self.stdout)
+        assert isinstance(data, dict)
+        return data
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    python: Sequence[str] = (sys.executable,),
+    timeout: float = 30,
+) -> Run:
+    proc = subprocess.run(
+        [*python, "-m", "cdk_lookoutvision_packaging", *args],
+        cwd=ROOT,
+        env=env if env is not None else dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLookoutVision]:
+    server = FakeLookoutVision()
+    # serve_forever's default 0.5 s poll would make every shutdown wait up to half a second.
+    server._thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def env(fake: FakeLookoutVision) -> dict[str, str]:
+    """The environment with botocore's service-specific endpoint variable pointing at the fake."""
+    return {**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+
+
+def wait_args(job: str = JOB, *extra: str) -> list[str]:
+    return ["wait", "--project-name", PROJECT, "--job-name", job, *FAST, *extra]
+
+
+# --- wait ----------------------------------------------------------------------------------------------------------
+
+
+def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 0, run.stderr
+    result = run.json()
+    assert tuple(result) == pj.DATA_KEYS
+    assert result["Status"] == "SUCCEEDED"
+    assert result["ComponentVersionArn"].endswith(":components:com.example.pcb-defects:versions:1.0.0")
+    assert result["JobName"] == JOB and result["ProjectName"] == PROJECT
+    assert fake.calls(PROJECT, JOB) == 3
+    # One line per status change (not per poll), each with the elapsed time.
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 2, run.stderr
+    assert progress[0].endswith(f"{PROJECT}/{JOB}: RUNNING") and "0.0s]" in progress[0]
+    assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
+    assert "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_wait_with_endpoint_url_flag_and_region(fake: FakeLookoutVision) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_LOOKOUTVISION"}
+
+    run = run_cli(*wait_args(), "--endpoint-url", fake.url, "--region", "eu-west-1", env=environment)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+    assert "in eu-west-1" in run.stderr
+    assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(
+        PROJECT,
+        JOB,
+        [ok(description("RUNNING")), ok(description("FAILED", status_message="Model compilation ran out of memory"))],
+    )
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 1, run.stderr
+    assert run.json()["Status"] == "FAILED"
+    assert pj.failed_reason(PROJECT, JOB, "Model compilation ran out of memory") in run.stderr
+
+
+def test_wait_times_out_with_exit_2(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING"))])
+
+    started = time.monotonic()
+    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
+
+    assert run.code == 2, run.stderr
+    assert time.monotonic() - started < 10
+    assert "Timed out after" in run.stderr and "last status RUNNING" in run.stderr
+    # The last description is still printed, so a pipeline can log what it saw.
+    assert run.json()["Status"] == "RUNNING"
+    assert fake.calls(PROJECT, JOB) >= 3
+
+
+def test_wait_retries_throttling_and_reports_it(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(
+        PROJECT,
+        JOB,
+        [ok(description("RUNNING")), error(429, "ThrottlingException", "Rate exceeded"), ok(description("SUCCEEDED"))],
+    )
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 0, run.stderr
+    assert "ThrottlingException (429): Rate exceeded; retry 1 in" in run.stderr
+    assert "SUCCEEDED (1 retry so far)" in run.stderr
+
+
+def test_wait_project_not_found_exits_3(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    run = run_cli("wait", "--project-name", "no-such-project", "--job-name", JOB, env=env)
+
+    assert run.code == 3, run.stderr
+    assert run.stdout == ""
+    assert "project 'no-such-project' does not exist in us-east-1" in run.stderr
+    assert fake.calls() == 1  # not retried
+    assert "Traceback" not in run.stderr
+
+
+def test_wait_job_not_found_exits_3(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+
+    run = run_cli(*wait_args("no-such-job"), env=env)
+
+    assert run.code == 3, run.stderr
+    assert f"job 'no-such-job' does not exist in project '{PROJECT}'" in run.stderr
+
+
+def test_wait_access_denied_exits_3_naming_the_action(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(403, "AccessDeniedException", "User is not authorized to perform this action")])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 3, run.stderr
+    assert "lookoutvision:DescribeModelPackagingJob" in run.stderr
+    assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING"))])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdk_lookoutvision_packaging", *wait_args()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "RUNNING" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "Interrupted" in rest and "Traceback" not in rest
+
+
+# --- bad arguments -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--job-name", "bad_name"], "JobName 'bad_name' must match [a-zA-Z0-9-]+ (letters, digits and '-')"),
+        (["--project-name", "_pcb"], "ProjectName '_pcb' must match"),
+        (["--job-name", "x" * 65], "is 65 characters long; it must be 1-64 characters"),
+        (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
+        (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
+        (["--output", "yaml"], "invalid choice: 'yaml'"),
+    ],
+)
+def test_bad_arguments_exit_3_with_the_value_and_the_rule(
+    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
+) -> None:
+    values = {"--project-name": PROJECT, "--job-name": JOB}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        values[flag] = value
+    flags = [item for pair in values.items() for item in pair]
+
+    run = run_cli("wait", *flags, env=env)
+
+    assert run.code == 3, run.stderr
+    assert expected in run.stderr
+    assert "usage:" in run.stderr and "Traceback" not in run.stderr
+    assert fake.calls() == 0
+
+
+def test_missing_command_and_arguments_exit_3(env: dict[str, str]) -> None:
+    assert run_cli(env=env).code == 3
+    missing = run_cli("describe", "--job-name", JOB, env=env)
+    assert missing.code == 3 and "--project-name" in missing.stderr
+
+
+def test_help_exits_0_and_documents_exit_codes(env: dict[str, str]) -> None:
+    run = run_cli("--help", env=env)
+    assert run.code == 0
+    assert "Exit codes: 0 SUCCEEDED" in run.stdout
+    assert run_cli("wait", "--help", env=env).code == 0
+
+
+# --- describe ------------------------------------------------------------------------------------------------------
+
+
+def test_describe_running_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
+
+    assert run.code == 0, run.stderr
+    result = run.json()
+    assert tuple(result) == pj.DATA_KEYS
+    assert result["Status"] == "RUNNING" and result["ComponentVersionArn"] == ""
+    assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_describe_failed_job_still_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message="boom"))])
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["StatusMessage"] == "boom"
+
+
+def test_describe_text_output(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
+
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == list(pj.DATA_KEYS)
+    assert "Status: SUCCEEDED" in lines
+    assert "ComponentName: com.example.pcb-defects" in lines
+    assert "StatusMessage:" in lines  # an empty value prints the key alone
+    assert "CreationTimestamp: 2026-11-29T15:00:00Z" in lines
+
+
+def test_describe_errors_exit_3(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(403, "AccessDeniedException", "denied")])
+
+    denied = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
+    missing = run_cli("describe", "--project-name", "nope", "--job-name", JOB, env=env)
+
+    assert denied.code == 3 and "lookoutvision:DescribeModelPackagingJob" in denied.stderr
+    assert missing.code == 3 and "project 'nope' does not exist" in missing.stderr
+    assert denied.stdout == missing.stdout == ""
+
+
+# --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package's wheel, built from a copy of the source (so the checkout stays untouched) and unpacked."""
+    assert (NEWEST_BOTO3 / "botocore").is_dir(), f"{NEWEST_BOTO3} is missing: run make setup"
+    base = tmp_path_factory.mktemp("wheel")
+    source = base / "src"
+    source.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "_model", "*.egg-info", "build")
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    for name in ("constructs", "lambda"):
+        shutil.copytree(ROOT / name, source / name, ignore=ignore)
+    build = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"),
+            *("--no-build-isolation", "--no-index", "--wheel-dir", str(base / "dist"), str(source)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (base / "dist").glob("cdk_lookoutvision_packaging-*.whl")
+    site = base / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site
+
+
+def isolated_env(fake: FakeLookoutVision, *path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+
+
+# -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
+ISOLATED = (sys.executable, "-S")
+
+
+def test_wait_with_the_newest_botocore_from_the_wheel(fake: FakeLookoutVision, wheel_site: Path) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    probe = subprocess.run(
+        [*ISOLATED, "-c", "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk'))"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split() == ["1.44.5", "None"]
+    assert not (NEWEST_BOTO3 / "botocore" / "data" / "lookoutvision").exists()
+
+    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+    assert "RUNNING" in run.stderr
+
+
+def test_describe_with_the_newest_botocore_and_the_venv_site(fake: FakeLookoutVision, wheel_site: Path) -> None:
+    """Without -S: the wheel and the newest botocore come first on the path, the venv's packages after them."""
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    version = subprocess.run(
+        [sys.executable, "-c", "import botocore; print(botocore.__version__)"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip() == "1.44.5"
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+
+
+def test_without_any_service_model_exits_3_with_a_clear_message(
+    fake: FakeLookoutVision, wheel_site: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "site"
+    shutil.copytree(wheel_site, bare, ignore=shutil.ignore_patterns("_model"))
+
+    run = run_cli(*wait_args(), env=isolated_env(fake, bare, NEWEST_BOTO3), python=ISOLATED)
+
+    assert run.code == 3, run.stderr
+    assert "No Lookout for Vision service model found" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert fake.calls() == 0
+
+
+def test_aws_data_path_supplies_the_model_when_the_package_has_none(
+    fake: FakeLookoutVision, wheel_site: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "site"
+    shutil.copytree(wheel_site, bare, ignore=shutil.ignore_patterns("_model"))
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment = {
+        **isolated_env(fake, bare, NEWEST_BOTO3),
+        "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
+    }
+
+    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"

@@ -1,0 +1,699 @@
+"""ModelPackagingJob at synth time: the custom resource, the one shared function, its IAM, its log group and its asset.
+
+One module-scoped App holds every stack these tests read and is synthesized once; each App synth costs a second or two.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import custom_resource as cr
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Capture, Match, Template
+
+from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
+from cdk_lookoutvision_packaging import model_packaging_job as mpj
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLER_SRC = ROOT / "lambda" / "model_packaging_job"
+RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+FUNCTION_TYPE = "AWS::Lambda::Function"
+BASE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "ProjectName", "JobName", "WaitForCompletion"})
+DESCRIBE = "lookoutvision:DescribeModelPackagingJob"
+# Every attribute property of the construct and the custom resource Data key it reads.
+ATTRIBUTES = {
+    "component_version_arn": "ComponentVersionArn",
+    "component_name": "ComponentName",
+    "component_version": "ComponentVersion",
+    "status": "Status",
+    "status_message": "StatusMessage",
+    "model_version": "ModelVersion",
+    "creation_timestamp": "CreationTimestamp",
+    "last_updated_timestamp": "LastUpdatedTimestamp",
+}
+
+
+# What the CDK CLI sets for an app: resources carry their construct path and asset metadata.
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+
+
+# --- one synthesized App for the whole module -----------------------------------------------------------------------
+
+
+@dataclass
+class Synth:
+    app: cdk.App
+    directory: Path
+    stacks: dict[str, cdk.Stack]
+    jobs: dict[str, ModelPackagingJob]
+    templates: dict[str, dict[str, Any]]
+
+    def template(self, stack: str) -> Template:
+        return Template.from_json(self.templates[stack])
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    outdir = tmp_path_factory.mktemp("cdk-out")
+    app = cdk.App(outdir=str(outdir), context=CLI_CONTEXT)
+    stacks: dict[str, cdk.Stack] = {}
+    jobs: dict[str, ModelPackagingJob] = {}
+
+    def stack(name: str) -> cdk.Stack:
+        stacks[name] = cdk.Stack(app, name)
+        return stacks[name]
+
+    jobs["default"] = ModelPackagingJob(stack("Default"), "Job", project_name="pcb", job_name="pcb-v3-x86")
+    jobs["component"] = ModelPackagingJob(
+        stack("Component"),
+        "Job",
+        project_name="pcb",
+        job_name="pcb-v3-arm",
+        expected_component_name="com.example.pcb-defects",
+        wait_timeout=cdk.Duration.minutes(55),
+    )
+    jobs["nowait"] = ModelPackagingJob(
+        stack("NoWait"), "Job", project_name="pcb", job_name="pcb-v3-x86", wait_for_completion=False
+    )
+    three = stack("Three")
+    for n in (1, 2, 3):
+        jobs[f"three{n}"] = ModelPackagingJob(three, f"Job{n}", project_name=f"project-{n}", job_name=f"job-{n}")
+    bounds = stack("Bounds")
+    jobs["min"] = ModelPackagingJob(
+        bounds, "Min", project_name="p", job_name="j1", wait_timeout=cdk.Duration.minutes(1)
+    )
+    jobs["max"] = ModelPackagingJob(
+        bounds, "Max", project_name="p", job_name="j2", wait_timeout=cdk.Duration.minutes(55)
+    )
+    tokens = stack("Tokens")
+    project = cdk.CfnParameter(tokens, "Project", type="String")
+    job = cdk.CfnParameter(tokens, "JobName", type="String")
+    component = cdk.CfnParameter(tokens, "Component", type="String")
+    jobs["tokens"] = ModelPackagingJob(
+        tokens,
+        "Job",
+        project_name=project.value_as_string,
+        job_name=job.value_as_string,
+        expected_component_name=component.value_as_string,
+    )
+
+    assembly = app.synth()
+    templates = {name: assembly.get_stack_artifact(s.artifact_id).template for name, s in stacks.items()}
+    return Synth(app, Path(assembly.directory), stacks, jobs, templates)
+
+
+def only(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    assert len(resources) == 1, f"expected exactly one resource, got {sorted(resources)}"
+    return next(iter(resources.items()))
+
+
+def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+def as_int(capture: Capture) -> int:
+    """A captured number, whether CDK rendered it as a number or as a numeric string."""
+    try:
+        return int(capture.as_number())
+    except Exception:
+        return int(capture.as_string())
+
+
+def logical_id(job: ModelPackagingJob) -> str:
+    stack = cdk.Stack.of(job)
+    default_child = job.resource.node.default_child
+    assert isinstance(default_child, cdk.CfnElement)
+    return stack.resolve(stack.get_logical_id(default_child))
+
+
+# --- the custom resource --------------------------------------------------------------------------------------------
+
+
+def test_resource_has_exactly_the_documented_properties(synth: Synth) -> None:
+    template = synth.template("Default")
+    template.resource_count_is(RESOURCE_TYPE, 1)
+    function_id, _ = only(template.find_resources(FUNCTION_TYPE))
+    timeout = Capture()
+    template.has_resource_properties(
+        RESOURCE_TYPE,
+        Match.object_equals(
+            {
+                "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
+                "ServiceTimeout": timeout,
+                "ProjectName": "pcb",
+                "JobName": "pcb-v3-x86",
+                "WaitForCompletion": True,
+                "WaitTimeoutSeconds": 2700,
+            }
+        ),
+    )
+    assert as_int(timeout) == 2700 + 300
+
+
+def test_expected_component_name_is_a_property_only_when_given(synth: Synth) -> None:
+    timeout = Capture()
+    synth.template("Component").has_resource_properties(
+        RESOURCE_TYPE,
+        Match.object_equals(
+            {
+                "ServiceToken": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+                "ServiceTimeout": timeout,
+                "ProjectName": "pcb",
+                "JobName": "pcb-v3-arm",
+                "WaitForCompletion": True,
+                "WaitTimeoutSeconds": 55 * 60,
+                "ExpectedComponentName": "com.example.pcb-defects",
+            }
+        ),
+    )
+    assert as_int(timeout) == 3600
+    for name in ("Default", "NoWait", "Three", "Bounds"):
+        for props in synth.template(name).find_resources(RESOURCE_TYPE).values():
+            assert "ExpectedComponentName" not in props["Properties"], name
+
+
+def test_no_wait_answers_within_five_minutes(synth: Synth) -> None:
+    timeout = Capture()
+    synth.template("NoWait").has_resource_properties(
+        RESOURCE_TYPE,
+        Match.object_equals(
+            {
+                "ServiceToken": Match.any_value(),
+                "ServiceTimeout": timeout,
+                "ProjectName": "pcb",
+                "JobName": "pcb-v3-x86",
+                "WaitForCompletion": False,
+                "WaitTimeoutSeconds": 2700,
+            }
+        ),
+    )
+    assert as_int(timeout) == 300
+
+
+def test_service_timeout_is_wait_timeout_plus_five_minutes_at_both_bounds(synth: Synth) -> None:
+    resources = synth.template("Bounds").find_resources(RESOURCE_TYPE)
+    seen = {
+        props["Properties"]["WaitTimeoutSeconds"]: int(props["Properties"]["ServiceTimeout"])
+        for props in resources.values()
+    }
+    assert seen == {60: 360, 3300: 3600}
+    for props in resources.values():
+        assert set(props["Properties"]) == BASE_PROPERTIES | {"WaitTimeoutSeconds"}
+
+
+def test_construct_default_child_is_the_custom_resource(synth: Synth) -> None:
+    job = synth.jobs["default"]
+    assert job.resource.node.id == "Resource"
+    assert job.node.default_child is not None
+    assert job.node.default_child.node.path == job.resource.node.path == "Default/Job/Resource"
+    resource_id, resource = only(synth.template("Default").find_resources(RESOURCE_TYPE))
+    assert resource_id == logical_id(job)
+    assert resource["Metadata"]["aws:cdk:path"] == "Default/Job/Resource/Default"
+
+
+def test_attributes_are_tokens_for_fn_getatt(synth: Synth) -> None:
+    job = synth.jobs["default"]
+    stack = synth.stacks["Default"]
+    resource_id = logical_id(job)
+    for prop, key in ATTRIBUTES.items():
+        value = getattr(job, prop)
+        assert isinstance(value, str), prop
+        assert cdk.Token.is_unresolved(value), prop
+        assert stack.resolve(value) == {"Fn::GetAtt": [resource_id, key]}, prop
+
+
+def test_attributes_read_data_keys_that_the_handler_answers() -> None:
+    import packaging_job as pj
+
+    assert set(ATTRIBUTES.values()) <= set(pj.DATA_KEYS)
+    public = {"component_version_arn", "component_name", "component_version", "status", "status_message"}
+    assert public | {"model_version"} <= set(ATTRIBUTES)
+
+
+def test_component_name_is_the_literal_when_expected_component_name_is_set(synth: Synth) -> None:
+    job = synth.jobs["component"]
+    assert job.component_name == "com.example.pcb-defects"
+    assert not cdk.Token.is_unresolved(job.component_name)
+    stack = synth.stacks["Component"]
+    assert stack.resolve(job.component_version_arn) == {"Fn::GetAtt": [logical_id(job), "ComponentVersionArn"]}
+
+
+def test_tokens_skip_validation_and_synthesize_as_refs(synth: Synth) -> None:
+    synth.template("Tokens").has_resource_properties(
+        RESOURCE_TYPE,
+        Match.object_like(
+            {
+                "ProjectName": {"Ref": "Project"},
+                "JobName": {"Ref": "JobName"},
+                "ExpectedComponentName": {"Ref": "Component"},
+            }
+        ),
+    )
+
+
+# --- one function per stack -----------------------------------------------------------------------------------------
+
+
+def test_three_jobs_share_one_function(synth: Synth) -> None:
+    template = synth.template("Three")
+    template.resource_count_is(RESOURCE_TYPE, 3)
+    template.resource_count_is(FUNCTION_TYPE, 1)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    function_id, _ = only(template.find_resources(FUNCTION_TYPE))
+    tokens = [r["Properties"]["ServiceToken"] for r in template.find_resources(RESOURCE_TYPE).values()]
+    assert tokens == [{"Fn::GetAtt": [function_id, "Arn"]}] * 3
+    projects = sorted(r["Properties"]["ProjectName"] for r in template.find_resources(RESOURCE_TYPE).values())
+    assert projects == ["project-1", "project-2", "project-3"]
+
+
+def test_each_stack_gets_its_own_function(synth: Synth) -> None:
+    for name in ("Default", "Component", "NoWait", "Three", "Bounds", "Tokens"):
+        template = synth.template(name)
+        template.resource_count_is(FUNCTION_TYPE, 1)
+        function_id, _ = only(template.find_resources(FUNCTION_TYPE))
+        for resource in template.find_resources(RESOURCE_TYPE).values():
+            # A reference into the same stack, never an import from another stack.
+            assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}, name
+    assert not any("Fn::ImportValue" in json.dumps(t) for t in synth.templates.values())
+
+
+# --- IAM ------------------------------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _normalized(statements: list[dict[str, Any]]) -> list[str]:
+    """Statements as sorted canonical JSON, with Action and Resource always sorted lists."""
+    out = []
+    for statement in statements:
+        s = dict(statement)
+        s["Action"] = sorted(_as_list(s["Action"]))
+        s["Resource"] = sorted(_as_list(s["Resource"]), key=lambda r: json.dumps(r, sort_keys=True))
+        out.append(json.dumps(s, sort_keys=True))
+    return sorted(out)
+
+
+def _all_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            statements += props["PolicyDocument"]["Statement"]
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                statements += policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+@pytest.mark.parametrize("stack", ["Default", "Three"])
+def test_iam_statements_are_exact(synth: Synth, stack: str) -> None:
+    raw = synth.templates[stack]
+    template = synth.template(stack)
+    function_id, function = only(template.find_resources(FUNCTION_TYPE))
+    role_id, role = only(template.find_resources("AWS::IAM::Role"))
+    log_group_id, _ = only(template.find_resources("AWS::Logs::LogGroup"))
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+    assert role["Properties"]["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ],
+        "Version": "2012-10-17",
+    }
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "Policies" not in role["Properties"]
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+    policies = template.find_resources("AWS::IAM::Policy")
+    assert len(policies) == 2, sorted(policies)
+    invoke = {
+        "Action": "lambda:InvokeFunction",
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+    }
+    by_kind = {}
+    for policy_id, policy in policies.items():
+        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        assert policy["Properties"]["PolicyDocument"]["Version"] == "2012-10-17"
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        kind = "invoke" if any("lambda:InvokeFunction" in _as_list(s["Action"]) for s in statements) else "main"
+        by_kind[kind] = (policy_id, statements)
+    assert set(by_kind) == {"main", "invoke"}
+
+    main_id, main = by_kind["main"]
+    assert _normalized(main) == _normalized(
+        [
+            {"Action": DESCRIBE, "Effect": "Allow", "Resource": "*"},
+            {
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+            },
+        ]
+    )
+    invoke_id, invoke_statements = by_kind["invoke"]
+    assert _normalized(invoke_statements) == _normalized([invoke])
+
+    # The function depends on its main policy; the self-invoke policy depends on the function, so it must not be
+    # something the function depends on (a cycle), and every custom resource waits for it.
+    assert main_id in function.get("DependsOn", [])
+    assert invoke_id not in function.get("DependsOn", [])
+    for resource_id, resource in template.find_resources(RESOURCE_TYPE).items():
+        assert invoke_id in resource.get("DependsOn", []), resource_id
+    assert len(_all_statements(raw)) == 3
+
+
+@pytest.mark.parametrize("stack", ["Default", "Three", "Component", "Tokens"])
+def test_only_wildcard_is_describe_on_star_and_no_action_wildcard(synth: Synth, stack: str) -> None:
+    statements = _all_statements(synth.templates[stack])
+    assert statements
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, statement
+        resources = _as_list(statement["Resource"])
+        if any(isinstance(r, str) and "*" in r for r in resources):
+            assert statement["Action"] in (DESCRIBE, [DESCRIBE]), statement
+            assert resources == ["*"], statement
+    describe = [s for s in statements if DESCRIBE in _as_list(s["Action"])]
+    assert len(describe) == 1
+
+
+# --- function, log group, asset -------------------------------------------------------------------------------------
+
+
+def _newest_python_runtime() -> str:
+    versions = []
+    for name in dir(lambda_.Runtime):
+        match = re.fullmatch(r"PYTHON_(\d+)_(\d+)", name)
+        if match:
+            versions.append((int(match[1]), int(match[2]), name))
+    assert versions
+    return max(versions)[2]
+
+
+def test_python_3_14_is_the_newest_python_runtime_in_aws_cdk_lib() -> None:
+    assert _newest_python_runtime() == "PYTHON_3_14"
+
+
+def test_function_runs_the_newest_python_on_arm64(synth: Synth) -> None:
+    newest = getattr(lambda_.Runtime, _newest_python_runtime()).name
+    assert newest == "python3.14"
+    template = synth.template("Default")
+    log_group_id, log_group = only(template.find_resources("AWS::Logs::LogGroup"))
+    function_id, _ = only(template.find_resources(FUNCTION_TYPE))
+    template.has_resource_properties(
+        FUNCTION_TYPE,
+        Match.object_like(
+            {
+                "Runtime": newest,
+                "Architectures": ["arm64"],
+                "Handler": "index.handler",
+                "Environment": {"Variables": Match.object_like({"AWS_DATA_PATH": "/var/task/models"})},
+                "LoggingConfig": Match.object_equals({"LogGroup": {"Ref": log_group_id}}),
+            }
+        ),
+    )
+    retention = log_group["Properties"].get("RetentionInDays")
+    assert isinstance(retention, int) and retention > 0
+    # Retention is set on the log group itself, not through CDK's LogRetention custom resource.
+    template.resource_count_is("Custom::LogRetention", 0)
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        Match.object_like({"FunctionName": {"Ref": function_id}, "MaximumRetryAttempts": 0}),
+    )
+    template.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
+
+
+def _asset(synth: Synth, stack: str = "Default") -> tuple[str, Path]:
+    _, function = only(resources_of(synth.templates[stack], FUNCTION_TYPE))
+    key = function["Properties"]["Code"]["S3Key"]
+    return key, synth.directory / function["Metadata"]["aws:asset:path"]
+
+
+def test_asset_contains_handler_crhelper_and_service_model(synth: Synth) -> None:
+    _, asset = _asset(synth)
+    for rel in (
+        "index.py",
+        "packaging_job.py",
+        "custom_resource.py",
+        "crhelper/__init__.py",
+        "crhelper/resource_helper.py",
+        "models/lookoutvision/2020-11-20/service-2.json.gz",
+    ):
+        assert (asset / rel).is_file(), rel
+    for name in ("index.py", "packaging_job.py", "custom_resource.py"):
+        assert (asset / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+    # Compiled files would make the asset hash depend on who imported what; tests never belong in the asset.
+    stray = [p.relative_to(asset) for p in asset.rglob("*") if p.suffix == ".pyc" or p.name in ("__pycache__", "tests")]
+    assert stray == []
+    # AWS_DATA_PATH points at the model folder inside the code root (/var/task).
+    _, function = only(resources_of(synth.templates["Default"], FUNCTION_TYPE))
+    data_path = function["Properties"]["Environment"]["Variables"]["AWS_DATA_PATH"]
+    model = asset / data_path.removeprefix("/var/task/") / "lookoutvision" / "2020-11-20" / "service-2.json.gz"
+    service = json.loads(gzip.decompress(model.read_bytes()))
+    assert service["metadata"]["endpointPrefix"] == "lookoutvision"
+    assert service["metadata"]["apiVersion"] == "2020-11-20"
+    assert "DescribeModelPackagingJob" in service["operations"]
+
+
+def test_all_stacks_of_an_app_share_one_asset(synth: Synth) -> None:
+    keys = {only(resources_of(t, FUNCTION_TYPE))[1]["Properties"]["Code"]["S3Key"] for t in synth.templates.values()}
+    assert len(keys) == 1
+    assert re.fullmatch(r"[0-9a-f]{64}\.zip", keys.pop())
+
+
+def _synth_asset(outdir: Path) -> tuple[str, Path]:
+    """Synthesize a fresh one-job App, bundling again, and return the function's S3Key and asset folder."""
+    # Forget the process-wide staging cache so that the App really bundles and hashes again.
+    cdk.AssetStaging.clear_asset_hash_cache()
+    app = cdk.App(outdir=str(outdir), context=CLI_CONTEXT)
+    stack = cdk.Stack(app, "Default")
+    ModelPackagingJob(stack, "Job", project_name="other", job_name="other-job")
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    _, function = only(resources_of(template, FUNCTION_TYPE))
+    return function["Properties"]["Code"]["S3Key"], outdir / function["Metadata"]["aws:asset:path"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def bundle_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every run of the local bundler."""
+    calls: list[Path] = []
+    real_build_asset = _provider.build_asset
+
+    def counting_build_asset(output_dir: Path) -> None:
+        calls.append(output_dir)
+        real_build_asset(output_dir)
+
+    monkeypatch.setattr(_provider, "build_asset", counting_build_asset)
+    return calls
+
+
+def test_asset_hash_is_stable_across_separate_synths(synth: Synth, tmp_path: Path, bundle_calls: list[Path]) -> None:
+    first_key, first_asset = _asset(synth)
+    key, asset = _synth_asset(tmp_path)
+    assert len(bundle_calls) == 1
+    assert key == first_key
+    assert _tree(asset) == _tree(first_asset)
+
+
+def test_asset_hash_ignores_caches_beside_the_handler_sources(
+    synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make typecheck` leaves .mypy_cache in lambda/model_packaging_job and importing the handler writes
+    # __pycache__ there. Neither goes into the asset, so neither may change its hash: a clean clone, a CI run and
+    # a developer's machine must agree on the S3 key of unchanged sources.
+    first_key, first_asset = _asset(synth)
+    handler = tmp_path / "handler"
+    shutil.copytree(HANDLER_SRC, handler, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache", "*.pyc"))
+    (handler / "__pycache__").mkdir()
+    (handler / "__pycache__" / "index.cpython-311.pyc").write_bytes(b"\xa7\r\r\n stale bytecode")
+    (handler / ".mypy_cache" / "3.11").mkdir(parents=True)
+    (handler / ".mypy_cache" / "3.11" / "index.data.json").write_text('{"cache": true}')
+    monkeypatch.setattr(_provider, "HANDLER_DIR", handler)
+    key, asset = _synth_asset(tmp_path / "out")
+    assert _tree(asset) == _tree(first_asset)
+    assert key == first_key
+
+
+def test_asset_hash_changes_when_the_bundled_files_change(
+    synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crhelper and the service model come from the synthesizing environment, not from lambda/: another crhelper
+    # release must give another S3 key, or CloudFormation keeps running the old code.
+    first_key, _ = _asset(synth)
+    real_build_asset = _provider.build_asset
+
+    def other_crhelper(output_dir: Path) -> None:
+        real_build_asset(output_dir)
+        with (output_dir / "crhelper" / "resource_helper.py").open("a") as file:
+            file.write("\n# a different crhelper release\n")
+
+    monkeypatch.setattr(_provider, "build_asset", other_crhelper)
+    key, asset = _synth_asset(tmp_path)
+    assert (asset / "crhelper" / "resource_helper.py").read_text().endswith("# a different crhelper release\n")
+    assert key != first_key
+
+
+# --- validation -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Validation")
+
+
+PROJECT_RULE = r"[a-zA-Z0-9][a-zA-Z0-9_\-]*"
+JOB_RULE = r"[a-zA-Z0-9-]+"
+COMPONENT_RULE = r"[a-zA-Z0-9._-]+"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"project_name": "my project"}, ["project_name", "'my project'", PROJECT_RULE]),
+        ({"project_name": "-pcb"}, ["project_name", "'-pcb'", PROJECT_RULE]),
+        ({"project_name": ""}, ["project_name", "0 characters", "1-255"]),
+        ({"project_name": "p" * 256}, ["project_name", "'" + "p" * 80, "256 characters", "1-255", PROJECT_RULE]),
+        ({"job_name": "pcb_v3"}, ["job_name", "'pcb_v3'", JOB_RULE]),
+        ({"job_name": "j" * 65}, ["job_name", "'" + "j" * 65 + "'", "65 characters", "1-64", JOB_RULE]),
+        (
+            {"expected_component_name": "com.example/pcb defects"},
+            ["expected_component_name", "'com.example/pcb defects'", COMPONENT_RULE],
+        ),
+        ({"expected_component_name": "c" * 129}, ["expected_component_name", "129 characters", "1-128"]),
+    ],
+    ids=[
+        "project-space",
+        "project-leading-dash",
+        "project-empty",
+        "project-256",
+        "job-underscore",
+        "job-65",
+        "component-slash",
+        "component-129",
+    ],
+)
+def test_invalid_names_raise_a_clear_error(stack: cdk.Stack, kwargs: dict[str, str], expected: list[str]) -> None:
+    props = {"project_name": "pcb", "job_name": "pcb-v3-x86", **kwargs}
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(stack, "Job", **props)
+    message = str(raised.value)
+    for part in expected:
+        assert part in message, (part, message)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"project_name": "p" * 255},
+        {"project_name": "Pcb_Line-2"},
+        {"project_name": "7"},
+        {"job_name": "j" * 64},
+        {"job_name": "PCB-v3-x86-2"},
+        {"expected_component_name": "com.example_pcb-defects.v2"},
+        {"expected_component_name": "c" * 128},
+    ],
+)
+def test_valid_names_are_accepted(stack: cdk.Stack, kwargs: dict[str, str]) -> None:
+    props = {"project_name": "pcb", "job_name": "pcb-v3-x86", **kwargs}
+    ModelPackagingJob(stack, "Job", **props)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "shown"),
+    [
+        (cdk.Duration.seconds(30), "30 seconds"),
+        (cdk.Duration.seconds(59), "59 seconds"),
+        (cdk.Duration.minutes(56), "56 minutes"),
+        (cdk.Duration.seconds(55 * 60 + 1), "55 minutes 1 second"),
+        (cdk.Duration.hours(1), "1 hour"),
+    ],
+)
+def test_wait_timeout_outside_1_to_55_minutes_is_rejected(stack: cdk.Stack, timeout: cdk.Duration, shown: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=timeout)
+    message = str(raised.value)
+    assert "wait_timeout" in message
+    assert shown in message
+    assert "between 1 and 55 minutes" in message
+
+
+@pytest.mark.parametrize("minutes", [1, 55])
+def test_wait_timeout_bounds_are_accepted(stack: cdk.Stack, minutes: int) -> None:
+    job = ModelPackagingJob(
+        stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=cdk.Duration.minutes(minutes)
+    )
+    assert cdk.Token.is_unresolved(job.status)
+
+
+def test_validation_happens_before_anything_is_added_to_the_stack(stack: cdk.Stack) -> None:
+    with pytest.raises(ValueError):
+        ModelPackagingJob(stack, "Job", project_name="bad name", job_name="pcb-v3-x86")
+    assert stack.node.try_find_child("LookoutVisionModelPackagingJobHandler") is None
+
+
+# --- the construct and the handler agree ----------------------------------------------------------------------------
+
+
+def test_construct_and_handler_share_resource_type_and_timeout_bounds() -> None:
+    assert mpj.RESOURCE_TYPE == cr.RESOURCE_TYPE == RESOURCE_TYPE
+    assert mpj.MIN_WAIT_TIMEOUT_S == cr.MIN_WAIT_TIMEOUT_S == 60
+    assert mpj.MAX_WAIT_TIMEOUT_S == cr.MAX_WAIT_TIMEOUT_S == 55 * 60
+    assert mpj.DEFAULT_WAIT_TIMEOUT.to_seconds() == cr.DEFAULT_WAIT_TIMEOUT_S == 45 * 60
+
+
+@pytest.mark.parametrize("stack", ["Default", "Component", "NoWait", "Bounds"])
+@pytest.mark.parametrize("stringify", [False, True], ids=["typed", "as-cloudformation-sends"])
+def test_handler_accepts_the_properties_the_construct_synthesizes(synth: Synth, stack: str, stringify: bool) -> None:
+    for resource in synth.template(stack).find_resources(RESOURCE_TYPE).values():
+        props = dict(resource["Properties"], ServiceToken="arn:aws:lambda:us-east-1:123456789012:function:f")
+        if stringify:
+            # CloudFormation delivers every custom resource property value as a string.
+            props = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in props.items()}
+        parsed = cr.parse_properties(props)
+        assert parsed.project_name == resource["Properties"]["ProjectName"]
+        assert parsed.job_name == resource["Properties"]["JobName"]
+        assert parsed.wait_for_completion is resource["Properties"]["WaitForCompletion"]
+        assert parsed.wait_timeout_s == resource["Properties"]["WaitTimeoutSeconds"]
+        assert parsed.expected_component_name == resource["Properties"].get("ExpectedComponentName")
+
+
+# --- layout ---------------------------------------------------------------------------------------------------------
+
+
+def test_constructs_library_is_not_shadowed_by_the_source_root() -> None:
+    import constructs
+
+    location = Path(constructs.__file__).resolve()
+    assert "site-packages" in location.parts
+    assert not location.is_relative_to(ROOT / "constructs")
+    assert hasattr(constructs, "Construct")
+    assert not (ROOT / "constructs" / "__init__.py").exists()
+
+
+def test_constructs_resolves_to_the_library_when_run_from_the_repo_root() -> None:
+    # `cdk synth` runs `python3 app.py` in the repo root, so the root is sys.path[0] there.
+    code = "import importlib.util; print(importlib.util.find_spec('constructs').origin)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    origin = Path(result.stdout.strip()).resolve()
+    assert "site-packages" in origin.parts, origin
+    assert importlib.util.find_spec("constructs") is not None

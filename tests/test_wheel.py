@@ -1,0 +1,260 @@
+"""The wheel: build it, check what it carries, install it into a fresh venv and synthesize an app outside the repo."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WHEELHOUSE = ROOT / ".deps" / "wheelhouse"
+NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+PKG = "cdk_lookoutvision_packaging"
+MODEL = "lookoutvision/2020-11-20/service-2.json.gz"
+HANDLER_FILES = ("index.py", "packaging_job.py", "custom_resource.py")
+
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("timeout", 600)
+    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, f"{args}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def pinned_version(distribution: str) -> str:
+    wheels = list(WHEELHOUSE.glob(f"{distribution}-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0].name.split("-")[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel the way `pip install .` would, with the venv's botocore 1.40.60 supplying the model.
+
+    It builds from a copy of the working tree's source files (tracked and not ignored), so that nothing stale in
+    build/ or *.egg-info can leak into the wheel and the test leaves no build output in the repo.
+    """
+    src = tmp_path_factory.mktemp("src")
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT).stdout.split("\0")
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, src / rel)
+    outdir = tmp_path_factory.mktemp("dist")
+    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(outdir)], cwd=src)
+    wheels = list(outdir.glob("*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel installed from the offline wheelhouse only."""
+    folder = tmp_path_factory.mktemp("fresh") / "venv"
+    run([sys.executable, "-m", "venv", str(folder)])
+    python = folder / "bin" / "python"
+    run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+            str(WHEELHOUSE),
+            str(wheel),
+        ]
+    )
+    return folder
+
+
+def fresh_env(venv: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CDK_OUTDIR", "PYTHONHOME")}
+    # node from the pinned npm package for jsii; no path into the repo's sources or its venv.
+    system_path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not p.startswith(str(ROOT))]
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), str(venv / "bin"), *system_path])
+    env["JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"] = "1"
+    env.update(extra)
+    return env
+
+
+# --- the wheel's contents -------------------------------------------------------------------------------------------
+
+
+def test_wheel_carries_the_handler_and_the_service_model(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for name in HANDLER_FILES:
+            entry = f"{PKG}/_handler/{name}"
+            assert entry in names
+            assert archive.read(entry) == (ROOT / "lambda" / "model_packaging_job" / name).read_bytes(), name
+        assert f"{PKG}/_model/{MODEL}" in names
+        assert f"{PKG}/__init__.py" in names
+        assert f"{PKG}/py.typed" in names
+    assert not [n for n in names if n.startswith("tests/") or "/tests/" in n], sorted(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    top_level = {n.split("/")[0] for n in names}
+    assert top_level == {PKG, f"{PKG}-0.1.0.dist-info"}, top_level
+
+
+def test_wheel_model_is_botocore_1_40_60s(wheel: Path) -> None:
+    import botocore
+
+    assert botocore.__version__ == "1.40.60"
+    shipped = Path(botocore.__file__).parent / "data" / MODEL
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(f"{PKG}/_model/{MODEL}") == shipped.read_bytes()
+
+
+def test_wheel_console_scripts_point_at_modules_it_carries(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        if not entry_points:
+            return
+        parser = configparser.ConfigParser()
+        parser.read_string(archive.read(entry_points[0]).decode())
+    if not parser.has_section("console_scripts"):
+        return
+    for script, target in parser.items("console_scripts"):
+        module = target.split(":")[0].strip()
+        path = module.replace(".", "/")
+        assert f"{path}.py" in names or f"{path}/__init__.py" in names, (
+            f"console script {script} = {target}: the wheel has no module {module}"
+        )
+
+
+# --- the fresh venv -------------------------------------------------------------------------------------------------
+
+PROBE = """
+import json, botocore, cdk_lookoutvision_packaging as pkg
+from cdk_lookoutvision_packaging import _model
+print(json.dumps({"botocore": botocore.__version__, "botocore_file": botocore.__file__,
+                  "package": pkg.__file__, "model_dir": str(_model.model_dir())}))
+"""
+
+
+def probe(venv: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
+    result = run([str(venv / "bin" / "python"), "-c", PROBE], cwd=tmp_path, env=fresh_env(venv, **extra))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_fresh_venv_has_the_pinned_botocore_and_the_packaged_model(venv: Path, tmp_path: Path) -> None:
+    info = probe(venv, tmp_path)
+    assert info["botocore"] == pinned_version("botocore")
+    site_packages = Path(info["package"]).resolve().parent.parent
+    assert site_packages.name == "site-packages"
+    assert site_packages.is_relative_to(venv.resolve())
+    model_dir = Path(info["model_dir"]).resolve()
+    assert model_dir == site_packages / PKG / "_model" / "lookoutvision" / "2020-11-20"
+    assert not model_dir.is_relative_to(Path(info["botocore_file"]).resolve().parent)
+    assert (model_dir / "service-2.json.gz").is_file()
+
+
+def test_installed_package_finds_its_model_under_a_botocore_without_lookoutvision(venv: Path, tmp_path: Path) -> None:
+    if not (NEWEST_BOTO3 / "botocore").is_dir():
+        pytest.skip("make setup installs the newest boto3 into .deps/boto3-newest")
+    info = probe(venv, tmp_path, PYTHONPATH=str(NEWEST_BOTO3))
+    botocore_dir = Path(info["botocore_file"]).resolve().parent
+    assert botocore_dir.is_relative_to(NEWEST_BOTO3.resolve())
+    assert not (botocore_dir / "data" / "lookoutvision").exists()
+    assert Path(info["model_dir"]).resolve().is_relative_to(venv.resolve())
+
+
+APP = """
+import aws_cdk as cdk
+import cdk_lookoutvision_packaging
+from cdk_lookoutvision_packaging import ModelPackagingJob
+
+print(cdk_lookoutvision_packaging.__file__)
+app = cdk.App()
+stack = cdk.Stack(app, "ConsumerStack")
+job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86")
+cdk.CfnOutput(stack, "Arn", value=job.component_version_arn)
+app.synth()
+"""
+
+
+@dataclass
+class Consumer:
+    result: subprocess.CompletedProcess[str]
+    template: dict[str, Any]
+    key: str
+    asset: Path
+
+
+@pytest.fixture(scope="module")
+def consumer(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
+    """The one-construct app, in a folder outside the repo, synthesized by the fresh venv's python."""
+    work = tmp_path_factory.mktemp("consumer")
+    app_dir = work / "app"
+    app_dir.mkdir()
+    assert not app_dir.resolve().is_relative_to(ROOT)
+    (app_dir / "app.py").write_text(APP)
+    out = work / "out"
+    result = run(
+        [str(venv / "bin" / "python"), "app.py"], cwd=app_dir, env=fresh_env(venv, CDK_OUTDIR=str(out)), timeout=300
+    )
+    template = json.loads((out / "ConsumerStack.template.json").read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 1
+    key = functions[0]["Properties"]["Code"]["S3Key"]
+    manifest = json.loads((out / "ConsumerStack.assets.json").read_text())
+    source = manifest["files"][key.removesuffix(".zip")]["source"]
+    assert source["packaging"] == "zip"
+    return Consumer(result, template, key, out / source["path"])
+
+
+def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Consumer) -> None:
+    assert "end-of-life" not in consumer.result.stderr, consumer.result.stderr
+    package_file = Path(consumer.result.stdout.strip().splitlines()[0]).resolve()
+    assert package_file.is_relative_to(venv.resolve()), package_file
+
+    types = [r["Type"] for r in consumer.template["Resources"].values()]
+    assert types.count("Custom::LookoutVisionModelPackagingJob") == 1
+    assert types.count("AWS::Lambda::Function") == 1
+    assert re.fullmatch(r"[0-9a-f]{64}\.zip", consumer.key)
+    for rel in (*HANDLER_FILES, "crhelper/__init__.py", "crhelper/resource_helper.py", f"models/{MODEL}"):
+        assert (consumer.asset / rel).is_file(), rel
+    for name in HANDLER_FILES:
+        source = ROOT / "lambda" / "model_packaging_job" / name
+        assert (consumer.asset / name).read_bytes() == source.read_bytes(), name
+
+
+def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consumer, tmp_path: Path) -> None:
+    # Same handler sources, same crhelper, same service model: the same asset, so the same S3 key, whether the
+    # construct runs from this repo or from the wheel (whose _handler folder holds pip's __pycache__).
+    import aws_cdk as cdk
+
+    from cdk_lookoutvision_packaging import ModelPackagingJob
+
+    cdk.AssetStaging.clear_asset_hash_cache()
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "ConsumerStack")
+    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86")
+    template = app.synth().get_stack_artifact(stack.artifact_id).template
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    repo_key = functions[0]["Properties"]["Code"]["S3Key"]
+    repo_asset = tmp_path / f"asset.{repo_key.removesuffix('.zip')}"
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert tree(consumer.asset) == tree(repo_asset)
+    assert consumer.key == repo_key
