@@ -42,7 +42,7 @@ $(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt
 	touch $@
 
 synth: $(PY_STAMP) $(NODE_STAMP)
-	cdk synth --quiet --output cdk.out
+	cdk synth --quiet --no-notices --output cdk.out
 	@ls cdk.out/*.template.json
 
 lint: $(PY_STAMP)

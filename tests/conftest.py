@@ -25,3 +25,6 @@ for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOIN
 _node_bin = ROOT / "node_modules" / ".bin"
 if _node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(_node_bin)):
     os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+# Counts what the reliability suites did and prints the figures at the end of every run.
+pytest_plugins = ["reliability_report"]
