@@ -1,0 +1,139 @@
+"""Security checks on every stack the project synthesizes: cdk-nag's AwsSolutions pack with 0 unsuppressed
+findings, narrow suppressions with reasons, no wildcard actions, a wait mechanism scoped to the function itself,
+and no secrets in environment variables."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Validations
+from cdk_nag import AwsSolutionsChecks
+from conftest import ROOT
+
+from cdk_lookoutvision_packaging import ModelPackagingJob
+
+sys.path.insert(0, str(ROOT))
+
+ALLOWED_SUPPRESSION = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+
+
+def _context() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+
+
+def _synth_with_nag(build: Any, outdir: Path) -> tuple[cdk.App, dict[str, Any], list[dict[str, Any]]]:
+    app = cdk.App(context=_context(), outdir=str(outdir))
+    Validations.of(app).add_plugins(AwsSolutionsChecks())
+    build(app)
+    assembly = app.synth()  # raises ValidationFailed on any unsuppressed finding
+    report = json.loads((outdir / "validation-report.json").read_text())
+    templates = []
+    for stack in assembly.stacks_recursively:
+        templates.append(json.loads(Path(stack.template_full_path).read_text()))
+    return app, report, templates
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[cdk.App, dict[str, Any], list[dict[str, Any]]]:
+    import app as example_app
+
+    return _synth_with_nag(example_app.build_app, tmp_path_factory.mktemp("nag-app"))
+
+
+def test_example_app_has_no_unsuppressed_findings(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+    _, report, templates = example
+    (plugin,) = report["pluginReports"]
+    assert plugin["pluginName"] == "AwsSolutions"
+    assert plugin["conclusion"] == "success"
+    assert plugin["violations"] == []
+    assert len(templates) == 2, "the gate stack and the edge deployment stack were both checked"
+
+
+def test_the_only_suppression_is_the_forced_wildcard(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+    _, report, _ = example
+    suppressed = report["pluginReports"][0]["suppressedViolations"]
+    assert [s["acknowledgedId"] for s in suppressed] == [ALLOWED_SUPPRESSION]
+    (only,) = suppressed
+    assert [c["constructPath"] for c in only["violatingConstructs"]] == [
+        "LookoutVisionModelGate/LookoutVisionModelPackagingJobHandler/Role/DefaultPolicy/Resource"
+    ]
+    assert "supports no IAM resource types" in only["reason"]
+
+
+def test_an_unacknowledged_wildcard_still_fails_synth(tmp_path: Path) -> None:
+    """The acknowledgement is narrow: another wildcard on the same role is still reported."""
+    from aws_cdk import aws_iam as iam
+
+    def build(app: cdk.App) -> None:
+        stack = cdk.Stack(app, "Gate")
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1")
+        handler = stack.node.find_child("LookoutVisionModelPackagingJobHandler")
+        handler.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::bucket/*"]))
+
+    with pytest.raises(RuntimeError, match=r"ValidationFailed"):
+        _synth_with_nag(build, tmp_path / "out")
+
+
+def _statements(templates: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for template in templates:
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    found.append((logical_id, statement))
+            if resource["Type"] == "AWS::IAM::Role":
+                for policy in resource["Properties"].get("Policies", []):
+                    for statement in policy["PolicyDocument"]["Statement"]:
+                        found.append((logical_id, statement))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_statement_has_a_wildcard_action(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+    statements = _statements(example[2])
+    assert statements
+    for logical_id, statement in statements:
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, f"{logical_id} grants wildcard action {action}"
+
+
+def test_only_describe_uses_a_wildcard_resource(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+    for logical_id, statement in _statements(example[2]):
+        if "*" in _as_list(statement["Resource"]):
+            assert statement["Action"] == "lookoutvision:DescribeModelPackagingJob", logical_id
+
+
+def test_the_wait_mechanism_may_only_invoke_the_function_itself(
+    example: tuple[cdk.App, dict[str, Any], list[Any]],
+) -> None:
+    gate = next(t for t in example[2] if any(r["Type"] == "AWS::Lambda::Function" for r in t["Resources"].values()))
+    (function_id,) = [k for k, r in gate["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
+    invokes = [s for _, s in _statements([gate]) if "lambda:InvokeFunction" in _as_list(s["Action"])]
+    assert invokes == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
+    ]
+    assert not any(r["Type"].startswith("AWS::Events::") for r in gate["Resources"].values()), "no polling rule"
+
+
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"AKIA[0-9A-Z]{16}|aws_secret|-----BEGIN|X-Amz-Signature", re.IGNORECASE)
+
+
+def test_environment_variables_carry_no_secrets(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+    functions = [r for t in example[2] for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert functions
+    for function in functions:
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert variables == {"AWS_DATA_PATH": "/var/task/models", "LOG_LEVEL": "INFO"}
+        for name, value in variables.items():
+            assert not _SECRET_NAME.search(name)
+            assert not _SECRET_VALUE.search(str(value))
