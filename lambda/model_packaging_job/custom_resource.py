@@ -252,9 +252,21 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
     encoded = _encode(body)
     if len(encoded) > limit:
         for key in ("PhysicalResourceId", "LogicalResourceId", "StackId", "RequestId"):
-            body[key] = body[key][:256]
+            body[key] = _prefix_within(body[key], 256)
         encoded = _encode(body)
     return encoded
+
+
+def _prefix_within(text: str, max_encoded: int) -> str:
+    """The longest prefix of ``text`` whose JSON encoding is at most ``max_encoded`` bytes."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle])) - 2 <= max_encoded:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
 
 
 # --- delivery ------------------------------------------------------------------------------------------------------
@@ -276,7 +288,12 @@ def send_response(
     if not isinstance(response_url, str):
         logger.error("No ResponseURL in the event; nobody can be answered")
         return False
-    parts = urlsplit(response_url)
+    try:
+        parts = urlsplit(response_url)
+        port = parts.port
+    except ValueError:
+        logger.error("The ResponseURL is not a valid URL; nobody can be answered")
+        return False
     if parts.scheme not in ("https", "http") or not parts.hostname:
         logger.error("The ResponseURL is not an http(s) URL; nobody can be answered")
         return False
@@ -291,10 +308,14 @@ def send_response(
             logger.error("Gave up answering CloudFormation after %d attempts: out of time", attempt - 1)
             return False
         conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(parts.hostname, parts.port, timeout=max(0.5, min(10.0, remaining)))
+        conn = conn_cls(parts.hostname, port, timeout=max(0.5, min(10.0, remaining)))
         try:
             conn.request("PUT", path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
             status = conn.getresponse().status
+        except ValueError:
+            # http.client.InvalidURL and friends: the URL will not become valid by retrying.
+            logger.error("The ResponseURL was rejected as invalid; nobody can be answered")
+            return False
         except (OSError, http.client.HTTPException) as error:
             logger.warning("Answering CloudFormation failed (attempt %d): %s", attempt, type(error).__name__)
             status = 0

@@ -28,7 +28,7 @@ import boto3  # noqa: E402
 import custom_resource as cr  # noqa: E402
 import packaging_job as pj  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from crhelper import CfnResource  # noqa: E402
+from crhelper import CfnResource, log_helper  # noqa: E402
 
 logger = logging.getLogger("model_packaging_job")
 
@@ -90,6 +90,8 @@ class _Helper(CfnResource):
     # Set by crhelper for each request; its type stubs leave them out.
     _event: dict[str, Any]
     _context: Any
+    _log_level: str
+    _boto_level: str
 
     def __init__(self) -> None:
         super().__init__(
@@ -116,6 +118,22 @@ class _Helper(CfnResource):
     def finished(self) -> bool:
         with self._answer_lock:
             return self._answered or self._handed_off
+
+    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
+        # crhelper puts these ids into its JSON formatter's %-style template: a "%" in one would break every log
+        # line of the request, so escape them.
+        def safe(value: object) -> str:
+            return str(value).replace("%", "%%")
+
+        log_helper.setup(
+            self._log_level,
+            boto_level=self._boto_level,
+            RequestType=safe(event.get("RequestType")),
+            StackId=safe(event.get("StackId")),
+            RequestId=safe(event.get("RequestId")),
+            LogicalResourceId=safe(event.get("LogicalResourceId")),
+            aws_request_id=safe(getattr(context, "aws_request_id", "")),
+        )
 
     def _set_timeout(self) -> None:
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
@@ -290,6 +308,9 @@ def _continue_elsewhere(event: dict[str, Any], context: Any, state: cr.WaitState
     return True
 
 
+_CRHELPER_KEYS = frozenset({"CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission"})
+
+
 def _precheck(event: Any) -> str | None:
     """Why crhelper cannot handle this event, or None. Events it cannot parse get a direct answer or none at all."""
     if not isinstance(event, dict):
@@ -298,7 +319,7 @@ def _precheck(event: Any) -> str | None:
         if not isinstance(event.get(key), str) or not event.get(key):
             return f"the event has no {key}"
     request_type = event.get("RequestType")
-    if request_type not in cr.REQUEST_TYPES:
+    if not isinstance(request_type, str) or request_type not in cr.REQUEST_TYPES:
         return f"unsupported RequestType {str(request_type)[:40]!r}; expected Create, Update or Delete"
     return None
 
@@ -315,6 +336,9 @@ def handler(event: Any, context: Any) -> None:
     if not isinstance(event.get("ResponseURL"), str):
         logger.error("Cannot process the request: the event has no ResponseURL, so nobody can be answered")
         return
+    # crhelper's own polling keys would make it skip our functions (CrHelperPoll) or answer with foreign data
+    # (CrHelperData); we never set them, so an event carrying them is not one crhelper may act on.
+    event = {k: v for k, v in event.items() if k not in _CRHELPER_KEYS}
     helper.begin()
     try:
         helper(event, context)

@@ -272,7 +272,8 @@ def _retry_after(response: Mapping[str, Any]) -> float | None:
 
 
 def failed_reason(project_name: str, job_name: str, status_message: str) -> str:
-    return f"Model packaging job {project_name}/{job_name} FAILED: {status_message or '(no StatusMessage)'}"
+    message = " ".join((status_message or "").split()) or "(no StatusMessage)"
+    return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
 
 
 def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s: float, last_error: str = "") -> str:
