@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,15 @@ class _CopyBundler:
 
 def build_asset(output_dir: Path) -> None:
     """Write the Lambda asset's files into ``output_dir``."""
-    import crhelper
-
+    # Locate crhelper without importing it: importing pulls in boto3, which synth does not need.
+    spec = importlib.util.find_spec("crhelper")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("crhelper is not installed; install cdk-lookoutvision-packaging's dependencies")
+    crhelper_src = Path(next(iter(spec.submodule_search_locations))).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     for source in sorted(HANDLER_DIR.glob("*.py")):
         if source.name != "__init__.py":
             shutil.copyfile(source, output_dir / source.name)
-    crhelper_src = Path(crhelper.__file__).resolve().parent
     (output_dir / "crhelper").mkdir(exist_ok=True)
     for source in sorted(crhelper_src.glob("*.py")):
         shutil.copyfile(source, output_dir / "crhelper" / source.name)
@@ -139,8 +142,7 @@ class JobFunction(Construct):
         # CDK makes the function DependsOn its role, which the Role property's Fn::GetAtt already enforces
         # (cfn-lint W3005). The dependency on the role's policy, which matters, stays.
         function_resource = self.function.node.default_child
-        default_policy = self.role.node.try_find_child("DefaultPolicy")
-        policy_resource = default_policy.node.default_child if default_policy else None
+        policy_resource = default_policy.node.default_child
         if isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource):
             function_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
         # A wait longer than one invocation continues in a new invocation of this function. The statement lives in

@@ -97,7 +97,7 @@ class ModelPackagingJob(Construct, JobAttributes):
         return self._resource
 
     def _attribute(self, key: str) -> str:
-        return Token.as_string(self._resource.get_att(key))
+        return self._resource.get_att_string(key)
 
     @property
     def status_message(self) -> str:
