@@ -238,6 +238,7 @@ def test_repeated_throttling_backs_off_exponentially(
 ) -> None:
     monkeypatch.setattr(pj, "BACKOFF_BASE_S", 0.1)
     monkeypatch.setattr(pj, "BACKOFF_CAP_S", 10.0)
+    monkeypatch.setattr(pj, "POLL_INTERVAL_S", (0.02, 0.04))
     throttle = error(429, "ThrottlingException", "Rate exceeded")
     api.script(PROJECT, JOB, [throttle, throttle, throttle, ok(description())])
 
@@ -246,10 +247,13 @@ def test_repeated_throttling_backs_off_exponentially(
     assert body["Status"] == "SUCCESS"
     assert api.calls() == 4
     gaps = _gaps(api)
-    # Jittered between half and all of base * 2**(n-1): [0.05, 0.1], [0.1, 0.2], [0.2, 0.4].
+    # The later of the jittered backoff, half to all of base * 2**n, and the poll interval stretched by the
+    # throttling pressure (n + 1 throttles so far): both grow exponentially.
     for n, gap in enumerate(gaps):
-        low, high = 0.1 * 2**n / 2, 0.1 * 2**n
+        low = max(0.1 * 2**n / 2, 0.02 * 2 ** (n + 1))
+        high = max(0.1 * 2**n, 0.04 * 2 ** (n + 1))
         assert low - 0.01 <= gap <= high + 0.3, f"retry {n + 1} came after {gap:.3f}s; gaps {gaps}"
+    assert gaps[2] > gaps[0]
 
 
 @pytest.mark.usefixtures("client", "fast")

@@ -483,6 +483,11 @@ def test_final_error_stops_after_one_call() -> None:
     assert "lookoutvision:DescribeModelPackagingJob" in result.reason_detail
 
 
+def _paced_bounds(pressure: float) -> tuple[float, float]:
+    low, high = pj.POLL_INTERVAL_S
+    return min(pj.PACE_CAP_S, low * 2**pressure), min(pj.PACE_CAP_S, high * 2**pressure)
+
+
 def test_throttling_backoff_grows_with_jitter_and_is_capped() -> None:
     vclock = VirtualClock()
     client = ScriptedClient(vclock, [throttle() for _ in range(9)] + [description("SUCCEEDED")])
@@ -493,22 +498,41 @@ def test_throttling_backoff_grows_with_jitter_and_is_capped() -> None:
     assert len(vclock.sleeps) == 9
     for attempt, slept in enumerate(vclock.sleeps):
         ceiling = min(pj.BACKOFF_CAP_S, pj.BACKOFF_BASE_S * 2**attempt)
-        assert ceiling / 2 <= slept <= ceiling, (attempt, slept)
-    assert max(vclock.sleeps) <= pj.BACKOFF_CAP_S
-    assert vclock.sleeps[0] <= 2.0
+        paced_low, paced_high = _paced_bounds(min(pj.PRESSURE_MAX, attempt + 1.0))
+        # The later of the exponential backoff and the poll interval stretched by throttling pressure.
+        assert max(ceiling / 2, paced_low) <= slept <= max(ceiling, paced_high), (attempt, slept)
+    assert max(vclock.sleeps) <= max(pj.BACKOFF_CAP_S, pj.PACE_CAP_S)
     assert min(vclock.sleeps[4:]) >= pj.BACKOFF_CAP_S / 2
     assert [delay for _, delay in retries] == vclock.sleeps
     assert {code for code, _ in retries} == {"ThrottlingException"}
 
 
-def test_backoff_resets_after_a_successful_look() -> None:
+def test_throttling_pressure_outlives_a_success_and_then_relaxes() -> None:
     vclock = VirtualClock()
-    steps: list[Step] = [throttle()] * 5 + [description("RUNNING")] + [throttle()] + [description("SUCCEEDED")]
+    steps: list[Step] = (
+        [throttle()] * 5
+        + [description("RUNNING")]
+        + [throttle()]
+        + [description("RUNNING")] * 30
+        + [description("SUCCEEDED")]
+    )
     result = wait(ScriptedClient(vclock, steps), vclock)
     assert result.outcome == "succeeded"
     assert vclock.sleeps[4] >= 16.0  # fifth consecutive failure
-    assert 2.0 <= vclock.sleeps[5] <= 4.5  # a poll after the RUNNING look
-    assert vclock.sleeps[6] <= pj.BACKOFF_BASE_S  # the count started again
+    low, high = _paced_bounds(pj.PRESSURE_MAX - pj.PRESSURE_RELIEF)
+    assert low <= vclock.sleeps[5] <= high  # a poll after the RUNNING look, still slowed by the throttling
+    # The backoff count started again, but the pressure did not: no quick retry into a throttled quota.
+    assert vclock.sleeps[6] >= _paced_bounds(pj.PRESSURE_MAX)[0]
+    # Every accepted call relaxes the pace, until polls are back to the normal interval.
+    assert pj.POLL_INTERVAL_S[0] <= vclock.sleeps[-1] <= pj.POLL_INTERVAL_S[1]
+
+
+def test_unthrottled_polling_keeps_the_normal_interval() -> None:
+    vclock = VirtualClock()
+    steps: list[Step] = [client_error("InternalServerException", 500)] + [description("RUNNING")] * 5
+    result = wait(ScriptedClient(vclock, [*steps, description("SUCCEEDED")]), vclock)
+    assert result.outcome == "succeeded"
+    assert all(pj.POLL_INTERVAL_S[0] <= slept <= pj.POLL_INTERVAL_S[1] for slept in vclock.sleeps[1:])
 
 
 def test_retry_after_is_respected_even_above_the_backoff() -> None:
@@ -517,7 +541,8 @@ def test_retry_after_is_respected_even_above_the_backoff() -> None:
     result = wait(client, vclock)
     assert result.outcome == "succeeded"
     assert vclock.sleeps[0] == 20
-    assert 2.0 <= vclock.sleeps[1] <= 4.0  # second backoff (2..4 s) beats a shorter Retry-After
+    low, high = _paced_bounds(2.0)
+    assert low <= vclock.sleeps[1] <= high  # the paced interval beats a shorter Retry-After
     assert client.calls[1] - client.calls[0] >= 20
 
 

@@ -43,6 +43,13 @@ POLL_INTERVAL_S = (2.0, 4.5)
 # Backoff on throttling and transient failures: exponential with jitter, capped.
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 30.0
+# Throttling pressure: many waiters share one account quota (100 jobs in a stack poll at once). Each throttle
+# raises a wait's pressure by one (up to PRESSURE_MAX) and each accepted call lowers it by PRESSURE_RELIEF; every
+# poll and throttle retry is stretched by 2**pressure (up to PACE_CAP_S). Unthrottled waits are unaffected.
+PRESSURE_MAX = 3.0
+PRESSURE_RELIEF = 0.125
+PACE_CAP_S = 60.0
+_THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
 @dataclass(frozen=True)
@@ -357,15 +364,21 @@ def wait_for_job(
     still CREATED or RUNNING; ``timeout`` at ``deadline``; ``yield`` at ``yield_at`` (the caller continues the wait
     elsewhere); ``error`` for a problem that retrying cannot fix. Times are ``clock.now()`` values. Throttling,
     5xx and connection errors are retried with jittered exponential backoff while time remains. While the job is
-    CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S).
+    CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S), stretched
+    by the wait's throttling pressure.
     """
     clock = clock or Clock()
     result = WaitResult(outcome="timeout")
     failures = 0
+    pressure = 0.0
+    interval = poll_interval_s or POLL_INTERVAL_S
+
+    def paced(delay: float) -> float:
+        return min(PACE_CAP_S, delay * 2**pressure)
 
     def observe() -> float | None:
         """Describe once; return the delay before the next look, or None when the wait is over."""
-        nonlocal failures
+        nonlocal failures, pressure
         try:
             result.api_calls += 1
             description = describe(client, project_name, job_name)
@@ -378,12 +391,16 @@ def wait_for_job(
             result.last_error = problem.message
             backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(failures - 1, 10))
             delay = clock.rng.uniform(backoff / 2, backoff)
+            if problem.code in _THROTTLING_CODES or "(429)" in problem.message:
+                pressure = min(PRESSURE_MAX, pressure + 1.0)
+                delay = max(delay, paced(clock.rng.uniform(*interval)))
             if problem.retry_after_s is not None:
                 delay = max(delay, problem.retry_after_s)
             if on_retry:
                 on_retry(problem, delay)
             return delay
         failures = 0
+        pressure = max(0.0, pressure - PRESSURE_RELIEF)
         status = str(description.get("Status") or "")
         if status != result.status or not result.statuses:
             result.statuses.append(status)
@@ -401,7 +418,7 @@ def wait_for_job(
             result.outcome = "error"
             result.problem = ApiProblem(False, "UnknownStatus", unknown_status_reason(project_name, job_name, status))
             return None
-        return clock.rng.uniform(*(poll_interval_s or POLL_INTERVAL_S))
+        return paced(clock.rng.uniform(*interval))
 
     while True:
         delay = observe()
