@@ -157,12 +157,13 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
         invocation_start = clock.now()
         state = cr.wait_state(event, invocation_start)
         remaining_s = function_timeout_s  # a fresh invocation has its whole timeout ahead of it
+        deadline, yield_at = cr.wait_window(props, state, invocation_start, remaining_s)
         result = pj.wait_for_job(
             client,
             props.project_name,
             props.job_name,
-            deadline=state.started_at + props.wait_timeout_s,
-            yield_at=invocation_start + remaining_s - cr.HANDOFF_MARGIN_S,
+            deadline=deadline,
+            yield_at=yield_at,
             wait=props.wait_for_completion,
             clock=pj.Clock(now=clock.now, sleep=clock.sleep, rng=rng),
         )

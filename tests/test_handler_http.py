@@ -5,9 +5,9 @@ real botocore serialization, SigV4 signing, error parsing and the client's retry
 loopback ResponseURL through the handler's real sender. Waits are made fast by shrinking packaging_job's poll and
 backoff constants; nothing else in the handler is replaced.
 
-The read-timeout test forces ``read_timeout=1`` by wrapping ``index.Config`` (the name ``lookoutvision_client``
-builds its Config with), so every other setting of the product's client, including one attempt per call, stays the
-product's own.
+The read-timeout test forces ``read_timeout=1`` by wrapping ``packaging_job.client_config`` (which
+``lookoutvision_client`` builds its Config with), so every other setting of the product's client, including one
+attempt per call, stays the product's own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 import index
 import packaging_job as pj
 import pytest
-from botocore.config import Config
 from support import (
     COMPONENT_ARN,
     FakeContext,
@@ -168,7 +167,7 @@ def test_succeeded_job_answers_success_after_one_signed_request_without_sleeping
     headers = raw[0]["headers"]
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/")
     assert "/us-east-1/lookoutvision/aws4_request" in headers["authorization"]
-    assert index.USER_AGENT in headers["user-agent"]
+    assert pj.USER_AGENT in headers["user-agent"]
 
 
 @pytest.mark.usefixtures("client")
@@ -311,7 +310,8 @@ def test_response_slower_than_the_read_timeout_is_retried(
     api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Keep the product's client settings, only shorten its read timeout from 10 s to 1 s.
-    monkeypatch.setattr(index, "Config", lambda **kwargs: Config(**{**kwargs, "read_timeout": 1}))
+    product_config = pj.client_config
+    monkeypatch.setattr(pj, "client_config", lambda **kwargs: product_config(**{**kwargs, "read_timeout": 1}))
     lookoutvision = index.lookoutvision_client(endpoint_url=api.url)
     monkeypatch.setattr(index, "LOOKOUTVISION", lookoutvision)
     assert lookoutvision.meta.config.read_timeout == 1

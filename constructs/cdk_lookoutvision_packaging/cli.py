@@ -190,7 +190,6 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
     AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it.
     """
     import botocore.session
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, NoRegionError, UnknownServiceError
 
     session = botocore.session.get_session()
@@ -207,12 +206,7 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
             pj.SERVICE_NAME,
             region_name=region or None,
             endpoint_url=endpoint_url or None,
-            config=Config(
-                connect_timeout=3,
-                read_timeout=10,
-                retries={"total_max_attempts": 1, "mode": "standard"},
-                user_agent_extra=USER_AGENT,
-            ),
+            config=pj.client_config(user_agent_extra=USER_AGENT),
         )
     except UnknownServiceError:
         raise CliError(

@@ -174,6 +174,12 @@ def wait_state(event: Mapping[str, Any], now: float) -> WaitState:
     return WaitState(now, 1)
 
 
+def wait_window(props: JobProperties, state: WaitState, now: float, remaining_s: float) -> tuple[float, float]:
+    """When the whole wait ends (wait_timeout after the first invocation began) and when this invocation, with
+    ``remaining_s`` left before its Lambda deadline, hands the wait to the next one."""
+    return state.started_at + props.wait_timeout_s, now + remaining_s - HANDOFF_MARGIN_S
+
+
 def continuation_event(event: Mapping[str, Any], state: WaitState) -> dict[str, Any]:
     """The event to invoke ourselves with: the original request plus where the wait stands."""
     forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}

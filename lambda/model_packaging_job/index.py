@@ -33,22 +33,13 @@ from crhelper import CfnResource, log_helper  # noqa: E402
 logger = logging.getLogger("model_packaging_job")
 
 REGION = os.environ.get("AWS_REGION", "")
-USER_AGENT = "cdk-lookoutvision-packaging/0.1"
 
 
 def lookoutvision_client(**kwargs: Any) -> Any:
     """A Lookout for Vision client whose calls fail fast: our wait loop owns retries (with jitter and backoff across
     the whole wait), so botocore makes one attempt per call. AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore."""
     return boto3.session.Session().client(
-        pj.SERVICE_NAME,
-        region_name=REGION or None,
-        config=Config(
-            connect_timeout=3,
-            read_timeout=10,
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            user_agent_extra=USER_AGENT,
-        ),
-        **kwargs,
+        pj.SERVICE_NAME, region_name=REGION or None, config=pj.client_config(), **kwargs
     )
 
 
@@ -275,12 +266,13 @@ def _gate(event: dict[str, Any], context: Any) -> str:
     def on_retry(problem: pj.ApiProblem, delay: float) -> None:
         logger.warning(json.dumps({"job": props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)}))
 
+    deadline, yield_at = cr.wait_window(props, state, now, remaining_s)
     result = pj.wait_for_job(
         LOOKOUTVISION,
         props.project_name,
         props.job_name,
-        deadline=state.started_at + props.wait_timeout_s,
-        yield_at=now + remaining_s - cr.HANDOFF_MARGIN_S,
+        deadline=deadline,
+        yield_at=yield_at,
         wait=props.wait_for_completion,
         region=REGION,
         on_status=on_status,

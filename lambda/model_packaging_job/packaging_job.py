@@ -92,6 +92,24 @@ def _show(value: str, limit: int = 80) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
+USER_AGENT = "cdk-lookoutvision-packaging/0.1"
+
+
+def client_config(**overrides: Any) -> Any:
+    """The botocore Config of every Lookout for Vision client we make (handler, CLI): calls fail fast and make one
+    attempt, because wait_for_job owns retries, with jitter and backoff across the whole wait."""
+    from botocore.config import Config
+
+    settings: dict[str, Any] = {
+        "connect_timeout": 3,
+        "read_timeout": 10,
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "user_agent_extra": USER_AGENT,
+    }
+    settings.update(overrides)
+    return Config(**settings)
+
+
 # --- status --------------------------------------------------------------------------------------------------------
 
 Phase = Literal["waiting", "succeeded", "failed", "unknown"]
