@@ -384,24 +384,7 @@ class TimedLookoutVision(FakeLookoutVision):
                     if start <= virtual:
                         current = step
                 return current
-            script = self.scripts.get((project, job))
-            if script is not None:
-                return script.pop(0) if len(script) > 1 else script[0]
-            if project not in self.projects:
-                return error(
-                    404,
-                    "ResourceNotFoundException",
-                    f"Project {project} not found",
-                    ResourceId=project,
-                    ResourceType="PROJECT",
-                )
-            return error(
-                404,
-                "ResourceNotFoundException",
-                f"Job {job} not found",
-                ResourceId=job,
-                ResourceType="MODEL_PACKAGE_JOB",
-            )
+            return self._scripted(project, job)
 
     def request_log(self, project: str | None = None, job: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

@@ -15,6 +15,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+# What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
+EXPECTED_BODY_KEYS = frozenset(
+    {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
+)
+EXPECTED_DATA_KEYS = frozenset(
+    {
+        "ComponentVersionArn",
+        "ComponentName",
+        "ComponentVersion",
+        "Status",
+        "StatusMessage",
+        "ModelVersion",
+        "ProjectName",
+        "JobName",
+        "CreationTimestamp",
+        "LastUpdatedTimestamp",
+    }
+)
+
 STACK_ID = (
     "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"
 )
@@ -218,24 +237,24 @@ class FakeLookoutVision:
             self.requests.append(
                 {"project": project, "job": job, "at": time.monotonic(), "path": path, "headers": headers or {}}
             )
-            script = self.scripts.get((project, job))
-            if script is None:
-                if project not in self.projects:
-                    return error(
-                        404,
-                        "ResourceNotFoundException",
-                        f"Project {project} not found",
-                        ResourceId=project,
-                        ResourceType="PROJECT",
-                    )
-                return error(
-                    404,
-                    "ResourceNotFoundException",
-                    f"Job {job} not found",
-                    ResourceId=job,
-                    ResourceType="MODEL_PACKAGE_JOB",
-                )
+            return self._scripted(project, job)
+
+    def _scripted(self, project: str, job: str) -> Step:
+        """The next step of the job's script, or the service's 404 for an unknown project or job. Hold the lock."""
+        script = self.scripts.get((project, job))
+        if script is not None:
             return script.pop(0) if len(script) > 1 else script[0]
+        if project not in self.projects:
+            return error(
+                404,
+                "ResourceNotFoundException",
+                f"Project {project} not found",
+                ResourceId=project,
+                ResourceType="PROJECT",
+            )
+        return error(
+            404, "ResourceNotFoundException", f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB"
+        )
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = request.path.split("?")[0].strip("/").split("/")

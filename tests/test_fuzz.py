@@ -42,6 +42,8 @@ from crhelper import log_helper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import (
+    EXPECTED_BODY_KEYS,
+    EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
     STACK_ID,
     FakeContext,
@@ -64,19 +66,6 @@ MAX_RESPONSE_BYTES = 4096
 # may have to give up the Status to fit, so only the shape of the answer is checked.
 MODEST_ID_BYTES = 512
 
-BODY_KEYS = {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
-DATA_KEYS = {
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
-}
 ID_KEYS = ("StackId", "RequestId", "LogicalResourceId")
 REQUEST_TYPES = ("Create", "Update", "Delete")
 OUR_PROPERTIES = ("ProjectName", "JobName", "WaitForCompletion", "WaitTimeoutSeconds", "ExpectedComponentName")
@@ -814,7 +803,7 @@ def check_run(bench: Bench, case: Case, run: Run, token: str, url: Any, usable: 
 def check_body(raw: bytes, body: dict[str, Any], event: dict[str, Any]) -> None:
     assert len(raw) <= MAX_RESPONSE_BYTES, f"the answer is {len(raw)} bytes"
     assert json.loads(raw) == body
-    assert set(body) == BODY_KEYS, f"answer keys {sorted(body)}"
+    assert set(body) == EXPECTED_BODY_KEYS, f"answer keys {sorted(body)}"
     assert body["Status"] in ("SUCCESS", "FAILED"), body["Status"]
     for key in ("Reason", "PhysicalResourceId", *ID_KEYS):
         assert isinstance(body[key], str), f"{key} is {type(body[key]).__name__}"
@@ -922,7 +911,7 @@ def test_fuzz_event_envelope(bench: Bench) -> None:
             if _modest(event):
                 assert body["Status"] == "SUCCESS", f"{request_type} of a SUCCEEDED job answered {body}"
                 assert body["PhysicalResourceId"] == "pcb/pcb-v3-x86"
-                assert set(body["Data"]) == DATA_KEYS
+                assert set(body["Data"]) == EXPECTED_DATA_KEYS
         elif reserved and run.answers:
             assert_names(the_answer(run)["Reason"], {"CrHelper"})
         else:
@@ -1071,7 +1060,7 @@ def test_fuzz_valid_events(bench: Bench) -> None:
         elif isinstance(old_id, str):
             assert body["PhysicalResourceId"] == old_id, "a failed Update must keep the old physical id"
         if body["Status"] == "SUCCESS":
-            assert set(body["Data"]) == DATA_KEYS
+            assert set(body["Data"]) == EXPECTED_DATA_KEYS
             assert all(isinstance(value, str) for value in body["Data"].values())
             assert (body["Data"]["ProjectName"], body["Data"]["JobName"]) == (project, job)
 

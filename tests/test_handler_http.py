@@ -13,7 +13,6 @@ attempt per call, stays the product's own.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from typing import Any
 
@@ -22,6 +21,7 @@ import packaging_job as pj
 import pytest
 from support import (
     COMPONENT_ARN,
+    EXPECTED_DATA_KEYS,
     FakeContext,
     FakeLookoutVision,
     ResponseRecorder,
@@ -37,39 +37,20 @@ from support import (
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
-DATA_KEYS = {
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
-}
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------------------------
 
 
-def _quick_shutdown(server: Any) -> Any:
-    """Serve with a short poll interval: support's servers use serve_forever's default 0.5 s, which makes each
-    shutdown (two per test) wait up to half a second."""
-    server._thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    return server
-
-
 @pytest.fixture
 def api() -> Any:
-    with _quick_shutdown(FakeLookoutVision()) as fake:
+    with FakeLookoutVision() as fake:
         yield fake
 
 
 @pytest.fixture
 def recorder() -> Any:
-    with _quick_shutdown(ResponseRecorder()) as rec:
+    with ResponseRecorder() as rec:
         yield rec
 
 
@@ -125,7 +106,7 @@ def _assert_one_line_failure(body: dict[str, Any]) -> str:
     assert body["Status"] == "FAILED", body
     reason: str = body["Reason"]
     assert reason and "\n" not in reason and "Traceback" not in reason, reason
-    assert set(body["Data"]) == DATA_KEYS
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
     return reason
 
 

@@ -22,6 +22,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from support import (
     COMPONENT_ARN,
+    EXPECTED_BODY_KEYS,
     FUNCTION_ARN,
     STACK_ID,
     FakeContext,
@@ -34,7 +35,6 @@ from support import (
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
 OPERATION = "describe_model_packaging_job"
-BODY_KEYS = {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
 DESCRIBE_EVENT = "before-parameter-build.lookoutvision.DescribeModelPackagingJob"
 INVOKE_EVENT = "before-parameter-build.lambda.Invoke"
 SIGNATURE = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -150,7 +150,7 @@ def answer_of(recorder: ResponseRecorder, event: dict[str, Any]) -> dict[str, An
     """The one answer, checked for size, schema and that it belongs to this request."""
     body = recorder.only
     assert len(recorder.raw[0]) <= cr.MAX_RESPONSE_BYTES
-    assert set(body) == BODY_KEYS
+    assert set(body) == EXPECTED_BODY_KEYS
     assert body["Status"] in (cr.SUCCESS, cr.FAILED)
     assert body["RequestId"] == event["RequestId"]
     assert body["StackId"] == event["StackId"] == STACK_ID

@@ -20,6 +20,8 @@ import packaging_job as pj
 import pytest
 from support import (
     COMPONENT_ARN,
+    EXPECTED_BODY_KEYS,
+    EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
     STACK_ID,
     FakeContext,
@@ -33,19 +35,6 @@ from support import (
 )
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
-BODY_KEYS = {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
-DATA_KEYS = {
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
-}
 MAX_PROJECT = ("Pcb_defect-line" * 20)[:255]
 MAX_JOB = ("X86-v3-" * 10)[:64]
 MAX_COMPONENT = ("com.example.pcb-defects." * 6)[:128]
@@ -54,15 +43,9 @@ MAX_COMPONENT = ("com.example.pcb-defects." * 6)[:128]
 # --- fixtures and helpers ------------------------------------------------------------------------------------------
 
 
-def _quick_shutdown(server: Any) -> Any:
-    """Serve with a short poll interval, so that shutting a support server down does not wait half a second."""
-    server._thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    return server
-
-
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with _quick_shutdown(FakeLookoutVision()) as fake:
+    with FakeLookoutVision() as fake:
         monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=fake.url))
         monkeypatch.setattr(pj, "POLL_INTERVAL_S", (0.01, 0.03))
         monkeypatch.setattr(pj, "BACKOFF_BASE_S", 0.05)
@@ -72,7 +55,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture
 def recorder() -> Any:
-    with _quick_shutdown(ResponseRecorder()) as rec:
+    with ResponseRecorder() as rec:
         yield rec
 
 
@@ -117,7 +100,7 @@ def test_success_body_schema_and_headers(api: FakeLookoutVision, recorder: Respo
 
     assert recorder.attempts == 1
     body = recorder.only
-    assert set(body) == BODY_KEYS
+    assert set(body) == EXPECTED_BODY_KEYS
     assert body == {
         "Status": "SUCCESS",
         "Reason": "",
@@ -129,7 +112,7 @@ def test_success_body_schema_and_headers(api: FakeLookoutVision, recorder: Respo
         "Data": body["Data"],
     }
     assert event["StackId"] == STACK_ID
-    assert set(body["Data"]) == DATA_KEYS
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
     assert all(isinstance(v, str) for v in body["Data"].values())
     assert body["Data"]["ComponentVersionArn"] == COMPONENT_ARN
 
@@ -149,12 +132,12 @@ def test_failed_body_schema(api: FakeLookoutVision, recorder: ResponseRecorder) 
     index.handler(event, FakeContext(60))
 
     body = recorder.only
-    assert set(body) == BODY_KEYS
+    assert set(body) == EXPECTED_BODY_KEYS
     assert body["Status"] == "FAILED"
     assert body["Reason"] == f"Model packaging job {PROJECT}/{JOB} FAILED: Out of capacity"
     assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (STACK_ID, event["RequestId"], "Job2")
     assert body["NoEcho"] is False
-    assert set(body["Data"]) == DATA_KEYS
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
 @pytest.mark.parametrize(
@@ -193,8 +176,8 @@ def test_body_fits_4096_bytes_with_huge_status_message_and_maximal_names(
     raw = recorder.raw[0]
     assert len(raw) <= 4096, f"the answer is {len(raw)} bytes"
     body = recorder.only
-    assert set(body) == BODY_KEYS
-    assert set(body["Data"]) == DATA_KEYS
+    assert set(body) == EXPECTED_BODY_KEYS
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
     assert body["PhysicalResourceId"] == f"{MAX_PROJECT}/{MAX_JOB}"
     assert body["Data"]["ProjectName"] == MAX_PROJECT and body["Data"]["JobName"] == MAX_JOB
     assert message.startswith(body["Data"]["StatusMessage"].removesuffix(" ...(truncated)")[:100])
@@ -212,7 +195,7 @@ def test_body_fits_4096_bytes_with_huge_status_message_and_maximal_names(
 
 def test_response_url_failing_twice_is_retried_and_answered_once(api: FakeLookoutVision) -> None:
     api.script(PROJECT, JOB, [ok(description())])
-    with _quick_shutdown(ResponseRecorder(fail_first=2)) as recorder:
+    with ResponseRecorder(fail_first=2) as recorder:
         elapsed = _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(60), 30)
         time.sleep(0.3)
 
@@ -320,7 +303,7 @@ def test_unexpected_exception_answers_once_without_a_stack_trace(
 
 def test_always_failing_response_url_gives_up_before_the_deadline(api: FakeLookoutVision) -> None:
     api.script(PROJECT, JOB, [ok(description())])
-    with _quick_shutdown(ResponseRecorder(always_fail=True)) as recorder:
+    with ResponseRecorder(always_fail=True) as recorder:
         elapsed = _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(5), 10)
 
         assert elapsed < 5, f"the handler ran {elapsed:.2f}s of a 5 s invocation"
@@ -372,7 +355,7 @@ def test_no_log_line_carries_the_response_url(
     api.script(PROJECT, "failed-job", [ok(description("FAILED", job="failed-job", status_message="boom"))])
     api.script(PROJECT, "running-job", [ok(description("RUNNING", job="running-job"))])
 
-    with _quick_shutdown(ResponseRecorder(fail_first=2)) as flaky:
+    with ResponseRecorder(fail_first=2) as flaky:
         _invoke_in_thread(make_event(response_url=flaky.url), FakeContext(60), 10)
     _invoke_in_thread(make_event(response_url=recorder.url, props=properties(job="failed-job")), FakeContext(60), 10)
     _invoke_in_thread(make_event(response_url=recorder.url, props=properties(job="running-job")), FakeContext(10), 10)
@@ -380,7 +363,7 @@ def test_no_log_line_carries_the_response_url(
     bad = make_event(response_url=recorder.url)
     del bad["StackId"]
     _invoke_in_thread(bad, FakeContext(60), 10)
-    with _quick_shutdown(ResponseRecorder(always_fail=True)) as dead:
+    with ResponseRecorder(always_fail=True) as dead:
         _invoke_in_thread(make_event(response_url=dead.url), FakeContext(2.5), 5)
 
     assert len(recorder.bodies) == 4

@@ -48,7 +48,7 @@ from lambda_runtime import (
     probe_runtime,
     synthesized_gate,
 )
-from support import COMPONENT_ARN, Step, description, error, malformed, ok, reset, slow
+from support import COMPONENT_ARN, EXPECTED_DATA_KEYS, Step, description, error, malformed, ok, reset, slow
 
 SUITE = "runtime-fault-matrix"
 PROJECT = "pcb"
@@ -59,18 +59,6 @@ HANDOFF_DEADLINE_S = 63.0
 # No request may take longer than this to end (every scenario here ends in well under a minute).
 REQUEST_BOUND_S = 120.0
 MAX_RESPONSE_BYTES = 4096
-DATA_KEYS = {
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
-}
 
 
 def minutes(m: float) -> float:
@@ -273,7 +261,7 @@ def assert_request_ended_well(run: Run, expected: str, *, killed_ok: bool = Fals
         assert body["StackId"] == run.event["StackId"]
         assert body["LogicalResourceId"] == run.event["LogicalResourceId"]
         assert len(run.recorder.raw[0]) <= MAX_RESPONSE_BYTES
-        assert set(body["Data"]) == DATA_KEYS or body["Data"] == {}, body["Data"]
+        assert set(body["Data"]) == EXPECTED_DATA_KEYS or body["Data"] == {}, body["Data"]
         if expected == "FAILED":
             reason = body["Reason"]
             assert reason.strip(), "a FAILED answer needs a Reason"

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -119,21 +118,15 @@ def asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _quick_shutdown(server: Any) -> Any:
-    """Serve with a short poll interval, so that shutting a support server down does not wait half a second."""
-    server._thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    return server
-
-
 @pytest.fixture
 def api() -> Any:
-    with _quick_shutdown(FakeLookoutVision()) as fake:
+    with FakeLookoutVision() as fake:
         yield fake
 
 
 @pytest.fixture
 def recorder() -> Any:
-    with _quick_shutdown(ResponseRecorder()) as rec:
+    with ResponseRecorder() as rec:
         yield rec
 
 
