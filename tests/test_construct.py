@@ -289,6 +289,99 @@ def test_each_stack_gets_its_own_function(synth: Synth) -> None:
     assert not any("Fn::ImportValue" in json.dumps(t) for t in synth.templates.values())
 
 
+# --- the polling budget the stack's jobs share ------------------------------------------------------------------------
+
+
+def _environment(template: dict[str, Any]) -> dict[str, str]:
+    _, function = only(resources_of(template, FUNCTION_TYPE))
+    variables: dict[str, str] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def _budget_stack(*jobs: dict[str, Any]) -> dict[str, Any]:
+    """The template of a stack holding one job per kwargs dict, named Job0, Job1, ..."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Budget")
+    for index, kwargs in enumerate(jobs):
+        ModelPackagingJob(stack, f"Job{index}", **{"project_name": "pcb", "job_name": f"job-{index}", **kwargs})
+    return app.synth().get_stack_by_name("Budget").template
+
+
+def test_the_function_carries_the_stack_s_polling_budget(synth: Synth) -> None:
+    assert _environment(synth.templates["Default"])["DESCRIBE_BUDGET_RPS"] == "4"
+    assert _environment(synth.templates["Default"])["DESCRIBE_BUDGET_JOBS"] == "1"
+    assert _environment(synth.templates["Three"])["DESCRIBE_BUDGET_JOBS"] == "3"
+    # What the handler makes of it: three jobs, each polling at most every 0.75 s (so at POLL_INTERVAL_S).
+    budget, problem = cr.poll_budget(_environment(synth.templates["Three"]))
+    assert (budget, problem) == (cr.pj.PollBudget(4.0, 3), "")
+
+
+def test_the_smallest_budget_any_job_asks_for_applies_to_the_whole_stack() -> None:
+    template = _budget_stack(
+        {"describe_requests_per_second": 10}, {}, {"describe_requests_per_second": 2.5}, {"wait_for_completion": False}
+    )
+    assert _environment(template)["DESCRIBE_BUDGET_RPS"] == "2.5"
+    assert _environment(template)["DESCRIBE_BUDGET_JOBS"] == "4"
+
+
+def test_adding_a_job_reconfigures_the_function_but_not_the_other_jobs() -> None:
+    two, three = _budget_stack({}, {}), _budget_stack({}, {}, {})
+    # The count lives in the function's environment: a new job must not make CloudFormation update (and so
+    # re-describe) every job already in the stack.
+    for logical_id, resource in resources_of(two, RESOURCE_TYPE).items():
+        assert resources_of(three, RESOURCE_TYPE)[logical_id]["Properties"] == resource["Properties"]
+    assert (_environment(two)["DESCRIBE_BUDGET_JOBS"], _environment(three)["DESCRIBE_BUDGET_JOBS"]) == ("2", "3")
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "shown"),
+    [
+        (0, ValueError, "is 0; it must be between 0.01 and 10000"),
+        (-4, ValueError, "is -4;"),
+        (0.001, ValueError, "is 0.001;"),
+        (20_000, ValueError, "is 20000;"),
+        (float("nan"), ValueError, "is nan;"),
+        (float("inf"), ValueError, "is inf;"),
+        (True, TypeError, "must be a number, got bool"),
+        ("4", TypeError, "must be a number, got str"),
+    ],
+)
+def test_an_unusable_budget_is_rejected_with_the_rule(
+    stack: cdk.Stack, value: Any, error: type[Exception], shown: str
+) -> None:
+    with pytest.raises(error) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", describe_requests_per_second=value)
+    assert "describe_requests_per_second" in str(raised.value)
+    assert shown in str(raised.value)
+    assert stack.node.try_find_child("LookoutVisionModelPackagingJobHandler") is None
+
+
+def test_a_token_budget_is_rejected_because_it_sets_the_pace_at_synth_time(stack: cdk.Stack) -> None:
+    rate = cdk.CfnParameter(stack, "Rate", type="Number").value_as_number
+    with pytest.raises(ValueError, match="known at synth time, not a token"):
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", describe_requests_per_second=rate)
+
+
+def test_a_budget_too_small_for_the_stack_s_jobs_fails_synth_with_what_to_change() -> None:
+    small = {"describe_requests_per_second": 0.1, "wait_timeout": cdk.Duration.minutes(5)}
+    with pytest.raises(RuntimeError) as raised:
+        _budget_stack(*[small] * 9, {**small, "wait_timeout": cdk.Duration.minutes(3)})
+    message = str(raised.value)
+    assert "10 ModelPackagingJobs in this stack share 0.1 DescribeModelPackagingJob requests per second" in message
+    assert "once every 100 s" in message
+    assert "Budget/Job9 has 180 s to wait, room for 1 of the 4 looks it needs" in message
+    assert "Raise describe_requests_per_second" in message and "lengthen wait_timeout" in message
+    # The same budget with room for four looks per job synthesizes.
+    _budget_stack(*[{**small, "wait_timeout": cdk.Duration.minutes(7)}] * 10)
+
+
+def test_jobs_that_do_not_wait_need_their_look_within_five_minutes() -> None:
+    no_wait = {"describe_requests_per_second": 1, "wait_for_completion": False}
+    assert _environment(_budget_stack(*[no_wait] * 75))["DESCRIBE_BUDGET_JOBS"] == "75"
+    with pytest.raises(RuntimeError, match="has 300 s to wait"):
+        _budget_stack(*[no_wait] * 76)
+
+
 # --- IAM ------------------------------------------------------------------------------------------------------------
 
 

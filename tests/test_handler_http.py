@@ -172,6 +172,41 @@ def test_waits_through_created_and_running_with_jittered_polls(
 
 
 @pytest.mark.usefixtures("client", "fast")
+def test_the_function_s_polling_budget_spreads_the_first_look_and_paces_the_polls(
+    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the construct sets for 30 jobs sharing 20 requests per second: a share of 1.5 s each.
+    monkeypatch.setenv("DESCRIBE_BUDGET_RPS", "20")
+    monkeypatch.setenv("DESCRIBE_BUDGET_JOBS", "30")
+    firsts = []
+    for _ in range(3):
+        api.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description())])
+        api.requests.clear()
+        started = time.monotonic()
+        _, body, _ = _run(recorder)
+        recorder.bodies.clear()
+        assert body["Status"] == "SUCCESS"
+        firsts.append(api.requests[0]["at"] - started)
+        # POLL_INTERVAL_S is 0.01-0.03 s here: only the share explains these gaps.
+        assert all(1.5 <= gap <= 2.25 + 0.3 for gap in _gaps(api)), _gaps(api)
+    assert all(0.0 <= first <= 1.5 + 0.3 for first in firsts), firsts
+    assert max(firsts) - min(firsts) > 0.05, f"each request draws its own first moment: {firsts}"
+
+
+@pytest.mark.usefixtures("client", "fast")
+def test_an_unusable_polling_budget_is_logged_and_does_not_fail_the_request(
+    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.setenv("DESCRIBE_BUDGET_RPS", "fast please")
+    api.script(PROJECT, JOB, [ok(description())])
+    with caplog.at_level("WARNING"):
+        _, body, elapsed = _run(recorder)
+    assert body["Status"] == "SUCCESS"
+    assert api.calls() == 1 and elapsed < 1.5
+    assert any("DESCRIBE_BUDGET_RPS='fast please' is not a positive number" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.usefixtures("client", "fast")
 @pytest.mark.parametrize("before", [[], ["RUNNING"]], ids=["failed-at-once", "running-then-failed"])
 def test_failed_job_answers_failed_with_the_exact_reason(
     api: FakeLookoutVision, recorder: ResponseRecorder, before: list[str]

@@ -638,7 +638,13 @@ def matrix(gate_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -
 def test_the_function_is_configured_from_the_synthesized_template(gate_app: SynthesizedApp, matrix: Matrix) -> None:
     spec = gate_app.function
     assert spec.handler == "index.handler"
-    assert spec.environment == {"AWS_DATA_PATH": "/var/task/models", "LOG_LEVEL": "INFO"}
+    # The gate stack has one job, which has the default polling budget to itself.
+    assert spec.environment == {
+        "AWS_DATA_PATH": "/var/task/models",
+        "LOG_LEVEL": "INFO",
+        "DESCRIBE_BUDGET_RPS": "4",
+        "DESCRIBE_BUDGET_JOBS": "1",
+    }
     assert spec.timeout_s == 900
     assert spec.asset_dir.parent == gate_app.assembly_dir and spec.asset_dir.name.startswith("asset.")
     assert spec.async_retries == 0, "an async retry would answer CloudFormation twice"

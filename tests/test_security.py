@@ -133,7 +133,11 @@ def test_environment_variables_carry_no_secrets(example: tuple[cdk.App, dict[str
     assert functions
     for function in functions:
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        assert variables == {"AWS_DATA_PATH": "/var/task/models", "LOG_LEVEL": "INFO"}
+        # The data path, the log level and the polling budget (a rate and a job count): nothing else.
+        assert set(variables) == {"AWS_DATA_PATH", "LOG_LEVEL", "DESCRIBE_BUDGET_RPS", "DESCRIBE_BUDGET_JOBS"}
+        assert variables["AWS_DATA_PATH"] == "/var/task/models" and variables["LOG_LEVEL"] == "INFO"
+        assert re.fullmatch(r"[0-9]+(\.[0-9]+)?", variables["DESCRIBE_BUDGET_RPS"])
+        assert re.fullmatch(r"[0-9]+", variables["DESCRIBE_BUDGET_JOBS"])
         for name, value in variables.items():
             assert not _SECRET_NAME.search(name)
             assert not _SECRET_VALUE.search(str(value))

@@ -4,6 +4,7 @@ custom_resource (properties, decisions, continuation, the 4096-byte response, bo
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import random
@@ -571,6 +572,149 @@ def test_throttled_until_the_deadline_times_out_with_the_last_error() -> None:
     assert decision.status == cr.FAILED
     assert "last status unknown" in decision.reason
     assert "ThrottlingException" in decision.reason
+
+
+# --- the polling budget: many waits, one quota ----------------------------------------------------------------------
+
+
+def test_poll_budget_share_and_when_it_staggers() -> None:
+    assert pj.PollBudget(4.0, 100).share_s == 25.0
+    assert pj.PollBudget(4.0, 100).staggers_start
+    # Four first looks fit one second of a budget of 4: no need to spread them.
+    assert pj.PollBudget(4.0, 4).share_s == 1.0
+    assert not pj.PollBudget(4.0, 4).staggers_start
+    assert pj.PollBudget().share_s == 1 / pj.DEFAULT_DESCRIBE_BUDGET_RPS
+
+
+def _fleet_calls(budget: pj.PollBudget, running_s: float, seed: int = 0) -> list[list[float]]:
+    """Each of ``budget.jobs`` waits on its own virtual clock from the same start, its job RUNNING for
+    ``running_s``: the call times (relative to the start) of the fleet, wait by wait."""
+    fleet = []
+    for index in range(budget.jobs):
+        vclock = VirtualClock()
+        done_at = vclock.start + running_s
+
+        def job(now: float, done_at: float = done_at) -> dict[str, Any]:
+            return description("SUCCEEDED" if now >= done_at else "RUNNING")
+
+        client = ScriptedClient(vclock, [job])
+        result = wait(client, vclock, budget=budget, seed=seed * 100_000 + index)
+        assert result.outcome == "succeeded"
+        fleet.append([t - vclock.start for t in client.calls])
+    return fleet
+
+
+def test_a_fleet_sharing_a_budget_stays_within_it_from_the_first_look() -> None:
+    budget = pj.PollBudget(4.0, 100)
+    running_s = 40 * 60.0
+    fleet = _fleet_calls(budget, running_s)
+    calls = sorted(t for wait_calls in fleet for t in wait_calls)
+    # The first looks are spread over one share (25 s), not sent together.
+    firsts = sorted(wait_calls[0] for wait_calls in fleet)
+    assert 0.0 <= firsts[0] and firsts[-1] <= budget.share_s
+    assert firsts[-1] - firsts[0] > budget.share_s / 2
+    assert max(sum(1 for t in firsts if k <= t < k + 1) for k in range(25)) < 20
+    # Over the whole wait, and in every minute of it, the fleet's rate stays within the budget.
+    assert len(calls) / running_s <= budget.requests_per_second
+    per_minute = [sum(1 for t in calls if k * 60 <= t < (k + 1) * 60) for k in range(int(running_s // 60))]
+    assert max(per_minute) <= budget.requests_per_second * 60, per_minute
+    # Each wait looks every share to 1.5 shares, and notices the end within one such interval.
+    for wait_calls in fleet:
+        gaps = [b - a for a, b in itertools.pairwise(wait_calls)]
+        assert all(budget.share_s <= gap <= budget.share_s * pj.SHARE_JITTER for gap in gaps)
+        assert running_s <= wait_calls[-1] <= running_s + budget.share_s * pj.SHARE_JITTER
+
+
+def test_without_a_budget_the_same_fleet_would_offer_several_times_the_quota() -> None:
+    # The reason the budget exists: 100 waits at POLL_INTERVAL_S alone make about 30 calls per second.
+    vclock = VirtualClock()
+    client = ScriptedClient(vclock, [description("RUNNING")] * 200 + [description("SUCCEEDED")])
+    wait(client, vclock)
+    assert 100 * len(client.calls) / (client.calls[-1] - client.calls[0]) > 5 * 5.0
+
+
+def test_a_small_budgeted_fleet_looks_at_once_and_polls_at_the_normal_interval() -> None:
+    budget = pj.PollBudget(4.0, 4)
+    vclock = VirtualClock()
+    client = ScriptedClient(vclock, [description("RUNNING")] * 5 + [description("SUCCEEDED")])
+    result = wait(client, vclock, budget=budget)
+    assert result.outcome == "succeeded"
+    assert client.calls[0] == vclock.start, "a share of 1 s or less needs no stagger"
+    assert all(pj.POLL_INTERVAL_S[0] <= s <= pj.POLL_INTERVAL_S[1] for s in vclock.sleeps)
+
+
+def test_a_succeeded_job_in_a_large_fleet_is_answered_within_one_share() -> None:
+    budget = pj.PollBudget(4.0, 100)
+    starts = []
+    for seed in range(20):
+        vclock = VirtualClock()
+        client = ScriptedClient(vclock, [description("SUCCEEDED")])
+        result = wait(client, vclock, budget=budget, seed=seed)
+        assert result.outcome == "succeeded" and result.api_calls == 1
+        starts.append(client.calls[0] - vclock.start)
+    assert all(0.0 <= start <= budget.share_s for start in starts)
+    assert len(set(starts)) == len(starts), "each wait draws its own moment"
+
+
+def test_a_continuation_does_not_stagger_its_first_look_again() -> None:
+    vclock = VirtualClock()
+    client = ScriptedClient(vclock, [description("RUNNING"), description("SUCCEEDED")])
+    result = wait(client, vclock, budget=pj.PollBudget(4.0, 100), first_call=False)
+    assert result.outcome == "succeeded"
+    assert client.calls[0] == vclock.start
+    assert 25.0 <= vclock.sleeps[0] <= 37.5
+
+
+@pytest.mark.parametrize("limit", ["deadline", "yield_at"])
+def test_the_stagger_never_passes_the_deadline_or_the_hand_off(limit: str) -> None:
+    vclock = VirtualClock()
+    bound = vclock.start + 3.0
+    client = ScriptedClient(vclock, [description("RUNNING")])
+    for seed in range(10):
+        vclock.t = vclock.start
+        client.calls.clear()
+        result = wait(client, vclock, budget=pj.PollBudget(1.0, 1000), seed=seed, **{limit: bound})
+        assert client.calls and client.calls[0] <= bound
+        assert result.outcome == ("timeout" if limit == "deadline" else "yield")
+        assert result.api_calls == 1
+
+
+def test_a_throttled_budgeted_wait_backs_off_beyond_its_share() -> None:
+    budget = pj.PollBudget(4.0, 40)
+    vclock = VirtualClock()
+    client = ScriptedClient(vclock, [throttle(), description("SUCCEEDED")])
+    result = wait(client, vclock, budget=budget, first_call=False)
+    assert result.outcome == "succeeded"
+    # The share (10 s) stretched by one throttle's pressure: 20 to 30 s, well past the 1 to 2 s backoff.
+    assert 2 * budget.share_s <= vclock.sleeps[0] <= 2 * budget.share_s * pj.SHARE_JITTER
+
+
+def test_a_share_longer_than_the_pace_cap_is_still_respected() -> None:
+    budget = pj.PollBudget(1.0, 100)
+    vclock = VirtualClock()
+    client = ScriptedClient(vclock, [description("RUNNING")] * 3 + [description("SUCCEEDED")])
+    wait(client, vclock, budget=budget, first_call=False)
+    assert all(100.0 <= s <= 150.0 for s in vclock.sleeps), vclock.sleeps
+
+
+def test_poll_budget_from_the_environment() -> None:
+    assert cr.poll_budget({}) == (None, "")
+    assert cr.poll_budget({"DESCRIBE_BUDGET_RPS": "2.5", "DESCRIBE_BUDGET_JOBS": "7"}) == (pj.PollBudget(2.5, 7), "")
+    assert cr.poll_budget({"DESCRIBE_BUDGET_JOBS": "12"}) == (pj.PollBudget(4.0, 12), "")
+
+
+@pytest.mark.parametrize("value", ["", "abc", "0", "-1", "inf", "nan", "1e9"])
+def test_an_unusable_budget_rate_falls_back_to_the_default_and_says_so(value: str) -> None:
+    budget, problem = cr.poll_budget({"DESCRIBE_BUDGET_RPS": value, "DESCRIBE_BUDGET_JOBS": "3"})
+    assert budget == pj.PollBudget(pj.DEFAULT_DESCRIBE_BUDGET_RPS, 3)
+    assert problem.startswith(f"DESCRIBE_BUDGET_RPS={value!r} is not a positive number; using 4")
+
+
+@pytest.mark.parametrize("value", ["", "0", "x", "1.5", "-3", "99999999", "\u0663"])
+def test_an_unusable_job_count_falls_back_to_one_job_and_says_so(value: str) -> None:
+    budget, problem = cr.poll_budget({"DESCRIBE_BUDGET_RPS": "2", "DESCRIBE_BUDGET_JOBS": value})
+    assert budget == pj.PollBudget(2.0, 1)
+    assert f"DESCRIBE_BUDGET_JOBS={value!r} is not a job count" in problem
 
 
 # --- parse_properties ----------------------------------------------------------------------------------------------

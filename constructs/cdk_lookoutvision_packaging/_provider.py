@@ -16,13 +16,16 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
+    IResolveContext,
+    IStringProducer,
+    Lazy,
     Stack,
     Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from cdk_lookoutvision_packaging import _handler, _model
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
@@ -83,6 +86,31 @@ def handler_code() -> lambda_.Code:
     )
 
 
+@jsii.implements(IStringProducer)
+class _Produce:
+    """A value computed when the template is written, after every job of the stack has been added."""
+
+    def __init__(self, produce: Any) -> None:
+        self._produce = produce
+
+    def produce(self, context: IResolveContext) -> str:
+        return str(self._produce())
+
+
+@jsii.implements(IValidation)
+class _Validate:
+    def __init__(self, validate: Any) -> None:
+        self._validate = validate
+
+    def validate(self) -> list[str]:
+        return list(self._validate())
+
+
+# Every job must be able to look at its status at least this many times within its wait window, however many jobs
+# share the polling budget.
+MIN_LOOKS_PER_WINDOW = 4
+
+
 class JobFunction(Construct):
     """The handler function, its role, its log group and its permission to continue a wait in a new invocation."""
 
@@ -103,6 +131,11 @@ class JobFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        # The jobs answered by this function (their paths and how long each may take for its look) and the
+        # budgets they asked for: together they set every job's polling pace.
+        self._jobs: list[tuple[str, float]] = []
+        self._requested_rps: list[float] = []
+        self.node.add_validation(_Validate(self._budget_problems))
         self.log_group = logs.LogGroup(self, "LogGroup", retention=logs.RetentionDays.ONE_MONTH)
         self.role = iam.Role(
             self,
@@ -141,6 +174,9 @@ class JobFunction(Construct):
             environment={
                 "AWS_DATA_PATH": f"{LAMBDA_TASK_ROOT}/{ASSET_MODELS_DIR}",
                 "LOG_LEVEL": "INFO",
+                # Uncached: jobs are added after the function, and resolving must always see all of them.
+                pj.BUDGET_RPS_ENV: Lazy.uncached_string(_Produce(lambda: f"{self.budget.requests_per_second:g}")),
+                pj.BUDGET_JOBS_ENV: Lazy.uncached_string(_Produce(lambda: self.budget.jobs)),
             },
         )
         # CDK makes the function DependsOn its role, which the Role property's Fn::GetAtt already enforces
@@ -157,3 +193,31 @@ class JobFunction(Construct):
             roles=[self.role],
             statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
         )
+
+    def add_job(self, job: Construct, *, requests_per_second: float | None, window_s: float) -> None:
+        """Count ``job`` among those sharing the polling budget; ``window_s`` is the time it has for its looks."""
+        self._jobs.append((job.node.path, window_s))
+        if requests_per_second is not None:
+            self._requested_rps.append(requests_per_second)
+
+    @property
+    def budget(self) -> pj.PollBudget:
+        """The stack's polling budget: the smallest any job asked for (the default when none did), shared by all."""
+        rps = min(self._requested_rps) if self._requested_rps else pj.DEFAULT_DESCRIBE_BUDGET_RPS
+        return pj.PollBudget(rps, max(1, len(self._jobs)))
+
+    def _budget_problems(self) -> list[str]:
+        budget = self.budget
+        share = budget.share_s
+        tight = [(path, window) for path, window in self._jobs if share * MIN_LOOKS_PER_WINDOW > window]
+        if not tight:
+            return []
+        path, window = min(tight, key=lambda item: item[1])
+        return [
+            f"{budget.jobs} ModelPackagingJobs in this stack share {budget.requests_per_second:g} "
+            f"DescribeModelPackagingJob requests per second, so each looks at its job once every {share:.0f} s; "
+            f"{path} has {window:.0f} s to wait, room for {int(window // share)} of the {MIN_LOOKS_PER_WINDOW} "
+            "looks it needs. Raise "
+            "describe_requests_per_second (with the account's quota), lengthen wait_timeout, or split the jobs "
+            "across stacks"
+        ]

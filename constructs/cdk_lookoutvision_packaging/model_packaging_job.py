@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from aws_cdk import CfnOutput, CustomResource, Duration, Token
@@ -38,6 +39,7 @@ class ModelPackagingJob(Construct, JobAttributes):
         wait_for_completion: bool = True,
         wait_timeout: Duration | None = None,
         expected_component_name: str | None = None,
+        describe_requests_per_second: float | None = None,
     ) -> None:
         """
         :param project_name: The Lookout for Vision project that owns the job.
@@ -51,6 +53,14 @@ class ModelPackagingJob(Construct, JobAttributes):
             ``component_name`` is this literal, so it can key ``AWS::GreengrassV2::Deployment.Components``
             (CloudFormation cannot use Fn::GetAtt as a map key), and the deployment fails if the job produced
             another name. :default: no check; ``component_name`` resolves at deploy time
+        :param describe_requests_per_second: How many DescribeModelPackagingJob requests per second all the
+            ModelPackagingJobs of this stack may make together (one function answers them all). Each job takes an
+            equal share: with N jobs and a budget of R, a job looks at its status every N/R to 1.5 N/R seconds (never
+            more often than every 2 to 4.5 s), and when N exceeds R the jobs' first looks are spread over N/R
+            seconds, so that a stack whose jobs CloudFormation creates at once stays within the budget from the
+            start. When jobs of one stack give different values, the smallest applies. Stacks that deploy at the
+            same time in one account and Region each use their own budget: keep their sum under the quota.
+            :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
         super().__init__(scope, id)
         _check_name(pj.PROJECT_NAME_RULE, "project_name", project_name)
@@ -64,9 +74,15 @@ class ModelPackagingJob(Construct, JobAttributes):
                 f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
                 "handler answers before CloudFormation's 60-minute custom resource limit"
             )
+        _check_rate(describe_requests_per_second)
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
         handler = JobFunction.of(self)
+        handler.add_job(
+            self,
+            requests_per_second=describe_requests_per_second,
+            window_s=timeout_s if wait_for_completion else NO_WAIT_SERVICE_TIMEOUT.to_seconds(),
+        )
         properties: dict[str, object] = {
             "ProjectName": project_name,
             "JobName": job_name,
@@ -184,6 +200,29 @@ def check_parameter_prefix(prefix: str) -> None:
         raise ValueError(
             f"parameter_prefix {prefix!r} must be a path like /lookoutvision/pcb/job-1: it starts with '/', has no "
             "trailing '/', uses letters, digits, '_', '.', '-' between slashes, and is at most 1000 characters"
+        )
+
+
+MIN_DESCRIBE_RPS = 0.01
+MAX_DESCRIBE_RPS = 10_000.0
+
+
+def _check_rate(value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"describe_requests_per_second must be a number, got {type(value).__name__}")
+    # Finite first: a NaN or an infinity cannot cross into jsii (its JSON has no such numbers).
+    if math.isfinite(value) and Token.is_unresolved(value):
+        raise ValueError(
+            "describe_requests_per_second must be a number known at synth time, not a token: it sets how often "
+            "every job of the stack polls"
+        )
+    if not math.isfinite(value) or not MIN_DESCRIBE_RPS <= value <= MAX_DESCRIBE_RPS:
+        raise ValueError(
+            f"describe_requests_per_second is {value!r}; it must be between {MIN_DESCRIBE_RPS:g} and "
+            f"{MAX_DESCRIBE_RPS:g} requests per second, and at most the account's DescribeModelPackagingJob quota "
+            "(5 by default)"
         )
 
 

@@ -153,6 +153,44 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
     return Decision(SUCCESS, "", data)
 
 
+# --- the polling budget --------------------------------------------------------------------------------------------
+
+BUDGET_RPS_ENV, BUDGET_JOBS_ENV = pj.BUDGET_RPS_ENV, pj.BUDGET_JOBS_ENV
+MAX_BUDGET_JOBS = 10_000
+
+
+def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
+    """The polling budget the function was configured with, and a warning when part of it is unusable.
+
+    None when neither variable is set (a function configured without a budget polls at POLL_INTERVAL_S alone).
+    An unusable value falls back to the default budget or to one job, and says so: a wait must not fail over it.
+    """
+    raw_rps, raw_jobs = environ.get(BUDGET_RPS_ENV), environ.get(BUDGET_JOBS_ENV)
+    if raw_rps is None and raw_jobs is None:
+        return None, ""
+    problems: list[str] = []
+    rps = pj.DEFAULT_DESCRIBE_BUDGET_RPS
+    if raw_rps is not None:
+        try:
+            parsed = float(raw_rps)
+        except ValueError:
+            parsed = float("nan")
+        if 0.001 <= parsed <= 1_000_000:
+            rps = parsed
+        else:
+            problems.append(f"{BUDGET_RPS_ENV}={_short_repr(raw_rps)} is not a positive number; using {rps:g}")
+    jobs = 1
+    if raw_jobs is not None:
+        text = raw_jobs.strip()
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_BUDGET_JOBS:
+            jobs = int(text)
+        else:
+            problems.append(
+                f"{BUDGET_JOBS_ENV}={_short_repr(raw_jobs)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1"
+            )
+    return pj.PollBudget(rps, jobs), "; ".join(problems)
+
+
 # --- continuation --------------------------------------------------------------------------------------------------
 
 

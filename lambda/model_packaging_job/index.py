@@ -240,6 +240,9 @@ def _gate(event: dict[str, Any], context: Any) -> str:
     if request_type == "Create":
         helper.PhysicalResourceId = props.physical_id
     state = cr.wait_state(event, time.time())
+    budget, budget_problem = cr.poll_budget(os.environ)
+    if budget_problem:
+        logger.warning(json.dumps({"pollBudget": budget_problem}))
     now = time.time()
     remaining_s = context.get_remaining_time_in_millis() / 1000.0
     logger.info(
@@ -252,6 +255,7 @@ def _gate(event: dict[str, Any], context: Any) -> str:
                 "waitTimeoutSeconds": props.wait_timeout_s,
                 "invocation": state.invocation,
                 "waitedSeconds": round(now - state.started_at, 1),
+                "pollShareSeconds": round(budget.share_s, 2) if budget else None,
             }
         )
     )
@@ -277,6 +281,8 @@ def _gate(event: dict[str, Any], context: Any) -> str:
         region=REGION,
         on_status=on_status,
         on_retry=on_retry,
+        budget=budget,
+        first_call=state.invocation == 1,
     )
     if result.outcome == "yield":
         if _continue_elsewhere(event, context, state):

@@ -49,6 +49,17 @@ BACKOFF_CAP_S = 30.0
 PRESSURE_MAX = 3.0
 PRESSURE_RELIEF = 0.125
 PACE_CAP_S = 60.0
+# The polling budget: all jobs of one stack share one function, and together they may make this many
+# DescribeModelPackagingJob requests per second. The account's default quota is 5 per second per API; the default
+# budget leaves one of them to everyone else (the console, the CLI gate, other stacks).
+DEFAULT_DESCRIBE_BUDGET_RPS = 4.0
+# A job's share of the budget is one call every jobs / budget seconds; its polls are drawn from
+# [share, share * SHARE_JITTER] (or POLL_INTERVAL_S, whichever is slower), so the fleet's mean rate stays under
+# the budget whatever the jobs' phases.
+SHARE_JITTER = 1.5
+# The construct sets these on the stack's one function: the budget its jobs share, and how many jobs share it.
+BUDGET_RPS_ENV = "DESCRIBE_BUDGET_RPS"
+BUDGET_JOBS_ENV = "DESCRIBE_BUDGET_JOBS"
 _THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
@@ -353,6 +364,25 @@ class WaitResult:
         return self.problem.message if self.problem else ""
 
 
+@dataclass(frozen=True)
+class PollBudget:
+    """How many Describe calls per second ``jobs`` waits may make together: each wait takes an equal share."""
+
+    requests_per_second: float = DEFAULT_DESCRIBE_BUDGET_RPS
+    jobs: int = 1
+
+    @property
+    def share_s(self) -> float:
+        """The mean time between one wait's calls that keeps all ``jobs`` waits within the budget."""
+        return self.jobs / self.requests_per_second
+
+    @property
+    def staggers_start(self) -> bool:
+        """Whether the waits' first calls must be spread out: all ``jobs`` first calls at once would exceed one
+        second's worth of the budget (CloudFormation creates a stack's resources concurrently)."""
+        return self.share_s > 1.0
+
+
 @dataclass
 class Clock:
     """Time, sleep and randomness, injectable so that waits can run on a virtual clock."""
@@ -375,6 +405,8 @@ def wait_for_job(
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
     poll_interval_s: tuple[float, float] | None = None,
+    budget: PollBudget | None = None,
+    first_call: bool = True,
 ) -> WaitResult:
     """Describe the job until it is terminal.
 
@@ -382,17 +414,23 @@ def wait_for_job(
     still CREATED or RUNNING; ``timeout`` at ``deadline``; ``yield`` at ``yield_at`` (the caller continues the wait
     elsewhere); ``error`` for a problem that retrying cannot fix. Times are ``clock.now()`` values. Throttling,
     5xx and connection errors are retried with jittered exponential backoff while time remains. While the job is
-    CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S), stretched
-    by the wait's throttling pressure.
+    CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S), or from
+    the wait's share of ``budget`` when that is slower, stretched by the wait's throttling pressure. With a budget
+    whose jobs' first calls would not fit one second of it, the first call of the wait (``first_call``: this is not
+    a continuation) comes at a random moment within one share, so that concurrent waits start spread out.
     """
     clock = clock or Clock()
     result = WaitResult(outcome="timeout")
     failures = 0
     pressure = 0.0
-    interval = poll_interval_s or POLL_INTERVAL_S
+    low, high = poll_interval_s or POLL_INTERVAL_S
+    if budget is not None:
+        low, high = max(low, budget.share_s), max(high, budget.share_s * SHARE_JITTER)
+    interval = (low, high)
+    pace_cap = max(PACE_CAP_S, high)
 
     def paced(delay: float) -> float:
-        return min(PACE_CAP_S, delay * 2**pressure)
+        return min(pace_cap, delay * 2**pressure)
 
     def observe() -> float | None:
         """Describe once; return the delay before the next look, or None when the wait is over."""
@@ -438,6 +476,13 @@ def wait_for_job(
             return None
         return paced(clock.rng.uniform(*interval))
 
+    if budget is not None and first_call and budget.staggers_start:
+        start_at = clock.now() + clock.rng.uniform(0.0, budget.share_s)
+        # Never past the deadline or the hand-off: the wait must still take its first look in this invocation.
+        end = deadline if yield_at is None else min(deadline, yield_at)
+        pause = min(start_at, end) - clock.now()
+        if pause > 0:
+            clock.sleep(pause)
     while True:
         delay = observe()
         if delay is None:
