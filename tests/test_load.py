@@ -12,13 +12,17 @@ clock compressed 60x. The loopback API is a token bucket (5 tokens, refilled at 
 empty gets 429 ThrottlingException with Retry-After: 1.
 
 Every job must answer SUCCESS exactly once, before its deadline. Steady state is the stretch between the end of the
-initial burst (WARMUP_S = 20 s after the events arrive: the time the quota needs to serve one call per job) and the
-first RUNNING job finishing (40 s): 50 waiters polling, a constant demand. There, measured per 1 s window:
+start (WARMUP_S = 20 s after the events arrive: the time the quota needs to serve one call per job) and the first
+RUNNING job finishing (40 s): 50 waiters polling, a constant demand. There, measured per 1 s window:
 - the accepted rate cannot exceed the quota beyond the bucket's burst (the server enforces it; checked anyway), and
   averages at most the quota;
-- the offered rate (every request, throttled ones included) must stay near the quota: its mean over the steady
-  windows at most OFFERED_TOLERANCE times the quota. A fleet that keeps offering several times the quota is a storm
-  held back by the service's throttling, not by the client.
+- the offered rate (every request, throttled ones included) must not exceed the quota: its mean over the steady
+  windows is at most the quota. A fleet that offers more than the quota is held back by the service's throttling,
+  not by the client.
+The stack's jobs share the construct's default budget of 4 requests per second, so the same must hold from the
+first event to the last answer, and throttling stays the exception: at most THROTTLED_FRACTION of all calls. (Their
+first looks are spread at random, so a second can still see more calls than the bucket holds; a simulation of this
+setup gave 2.8 throttled calls of 182 on average, 14 at most, over 2,000 runs.)
 """
 
 from __future__ import annotations
@@ -61,8 +65,10 @@ SCALE = 60.0
 WARMUP_S = JOBS / QUOTA_RPS
 RUNNING_MINUTES = (40, 55)
 STEADY_END_S = RUNNING_MINUTES[0] * 60.0 / SCALE
-# "Near the quota": the mean offered rate over the steady windows may exceed the quota by this factor at most.
-OFFERED_TOLERANCE = 1.5
+# The construct's default polling budget, which the 100 jobs share, and the largest share of calls that may be
+# throttled over the whole run.
+BUDGET_RPS = 4.0
+THROTTLED_FRACTION = 0.1
 LOAD_BOUND_S = 300.0
 RUNTIME_RSS_BUDGET_MB = 90
 
@@ -142,6 +148,9 @@ class LoadRun:
     hung: bool
     offered: list[int]
     accepted: list[int]
+    offered_whole_run: list[int]
+    throttled: int
+    api_calls: int
     figures: dict[str, Any]
 
     @property
@@ -152,10 +161,18 @@ class LoadRun:
     def mean_accepted(self) -> float:
         return sum(self.accepted) / max(1, len(self.accepted))
 
+    @property
+    def mean_offered_whole_run(self) -> float:
+        return sum(self.offered_whole_run) / max(1, len(self.offered_whole_run))
 
-def _script_jobs(lookoutvision: TimedLookoutVision, resources: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Even-numbered jobs are SUCCEEDED already; odd ones RUNNING until 40-55 virtual minutes, then SUCCEEDED."""
+
+def _script_jobs(
+    lookoutvision: TimedLookoutVision, resources: dict[str, dict[str, Any]]
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Even-numbered jobs are SUCCEEDED already; odd ones RUNNING until 40-55 virtual minutes, then SUCCEEDED.
+    Returns the job names by logical id, and when each RUNNING job finishes, in real seconds after the clock's start."""
     jobs: dict[str, str] = {}
+    finishes: dict[str, float] = {}
     for index, (logical_id, props) in enumerate(sorted(resources.items())):
         job = props["JobName"]
         jobs[logical_id] = job
@@ -166,7 +183,8 @@ def _script_jobs(lookoutvision: TimedLookoutVision, resources: dict[str, dict[st
             running = ok(description("RUNNING", project=PROJECT, job=job))
             finish = RUNNING_MINUTES[0] + (index // 2) % (RUNNING_MINUTES[1] - RUNNING_MINUTES[0] + 1)
             lookoutvision.play(PROJECT, job, [(0.0, running), (60.0 * finish, final)])
-    return jobs
+            finishes[job] = 60.0 * finish / SCALE
+    return jobs, finishes
 
 
 def _send_concurrently(invoke_url: str, events: list[dict[str, Any]]) -> list[int]:
@@ -202,7 +220,7 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         warm_s = harness.function.prewarm(environments, timeout_s=240)
         rss_mb = sum(_rss_mb(e.process.pid) for e in harness.function.environments)
         print(f"\n[load] {environments} runtime processes warm in {warm_s:.1f} s, {rss_mb:.0f} MB RSS in total")
-        jobs = _script_jobs(lookoutvision, resources)
+        jobs, finishes = _script_jobs(lookoutvision, resources)
         events = [
             # Each resource gets its own presigned-looking URL, as CloudFormation gives it.
             cfn_event(
@@ -215,6 +233,7 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         ]
         lookoutvision.restart_clock()
         sent_at, mono_sent = time.time(), time.monotonic()
+        mono_answered = mono_sent
         statuses = _send_concurrently(harness.invoke_api.url, events)
         assert statuses == [202] * JOBS
         hung = False
@@ -224,6 +243,7 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         except AssertionError:
             hung = True
         wall_s = max(recorder.answer_times, default=time.time()) - sent_at
+        mono_answered = mono_sent + wall_s
         answers, paths = list(recorder.bodies), list(recorder.paths)
         invocations = list(harness.function.invocations)
         log_lines = harness.function.log_lines()
@@ -233,7 +253,30 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
     steady = (mono_sent + WARMUP_S, mono_sent + STEADY_END_S)
     offered = _per_second([r["at"] for r in requests], *steady)
     accepted = _per_second([r["at"] for r in requests if not r["throttled"]], *steady)
-    run = LoadRun(resources, jobs, events, answers, paths, invocations, log_lines, hung, offered, accepted, {})
+    # Every whole second from the events to the last answer (a last partial second is left out).
+    whole_run = _per_second([r["at"] for r in requests], mono_sent, mono_answered)
+    # How long after its job finished each RUNNING job's wait noticed: its last accepted Describe saw SUCCEEDED.
+    noticed = {
+        job: max(r["at"] for r in requests if r["job"] == job and not r["throttled"]) - mono_sent - finish
+        for job, finish in finishes.items()
+        if any(r["job"] == job and not r["throttled"] for r in requests)
+    }
+    run = LoadRun(
+        resources,
+        jobs,
+        events,
+        answers,
+        paths,
+        invocations,
+        log_lines,
+        hung,
+        offered,
+        accepted,
+        whole_run,
+        throttled,
+        len(requests),
+        {},
+    )
     run.figures = {
         "jobs": JOBS,
         "environments": environments,
@@ -244,6 +287,8 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         "mean_offered_rps_steady": round(run.mean_offered, 2),
         "max_accepted_rps_steady": max(accepted, default=0),
         "mean_accepted_rps_steady": round(run.mean_accepted, 2),
+        "mean_offered_rps_whole_run": round(run.mean_offered_whole_run, 2),
+        "max_noticed_after_finish_s": round(max(noticed.values(), default=0.0), 1),
         "steady_window_s": f"{WARMUP_S:g}-{STEADY_END_S:g}",
         "invocations": len(invocations),
         "prewarm_s": round(warm_s, 1),
@@ -266,16 +311,27 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         hang=hung,
         detail=f"{len(requests)} API calls ({throttled} throttled), {len(invocations)} invocations, {wall_s:.1f} s",
     )
-    limit = QUOTA_RPS * OFFERED_TOLERANCE
     reliability_report.record_scenario(
-        f"steady-state offered rate near the quota (mean <= {OFFERED_TOLERANCE:g} x {QUOTA_RPS:g} rps)",
+        f"steady-state offered rate within the quota (mean <= {QUOTA_RPS:g} rps)",
         suite=SUITE,
         expected="WITHIN_QUOTA",
-        outcome="WITHIN_QUOTA" if run.mean_offered <= limit else "OVER_QUOTA",
+        outcome="WITHIN_QUOTA" if run.mean_offered <= QUOTA_RPS else "OVER_QUOTA",
         answers=0,
         hang=hung,
         detail=f"offered mean {run.mean_offered:.2f} rps, peak {max(offered, default=0)} rps, "
         f"accepted mean {run.mean_accepted:.2f} rps, {WARMUP_S:g}-{STEADY_END_S:g} s after the events",
+    )
+    within = run.mean_offered_whole_run <= QUOTA_RPS and throttled <= THROTTLED_FRACTION * len(requests)
+    reliability_report.record_scenario(
+        f"offered rate within the quota from the first event to the last answer, "
+        f"at most {THROTTLED_FRACTION:.0%} of calls throttled",
+        suite=SUITE,
+        expected="WITHIN_QUOTA",
+        outcome="WITHIN_QUOTA" if within else "OVER_QUOTA",
+        answers=0,
+        hang=hung,
+        detail=f"offered mean {run.mean_offered_whole_run:.2f} rps over {len(whole_run)} s, "
+        f"{throttled} of {len(requests)} calls throttled",
     )
     return run
 
@@ -285,7 +341,13 @@ def test_the_stack_has_100_jobs_on_one_synthesized_function(load_app: LoadApp) -
     tokens = {json.dumps(props["ServiceToken"]) for props in load_app.resources.values()}
     assert tokens == {json.dumps({"Fn::GetAtt": [load_app.function.logical_id, "Arn"]})}
     assert load_app.function.handler == "index.handler"
-    assert load_app.function.environment == {"AWS_DATA_PATH": "/var/task/models", "LOG_LEVEL": "INFO"}
+    # The 100 jobs share the default polling budget: each looks at its job every 25-37.5 s.
+    assert load_app.function.environment == {
+        "AWS_DATA_PATH": "/var/task/models",
+        "LOG_LEVEL": "INFO",
+        "DESCRIBE_BUDGET_RPS": f"{BUDGET_RPS:g}",
+        "DESCRIBE_BUDGET_JOBS": str(JOBS),
+    }
     assert (load_app.function.asset_dir / "index.py").is_file()
 
 
@@ -320,13 +382,24 @@ def test_accepted_rate_stays_within_the_quota_in_steady_state(load_run: LoadRun)
     assert load_run.mean_accepted <= QUOTA_RPS + 0.5, f"accepted per second: {accepted}"
 
 
-def test_offered_rate_stays_near_the_quota_in_steady_state(load_run: LoadRun) -> None:
-    limit = QUOTA_RPS * OFFERED_TOLERANCE
+def test_offered_rate_does_not_exceed_the_quota_in_steady_state(load_run: LoadRun) -> None:
     figures = load_run.figures
     mean_offered = load_run.mean_offered
-    assert mean_offered <= limit, (
+    assert mean_offered <= QUOTA_RPS, (
         f"in steady state the {JOBS // 2} waiting jobs offer {mean_offered:.1f} requests/s on average "
-        f"(peak {max(load_run.offered)}) against a quota of {QUOTA_RPS:g}/s (limit {limit:g}): "
+        f"(peak {max(load_run.offered)}) against a quota of {QUOTA_RPS:g}/s: "
         f"{figures['throttled']} of {figures['api_calls']} calls were throttled. "
         f"Offered per second: {load_run.offered}"
+    )
+
+
+def test_offered_rate_stays_within_the_quota_from_the_first_event_and_throttling_is_rare(load_run: LoadRun) -> None:
+    # The 100 first looks are spread over 25 s (100 jobs / 4 requests per second), not sent in one burst: a second
+    # sees about 4 of them (a burst would put all 100 into the first second).
+    assert len(load_run.offered_whole_run) >= STEADY_END_S
+    assert max(load_run.offered_whole_run) <= 4 * QUOTA_RPS, load_run.offered_whole_run
+    assert load_run.mean_offered_whole_run <= QUOTA_RPS, f"offered per second: {load_run.offered_whole_run}"
+    assert load_run.throttled <= THROTTLED_FRACTION * load_run.api_calls, (
+        f"{load_run.throttled} of {load_run.api_calls} calls were throttled; offered per second: "
+        f"{load_run.offered_whole_run}"
     )
