@@ -23,6 +23,7 @@ from botocore.stub import ANY, Stubber
 from support import (
     COMPONENT_ARN,
     EXPECTED_BODY_KEYS,
+    EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
     STACK_ID,
     FakeContext,
@@ -341,7 +342,7 @@ def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_ap
     assert "pcb/pcb-v3-x86" in body["Reason"]
     assert "RUNNING" in body["Reason"]
     assert body["PhysicalResourceId"] == PHYSICAL_ID
-    assert set(body["Data"]) == set(pj.DATA_KEYS)
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
 def test_deadline_near_but_job_done_answers_without_hand_off(lv, lambda_api, recorder) -> None:
@@ -439,7 +440,7 @@ def test_final_api_errors_fail_with_one_line_that_says_what_to_fix(
     for text in must_not_say:
         assert text not in body["Reason"]
     assert body["PhysicalResourceId"] == PHYSICAL_ID
-    assert set(body["Data"]) == set(pj.DATA_KEYS)
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
 def test_throttling_and_server_errors_are_retried_then_success(lv, recorder) -> None:
@@ -517,7 +518,7 @@ def test_no_wait_answers_success_at_once_with_the_current_status(lv, recorder, s
     assert len(lv.calls) == 1
     assert body["Status"] == cr.SUCCESS
     assert body["Data"]["Status"] == status
-    assert set(body["Data"]) == set(pj.DATA_KEYS)
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
     assert body["PhysicalResourceId"] == PHYSICAL_ID
 
 
@@ -635,7 +636,7 @@ def test_invalid_properties_fail_showing_the_value(lv, recorder, props: dict[str
     assert body["Status"] == cr.FAILED
     assert body["Reason"].startswith("Invalid properties: ")
     assert shown in body["Reason"]
-    assert set(body["Data"]) == set(pj.DATA_KEYS)
+    assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
 # --- 11. exactly one answer, whatever fails ------------------------------------------------------------------------
