@@ -203,8 +203,7 @@ def check_parameter_prefix(prefix: str) -> None:
         )
 
 
-MIN_DESCRIBE_RPS = 0.01
-MAX_DESCRIBE_RPS = 10_000.0
+MIN_DESCRIBE_RPS, MAX_DESCRIBE_RPS = pj.DESCRIBE_BUDGET_RPS_RANGE
 
 
 def _check_rate(value: object) -> None:

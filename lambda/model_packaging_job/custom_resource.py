@@ -155,7 +155,6 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
 
 # --- the polling budget --------------------------------------------------------------------------------------------
 
-BUDGET_RPS_ENV, BUDGET_JOBS_ENV = pj.BUDGET_RPS_ENV, pj.BUDGET_JOBS_ENV
 MAX_BUDGET_JOBS = 10_000
 
 
@@ -165,7 +164,7 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
     None when neither variable is set (a function configured without a budget polls at POLL_INTERVAL_S alone).
     An unusable value falls back to the default budget or to one job, and says so: a wait must not fail over it.
     """
-    raw_rps, raw_jobs = environ.get(BUDGET_RPS_ENV), environ.get(BUDGET_JOBS_ENV)
+    raw_rps, raw_jobs = environ.get(pj.BUDGET_RPS_ENV), environ.get(pj.BUDGET_JOBS_ENV)
     if raw_rps is None and raw_jobs is None:
         return None, ""
     problems: list[str] = []
@@ -175,10 +174,11 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
             parsed = float(raw_rps)
         except ValueError:
             parsed = float("nan")
-        if 0.001 <= parsed <= 1_000_000:
+        low, high = pj.DESCRIBE_BUDGET_RPS_RANGE
+        if low <= parsed <= high:
             rps = parsed
         else:
-            problems.append(f"{BUDGET_RPS_ENV}={_short_repr(raw_rps)} is not a positive number; using {rps:g}")
+            problems.append(f"{pj.BUDGET_RPS_ENV}={_short_repr(raw_rps)} is not a positive number; using {rps:g}")
     jobs = 1
     if raw_jobs is not None:
         text = raw_jobs.strip()
@@ -186,7 +186,7 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
             jobs = int(text)
         else:
             problems.append(
-                f"{BUDGET_JOBS_ENV}={_short_repr(raw_jobs)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1"
+                f"{pj.BUDGET_JOBS_ENV}={_short_repr(raw_jobs)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1"
             )
     return pj.PollBudget(rps, jobs), "; ".join(problems)
 

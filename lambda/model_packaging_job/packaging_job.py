@@ -53,6 +53,8 @@ PACE_CAP_S = 60.0
 # DescribeModelPackagingJob requests per second. The account's default quota is 5 per second per API; the default
 # budget leaves one of them to everyone else (the console, the CLI gate, other stacks).
 DEFAULT_DESCRIBE_BUDGET_RPS = 4.0
+# The budgets the construct accepts and the handler uses, in requests per second.
+DESCRIBE_BUDGET_RPS_RANGE = (0.01, 10_000.0)
 # A job's share of the budget is one call every jobs / budget seconds; its polls are drawn from
 # [share, share * SHARE_JITTER] (or POLL_INTERVAL_S, whichever is slower), so the fleet's mean rate stays under
 # the budget whatever the jobs' phases.
@@ -477,10 +479,9 @@ def wait_for_job(
         return paced(clock.rng.uniform(*interval))
 
     if budget is not None and first_call and budget.staggers_start:
-        start_at = clock.now() + clock.rng.uniform(0.0, budget.share_s)
         # Never past the deadline or the hand-off: the wait must still take its first look in this invocation.
         end = deadline if yield_at is None else min(deadline, yield_at)
-        pause = min(start_at, end) - clock.now()
+        pause = min(clock.rng.uniform(0.0, budget.share_s), end - clock.now())
         if pause > 0:
             clock.sleep(pause)
     while True:
