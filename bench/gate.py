@@ -155,7 +155,7 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
         if len(billed) > 100:
             raise RuntimeError("the simulated wait never ended")
         invocation_start = clock.now()
-        state = cr.wait_state(event, invocation_start)
+        state = cr.wait_state(event, invocation_start, props)
         remaining_s = function_timeout_s  # a fresh invocation has its whole timeout ahead of it
         deadline, yield_at = cr.wait_window(props, state, invocation_start, remaining_s)
         result = pj.wait_for_job(
@@ -166,10 +166,11 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
             yield_at=yield_at,
             wait=props.wait_for_completion,
             clock=pj.Clock(now=clock.now, sleep=clock.sleep, rng=rng),
+            first_look_at=state.next_look_at,
         )
         billed.append(ceil_ms(clock.now() - invocation_start + assumptions.short_invocation_s))
         if result.outcome == "yield":
-            event = cr.continuation_event(event, state)
+            event = cr.continuation_event(event, state, result.next_look_at)
             clock.sleep(assumptions.handoff_gap_s)  # the asynchronous invocation starts (and initializes)
             continue
         decision = cr.decide(props, result, clock.now() - state.started_at)

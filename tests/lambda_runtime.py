@@ -1025,15 +1025,17 @@ class LambdaInvokeAPI:
     """POST /2015-03-31/functions/{FunctionName}/invocations, for the one function it fronts.
 
     ``Event`` queues an asynchronous invocation and answers 202; ``RequestResponse`` waits for the result (bounded);
-    ``DryRun`` answers 204. ``fail_next(n, ...)`` makes the next ``n`` calls fail with a Lambda error; with
-    ``request_id``, only calls whose payload carries that CloudFormation RequestId (so that concurrent scenarios do not
-    take each other's failures).
+    ``DryRun`` answers 204. ``fail_next(n, ...)`` makes the next ``n`` calls fail with a Lambda error, and
+    ``answer_late(n, seconds)`` makes the next ``n`` calls queue their invocation at once but answer 202 only after
+    ``seconds`` (Lambda accepted the event; its answer is slow); with ``request_id``, only calls whose payload carries
+    that CloudFormation RequestId (so that concurrent scenarios do not take each other's failures).
     """
 
     def __init__(self) -> None:
         self.function: LambdaFunction | None = None
         self.calls: list[InvokeCall] = []
         self._failures: list[tuple[str | None, int, str, str]] = []
+        self._late: list[tuple[str | None, float]] = []
         self._lock = threading.Lock()
         api = self
 
@@ -1071,18 +1073,27 @@ class LambdaInvokeAPI:
         with self._lock:
             self._failures.extend([(request_id, status, error_type, message)] * count)
 
+    def answer_late(self, count: int, seconds: float, *, request_id: str | None = None) -> None:
+        with self._lock:
+            self._late.extend([(request_id, seconds)] * count)
+
     def _take_failure(self, payload: bytes) -> tuple[int, str, str] | None:
-        try:
-            event = json.loads(payload) if payload else {}
-        except ValueError:
-            event = {}
-        request_id = event.get("RequestId") if isinstance(event, dict) else None
+        request_id = _request_id(payload)
         with self._lock:
             for index, (wanted, status, error_type, message) in enumerate(self._failures):
                 if wanted is None or wanted == request_id:
                     del self._failures[index]
                     return status, error_type, message
         return None
+
+    def _take_lateness(self, payload: bytes) -> float:
+        request_id = _request_id(payload)
+        with self._lock:
+            for index, (wanted, seconds) in enumerate(self._late):
+                if wanted is None or wanted == request_id:
+                    del self._late[index]
+                    return seconds
+        return 0.0
 
     def event_calls(self, request_id: str | None = None) -> list[InvokeCall]:
         """Asynchronous calls, optionally only those carrying a CloudFormation RequestId."""
@@ -1146,7 +1157,13 @@ class LambdaInvokeAPI:
         elif invocation_type == "Event":
             function.invoke(payload, "Event")
             record(202)
-            self._send(request, 202, b"", {})
+            late_s = self._take_lateness(payload)
+            if late_s:
+                time.sleep(late_s)
+            try:
+                self._send(request, 202, b"", {})
+            except OSError:  # the caller stopped waiting for the answer; the invocation is queued all the same
+                request.close_connection = True
         else:
             invocation = function.invoke(payload, "RequestResponse")
             if not invocation.done.wait(timeout=function.spec.timeout_s + 30):

@@ -152,7 +152,7 @@ def _wire(desc: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Step:
-    """One scripted answer of the fake API. ``kind``: describe | error | reset | slow | malformed."""
+    """One scripted answer of the fake API. ``kind``: describe | error | reset | slow | trickle | malformed."""
 
     kind: str
     body: dict[str, Any] | None = None
@@ -184,6 +184,11 @@ def slow(delay_s: float, then: Step) -> Step:
 
 def malformed() -> Step:
     return Step("malformed")
+
+
+def trickle(every_s: float, then: Step) -> Step:
+    """Answer ``then`` one byte every ``every_s`` seconds: each read is quicker than a read timeout, the call is not."""
+    return Step("trickle", delay_s=every_s, body={"then": then})
 
 
 class FakeLookoutVision:
@@ -270,6 +275,21 @@ class FakeLookoutVision:
         if step.kind == "slow":
             time.sleep(step.delay_s)
             self._play(request, step.body["then"] if step.body else ok(description()))
+            return
+        if step.kind == "trickle":
+            then = step.body["then"] if step.body else ok(description())
+            raw = json.dumps({"ModelPackagingDescription": _wire(then.body or {})}).encode()
+            request.send_response(200)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(raw)))
+            request.end_headers()
+            try:
+                for index in range(len(raw)):
+                    request.wfile.write(raw[index : index + 1])
+                    request.wfile.flush()
+                    time.sleep(step.delay_s)
+            except OSError:  # the client gave up on the call: what the scenario is about
+                request.close_connection = True
             return
         if step.kind == "reset":
             sock = request.connection

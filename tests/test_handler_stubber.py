@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -306,35 +307,58 @@ def test_continuation_answers_success_when_the_job_finished(lv, recorder) -> Non
 # --- the Lambda deadline: hand the wait to a fresh invocation -----------------------------------------------------
 
 
-def test_deadline_near_hands_off_to_a_new_invocation_without_answering(lv, lambda_api, recorder, log_lines) -> None:
-    expect_describe(lv, description("RUNNING"))
+# The shortest invocation that can wait at the 2-4.5 s pace is 69 s (60 s hand-off margin, room for two looks); one
+# of 70 s hands off 10 s in, on the virtual clock, after two or three looks.
+HANDS_OFF_AFTER_TEN_SECONDS_S = 70.0
+
+
+def expect_running(lv: SimpleNamespace, looks: int = 5) -> None:
+    for _ in range(looks):
+        expect_describe(lv, description("RUNNING"))
+
+
+def test_deadline_near_hands_off_to_a_new_invocation_without_answering(
+    lv, lambda_api, recorder, log_lines, virtual_time
+) -> None:
+    expect_running(lv)
     lambda_api.stubber.add_response(
         "invoke",
         {"StatusCode": 202},
         {"FunctionName": FUNCTION_ARN, "InvocationType": "Event", "Payload": ANY},
     )
     event = event_for(recorder)
-    before = time.time()
-    assert index.handler(event, FakeContext(timeout_s=10)) is None
+    before = virtual_time.t
+    assert index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S)) is None
     lambda_api.stubber.assert_no_pending_responses()
-    assert len(lv.calls) == 1
+    assert 2 <= len(lv.calls) <= 5
     assert recorder.bodies == []
     assert recorder.attempts == 0
     payload = json.loads(lambda_api.invokes[0]["Payload"])
-    assert "LookoutVisionWait" in payload
-    assert payload["LookoutVisionWait"]["Invocation"] == 2
-    assert before - 1 <= payload["LookoutVisionWait"]["StartedAt"] <= time.time() + 1
+    state = payload["LookoutVisionWait"]
+    assert state["Invocation"] == 2
+    assert state["StartedAt"] == before
+    # The next look is due one poll after the last one, past the hand-off point: the continuation keeps the pace.
+    assert before + 9.9 <= state["NextLookAt"] <= before + 10 + 4.5
     assert {k: v for k, v in payload.items() if k != "LookoutVisionWait"} == event
     assert_clean_logs(log_lines(), recorder)
 
 
-def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_api, recorder) -> None:
-    expect_describe(lv, description("RUNNING"))
+def test_a_continuation_takes_its_first_look_when_the_last_invocation_would_have(lv, recorder, virtual_time) -> None:
+    expect_describe(lv, description("SUCCEEDED"))
+    event = event_for(recorder)
+    event[cr.CONTINUATION_KEY] = {"StartedAt": virtual_time.t - 840, "Invocation": 2, "NextLookAt": virtual_time.t + 3}
+    body = run(recorder, event)
+    assert body["Status"] == cr.SUCCESS
+    assert virtual_time.sleeps == [pytest.approx(3.0)]
+
+
+def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_api, recorder, virtual_time) -> None:
+    expect_running(lv)
     lambda_api.stubber.add_client_error(
         "invoke", service_error_code="AccessDeniedException", service_message="not authorized", http_status_code=403
     )
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=10))
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     body = answer_of(recorder, event)
     lambda_api.stubber.assert_no_pending_responses()
     assert body["Status"] == cr.FAILED
@@ -345,24 +369,125 @@ def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_ap
     assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
-def test_deadline_near_but_job_done_answers_without_hand_off(lv, lambda_api, recorder) -> None:
+def test_a_hand_off_refused_for_another_reason_names_it_not_the_permission(
+    lv, lambda_api, recorder, virtual_time
+) -> None:
+    expect_running(lv)
+    lambda_api.stubber.add_client_error(
+        "invoke", service_error_code="RequestEntityTooLargeException", service_message="too large", http_status_code=413
+    )
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    body = answer_of(recorder, event)
+    assert body["Status"] == cr.FAILED
+    assert "RequestEntityTooLargeException (413)" in body["Reason"], body["Reason"]
+    assert "lambda:InvokeFunction" not in body["Reason"]
+    assert len(lambda_api.invokes) == 1, "a refusal that will not change is not retried"
+
+
+def test_a_hand_off_throttled_on_every_attempt_answers_failed_naming_the_throttling(
+    lv, lambda_api, recorder, virtual_time
+) -> None:
+    expect_running(lv)
+    for _ in range(index.HANDOFF_ATTEMPTS):
+        lambda_api.stubber.add_client_error(
+            "invoke", service_error_code="TooManyRequestsException", service_message="Rate", http_status_code=429
+        )
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    body = answer_of(recorder, event)
+    lambda_api.stubber.assert_no_pending_responses()
+    assert body["Status"] == cr.FAILED
+    assert "did not take the Invoke after 3 attempts (TooManyRequestsException (429))" in body["Reason"]
+    assert "lambda:InvokeFunction" not in body["Reason"]
+
+
+def test_a_hand_off_of_unknown_outcome_is_neither_repeated_nor_answered(
+    lv, lambda_api, recorder, log_lines, virtual_time
+) -> None:
+    # A 5xx from Lambda, like a read timeout, may come after Lambda queued the event: a retry or a FAILED answer
+    # could start a second chain or contradict the first one.
+    expect_running(lv)
+    lambda_api.stubber.add_client_error(
+        "invoke", service_error_code="ServiceException", service_message="internal", http_status_code=500
+    )
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    assert recorder.bodies == [] and recorder.attempts == 0
+    assert len(lambda_api.invokes) == 1
+    assert any("handOffUnknown" in line and "ServiceException" in line for line in log_lines())
+
+
+def test_when_the_timer_answered_first_the_wait_is_not_handed_off(lv, lambda_api, recorder, virtual_time) -> None:
+    # The timer fires while the Describe call is in flight (its thread runs beside the handler's).
+    lv.hook(lambda params, **_: index.helper._timeout())
+    expect_running(lv)
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    body = answer_of(recorder, event)
+    assert body["Status"] == cr.FAILED and "ran out of time" in body["Reason"]
+    assert lambda_api.invokes == [], "an answered request must not be handed on"
+
+
+@pytest.mark.parametrize("timeout_s", [10.0, 30.0, 61.0, 68.0])
+def test_an_invocation_too_short_to_wait_in_looks_once_and_answers_failed(
+    lv, lambda_api, recorder, virtual_time, timeout_s
+) -> None:
+    expect_describe(lv, description("RUNNING"))
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=timeout_s))
+    body = answer_of(recorder, event)
+    assert body["Status"] == cr.FAILED
+    assert re.fullmatch(
+        r"Cannot wait for model packaging job pcb/pcb-v3-x86: this invocation of the handler function had "
+        r"\d+\.\d s, and a wait needs at least 69 s per invocation \(60 s to hand the wait on, and "
+        r"room for 2 looks\)\. Restore the function's timeout \(15 minutes as the construct sets it\)",
+        body["Reason"],
+    ), body["Reason"]
+    assert body["Data"]["Status"] == "RUNNING"
+    assert len(lv.calls) == 1 and lambda_api.invokes == [] and virtual_time.sleeps == []
+
+
+def test_an_invocation_too_short_to_wait_in_still_answers_a_finished_job(lv, recorder, virtual_time) -> None:
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=10))
+    index.handler(event, FakeContext(timeout_s=30))
+    assert answer_of(recorder, event)["Status"] == cr.SUCCESS
+
+
+def test_deadline_near_but_job_done_answers_without_hand_off(lv, lambda_api, recorder, virtual_time) -> None:
+    expect_describe(lv, description("SUCCEEDED"))
+    event = event_for(recorder)
+    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     body = answer_of(recorder, event)
     assert body["Status"] == cr.SUCCESS
     assert lambda_api.invokes == []
 
 
-def test_a_warm_container_answers_the_next_request_after_a_hand_off(lv, lambda_api, recorder) -> None:
-    expect_describe(lv, description("RUNNING"))
+def test_a_warm_container_answers_the_next_request_after_a_hand_off(lv, lambda_api, recorder, virtual_time) -> None:
+    expect_running(lv, 3)
     lambda_api.stubber.add_response("invoke", {"StatusCode": 202})
-    index.handler(event_for(recorder), FakeContext(timeout_s=10))
+    index.handler(event_for(recorder), FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     assert recorder.bodies == []
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
     body = run(recorder, event)
     assert body["Status"] == cr.SUCCESS
+
+
+def test_without_waiting_the_answer_comes_before_the_service_timeout(lv, recorder, virtual_time, monkeypatch) -> None:
+    # As the construct synthesizes wait_for_completion=False: ServiceTimeout 300 s, WaitTimeoutSeconds 45 minutes.
+    monkeypatch.setattr(pj, "BACKOFF_BASE_S", 2.0)
+    monkeypatch.setattr(pj, "BACKOFF_CAP_S", 30.0)
+    for _ in range(200):
+        expect_error(lv, "ServiceUnavailableException", 503, "Unavailable")
+    props = properties(WaitForCompletion="false", WaitTimeoutSeconds="2700", ServiceTimeout="300")
+    event = event_for(recorder, props=props)
+    body = run(recorder, event)
+    assert body["Status"] == cr.FAILED
+    assert sum(virtual_time.sleeps) == pytest.approx(300 - cr.SERVICE_TIMEOUT_MARGIN_S)
+    assert "before CloudFormation's ServiceTimeout of 300 s" in body["Reason"], body["Reason"]
+    assert "ServiceUnavailableException" in body["Reason"]
 
 
 # --- 3. FAILED -----------------------------------------------------------------------------------------------------
@@ -673,7 +798,7 @@ def test_a_bug_in_decide_answers_one_clean_failed(lv, recorder, monkeypatch) -> 
 
 
 def test_a_bug_in_describe_answers_one_failed_without_traceback(lv, recorder, monkeypatch) -> None:
-    def broken(client: Any, project_name: str, job_name: str) -> dict[str, Any]:
+    def broken(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:
         raise RuntimeError("unexpected shape")
 
     monkeypatch.setattr(pj, "describe", broken)

@@ -48,14 +48,15 @@ from lambda_runtime import (
     probe_runtime,
     synthesized_gate,
 )
-from support import COMPONENT_ARN, EXPECTED_DATA_KEYS, Step, description, error, malformed, ok, reset, slow
+from support import COMPONENT_ARN, EXPECTED_DATA_KEYS, Step, description, error, malformed, ok, reset, slow, trickle
 
 SUITE = "runtime-fault-matrix"
 PROJECT = "pcb"
 # Virtual seconds per real second for job timelines: "SUCCEEDED after 20 minutes" happens 10 s after scripting.
 SCALE = 120.0
-# A deadline this far away makes the handler hand off after ~3 s (it stops polling 60 s before the deadline).
-HANDOFF_DEADLINE_S = 63.0
+# A deadline this far away makes the handler hand off after ~12 s (it stops polling 60 s before the deadline, and an
+# invocation needs room for two looks at the 2-4.5 s pace besides, so 69 s is the shortest one that can wait).
+HANDOFF_DEADLINE_S = 72.0
 # No request may take longer than this to end (every scenario here ends in well under a minute).
 REQUEST_BOUND_S = 120.0
 MAX_RESPONSE_BYTES = 4096
@@ -133,21 +134,20 @@ class Run:
 
 
 class Matrix:
-    """The shared stand-in: one function on pre-warmed environments, plus one with LOG_LEVEL=DEBUG and one limited to
-    a single execution environment, and the scenarios running on them concurrently."""
+    """The shared stand-in: one function on pre-warmed environments, plus one with LOG_LEVEL=DEBUG and one running a
+    copy of the asset with injected bugs on a single execution environment, and the scenarios running on them
+    concurrently."""
 
     def __init__(
         self,
         app: SynthesizedApp,
         harness: LambdaHarness,
         debug: LambdaHarness,
-        solo: LambdaHarness,
         patched: LambdaHarness,
     ) -> None:
         self.app = app
         self.harness = harness
         self.debug = debug
-        self.solo = solo
         self.patched = patched
         self.response_urls: list[str] = []
         self.continuation_timeouts: dict[str, float] = {}
@@ -369,11 +369,9 @@ def _scenario_404_job(m: Matrix) -> Run:
     return m.request(create(m, "no-such-job"))
 
 
-def _scenario_internal_error(m: Matrix) -> Run:
-    # A continuation whose StartedAt is an integer too large for a float passes the precheck and the property
-    # parser, then breaks inside _gate (cr.wait_state: float(10**400) raises OverflowError): a bug of our own code,
-    # reached through the event alone.
-    job = "internal-error"
+def _scenario_malformed_state(m: Matrix) -> Run:
+    # A continuation whose StartedAt is an integer too large for a float: a forged or corrupted wait state.
+    job = "malformed-state"
     m.harness.lookoutvision.play(PROJECT, job, succeeded(job))
 
     def build(url: str) -> dict[str, Any]:
@@ -384,12 +382,19 @@ def _scenario_internal_error(m: Matrix) -> Run:
     return m.request(build)
 
 
-# Appended to packaging_job.py in a copy of the asset: a bug deep inside our code, on the success path, whatever the
-# input (independent of how the handler validates events).
+# Appended to packaging_job.py in a copy of the asset: bugs deep inside our code, on the success path, whatever the
+# input (independent of how the handler validates events): for one job it raises, for another it never returns.
 INJECTED_FAULT = """
 
-def to_attributes(*args, **kwargs):  # injected by tests/test_reliability_runtime.py
-    raise RuntimeError("injected fault in packaging_job.to_attributes")
+_injected_original_to_attributes = to_attributes
+
+
+def to_attributes(description, project_name="", job_name=""):  # injected by tests/test_reliability_runtime.py
+    if job_name == "blocked-forever":
+        time.sleep(3600)
+    if job_name == "patched-bug":
+        raise RuntimeError("injected fault in packaging_job.to_attributes")
+    return _injected_original_to_attributes(description, project_name, job_name)
 """
 
 
@@ -419,7 +424,7 @@ def _scenario_put_always_fails(m: Matrix) -> Run:
 
 def _scenario_deadline_mid_wait(m: Matrix) -> Run:
     job = "long-wait"
-    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 20, ok(description(job=job))))
+    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 50, ok(description(job=job))))
     return m.request(create(m, job), first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
 
 
@@ -429,7 +434,7 @@ FAILED_MESSAGE = "Greengrass component creation failed: access denied to s3://pc
 def _scenario_running_failed(m: Matrix) -> Run:
     job = "turns-failed"
     final = ok(description("FAILED", job=job, status_message=FAILED_MESSAGE))
-    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 5, final))
+    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 20, final))
     return m.request(create(m, job))
 
 
@@ -505,7 +510,7 @@ def _scenario_invoke_denied(m: Matrix) -> Run:
 
 def _scenario_invoke_throttled(m: Matrix) -> Run:
     job = "hand-off-throttled"
-    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 10, ok(description(job=job))))
+    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 40, ok(description(job=job))))
 
     def build(url: str) -> dict[str, Any]:
         event = cfn_event("Create", m.props(job), url)
@@ -517,36 +522,120 @@ def _scenario_invoke_throttled(m: Matrix) -> Run:
     return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
 
 
-KILL_DEADLINE_S = 7.0
+def _scenario_invoke_answers_late(m: Matrix) -> Run:
+    # Lambda queues the continuation at once but its 202 comes after the client's 10 s read timeout: the outcome is
+    # unknown to the handler, and a second attempt would start a second chain.
+    job = "hand-off-late-202"
+    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 40, ok(description(job=job))))
+
+    def build(url: str) -> dict[str, Any]:
+        event = cfn_event("Create", m.props(job), url)
+        m.harness.invoke_api.answer_late(1, 11.0, request_id=event["RequestId"])
+        return event
+
+    return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
+
+
+def _scenario_starts_with_seconds_left(m: Matrix) -> Run:
+    # An invocation that starts with 4 s left: the timer's moment has come at once.
+    job = "four-seconds-left"
+    m.harness.lookoutvision.play(PROJECT, job, [(0.0, ok(description("RUNNING", job=job)))])
+    return m.request(create(m, job), first_timeout_s=4.0, continuation_timeout_s=4.0)
+
+
+TRICKLE_DEADLINE_S = 75.0
+
+
+def _scenario_trickling_describe(m: Matrix) -> Run:
+    # The first Describe answers one byte every 5 s: no read times out, but the call would outlast the hand-off point.
+    job = "trickling-describe"
+    steps = [trickle(5.0, ok(description("RUNNING", job=job)))]
+    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 30, ok(description(job=job))), first=steps)
+    return m.request(create(m, job), first_timeout_s=TRICKLE_DEADLINE_S, continuation_timeout_s=TRICKLE_DEADLINE_S)
+
+
+def _scenario_too_short_to_wait(m: Matrix) -> dict[str, Run]:
+    # A function whose timeout was lowered to 61 s or 30 s: waiting in it would hand on at once, forever.
+    runs = {}
+    for seconds in (61.0, 30.0):
+        job = f"only-{seconds:.0f}-seconds"
+        m.harness.lookoutvision.play(PROJECT, job, [(0.0, ok(description("RUNNING", job=job)))])
+        runs[job] = m.request(create(m, job), first_timeout_s=seconds, continuation_timeout_s=seconds)
+    return runs
+
+
+def _scenario_duplicates(m: Matrix) -> dict[str, Any]:
+    # Lambda's asynchronous delivery is at least once: the same CloudFormation event, and the same continuation, twice.
+    job = "delivered-twice"
+    lookoutvision, function = m.harness.lookoutvision, m.harness.function
+    lookoutvision.play(PROJECT, job, running_then(job, 10, ok(description(job=job))))
+    outcome: dict[str, Any] = {}
+    with TimedRecorder() as event_recorder, TimedRecorder() as continuation_recorder, TimedRecorder() as late_recorder:
+        m.response_urls.extend([event_recorder.url, continuation_recorder.url, late_recorder.url])
+        event = cfn_event("Create", m.props(job), event_recorder.url)
+        continuation = cfn_event("Create", m.props(job), continuation_recorder.url)
+        continuation["LookoutVisionWait"] = {"StartedAt": time.time(), "Invocation": 2}
+        # Delivered again after the wait_timeout passed and the job SUCCEEDED (the first delivery answered long ago).
+        late = cfn_event("Create", m.props(job, WaitTimeoutSeconds="60"), late_recorder.url)
+        late["LookoutVisionWait"] = {"StartedAt": time.time() - 70, "Invocation": 2}
+        for payload in (event, event, continuation, continuation):
+            function.invoke(payload)
+        for payload in (event, continuation):
+            function.wait_request(payload["RequestId"], REQUEST_BOUND_S)
+        function.invoke(late)
+        function.wait_request(late["RequestId"], REQUEST_BOUND_S)
+        time.sleep(0.05)
+        outcome["event"] = list(event_recorder.bodies)
+        outcome["continuation"] = list(continuation_recorder.bodies)
+        outcome["late"] = list(late_recorder.bodies)
+    outcome["api"] = lookoutvision.request_log(PROJECT, job)
+    return outcome
+
+
+KILL_DEADLINE_S = HANDOFF_DEADLINE_S
 
 
 def _scenario_killed_at_deadline(m: Matrix) -> dict[str, Run]:
-    # An invocation whose deadline comes while the handler is blocked in one API call (12 s; its read timeout is
-    # 10 s): the handler's timer must answer before Lambda kills the process, and the next request must be served by
-    # a fresh runtime process. On a function with one execution environment, so that the next request cannot go to
-    # another warm one.
-    job = "blocked-call"
-    m.solo.lookoutvision.play(PROJECT, job, succeeded(job), first=[slow(12.0, ok(description(job=job)))])
-    runs = {"killed": m.request(create(m, job), first_timeout_s=KILL_DEADLINE_S, harness=m.solo)}
-    runs["fresh"] = m.request(create(m, job), harness=m.solo)
+    # An invocation that hangs in our own code (the patched asset's to_attributes never returns for this job): the
+    # handler's timer must answer before Lambda kills the process, and the next request must be served by a fresh
+    # runtime process. On a function with one execution environment, so that the next request cannot go to another
+    # warm one.
+    job, next_job = "blocked-forever", "after-the-kill"
+    m.patched.lookoutvision.play(PROJECT, job, succeeded(job))
+    m.patched.lookoutvision.play(PROJECT, next_job, succeeded(next_job))
+    runs = {"killed": m.request(create(m, job), first_timeout_s=KILL_DEADLINE_S, harness=m.patched)}
+    runs["fresh"] = m.request(create(m, next_job), harness=m.patched)
     return runs
+
+
+def _quoted(url: str) -> str:
+    """The recorder's URL with both quote characters in its path: no pattern keyed on quotes can find its end."""
+    return url.replace("x%7CJob%7Cid", 'it\'s-a-"quoted"-stack')
 
 
 def _scenario_debug_logs(m: Matrix) -> dict[str, Run]:
     # LOG_LEVEL=DEBUG: crhelper then logs whole events, ResponseURL included, so the redaction has work to do.
     job = "debug-logging"
     m.debug.lookoutvision.play(PROJECT, job, running_then(job, 4, ok(description(job=job))))
-    return {
+    runs = {
         "success": m.request(create(m, job), harness=m.debug),
         "failed": m.request(create(m, "x", project="no-such-project"), harness=m.debug),
     }
+
+    def quoted(url: str) -> dict[str, Any]:
+        with m._lock:
+            m.response_urls.append(_quoted(url))
+        return cfn_event("Create", m.props(job), _quoted(url))
+
+    runs["quoted"] = m.request(quoted, harness=m.debug)
+    return runs
 
 
 SCENARIOS.update(
     {
         "404project": _scenario_404_project,
         "404job": _scenario_404_job,
-        "internal": _scenario_internal_error,
+        "malformed_state": _scenario_malformed_state,
         "internal_patched": _scenario_internal_error_patched,
         "put_flaky": _scenario_put_flaky,
         "put_always_fails": _scenario_put_always_fails,
@@ -558,6 +647,11 @@ SCENARIOS.update(
         "wait_timeout": _scenario_wait_timeout,
         "invoke_denied": _scenario_invoke_denied,
         "invoke_throttled": _scenario_invoke_throttled,
+        "invoke_late": _scenario_invoke_answers_late,
+        "seconds_left": _scenario_starts_with_seconds_left,
+        "trickle": _scenario_trickling_describe,
+        "too_short": _scenario_too_short_to_wait,
+        "duplicates": _scenario_duplicates,
         "killed": _scenario_killed_at_deadline,
         "debug_logs": _scenario_debug_logs,
     }
@@ -604,9 +698,6 @@ def matrix(gate_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -
             extra_environment={"LOG_LEVEL": "DEBUG"},
         ) as debug,
         LambdaHarness(
-            gate_app.function, work / "solo", lookoutvision=TimedLookoutVision(time_scale=SCALE), max_concurrency=1
-        ) as solo,
-        LambdaHarness(
             gate_app.function,
             work / "patched",
             lookoutvision=TimedLookoutVision(time_scale=SCALE),
@@ -614,13 +705,12 @@ def matrix(gate_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -
             task_root=_patched_task_root(gate_app, work / "patched-task"),
         ) as patched,
     ):
-        m = Matrix(gate_app, harness, debug, solo, patched)
+        m = Matrix(gate_app, harness, debug, patched)
         holder["m"] = m
         started = time.monotonic()
         # One warm environment per concurrent request, as Lambda would have after a first deployment.
         warm = harness.function.prewarm(len(SCENARIOS) + 4)
         debug.function.prewarm(1)
-        solo.function.prewarm(1)
         patched.function.prewarm(1)
         print(f"\n[fault matrix] {len(SCENARIOS) + 4} environments warm in {warm:.1f} s")
         for key, scenario in SCENARIOS.items():
@@ -743,16 +833,15 @@ def test_validation_error_carries_the_service_message(matrix: Matrix) -> None:
         assert len(run.api) == 1
 
 
-def test_an_exception_in_our_own_code_answers_failed_without_a_trace(matrix: Matrix) -> None:
-    run = matrix.result("internal")
-    with verdict("exception inside our code (OverflowError from the event's StartedAt)", "FAILED", run):
+def test_a_malformed_wait_state_answers_failed_naming_it(matrix: Matrix) -> None:
+    run = matrix.result("malformed_state")
+    with verdict("continuation with an impossible StartedAt (10**400)", "FAILED", run):
         assert_request_ended_well(run, "FAILED")
         reason = run.only["Reason"]
-        assert reason.startswith("Internal error in the ModelPackagingJob handler (OverflowError)"), reason
-        assert re.search(r"see log stream \d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$", reason), "name the log stream"
-        assert run.only["PhysicalResourceId"] == f"{PROJECT}/internal-error"
-        assert run.api == [], "the event breaks the handler before any API call"
-        assert any("Traceback" in line for line in run.log_lines), "the traceback belongs in the log"
+        assert reason.startswith("Invalid continuation of the wait: LookoutVisionWait.StartedAt"), reason
+        assert "not a finite time" in reason, reason
+        assert run.only["PhysicalResourceId"] == f"{PROJECT}/malformed-state"
+        assert run.api == [] and run.invokes == [], "a state that cannot be trusted is neither waited on nor passed on"
 
 
 def test_a_bug_deep_in_our_code_answers_failed_without_a_trace(matrix: Matrix) -> None:
@@ -816,6 +905,8 @@ def test_deadline_mid_wait_hands_off_and_the_continuation_answers_once(matrix: M
             forwarded = {k: v for k, v in inv.event.items() if k != "LookoutVisionWait"}
             assert forwarded == first, "a continuation must carry the original request unchanged"
         assert _sender(run, run.recorder.answer_times[0]) is invocations[-1]
+        # The pace holds across hand-offs: a continuation takes its first look when the last one would have.
+        assert min(gaps(run.api)) >= 2.0 - 0.05, f"looks closer than the 2-4.5 s pace: {gaps(run.api)}"
 
 
 def test_running_then_failed_answers_with_the_jobs_message(matrix: Matrix) -> None:
@@ -866,23 +957,85 @@ def test_a_throttled_hand_off_is_retried(matrix: Matrix) -> None:
         assert len(run.invocations) == statuses.count(202) + 1
 
 
+def test_a_hand_off_whose_answer_is_late_starts_one_chain(matrix: Matrix) -> None:
+    run = matrix.result("invoke_late")
+    with verdict("hand-off accepted, 202 after the 11 s read timeout: one chain", "SUCCESS", run):
+        assert_request_ended_well(run, "SUCCESS")
+        assert_success_data(run.only, "hand-off-late-202")
+        counts = [inv.event["LookoutVisionWait"]["Invocation"] for inv in run.invocations[1:]]
+        assert counts == list(range(2, len(run.invocations) + 1)), f"a second chain started: {counts}"
+        assert len(run.invokes) == len(run.invocations) - 1, "an Invoke of unknown outcome is never repeated"
+        assert any("handOffUnknown" in line for line in run.log_lines)
+
+
+def test_an_invocation_starting_with_seconds_left_answers_once_and_hands_nothing_on(matrix: Matrix) -> None:
+    run = matrix.result("seconds_left")
+    with verdict("invocation starts with 4 s left: one FAILED, no hand-off", "FAILED", run):
+        assert_request_ended_well(run, "FAILED", killed_ok=True)
+        assert run.invokes == [] and len(run.invocations) == 1, run.invocations
+        reason = run.only["Reason"]
+        assert "had 4 s" in reason or "ran out of time" in reason, reason
+
+
+def test_a_describe_that_trickles_is_cut_off_before_the_hand_off(matrix: Matrix) -> None:
+    run = matrix.result("trickle")
+    with verdict("Describe trickles 1 byte / 5 s (no read timeout): cut at the hand-off point", "SUCCESS", run):
+        assert_request_ended_well(run, "SUCCESS")
+        assert_success_data(run.only, "trickling-describe")
+        first = run.invocations[0]
+        assert first.dispatched_at is not None and run.invokes, "the wait must have been handed on"
+        handed_on_after = run.invokes[0].at - first.dispatched_at
+        usable = TRICKLE_DEADLINE_S - 60.0
+        assert handed_on_after <= usable + 2.0, f"handed on {handed_on_after:.1f} s in, past the hand-off point"
+        assert any("CallTimeoutError" in line and "retrying" in line for line in run.log_lines)
+
+
+def test_an_invocation_too_short_to_wait_in_looks_once_and_answers_failed(matrix: Matrix) -> None:
+    runs = matrix.result("too_short")
+    for job, run in runs.items():
+        with verdict(f"function timeout too short to wait in ({job})", "FAILED", run):
+            assert_request_ended_well(run, "FAILED")
+            reason = run.only["Reason"]
+            assert "a wait needs at least 69 s per invocation" in reason and "Restore the function's timeout" in reason
+            assert len(run.invocations) == 1 and run.invokes == [], "no chain of invocations"
+            assert len(run.api) == 1, "one look, in case the job needs no waiting"
+
+
+def test_duplicate_deliveries_answer_success_only(matrix: Matrix) -> None:
+    outcome = matrix.result("duplicates")
+    statuses = {key: [body["Status"] for body in outcome[key]] for key in ("event", "continuation", "late")}
+    name = "same event and same continuation delivered twice; a late duplicate"
+    detail = f"answers {statuses}, {len(outcome['api'])} API calls"
+    passed = statuses == {"event": ["SUCCESS"] * 2, "continuation": ["SUCCESS"] * 2, "late": ["SUCCESS"]}
+    reliability_report.record_scenario(
+        name,
+        suite=SUITE,
+        expected="SUCCESS",
+        outcome="SUCCESS" if passed else "MIXED",
+        answers=5,
+        hang=False,
+        detail=detail,
+    )
+    assert passed, detail
+
+
 def test_the_timer_answers_before_lambda_kills_a_blocked_invocation(matrix: Matrix) -> None:
     runs = matrix.result("killed")
     killed, fresh = runs["killed"], runs["fresh"]
-    with verdict("deadline while blocked in an API call: timer answers, Lambda kills", "FAILED", killed):
+    with verdict("our code hangs: the timer answers, Lambda kills at the deadline", "FAILED", killed):
         assert_request_ended_well(killed, "FAILED", killed_ok=True)
         (invocation,) = killed.invocations
-        assert invocation.status == "timed_out", "the 12 s call outlives the 7 s deadline"
+        assert invocation.status == "timed_out", "the hang outlives the deadline"
         assert "ran out of time" in killed.only["Reason"]
-        assert any("Task timed out after 7.00 seconds" in line for line in killed.log_lines)
+        assert any(f"Task timed out after {KILL_DEADLINE_S:.2f} seconds" in line for line in killed.log_lines)
         killed.notes["detail"] = "answered by the timer; runtime killed at the deadline"
     with verdict("after a killed invocation, a fresh runtime process answers", "SUCCESS", fresh):
         assert_request_ended_well(fresh, "SUCCESS")
-        environments = matrix.solo.function.environments
+        environments = matrix.patched.function.environments
         dead = next(e for e in environments if e.env_id == invocation.env_id)
         assert dead.state == "dead" and dead.process.returncode == -9, "Lambda kills the timed-out runtime"
         (served_by,) = [e for e in environments if e.env_id == fresh.invocations[0].env_id]
-        assert served_by is not dead and len(environments) == 2
+        assert served_by is not dead
         assert invocation.finished_at is not None and served_by.started_at >= invocation.finished_at, (
             "the next request must get a runtime process started after the kill (a new cold start)"
         )
@@ -923,13 +1076,20 @@ def test_debug_logging_still_redacts_the_response_url(matrix: Matrix) -> None:
         assert any('"level": "DEBUG"' in line for line in run.log_lines), "DEBUG must be on for this to mean anything"
     with verdict("LOG_LEVEL=DEBUG: FAILED without leaking the ResponseURL", "FAILED", runs["failed"]) as run:
         assert_request_ended_well(run, "FAILED")
+    with verdict("LOG_LEVEL=DEBUG: a ResponseURL holding both quotes is not leaked", "SUCCESS", runs["quoted"]) as run:
+        assert_request_ended_well(run, "SUCCESS")
+        url = _quoted(run.recorder.url)
+        assert run.recorder.paths and "quoted" in run.recorder.paths[0], "the answer went to the quoted URL"
+        assert any("LookoutVisionWait" not in line and "ResponseURL" in line for line in run.log_lines)
+        leaks = leaked_lines(run.log_lines, [url])
+        assert leaks == [], f"log lines carry the quoted ResponseURL: {leaks[:3]}"
 
 
 def test_zz_no_captured_log_line_carries_a_response_url(matrix: Matrix) -> None:
     """Every line every runtime process printed in this module, against every ResponseURL any scenario used."""
     for key in SCENARIOS:
         matrix.result(key)  # every scenario has ended
-    harnesses = (matrix.harness, matrix.debug, matrix.solo, matrix.patched)
+    harnesses = (matrix.harness, matrix.debug, matrix.patched)
     lines = [line for h in harnesses for line in h.function.log_lines()]
     reliability_report.record_log_lines(len(lines))
     print(f"\n[fault matrix] {len(lines)} log lines checked against {len(matrix.response_urls)} ResponseURLs")

@@ -29,7 +29,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
     UnknownServiceError,
 )
-from support import ResponseRecorder, description, make_event
+from support import ResponseRecorder, description, make_event, properties
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -971,30 +971,100 @@ def test_decide_yield_is_never_success() -> None:
 
 
 def test_wait_state_starts_fresh_without_a_continuation() -> None:
-    assert cr.wait_state(make_event(), 123.0) == cr.WaitState(123.0, 1)
+    assert cr.wait_state(make_event(), 123.0, JOB_PROPS) == cr.WaitState(123.0, 1)
 
 
-def test_continuation_event_carries_the_request_and_the_wait() -> None:
+def test_continuation_event_carries_the_request_the_wait_and_its_pace() -> None:
     event = make_event()
     state = cr.WaitState(100.0, 1)
-    forwarded = cr.continuation_event(event, state)
-    assert forwarded[cr.CONTINUATION_KEY] == {"StartedAt": 100.0, "Invocation": 2}
+    forwarded = cr.continuation_event(event, state, 160.5)
+    assert forwarded[cr.CONTINUATION_KEY] == {"StartedAt": 100.0, "Invocation": 2, "NextLookAt": 160.5}
     assert {k: v for k, v in forwarded.items() if k != cr.CONTINUATION_KEY} == event
     assert cr.CONTINUATION_KEY not in event
     # The next invocation reads the state back, and a further hand-off keeps the start and counts on.
-    resumed = cr.wait_state(json.loads(json.dumps(forwarded)), 999.0)
-    assert resumed == cr.WaitState(100.0, 2)
-    again = cr.continuation_event(forwarded, resumed)
+    resumed = cr.wait_state(json.loads(json.dumps(forwarded)), 160.0, JOB_PROPS)
+    assert resumed == cr.WaitState(100.0, 2, 160.5)
+    again = cr.continuation_event(forwarded, resumed, None)
     assert again[cr.CONTINUATION_KEY] == {"StartedAt": 100.0, "Invocation": 3}
 
 
+NOW = 10_000.0
+
+
 @pytest.mark.parametrize(
-    "raw", ["x", {"StartedAt": "1", "Invocation": 2}, {"StartedAt": True, "Invocation": 2}, {"StartedAt": 1.0}]
+    ("raw", "says"),
+    [
+        ("x", "must be an object"),
+        ({"StartedAt": "9990", "Invocation": 2}, "StartedAt must be a number"),
+        ({"StartedAt": True, "Invocation": 2}, "StartedAt must be a number"),
+        ({"StartedAt": 9990.0}, "Invocation must be a whole number"),
+        ({"StartedAt": 9990.0, "Invocation": 2.0}, "Invocation must be a whole number"),
+        ({"StartedAt": 9990.0, "Invocation": 1}, "Invocation must be a whole number"),
+        ({"StartedAt": 9990.0, "Invocation": 101}, "Invocation must be a whole number"),
+        ({"StartedAt": NOW + 3600, "Invocation": 2}, "-3600.0 s before this invocation"),
+        ({"StartedAt": 1e300, "Invocation": 2}, "s before this invocation"),
+        ({"StartedAt": 0, "Invocation": 2}, "10000.0 s before this invocation"),
+        ({"StartedAt": NOW - 3601, "Invocation": 2}, "between 0 and 3600 s"),
+        ({"StartedAt": 10**400, "Invocation": 2}, "is not a finite time"),
+        ({"StartedAt": float("nan"), "Invocation": 2}, "is not a finite time"),
+        ({"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": "soon"}, "NextLookAt must be a number"),
+        ({"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": 9000.0}, "NextLookAt 9000.0 lies outside the wait"),
+    ],
 )
-def test_wait_state_ignores_malformed_continuations(raw: object) -> None:
+def test_a_malformed_or_impossible_wait_state_is_refused(raw: object, says: str) -> None:
     event = make_event()
     event[cr.CONTINUATION_KEY] = raw
-    assert cr.wait_state(event, 50.0) == cr.WaitState(50.0, 1)
+    with pytest.raises(cr.StateError, match=re.escape(says)):
+        cr.wait_state(event, NOW, JOB_PROPS)
+
+
+def test_the_window_for_a_continuation_is_the_service_timeout_of_the_request() -> None:
+    event = make_event()
+    event[cr.CONTINUATION_KEY] = {"StartedAt": NOW - 400, "Invocation": 2}
+    short = cr.JobProperties(PROJECT, JOB, service_timeout_s=300)
+    with pytest.raises(cr.StateError, match="between 0 and 300 s"):
+        cr.wait_state(event, NOW, short)
+    assert cr.wait_state(event, NOW, JOB_PROPS) == cr.WaitState(NOW - 400, 2)
+    # A start a moment ahead of this host's clock is clock skew, not a forged state.
+    event[cr.CONTINUATION_KEY] = {"StartedAt": NOW + 2, "Invocation": 2}
+    assert cr.wait_state(event, NOW, JOB_PROPS).started_at == NOW + 2
+
+
+def test_the_wait_ends_before_cloudformation_s_service_timeout() -> None:
+    state = cr.WaitState(1000.0, 1)
+    # As the construct synthesizes a no-wait resource: ServiceTimeout 300 s, WaitTimeoutSeconds 45 minutes.
+    no_wait = cr.JobProperties(PROJECT, JOB, wait_for_completion=False, service_timeout_s=300)
+    deadline, yield_at = cr.wait_window(no_wait, state, 1000.0, 900.0)
+    assert deadline == 1000.0 + 300 - cr.SERVICE_TIMEOUT_MARGIN_S
+    assert yield_at == 1000.0 + 900.0 - cr.HANDOFF_MARGIN_S
+    # As the construct synthesizes a waiting one: ServiceTimeout = wait_timeout + 5 minutes: wait_timeout decides.
+    waiting = cr.JobProperties(PROJECT, JOB, wait_timeout_s=1800, service_timeout_s=2100)
+    assert cr.wait_window(waiting, state, 1000.0, 900.0)[0] == 1000.0 + 1800
+    # Without a ServiceTimeout, CloudFormation waits 3600 s.
+    longest = cr.JobProperties(PROJECT, JOB, wait_timeout_s=cr.MAX_WAIT_TIMEOUT_S)
+    assert cr.wait_window(longest, state, 1000.0, 900.0)[0] == 1000.0 + cr.MAX_WAIT_TIMEOUT_S
+
+
+def test_the_service_timeout_comes_from_cloudformation_s_property() -> None:
+    assert cr.parse_properties(properties(ServiceTimeout="300")).answer_within_s == 300
+    assert cr.parse_properties(properties()).answer_within_s == cr.MAX_SERVICE_TIMEOUT_S
+
+
+@pytest.mark.parametrize("value", ["0", "3601", "soon", True])
+def test_a_service_timeout_cloudformation_would_not_send_counts_as_none(value: object) -> None:
+    assert cr.parse_properties(properties(ServiceTimeout=value)).answer_within_s == cr.MAX_SERVICE_TIMEOUT_S
+
+
+def test_decide_names_the_service_timeout_when_a_no_wait_look_never_succeeded() -> None:
+    no_wait = cr.JobProperties(PROJECT, JOB, wait_for_completion=False, service_timeout_s=300)
+    result = result_of("timeout", None, last_error="ServiceUnavailableException (503): Unavailable")
+    decision = cr.decide(no_wait, result, 240.0)
+    assert decision.status == cr.FAILED
+    assert decision.reason == (
+        "Could not describe model packaging job pcb/pcb-v3-x86 in 4.0 minutes, before CloudFormation's "
+        "ServiceTimeout of 300 s; last error ServiceUnavailableException (503): Unavailable. Rerun the deployment "
+        "when Lookout for Vision answers again"
+    )
 
 
 # --- encode_response -----------------------------------------------------------------------------------------------
@@ -1031,9 +1101,18 @@ def test_heavy_status_message_and_reason_fit_and_keep_the_reason_start(name: str
     assert len(encoded) <= cr.MAX_RESPONSE_BYTES
     parsed = json.loads(encoded)
     assert parsed["Status"] == cr.FAILED
-    assert parsed["Reason"].startswith("Model packaging job pcb/pcb-v3-x86 FAILED: ")
+    assert parsed["Reason"].startswith("Model packaging job pcb/pcb-v3-x86 FAILED:")
     assert parsed["PhysicalResourceId"] == "pcb/pcb-v3-x86"
     assert set(parsed["Data"]) == set(pj.DATA_KEYS)
+
+
+def test_the_reason_carries_no_control_characters() -> None:
+    message = "model\x00 failed\x1b[31m at\x07 step\r\n2\x7f\x85!"
+    body = cr.build_response(make_event(), cr.FAILED, pj.failed_reason(PROJECT, JOB, message), "pcb/pcb-v3-x86", {})
+    assert body["Reason"] == "Model packaging job pcb/pcb-v3-x86 FAILED: model failed [31m at step 2 !"
+    # Printable text outside ASCII stays as the job wrote it.
+    unicode = cr.build_response(make_event(), cr.FAILED, "Modell für Prüfstand ✓", "x", {})
+    assert unicode["Reason"] == "Modell für Prüfstand ✓"
 
 
 @pytest.mark.parametrize("name", sorted(HEAVY_TEXTS))
@@ -1133,6 +1212,16 @@ def test_send_response_gives_up_at_the_deadline() -> None:
     assert elapsed <= 3.0
 
 
+@pytest.mark.parametrize("bad", [" a space", "\x00nul", "\x7fdel"])
+def test_send_response_gives_up_at_once_on_a_url_http_client_refuses(bad: str) -> None:
+    pauses: list[float] = []
+    with ResponseRecorder() as recorder:
+        url = recorder.url.replace("/cloudformation-custom-resource", f"/{bad}/cloudformation-custom-resource")
+        assert cr.send_response(url, b"{}", deadline=time.monotonic() + 45, sleep=pauses.append) is False
+        assert recorder.attempts == 0
+    assert pauses == [], "a URL that http.client refuses will not work on a retry"
+
+
 def test_send_response_gives_up_when_nothing_listens() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -1217,6 +1306,28 @@ def test_redact_removes_a_response_url_value_even_without_a_signature() -> None:
     assert "secret-path" not in clean
     assert "r-1" in clean
     assert "ResponseURL" in clean
+
+
+@pytest.mark.parametrize("form", ["raw", "repr", "json", "dict"])
+def test_redact_finds_the_signature_whatever_quotes_surround_the_url(form: str) -> None:
+    url = 'https://cfn.s3.amazonaws.com/arn%3Astack/it\'s-a-"quoted"-stack?' + PRESIGNED.split("?", 1)[1]
+    text = {
+        "raw": f"PUT {url}",
+        "repr": repr(url),
+        "json": json.dumps({"ResponseURL": url}),
+        "dict": str({"RequestType": "Create", "ResponseURL": url}),
+    }[form]
+    for clean in (cr.redact(text), cr.redact(text, cr.secret_forms(url))):
+        assert "0123456789abcdef0123456789abcdef" not in clean, clean
+        assert "AKIAEXAMPLE" not in clean, clean
+        assert "X-Amz-Signature" not in clean and "X-Amz-Credential" not in clean, clean
+    # Told the request's URL, it leaves none of it, path included.
+    assert "quoted" not in cr.redact(text, cr.secret_forms(url))
+
+
+def test_redact_removes_a_security_token_parameter() -> None:
+    text = "PUT https://h/p?X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE%2Ftoken&X-Amz-Date=1"
+    assert "IQoJb3JpZ2luX2VjEXAMPLE" not in cr.redact(text)
 
 
 def test_redact_leaves_ordinary_text_alone() -> None:

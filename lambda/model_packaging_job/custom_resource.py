@@ -9,8 +9,10 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import math
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +33,22 @@ MIN_WAIT_TIMEOUT_S = 60
 MAX_WAIT_TIMEOUT_S = 55 * 60
 # Stop polling this long before the Lambda deadline, to leave time for one slow API call, the hand-off and an answer.
 HANDOFF_MARGIN_S = 60.0
+# An invocation must have room for this many looks at the wait's pace before its hand-off point; a shorter one (a
+# function whose timeout was lowered below what a wait needs) answers FAILED instead of handing off at once, which
+# would chain invocations as fast as Lambda starts them.
+MIN_LOOKS_PER_INVOCATION = 2
+# CloudFormation fails a custom resource that has not answered ServiceTimeout seconds after it sent the request,
+# with a generic message of its own. The wait ends this long before then, so that our reason is the one it shows.
+SERVICE_TIMEOUT_MARGIN_S = 60
+# CloudFormation's ServiceTimeout when a template sets none, and its upper bound.
+MAX_SERVICE_TIMEOUT_S = 3600
+# How far a continuation's StartedAt may lie in the future of this invocation's clock (clock skew between hosts).
+CLOCK_SKEW_S = 5.0
 # The key a continuation invocation carries its wait state under.
 CONTINUATION_KEY = "LookoutVisionWait"
+# A continuation's count is at most this: a wait ends within MAX_SERVICE_TIMEOUT_S, and every invocation it continues
+# in lasts longer than HANDOFF_MARGIN_S, so a real chain has fewer than 60 links.
+MAX_INVOCATIONS = 100
 
 # Properties CloudFormation adds itself; everything else must be one of ours.
 _CFN_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -51,10 +67,17 @@ class JobProperties:
     wait_for_completion: bool = True
     wait_timeout_s: int = DEFAULT_WAIT_TIMEOUT_S
     expected_component_name: str | None = None
+    # CloudFormation's own ServiceTimeout property (seconds), when the template sets one.
+    service_timeout_s: int | None = None
 
     @property
     def physical_id(self) -> str:
         return f"{self.project_name}/{self.job_name}"
+
+    @property
+    def answer_within_s(self) -> int:
+        """How long CloudFormation waits for the answer after sending the request."""
+        return self.service_timeout_s if self.service_timeout_s is not None else MAX_SERVICE_TIMEOUT_S
 
 
 def parse_properties(properties: object) -> JobProperties:
@@ -84,7 +107,19 @@ def parse_properties(properties: object) -> JobProperties:
         problem = pj.COMPONENT_NAME_RULE.problem(expected)
         if problem:
             raise PropertyError(problem.replace("ComponentName", "ExpectedComponentName", 1))
-    return JobProperties(str(project_name), str(job_name), wait, timeout, expected)
+    return JobProperties(
+        str(project_name), str(job_name), wait, timeout, expected, _service_timeout(properties.get("ServiceTimeout"))
+    )
+
+
+def _service_timeout(value: object) -> int | None:
+    """CloudFormation's ServiceTimeout in seconds; None when absent or not one CloudFormation accepts (it validates
+    its own property, 1 to 3600, before it sends the request: such a value never comes from it)."""
+    try:
+        seconds = _parse_int("ServiceTimeout", value)
+    except PropertyError:
+        return None
+    return seconds if 1 <= seconds <= MAX_SERVICE_TIMEOUT_S else None
 
 
 def _parse_bool(name: str, value: object) -> bool:
@@ -129,10 +164,17 @@ def empty_data(props: JobProperties | None = None) -> dict[str, str]:
     return data
 
 
+def result_data(props: JobProperties, result: pj.WaitResult) -> dict[str, str]:
+    """The attributes of what the wait last saw; every key empty but the names when it saw nothing."""
+    if result.description:
+        return pj.to_attributes(result.description, props.project_name, props.job_name)
+    return empty_data(props)
+
+
 def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Decision:
     """Turn a wait result into SUCCESS or FAILED with the attributes and a reason that says what happened."""
     p, j = props.project_name, props.job_name
-    data = pj.to_attributes(result.description, p, j) if result.description else empty_data(props)
+    data = result_data(props, result)
     if result.outcome == "error":
         detail = result.problem.message if result.problem else "unknown error"
         return Decision(FAILED, detail, data)
@@ -144,6 +186,9 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
         return Decision(SUCCESS, "", data)
     if result.outcome == "failed":
         return Decision(FAILED, pj.failed_reason(p, j, data["StatusMessage"]), data)
+    if result.outcome == "timeout" and not props.wait_for_completion:
+        # Only transient errors can keep a no-wait look from answering; wait_timeout is not what bounds it.
+        return Decision(FAILED, no_wait_timeout_reason(props, waited_s, result.last_error), data)
     if result.outcome == "timeout":
         return Decision(FAILED, pj.timeout_reason(p, j, result.status, waited_s, result.last_error), data)
     if result.outcome != "succeeded":
@@ -151,6 +196,24 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
     if not data["ComponentVersionArn"] or not data["ComponentName"] or not data["ComponentVersion"]:
         return Decision(FAILED, pj.no_output_reason(p, j), data)
     return Decision(SUCCESS, "", data)
+
+
+def no_wait_timeout_reason(props: JobProperties, waited_s: float, last_error: str) -> str:
+    return (
+        f"Could not describe model packaging job {props.physical_id} in {waited_s / 60.0:.1f} minutes, before "
+        f"CloudFormation's ServiceTimeout of {props.answer_within_s} s; last error {last_error or 'unknown'}. "
+        "Rerun the deployment when Lookout for Vision answers again"
+    )
+
+
+def too_short_reason(props: JobProperties, remaining_s: float, needed_s: float) -> str:
+    return (
+        f"Cannot wait for model packaging job {props.physical_id}: this invocation of the handler function had "
+        f"{remaining_s:.1f} s, and a wait needs at least {math.ceil(needed_s)} s per invocation "
+        f"({HANDOFF_MARGIN_S:.0f} s to hand the wait on, and room for {MIN_LOOKS_PER_INVOCATION} looks). "
+        "Restore the function's timeout "
+        "(15 minutes as the construct sets it)"
+    )
 
 
 # --- the polling budget --------------------------------------------------------------------------------------------
@@ -200,32 +263,89 @@ class WaitState:
 
     started_at: float
     invocation: int = 1
+    # When the previous invocation would have taken its next look: the continuation keeps the wait's pace.
+    next_look_at: float | None = None
 
 
-def wait_state(event: Mapping[str, Any], now: float) -> WaitState:
-    raw = event.get(CONTINUATION_KEY)
-    if isinstance(raw, Mapping):
-        started = raw.get("StartedAt")
-        invocation = raw.get("Invocation")
-        if isinstance(started, int | float) and not isinstance(started, bool) and isinstance(invocation, int):
-            return WaitState(float(started), invocation)
-    return WaitState(now, 1)
+class StateError(ValueError):
+    """A continuation whose wait state cannot be trusted, phrased as what is wrong with it."""
+
+
+def _state_time(raw: Mapping[str, Any], key: str) -> float:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StateError(f"{CONTINUATION_KEY}.{key} must be a number of seconds, got {_short_repr(value)}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise StateError(f"{CONTINUATION_KEY}.{key} {_short_repr(value)} is not a finite time")
+    return seconds
+
+
+def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> WaitState:
+    """The wait state of this invocation: a fresh one for CloudFormation's own request, the carried one for a
+    continuation. Raises StateError when a continuation's state cannot belong to this request: a StartedAt outside
+    the time CloudFormation waits for an answer, a count that is not a whole number, a next look outside the wait."""
+    if CONTINUATION_KEY not in event:
+        return WaitState(now, 1)
+    raw = event[CONTINUATION_KEY]
+    if not isinstance(raw, Mapping):
+        raise StateError(f"{CONTINUATION_KEY} must be an object, got {type(raw).__name__}")
+    started = _state_time(raw, "StartedAt")
+    oldest = now - props.answer_within_s
+    if not oldest <= started <= now + CLOCK_SKEW_S:
+        raise StateError(
+            f"{CONTINUATION_KEY}.StartedAt {started:.1f} is {now - started:.1f} s before this invocation; a "
+            f"continuation of this request starts between 0 and {props.answer_within_s} s (its ServiceTimeout) after it"
+        )
+    invocation = raw.get("Invocation")
+    if isinstance(invocation, bool) or not isinstance(invocation, int) or not 2 <= invocation <= MAX_INVOCATIONS:
+        raise StateError(
+            f"{CONTINUATION_KEY}.Invocation must be a whole number from 2 to {MAX_INVOCATIONS}, "
+            f"got {_short_repr(invocation)}"
+        )
+    next_look: float | None = None
+    if raw.get("NextLookAt") is not None:
+        next_look = _state_time(raw, "NextLookAt")
+        if not started <= next_look <= started + props.answer_within_s:
+            raise StateError(
+                f"{CONTINUATION_KEY}.NextLookAt {next_look:.1f} lies outside the wait, which began at {started:.1f}"
+            )
+    return WaitState(started, invocation, next_look)
 
 
 def wait_window(props: JobProperties, state: WaitState, now: float, remaining_s: float) -> tuple[float, float]:
-    """When the whole wait ends (wait_timeout after the first invocation began) and when this invocation, with
-    ``remaining_s`` left before its Lambda deadline, hands the wait to the next one."""
-    return state.started_at + props.wait_timeout_s, now + remaining_s - HANDOFF_MARGIN_S
+    """When the whole wait ends and when this invocation, with ``remaining_s`` left before its Lambda deadline, hands
+    the wait to the next one. The wait ends wait_timeout after the first invocation began, and always
+    SERVICE_TIMEOUT_MARGIN_S before CloudFormation's ServiceTimeout would fail the resource with its own message."""
+    within = min(props.wait_timeout_s, props.answer_within_s - SERVICE_TIMEOUT_MARGIN_S)
+    return state.started_at + within, now + remaining_s - HANDOFF_MARGIN_S
 
 
-def continuation_event(event: Mapping[str, Any], state: WaitState) -> dict[str, Any]:
+def needed_invocation_s(pace_high_s: float) -> float:
+    """The shortest invocation a wait can continue in: the hand-off margin plus room for its looks."""
+    return HANDOFF_MARGIN_S + MIN_LOOKS_PER_INVOCATION * pace_high_s
+
+
+def continuation_event(event: Mapping[str, Any], state: WaitState, next_look_at: float | None) -> dict[str, Any]:
     """The event to invoke ourselves with: the original request plus where the wait stands."""
     forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}
-    forwarded[CONTINUATION_KEY] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
+    carried: dict[str, Any] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
+    if next_look_at is not None:
+        carried["NextLookAt"] = next_look_at
+    forwarded[CONTINUATION_KEY] = carried
     return forwarded
 
 
 # --- the response --------------------------------------------------------------------------------------------------
+
+
+def clean_reason(text: str) -> str:
+    """One line of printable text: control characters (NUL, escapes, line breaks) become spaces, runs collapse."""
+    printable = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return " ".join(printable.split())
 
 
 def build_response(
@@ -233,7 +353,7 @@ def build_response(
 ) -> dict[str, Any]:
     return {
         "Status": status,
-        "Reason": reason,
+        "Reason": clean_reason(reason),
         "PhysicalResourceId": physical_id,
         "StackId": _as_text(event.get("StackId")),
         "RequestId": _as_text(event.get("RequestId")),
@@ -313,6 +433,10 @@ def _prefix_within(text: str, max_encoded: int) -> str:
     return text[:low]
 
 
+# What http.client refuses in a request target or host (its own check, http.client._contains_disallowed_url_pchar_re).
+_DISALLOWED_IN_REQUEST_TARGET = re.compile("[\x00-\x20\x7f]")
+
+
 # --- delivery ------------------------------------------------------------------------------------------------------
 
 
@@ -344,6 +468,10 @@ def send_response(
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    if _DISALLOWED_IN_REQUEST_TARGET.search(path) or _DISALLOWED_IN_REQUEST_TARGET.search(parts.hostname):
+        # http.client refuses these (InvalidURL) on every attempt: retrying cannot help.
+        logger.error("The ResponseURL contains spaces or control characters; nobody can be answered")
+        return False
     attempt, pause = 0, 0.5
     while True:
         attempt += 1
@@ -356,8 +484,8 @@ def send_response(
         try:
             conn.request("PUT", path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
             status = conn.getresponse().status
-        except ValueError:
-            # http.client.InvalidURL and friends: the URL will not become valid by retrying.
+        except (ValueError, http.client.InvalidURL):
+            # The URL will not become valid by retrying (InvalidURL is an HTTPException, not a ValueError).
             logger.error("The ResponseURL was rejected as invalid; nobody can be answered")
             return False
         except (OSError, http.client.HTTPException) as error:
@@ -385,35 +513,67 @@ def send_response(
 
 _SECRET_URL = re.compile(r"https?://[^\s'\"]*(?:X-Amz-Signature|Signature=|X-Amz-Credential)[^\s'\"]*", re.IGNORECASE)
 _RESPONSE_URL_FIELD = re.compile(r"""(['"]?ResponseURL['"]?\s*[:=]\s*)(['"])[^'"]*\2""")
+# The query parameters that make a presigned URL a credential, found whatever quotes or escapes surround the URL (a
+# URL holding both quote characters defeats the two patterns above). A value ends at "&", whitespace, a quote or a
+# backslash.
+_PRESIGNED_PARAMETER = re.compile(
+    r"(?:X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId)(?:=|%3D)[^&\s'\"\\]*",
+    re.IGNORECASE,
+)
 
 
-def redact(text: str) -> str:
-    """Remove presigned URLs and ResponseURL values from a log message."""
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove ``secrets`` (the current request's ResponseURL in each form a log line may print it), ResponseURL
+    values, presigned URLs and, wherever they stand, their signing parameters from a log message."""
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
     text = _RESPONSE_URL_FIELD.sub(r"\1\2<redacted>\2", text)
-    return _SECRET_URL.sub("<redacted-url>", text)
+    text = _SECRET_URL.sub("<redacted-url>", text)
+    return _PRESIGNED_PARAMETER.sub("<redacted>", text)
+
+
+def secret_forms(url: str) -> tuple[str, ...]:
+    """``url`` as it may appear in a log line: raw, JSON-escaped, repr-escaped, and its path alone, longest first."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # an unparseable URL (a broken IPv6 host) is still redacted whole
+        path = ""
+    forms = {url, json.dumps(url)[1:-1], repr(url)[1:-1], path if len(path) > 1 else ""}
+    return tuple(sorted((form for form in forms if form), key=len, reverse=True))
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs presigned URLs from every record that reaches a handler, whatever logged it."""
+    """Scrubs presigned URLs, and the current request's ResponseURL in any form, from every record that reaches a
+    handler, whatever logged it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: tuple[str, ...] = ()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not stop the log line
             message = str(record.msg)
-        clean = redact(message)
+        clean = redact(message, self.secrets)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
 
 
-def install_redaction(root: logging.Logger | None = None) -> None:
-    """Attach the filter to every handler of the root logger (handler filters see records from all loggers)."""
+def install_redaction(root: logging.Logger | None = None, *, response_url: object = None) -> None:
+    """Attach the filter to every handler of the root logger (handler filters see records from all loggers), set to
+    hide ``response_url`` (the current request's) wherever it appears."""
     root = root or logging.getLogger()
+    secrets = secret_forms(response_url) if isinstance(response_url, str) and response_url else ()
     for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+        existing = [f for f in handler.filters if isinstance(f, RedactingFilter)]
+        if not existing:
+            existing = [RedactingFilter()]
+            handler.addFilter(existing[0])
+        for redacting in existing:
+            redacting.secrets = secrets

@@ -62,6 +62,10 @@ _lambda_client: Any = None
 TIMER_MARGIN_S = 4.0
 # At most this long for delivering one answer; always less than what the invocation has left.
 SEND_BUDGET_S = 45.0
+# Handing the wait on: at most this many Invoke attempts, within this long. Only attempts that cannot have reached
+# Lambda, or that Lambda refused outright, are repeated (an asynchronous Invoke is not idempotent).
+HANDOFF_ATTEMPTS = 3
+HANDOFF_BUDGET_S = 30.0
 
 
 def _lambda() -> Any:
@@ -70,7 +74,8 @@ def _lambda() -> Any:
         _lambda_client = boto3.session.Session().client(
             "lambda",
             region_name=REGION or None,
-            config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3}),
+            # One attempt per call: botocore would retry a read timeout, and so queue the same continuation twice.
+            config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
         )
     return _lambda_client
 
@@ -105,23 +110,44 @@ class _Helper(CfnResource):
                 os.environ["AWS_SAM_LOCAL"] = previous
         self._sam_local = previous
         self._answer_lock = threading.Lock()
-        self._answered = False
-        self._handed_off = False
+        # Who speaks for this request: "" (nobody yet), "answer" (this invocation answered or is answering),
+        # "hand-off" (a continuation is being started, or was) . One claim wins; the timer, the handler and the
+        # fallback all go through it.
+        self._claim = ""
+        # Set once the claimed answer was delivered (or given up on): the invocation must not end before, or Lambda
+        # freezes the timer's thread halfway through its PUT.
+        self._delivered = threading.Event()
 
     def begin(self) -> None:
         with self._answer_lock:
-            self._answered = False
-            self._handed_off = False
+            self._claim = ""
+            self._delivered.clear()
 
-    def hand_off(self) -> None:
-        """The wait continues in another invocation, which will answer; this one must not."""
+    def wait_for_delivery(self, context: Any) -> None:
+        """Return once an answer claimed by any thread of this invocation has been sent, or time is up."""
         with self._answer_lock:
-            self._handed_off = True
+            answering = self._claim == "answer"
+        if answering:
+            self._delivered.wait(max(0.0, context.get_remaining_time_in_millis() / 1000.0 - 0.5))
+
+    def claim_hand_off(self) -> bool:
+        """Claim the request for a continuation; False when an answer was claimed first (the timer's)."""
+        with self._answer_lock:
+            if self._claim:
+                return False
+            self._claim = "hand-off"
+            return True
+
+    def release_hand_off(self) -> None:
+        """No continuation was started: this invocation answers after all."""
+        with self._answer_lock:
+            if self._claim == "hand-off":
+                self._claim = ""
 
     @property
     def finished(self) -> bool:
         with self._answer_lock:
-            return self._answered or self._handed_off
+            return bool(self._claim)
 
     def _log_setup(self, event: dict[str, Any], context: Any) -> None:
         # crhelper puts these ids into its JSON formatter's %-style template: a "%" in one would break every log
@@ -151,14 +177,20 @@ class _Helper(CfnResource):
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
         with self._answer_lock:
-            if self._answered or self._handed_off:
-                logger.info("Not answering again: this request is already answered or handed off")
+            if self._claim:
+                logger.info("Not answering: this request is already answered or handed off")
                 return
-            self._answered = True
+            self._claim = "answer"
+        try:
+            self._deliver(status, reason)
+        finally:
+            self._delivered.set()
+
+    def _deliver(self, status: str | None, reason: str) -> None:
         event = self._event
         try:
             final_status = status or self.Status or cr.FAILED
-            final_reason = " ".join(str(reason if status else self.Reason).split())
+            final_reason = str(reason if status else self.Reason)
             physical_id = str(self.PhysicalResourceId or "") or fallback_physical_id(event)
             body = cr.build_response(event, final_status, final_reason, physical_id, dict(self.Data or {}))
             deliver(event, body, self._context)
@@ -237,13 +269,19 @@ def _gate(event: dict[str, Any], context: Any) -> str:
         helper.Status, helper.Reason = cr.FAILED, f"Invalid properties: {error}"
         helper.Data = cr.empty_data()
         return old_id
+    failed_id = props.physical_id if request_type == "Create" else old_id
     if request_type == "Create":
         helper.PhysicalResourceId = props.physical_id
-    state = cr.wait_state(event, time.time())
+    now = time.time()
+    try:
+        state = cr.wait_state(event, now, props)
+    except cr.StateError as error:
+        helper.Status, helper.Reason = cr.FAILED, f"Invalid continuation of the wait: {error}"
+        helper.Data = cr.empty_data(props)
+        return failed_id
     budget, budget_problem = cr.poll_budget(os.environ)
     if budget_problem:
         logger.warning(json.dumps({"pollBudget": budget_problem}))
-    now = time.time()
     remaining_s = context.get_remaining_time_in_millis() / 1000.0
     logger.info(
         json.dumps(
@@ -259,6 +297,13 @@ def _gate(event: dict[str, Any], context: Any) -> str:
             }
         )
     )
+    deadline, yield_at = cr.wait_window(props, state, now, remaining_s)
+    needed_s = cr.needed_invocation_s(pj.poll_interval(budget)[1])
+    # An invocation too short to wait in takes one look, and answers FAILED if the job still needs waiting for:
+    # handing on at once would chain invocations as fast as Lambda starts them.
+    too_short = deadline > yield_at and remaining_s < needed_s
+    if too_short:
+        deadline, yield_at = now, None
 
     def on_status(status: str, description: dict[str, Any]) -> None:
         logger.info(
@@ -270,7 +315,6 @@ def _gate(event: dict[str, Any], context: Any) -> str:
     def on_retry(problem: pj.ApiProblem, delay: float) -> None:
         logger.warning(json.dumps({"job": props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)}))
 
-    deadline, yield_at = cr.wait_window(props, state, now, remaining_s)
     result = pj.wait_for_job(
         LOOKOUTVISION,
         props.project_name,
@@ -283,40 +327,96 @@ def _gate(event: dict[str, Any], context: Any) -> str:
         on_retry=on_retry,
         budget=budget,
         first_call=state.invocation == 1,
+        first_look_at=state.next_look_at,
     )
+    if too_short and result.outcome == "timeout":
+        helper.Status, helper.Reason = cr.FAILED, cr.too_short_reason(props, remaining_s, needed_s)
+        helper.Data = cr.result_data(props, result)
+        return failed_id
     if result.outcome == "yield":
-        if _continue_elsewhere(event, context, state):
+        refusal = _continue_elsewhere(event, context, state, result.next_look_at)
+        if refusal is None:
             return props.physical_id
-        data = (
-            pj.to_attributes(result.description, props.project_name, props.job_name)
-            if result.description
-            else cr.empty_data(props)
-        )
-        helper.Data = data
+        helper.Data = cr.result_data(props, result)
         helper.Status = cr.FAILED
         helper.Reason = (
             f"Could not continue waiting for model packaging job {props.physical_id} in a new invocation "
-            f"(last status {result.status or 'unknown'}): check that the function may lambda:InvokeFunction itself"
+            f"(last status {result.status or 'unknown'}): {refusal}"
         )
-        return props.physical_id if request_type == "Create" else old_id
+        return failed_id
     decision = cr.decide(props, result, time.time() - state.started_at)
     helper.Data = decision.data
     if decision.status == cr.FAILED:
         helper.Status, helper.Reason = cr.FAILED, decision.reason
-        return props.physical_id if request_type == "Create" else old_id
+        return failed_id
     return props.physical_id
 
 
-def _continue_elsewhere(event: dict[str, Any], context: Any, state: cr.WaitState) -> bool:
-    payload = json.dumps(cr.continuation_event(event, state)).encode("utf-8")
-    try:
-        _lambda().invoke(FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload)
-    except Exception as error:  # noqa: BLE001 - reported as a FAILED answer by the caller
-        logger.error("Could not hand the wait to a new invocation: %s", type(error).__name__)
-        return False
-    logger.info(json.dumps({"handedOffTo": "invocation", "invocation": state.invocation + 1}))
-    helper.hand_off()
-    return True
+def _continue_elsewhere(
+    event: dict[str, Any], context: Any, state: cr.WaitState, next_look_at: float | None
+) -> str | None:
+    """Hand the wait to a new invocation of this function. Returns None when the wait is handed on (or may have
+    been: then it must not be started twice), or why Lambda refused it, for this invocation's FAILED answer.
+
+    Claiming the hand-off and claiming the answer are one decision: when the timer answered first, nothing is
+    invoked, and once the hand-off is claimed, the timer stays silent.
+    """
+    if not helper.claim_hand_off():
+        logger.info("Not handing the wait on: this request was already answered")
+        return None
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+    payload = json.dumps(cr.continuation_event(event, state, next_look_at)).encode("utf-8")
+    give_up_at = time.monotonic() + HANDOFF_BUDGET_S
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            _lambda().invoke(FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload)
+        except (EndpointConnectionError, ConnectTimeoutError) as error:
+            # Refused, unresolvable or unreachable while connecting: the request was never sent.
+            problem = f"{type(error).__name__} connecting to Lambda"
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code") or "")
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500:
+                _handed_off_maybe(f"Lambda answered {code or 'an error'} ({status})", state)
+                return None
+            if code == "AccessDeniedException" or status == 403:
+                helper.release_hand_off()
+                return f"{code or 'access denied'}: check that the function may lambda:InvokeFunction itself"
+            if status != 429 and code != "TooManyRequestsException":
+                helper.release_hand_off()
+                return f"Lambda refused the Invoke with {code or 'an error'} ({status})"
+            problem = f"{code or 'throttled'} ({status})"
+        except Exception as error:  # noqa: BLE001 - a read timeout, a connection closed after sending, ...
+            _handed_off_maybe(type(error).__name__, state)
+            return None
+        else:
+            logger.info(json.dumps({"handedOffTo": "invocation", "invocation": state.invocation + 1}))
+            return None
+        delay = min(2.0**attempt, give_up_at - time.monotonic())
+        logger.warning(json.dumps({"handOffRetry": problem, "attempt": attempt}))
+        if attempt == HANDOFF_ATTEMPTS or delay <= 0:
+            helper.release_hand_off()
+            return f"Lambda did not take the Invoke after {attempt} attempts ({problem})"
+        time.sleep(delay)
+
+
+def _handed_off_maybe(problem: str, state: cr.WaitState) -> None:
+    """An Invoke whose outcome is unknown: Lambda may have queued it. A second attempt could start a second chain,
+    and a FAILED answer could contradict the continuation's, so this invocation stays silent; if no continuation
+    runs, CloudFormation fails the resource at its ServiceTimeout."""
+    logger.error(
+        json.dumps(
+            {
+                "handOffUnknown": problem,
+                "invocation": state.invocation + 1,
+                "note": "not retried: Lambda may have queued it; if not, the resource fails at its ServiceTimeout",
+            }
+        )
+    )
+    return None
 
 
 _CRHELPER_KEYS = frozenset({"CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission"})
@@ -336,7 +436,7 @@ def _precheck(event: Any) -> str | None:
 
 
 def handler(event: Any, context: Any) -> None:
-    cr.install_redaction()
+    cr.install_redaction(response_url=event.get("ResponseURL") if isinstance(event, dict) else None)
     problem = _precheck(event)
     if problem:
         logger.error("Cannot process the request: %s", problem)
@@ -357,3 +457,4 @@ def handler(event: Any, context: Any) -> None:
         if not helper.finished:
             # crhelper returned without answering (a bug on either side): never leave the stack waiting.
             helper._send(cr.FAILED, "The handler ended without an answer; see the function's log")
+        helper.wait_for_delivery(context)

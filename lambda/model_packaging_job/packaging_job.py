@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -146,9 +147,45 @@ class MalformedResponseError(Exception):
     """The API answered 200 without a usable ModelPackagingDescription (a cut-off or garbled body): transient."""
 
 
-def describe(client: Any, project_name: str, job_name: str) -> dict[str, Any]:
-    """One DescribeModelPackagingJob call; returns the ModelPackagingDescription."""
-    response = client.describe_model_packaging_job(ProjectName=project_name, JobName=job_name)
+class CallTimeoutError(TimeoutError):
+    """A call that did not complete within its bound, such as a response that trickles in a byte at a time
+    (botocore's read timeout applies to each read, not to the call): transient."""
+
+
+# The longest one Describe call may take: the client's connect timeout (3 s) and read timeout (10 s), and a margin.
+MAX_CALL_S = 15.0
+
+
+def bounded_call(call: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """``call()``, or CallTimeoutError once ``timeout_s`` seconds passed. The call runs on a daemon thread, which is
+    left to end on its own when it overruns (its result is then dropped)."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="bounded-call", daemon=True).start()
+    if not done.wait(max(0.0, timeout_s)):
+        raise CallTimeoutError(f"{what} did not complete within {timeout_s:.1f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def describe(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:
+    """One DescribeModelPackagingJob call, bounded as a whole by ``timeout_s`` when given; returns the
+    ModelPackagingDescription."""
+
+    def call() -> Any:
+        return client.describe_model_packaging_job(ProjectName=project_name, JobName=job_name)
+
+    response = call() if timeout_s is None else bounded_call(call, timeout_s, "DescribeModelPackagingJob")
     description = response.get("ModelPackagingDescription")
     if not isinstance(description, dict):
         raise MalformedResponseError("DescribeModelPackagingJob returned no ModelPackagingDescription")
@@ -360,6 +397,8 @@ class WaitResult:
     problem: ApiProblem | None = None
     last_error: str = ""
     statuses: list[str] = field(default_factory=list)
+    # With outcome "yield": when the wait would have taken its next look, for the invocation that continues it.
+    next_look_at: float | None = None
 
     @property
     def reason_detail(self) -> str:
@@ -383,6 +422,17 @@ class PollBudget:
         """Whether the waits' first calls must be spread out: all ``jobs`` first calls at once would exceed one
         second's worth of the budget (CloudFormation creates a stack's resources concurrently)."""
         return self.share_s > 1.0
+
+
+def poll_interval(
+    budget: PollBudget | None = None, poll_interval_s: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """The range a wait draws its unthrottled poll delays from: ``poll_interval_s`` (default POLL_INTERVAL_S), or the
+    wait's share of ``budget`` when that is slower."""
+    low, high = poll_interval_s or POLL_INTERVAL_S
+    if budget is not None:
+        low, high = max(low, budget.share_s), max(high, budget.share_s * SHARE_JITTER)
+    return low, high
 
 
 @dataclass
@@ -409,6 +459,7 @@ def wait_for_job(
     poll_interval_s: tuple[float, float] | None = None,
     budget: PollBudget | None = None,
     first_call: bool = True,
+    first_look_at: float | None = None,
 ) -> WaitResult:
     """Describe the job until it is terminal.
 
@@ -419,17 +470,20 @@ def wait_for_job(
     CREATED or RUNNING, each delay is drawn uniformly from ``poll_interval_s`` (default POLL_INTERVAL_S), or from
     the wait's share of ``budget`` when that is slower, stretched by the wait's throttling pressure. With a budget
     whose jobs' first calls would not fit one second of it, the first call of the wait (``first_call``: this is not
-    a continuation) comes at a random moment within one share, so that concurrent waits start spread out.
+    a continuation) comes at a random moment within one share, so that concurrent waits start spread out. A
+    continuation passes ``first_look_at``, the ``next_look_at`` its predecessor yielded with, and takes its first look
+    no earlier, so that the wait keeps its pace across invocations.
+
+    Every call is bounded as a whole: it ends before ``yield_at``, or one call's time (MAX_CALL_S) after
+    ``deadline`` when there is no ``yield_at``, and a call cut short counts as a transient failure.
     """
     clock = clock or Clock()
     result = WaitResult(outcome="timeout")
     failures = 0
     pressure = 0.0
-    low, high = poll_interval_s or POLL_INTERVAL_S
-    if budget is not None:
-        low, high = max(low, budget.share_s), max(high, budget.share_s * SHARE_JITTER)
-    interval = (low, high)
-    pace_cap = max(PACE_CAP_S, high)
+    interval = poll_interval(budget, poll_interval_s)
+    pace_cap = max(PACE_CAP_S, interval[1])
+    call_limit = yield_at if yield_at is not None else deadline + MAX_CALL_S
 
     def paced(delay: float) -> float:
         return min(pace_cap, delay * 2**pressure)
@@ -439,7 +493,7 @@ def wait_for_job(
         nonlocal failures, pressure
         try:
             result.api_calls += 1
-            description = describe(client, project_name, job_name)
+            description = describe(client, project_name, job_name, min(MAX_CALL_S, call_limit - clock.now()))
         except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes unanswered
             problem = classify_error(error, project_name, job_name, region)
             if not problem.retryable:
@@ -478,12 +532,16 @@ def wait_for_job(
             return None
         return paced(clock.rng.uniform(*interval))
 
-    if budget is not None and first_call and budget.staggers_start:
-        # Never past the deadline or the hand-off: the wait must still take its first look in this invocation.
-        end = deadline if yield_at is None else min(deadline, yield_at)
-        pause = min(clock.rng.uniform(0.0, budget.share_s), end - clock.now())
-        if pause > 0:
-            clock.sleep(pause)
+    # Never past the deadline or the hand-off: the wait must still take its first look in this invocation.
+    end = deadline if yield_at is None else min(deadline, yield_at)
+    pause = 0.0
+    if first_look_at is not None:
+        pause = first_look_at - clock.now()
+    elif budget is not None and first_call and budget.staggers_start:
+        pause = clock.rng.uniform(0.0, budget.share_s)
+    pause = min(pause, end - clock.now())
+    if pause > 0:
+        clock.sleep(pause)
     while True:
         delay = observe()
         if delay is None:
@@ -493,7 +551,7 @@ def wait_for_job(
             result.outcome = "timeout"
             return result
         if yield_at is not None and now + delay >= yield_at:
-            result.outcome = "yield"
+            result.outcome, result.next_look_at = "yield", now + delay
             return result
         # Never sleep past the deadline: the look taken at the deadline decides between success and timeout.
         clock.sleep(min(delay, deadline - now))
