@@ -312,6 +312,28 @@ def test_describe_errors_exit_3(fake: FakeLookoutVision, env: dict[str, str]) ->
     assert denied.stdout == missing.stdout == ""
 
 
+def test_wait_credential_error_exits_3_saying_what_to_fix(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(
+        PROJECT, JOB, [error(403, "ExpiredTokenException", "The security token included in the request is expired")]
+    )
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 3, run.stderr
+    assert "the AWS credentials have expired: refresh them" in run.stderr
+    assert "grant" not in run.stderr
+    assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(502, "", "Bad Gateway"), ok(description("SUCCEEDED"))])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 0, run.stderr
+    assert f"{PROJECT}/{JOB}: HTTP error (502): Bad Gateway; retry 1 in" in run.stderr
+
+
 # --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------
 
 

@@ -474,6 +474,25 @@ def test_connection_errors_are_retried_then_success(lv, recorder) -> None:
     assert body["Status"] == cr.SUCCESS
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "message", "fix"),
+    [
+        ("ExpiredTokenException", 403, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredTokenException", 400, "The security token included in the request is expired", "refresh them"),
+        ("UnrecognizedClientException", 403, "The security token included in the request is invalid.", "access keys"),
+        ("InvalidSignatureException", 403, "Signature expired: 20261201T100000Z is now earlier than", "fix the clock"),
+    ],
+)
+def test_credential_errors_fail_once_saying_what_to_fix(lv, recorder, code: str, status: int, message: str, fix: str):
+    expect_error(lv, code, status, message)
+    body = run(recorder, event_for(recorder))
+    lv.stubber.assert_no_pending_responses()
+    assert len(lv.calls) == 1, "a credential error must not be retried"
+    assert body["Status"] == cr.FAILED
+    assert fix in body["Reason"] and code in body["Reason"]
+    assert "grant" not in body["Reason"] and "naming rules" not in body["Reason"]
+
+
 # --- 5. no Greengrass output ---------------------------------------------------------------------------------------
 
 

@@ -328,6 +328,74 @@ def test_unexpected_exception_is_final_and_named() -> None:
     assert problem.message.startswith("KeyError")
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "message", "fix"),
+    [
+        ("ExpiredTokenException", 403, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredTokenException", 400, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredToken", 400, "The security token included in the request is expired", "refresh them"),
+        ("UnrecognizedClientException", 403, "The security token included in the request is invalid.", "access keys"),
+        ("UnrecognizedClientException", 400, "The security token included in the request is invalid.", "access keys"),
+        ("InvalidClientTokenId", 403, "The security token included in the request is invalid.", "access keys"),
+        (
+            "InvalidSignatureException",
+            403,
+            "The request signature we calculated does not match the signature you provided.",
+            "check the secret access key",
+        ),
+        ("SignatureDoesNotMatch", 403, "Signature does not match", "check the secret access key"),
+        (
+            "InvalidSignatureException",
+            403,
+            "Signature expired: 20261201T100000Z is now earlier than 20261201T100500Z (20261201T101000Z - 5 min.)",
+            "fix the clock",
+        ),
+        (
+            "InvalidSignatureException",
+            400,
+            "Signature not yet current: 20261201T103000Z is still later than 20261201T102000Z",
+            "fix the clock",
+        ),
+        ("RequestExpired", 400, "Request has expired.", "fix the clock"),
+    ],
+)
+def test_credential_errors_say_what_to_fix_not_iam_or_naming(code: str, status: int, message: str, fix: str) -> None:
+    problem = pj.classify_error(client_error(code, status, message), PROJECT, JOB, "eu-west-1")
+    assert not problem.retryable
+    assert problem.code == code
+    assert fix in problem.message
+    assert f"{code} ({status}): {message}" in problem.message  # the service's own words stay visible
+    assert "pcb/pcb-v3-x86 in eu-west-1" in problem.message
+    assert "grant" not in problem.message and "naming rules" not in problem.message
+    assert "\n" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [(502, "Bad Gateway", "HTTP error (502): Bad Gateway"), (503, "", "HTTP error (503)")],
+)
+def test_an_error_without_a_code_reads_as_an_http_error(status: int, message: str, expected: str) -> None:
+    problem = pj.classify_error(client_error("", status, message), PROJECT, JOB)
+    assert problem.retryable
+    assert problem.message == expected
+
+
+def test_a_final_error_without_a_code_reads_as_an_http_error() -> None:
+    problem = pj.classify_error(client_error("", 418, "I'm a teapot"), PROJECT, JOB)
+    assert not problem.retryable
+    assert problem.message.endswith("failed with HTTP error (418): I'm a teapot")
+
+
+def test_a_throttle_without_a_code_still_raises_the_pressure() -> None:
+    vclock = VirtualClock()
+    bare = client_error("", 429, "Too Many Requests")
+    client = ScriptedClient(vclock, [bare, bare, description("SUCCEEDED")])
+    result = wait(client, vclock)
+    assert result.outcome == "succeeded"
+    # A throttle stretches the retry to at least a paced poll interval (POLL_INTERVAL_S * 2**pressure).
+    assert min(vclock.sleeps) >= pj.POLL_INTERVAL_S[0] * 2
+
+
 # --- wait_for_job on a virtual clock -------------------------------------------------------------------------------
 
 

@@ -217,6 +217,48 @@ _RETRYABLE_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
+# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403,
+# and the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable.
+_EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+_UNKNOWN_CREDENTIAL_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}
+)
+_SIGNATURE_CODES = frozenset(
+    {"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "IncompleteSignatureException"}
+)
+_CLOCK_SKEW_CODES = frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"})
+# InvalidSignatureException also stands for a clock that is off by more than 5 minutes; only its message tells.
+_CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
+
+
+def _error_text(code: str, status: int, message: str) -> str:
+    """``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error."""
+    text = f"{code or 'HTTP error'} ({status})"
+    return f"{text}: {message}" if message else text
+
+
+def _credential_problem(code: str, message: str) -> str | None:
+    """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
+    if code in _CLOCK_SKEW_CODES or (
+        code in _SIGNATURE_CODES and any(text in message.lower() for text in _CLOCK_SKEW_MESSAGES)
+    ):
+        return (
+            "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the "
+            "machine that signs the requests (synchronise it with NTP) and run again"
+        )
+    if code in _EXPIRED_CREDENTIAL_CODES:
+        return (
+            "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role "
+            "session) and run again"
+        )
+    if code in _UNKNOWN_CREDENTIAL_CODES:
+        return (
+            "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, "
+            "secret and session token must come from one set of credentials, of this partition)"
+        )
+    if code in _SIGNATURE_CODES:
+        return "the request signature does not match: check the secret access key (it must belong to the access key ID)"
+    return None
 
 
 def classify_error(error: BaseException, project_name: str, job_name: str, region: str = "") -> ApiProblem:
@@ -241,8 +283,14 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         message = str(err.get("Message", "")).strip()
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         retry_after = _retry_after(error.response)
+        credentials = _credential_problem(code, message)
+        if credentials:
+            detail = _error_text(code, status, message)
+            return ApiProblem(
+                False, code, f"Cannot describe model packaging job {job}{where}: {credentials} ({detail})"
+            )
         if code in _RETRYABLE_CODES or status == 429 or status >= 500:
-            return ApiProblem(True, code, f"{code} ({status}): {message}", retry_after)
+            return ApiProblem(True, code, _error_text(code, status, message), retry_after)
         if code == "AccessDeniedException" or status == 403:
             return ApiProblem(
                 False,
@@ -272,7 +320,9 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
                 f"Lookout for Vision rejected the request for {job}: {message}. "
                 "Check project_name and job_name against the naming rules",
             )
-        return ApiProblem(False, code, f"DescribeModelPackagingJob for {job} failed with {code} ({status}): {message}")
+        return ApiProblem(
+            False, code, f"DescribeModelPackagingJob for {job} failed with {_error_text(code, status, message)}"
+        )
     if isinstance(error, UnknownServiceError):
         return ApiProblem(
             False,
