@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -323,6 +324,18 @@ def test_wait_credential_error_exits_3_saying_what_to_fix(fake: FakeLookoutVisio
     assert "the AWS credentials have expired: refresh them" in run.stderr
     assert "grant" not in run.stderr
     assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_wait_keeps_retrying_a_refused_connection_until_the_timeout(env: dict[str, str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    run = run_cli(*wait_args(JOB, "--timeout", "2s"), "--endpoint-url", f"http://127.0.0.1:{port}", env=env)
+
+    assert run.code == 2, run.stderr
+    assert "Could not connect to the endpoint URL" in run.stderr and "retry 1 in" in run.stderr
+    assert "Raise --timeout or run wait again" in run.stderr
 
 
 def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutVision, env: dict[str, str]) -> None:

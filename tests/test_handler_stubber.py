@@ -493,6 +493,18 @@ def test_credential_errors_fail_once_saying_what_to_fix(lv, recorder, code: str,
     assert "grant" not in body["Reason"] and "naming rules" not in body["Reason"]
 
 
+def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_region_and_endpoint(recorder, monkeypatch) -> None:
+    # No Stubber: the product's own client really resolves the name, and .invalid never resolves (RFC 6761).
+    endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
+    monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=endpoint))
+    started = time.monotonic()
+    body = run(recorder, event_for(recorder), FakeContext(timeout_s=120))
+    assert time.monotonic() - started < 10, "a name that does not resolve must not be retried"
+    assert body["Status"] == cr.FAILED
+    assert f"{endpoint} for Region {index.REGION}" in body["Reason"]
+    assert "Check the Region the stack deploys to" in body["Reason"]
+
+
 # --- 5. no Greengrass output ---------------------------------------------------------------------------------------
 
 

@@ -370,6 +370,58 @@ def test_credential_errors_say_what_to_fix_not_iam_or_naming(code: str, status: 
     assert "\n" not in problem.message
 
 
+def _real_describe_error(endpoint_url: str, region: str = "eu-west-9") -> BaseException:
+    """The exception botocore really raises for a Describe call to ``endpoint_url`` (one attempt, as the product)."""
+    import botocore.session
+
+    from cdk_lookoutvision_packaging import _model
+
+    session = botocore.session.get_session()
+    session.set_config_variable("data_path", str(_model.data_path()))
+    client = session.create_client(
+        pj.SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=pj.client_config(connect_timeout=2)
+    )
+    with pytest.raises(EndpointConnectionError) as raised:
+        pj.describe(client, PROJECT, JOB)
+    return raised.value
+
+
+def test_an_endpoint_that_does_not_resolve_is_final_naming_the_region_and_the_endpoint() -> None:
+    # .invalid never resolves (RFC 6761): the same answer as a Region where Lookout for Vision has no endpoint.
+    error = _real_describe_error("https://lookoutvision.eu-west-9.amazonaws.invalid")
+
+    problem = pj.classify_error(error, PROJECT, JOB, "eu-west-9")
+
+    assert not problem.retryable
+    assert "https://lookoutvision.eu-west-9.amazonaws.invalid for Region eu-west-9" in problem.message
+    assert "does not resolve in DNS" in problem.message
+    assert "Check the Region the stack deploys to" in problem.message
+    assert "\n" not in problem.message
+
+
+def test_a_refused_connection_is_still_retried() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Closed now: nothing listens on the port, so the connection is refused.
+    error = _real_describe_error(f"http://127.0.0.1:{port}")
+
+    problem = pj.classify_error(error, PROJECT, JOB, "eu-west-9")
+
+    assert problem.retryable
+    assert problem.code == "EndpointConnectionError"
+
+
+def test_a_resolver_that_cannot_answer_now_is_retried() -> None:
+    # botocore wraps a bare gaierror the same way (httpsession: except (NewConnectionError, socket.gaierror)).
+    temporary = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    error = EndpointConnectionError(endpoint_url="https://lookoutvision.eu-west-1.amazonaws.com/", error=temporary)
+    assert pj.classify_error(error, PROJECT, JOB, "eu-west-1").retryable
+    gone = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    error = EndpointConnectionError(endpoint_url="https://lookoutvision.eu-west-1.amazonaws.com/", error=gone)
+    assert not pj.classify_error(error, PROJECT, JOB, "eu-west-1").retryable
+
+
 @pytest.mark.parametrize(
     ("status", "message", "expected"),
     [(502, "Bad Gateway", "HTTP error (502): Bad Gateway"), (503, "", "HTTP error (503)")],

@@ -261,6 +261,40 @@ def _credential_problem(code: str, message: str) -> str | None:
     return None
 
 
+def _unresolvable_name(error: BaseException) -> BaseException | None:
+    """The DNS failure behind a connection error when the name does not resolve; None for anything else.
+
+    botocore raises EndpointConnectionError for a refused connection and for a name that does not resolve alike;
+    the socket.gaierror lies below it (urllib3's NameResolutionError, raised from it). A resolver that could not
+    answer (EAI_AGAIN, "temporary failure") is left to the retries, like a refused connection.
+    """
+    import socket
+
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return None if current.errno == socket.EAI_AGAIN else current
+        kwargs = getattr(current, "kwargs", None)
+        wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
+        pending += [wrapped if isinstance(wrapped, BaseException) else None, current.__cause__, current.__context__]
+    return None
+
+
+def _endpoint_of(error: BaseException) -> tuple[str, str]:
+    """The endpoint (scheme and host) of a botocore connection error, and its host name."""
+    from urllib.parse import urlsplit
+
+    kwargs = getattr(error, "kwargs", None)
+    url = str(kwargs.get("endpoint_url") or "") if isinstance(kwargs, dict) else ""
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
+
+
 def classify_error(error: BaseException, project_name: str, job_name: str, region: str = "") -> ApiProblem:
     """Turn an exception from a Describe call into an ApiProblem."""
     from botocore.exceptions import (  # local: keeps this module importable for pure unit use
@@ -332,6 +366,20 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         )
     if isinstance(error, NoCredentialsError):
         return ApiProblem(False, "NoCredentialsError", "no AWS credentials were found to call Lookout for Vision")
+    if isinstance(error, EndpointConnectionError):
+        # A name that does not resolve will not resolve a minute later: a Region without Lookout for Vision, or a
+        # mistyped endpoint URL. Waiting out the timeout would only hide that.
+        unresolved = _unresolvable_name(error)
+        if unresolved is not None:
+            endpoint, host = _endpoint_of(error)
+            for_region = f" for Region {region}" if region else ""
+            return ApiProblem(
+                False,
+                type(error).__name__,
+                f"Cannot resolve the Lookout for Vision endpoint {endpoint}{for_region}: the name {host} does not "
+                f"resolve in DNS ({unresolved}). Check the Region the stack deploys to (Lookout for Vision is "
+                "offered in only some Regions), and the endpoint URL if one is set",
+            )
     if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
         return ApiProblem(True, type(error).__name__, str(error))
     if isinstance(error, ConnectionError | TimeoutError):
