@@ -326,6 +326,20 @@ def test_wait_credential_error_exits_3_saying_what_to_fix(fake: FakeLookoutVisio
     assert fake.calls(PROJECT, JOB) == 1
 
 
+def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]) -> None:
+    # .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
+    endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
+
+    started = time.monotonic()
+    run = run_cli(*wait_args(), "--region", "eu-west-9", "--endpoint-url", endpoint, env=env)
+
+    assert run.code == 3, run.stderr
+    assert time.monotonic() - started < 20
+    assert f"Cannot resolve the Lookout for Vision endpoint {endpoint} for Region eu-west-9" in run.stderr
+    assert "Check the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)" in run.stderr
+    assert "retry" not in run.stderr
+
+
 def test_wait_keeps_retrying_a_refused_connection_until_the_timeout(env: dict[str, str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -345,6 +359,17 @@ def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutV
 
     assert run.code == 0, run.stderr
     assert f"{PROJECT}/{JOB}: HTTP error (502): Bad Gateway; retry 1 in" in run.stderr
+
+
+def test_not_found_advice_names_the_cli_s_options(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+
+    project = run_cli("wait", "--project-name", "nope", "--job-name", JOB, env=env)
+    job = run_cli("describe", "--project-name", PROJECT, "--job-name", "nope", env=env)
+
+    assert project.code == job.code == 3
+    assert "check --project-name" in project.stderr and "check --job-name" in job.stderr
+    assert "project_name" not in project.stderr + job.stderr and "job_name" not in project.stderr + job.stderr
 
 
 # --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------

@@ -448,6 +448,28 @@ def test_a_throttle_without_a_code_still_raises_the_pressure() -> None:
     assert min(vclock.sleeps) >= pj.POLL_INTERVAL_S[0] * 2
 
 
+def test_advice_names_the_inputs_in_the_caller_s_terms() -> None:
+    cli = pj.Wording("--project-name", "--job-name", "--region")
+    project = client_error("ResourceNotFoundException", 404, "x", ResourceType="PROJECT")
+    job = client_error("ResourceNotFoundException", 404, "x", ResourceType="MODEL_PACKAGE_JOB")
+    other = client_error("ResourceNotFoundException", 404, "x")
+    invalid = client_error("ValidationException", 400, "x")
+
+    assert "check --project-name" in pj.classify_error(project, PROJECT, JOB, wording=cli).message
+    assert "check --job-name" in pj.classify_error(job, PROJECT, JOB, wording=cli).message
+    assert (
+        "check --project-name, --job-name and --region" in pj.classify_error(other, PROJECT, JOB, wording=cli).message
+    )
+    assert "Check --project-name and --job-name" in pj.classify_error(invalid, PROJECT, JOB, wording=cli).message
+    # The construct's terms stay the default.
+    assert "check project_name, job_name and the Region" in pj.classify_error(other, PROJECT, JOB).message
+
+
+def test_a_problem_keeps_the_exception_it_classified() -> None:
+    error = client_error("ResourceNotFoundException", 404, "x", ResourceType="PROJECT")
+    assert pj.classify_error(error, PROJECT, JOB).error is error
+
+
 # --- wait_for_job on a virtual clock -------------------------------------------------------------------------------
 
 

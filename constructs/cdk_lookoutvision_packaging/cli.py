@@ -57,6 +57,10 @@ DESCRIBE_RETRY_BUDGET_S = 30.0
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain seconds (300)"
+# How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
+WORDING = pj.Wording(
+    "--project-name", "--job-name", "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)"
+)
 
 
 class CliError(Exception):
@@ -279,6 +283,13 @@ class Progress:
         self.line(f"{self.job}: {problem.message}; retry {self.retries} in {delay:.1f}s")
 
 
+def explain(problem: Any, project: str, job: str, region: str) -> str:
+    """A final problem's message in the CLI's terms (--project-name where the construct says project_name)."""
+    if problem.error is None:
+        return str(problem.message)
+    return str(pj.classify_error(problem.error, project, job, region, WORDING).message)
+
+
 def _attributes(description: dict[str, Any] | None, project: str, job: str) -> dict[str, str]:
     attributes: dict[str, str] = pj.to_attributes(description or {}, project, job)
     return attributes
@@ -324,7 +335,8 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     outcome = str(result.outcome)
     if outcome == "error":
         problem = result.problem
-        print(f"error: {problem.message if problem else 'the wait ended with an error'}", file=err, flush=True)
+        message = explain(problem, project, job, region) if problem else "the wait ended with an error"
+        print(f"error: {message}", file=err, flush=True)
         return EXIT_ERROR
 
     attributes = _attributes(result.description, project, job)
@@ -369,7 +381,7 @@ def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         print(format_result(_attributes(result.description, project, job), args.output), file=out, flush=True)
         return EXIT_SUCCEEDED
     if result.problem is not None:
-        message = str(result.problem.message)
+        message = explain(result.problem, project, job, region)
     else:
         message = f"could not describe {project}/{job} within {DESCRIBE_RETRY_BUDGET_S:g}s: {result.last_error}"
     print(f"error: {message}", file=err, flush=True)

@@ -11,7 +11,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -194,6 +194,19 @@ def to_attributes(description: Mapping[str, Any], project_name: str = "", job_na
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How a message's advice names the caller's inputs: the construct's properties, or a CLI's options."""
+
+    project_name: str
+    job_name: str
+    region: str
+
+
+# The construct's terms: what the handler's answers say.
+CONSTRUCT_WORDING = Wording("project_name", "job_name", "the Region the stack deploys to")
+
+
+@dataclass(frozen=True)
 class ApiProblem:
     """A failed API call, classified: retry while time remains, or stop with a message that says what to fix."""
 
@@ -201,6 +214,9 @@ class ApiProblem:
     code: str
     message: str
     retry_after_s: float | None = None
+    # The exception that was classified (None when none was), so that a caller with other terms than the
+    # construct's can have the same message in its own words: classify_error(problem.error, ..., wording).
+    error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 _RETRYABLE_CODES = frozenset(
@@ -295,8 +311,18 @@ def _endpoint_of(error: BaseException) -> tuple[str, str]:
     return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
 
 
-def classify_error(error: BaseException, project_name: str, job_name: str, region: str = "") -> ApiProblem:
-    """Turn an exception from a Describe call into an ApiProblem."""
+def classify_error(
+    error: BaseException,
+    project_name: str,
+    job_name: str,
+    region: str = "",
+    wording: Wording = CONSTRUCT_WORDING,
+) -> ApiProblem:
+    """Turn an exception from a Describe call into an ApiProblem, its advice in ``wording``'s terms."""
+    return replace(_classify(error, project_name, job_name, region, wording), error=error)
+
+
+def _classify(error: BaseException, project_name: str, job_name: str, region: str, wording: Wording) -> ApiProblem:
     from botocore.exceptions import (  # local: keeps this module importable for pure unit use
         ClientError,
         ConnectionClosedError,
@@ -309,6 +335,7 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
 
     where = f" in {region}" if region else ""
     job = f"{project_name}/{job_name}"
+    w = wording
     if isinstance(error, MalformedResponseError):
         return ApiProblem(True, "MalformedResponse", str(error))
     if isinstance(error, ClientError):
@@ -335,16 +362,16 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         if code == "ResourceNotFoundException" or status == 404:
             resource_type = str(error.response.get("ResourceType") or "")
             if resource_type == "PROJECT":
-                text = f"Lookout for Vision project '{project_name}' does not exist{where}: check project_name"
+                text = f"Lookout for Vision project '{project_name}' does not exist{where}: check {w.project_name}"
             elif resource_type == "MODEL_PACKAGE_JOB":
                 text = (
                     f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
-                    "check job_name (ListModelPackagingJobs lists the project's jobs)"
+                    f"check {w.job_name} (ListModelPackagingJobs lists the project's jobs)"
                 )
             else:
                 text = (
-                    f"Model packaging job {job} was not found{where}: check project_name, job_name "
-                    "and the Region the stack deploys to"
+                    f"Model packaging job {job} was not found{where}: check {w.project_name}, {w.job_name} "
+                    f"and {w.region}"
                 )
             return ApiProblem(False, code, f"{text} ({message})" if message else text)
         if code == "ValidationException" or status == 400:
@@ -352,7 +379,7 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
                 False,
                 code,
                 f"Lookout for Vision rejected the request for {job}: {message}. "
-                "Check project_name and job_name against the naming rules",
+                f"Check {w.project_name} and {w.job_name} against the naming rules",
             )
         return ApiProblem(
             False, code, f"DescribeModelPackagingJob for {job} failed with {_error_text(code, status, message)}"
@@ -377,8 +404,8 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
                 False,
                 type(error).__name__,
                 f"Cannot resolve the Lookout for Vision endpoint {endpoint}{for_region}: the name {host} does not "
-                f"resolve in DNS ({unresolved}). Check the Region the stack deploys to (Lookout for Vision is "
-                "offered in only some Regions), and the endpoint URL if one is set",
+                f"resolve in DNS ({unresolved}). Check {w.region} (Lookout for Vision is offered in only some "
+                "Regions), and the endpoint URL if one is set",
             )
     if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
         return ApiProblem(True, type(error).__name__, str(error))
