@@ -313,6 +313,28 @@ def test_describe_errors_exit_3(fake: FakeLookoutVision, env: dict[str, str]) ->
     assert denied.stdout == missing.stdout == ""
 
 
+# No output details at all, or output details without the component version: both fail the in-stack gate.
+@pytest.mark.parametrize(
+    "path", [("ModelPackagingOutputDetails",), ("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")]
+)
+def test_wait_succeeded_without_greengrass_output_exits_1_as_the_in_stack_gate_fails(
+    fake: FakeLookoutVision, env: dict[str, str], path: tuple[str, ...]
+) -> None:
+    job = description("SUCCEEDED")
+    parent = job
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    fake.script(PROJECT, JOB, [ok(job)])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 1, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+    assert pj.no_output_reason(PROJECT, JOB) in run.stderr
+    assert "SUCCEEDED after" not in run.stderr
+
+
 def test_wait_credential_error_exits_3_saying_what_to_fix(fake: FakeLookoutVision, env: dict[str, str]) -> None:
     fake.script(
         PROJECT, JOB, [error(403, "ExpiredTokenException", "The security token included in the request is expired")]

@@ -12,7 +12,8 @@ code (packaging_job); this module only parses arguments, builds the client and r
 Exit codes:
 
 - 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
-- 1: ``wait``: the job FAILED; its StatusMessage is on stderr.
+- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
+  (no component to deploy), which the in-stack gate fails too (packaging_job.has_greengrass_output).
 - 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
 - 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
   cannot fix; the message is on stderr.
@@ -125,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Wait for, or describe, an Amazon Lookout for Vision model packaging job (a pipeline gate).",
         epilog=(
-            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED; 2 timed out; "
-            "3 not found, access denied, bad arguments or another error that retrying cannot fix; 130 interrupted. "
+            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED, or SUCCEEDED without "
+            "Greengrass output details (the in-stack gate fails it too); 2 timed out; 3 not found, access denied, "
+            "bad arguments or another error that retrying cannot fix; 130 interrupted. "
             "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
         ),
     )
@@ -343,8 +345,10 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if result.description is not None:
         print(format_result(attributes, args.output), file=out, flush=True)
     if outcome == "succeeded":
-        if not attributes["ComponentVersionArn"]:
-            print(f"warning: {pj.no_output_reason(project, job)}", file=err)
+        if not pj.has_greengrass_output(attributes):
+            # The in-stack gate answers FAILED here: the job left no component to deploy.
+            print(pj.no_output_reason(project, job), file=err, flush=True)
+            return EXIT_FAILED
         print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
         return EXIT_SUCCEEDED
     if outcome == "failed":

@@ -450,6 +450,16 @@ def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s:
     return text + ". Raise wait_timeout or rerun the deployment when the job has finished"
 
 
+# The Greengrass output of a job: the component a deployment would use. A SUCCEEDED job must name it to pass a gate.
+OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")
+
+
+def has_greengrass_output(attributes: Mapping[str, str]) -> bool:
+    """Whether a job's attributes (to_attributes) name the component it produced. A SUCCEEDED job without it fails
+    the gate (no_output_reason): the custom resource answers FAILED and the CLI's wait exits 1."""
+    return all(attributes.get(key) for key in OUTPUT_KEYS)
+
+
 def no_output_reason(project_name: str, job_name: str) -> str:
     return (
         f"Model packaging job {project_name}/{job_name} SUCCEEDED but reported no Greengrass output details "
