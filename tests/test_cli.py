@@ -374,6 +374,64 @@ def test_wait_keeps_retrying_a_refused_connection_until_the_timeout(env: dict[st
     assert "Raise --timeout or run wait again" in run.stderr
 
 
+def _signed_region(fake: FakeLookoutVision) -> str:
+    """The Region in the SigV4 credential scope of the last request: .../<date>/<region>/lookoutvision/aws4_request."""
+    authorization = fake.requests[-1]["headers"]["Authorization"]
+    return str(authorization.split("Credential=", 1)[1].split("/")[2])
+
+
+@pytest.mark.parametrize(
+    ("variables", "flag", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "us-west-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
+    ],
+)
+def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region(
+    fake: FakeLookoutVision,
+    env: dict[str, str],
+    tmp_path: Path,
+    variables: dict[str, str],
+    flag: str | None,
+    expected: str,
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment.update(variables, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    region = ["--region", flag] if flag else []
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, *region, env=environment)
+
+    assert run.code == 0, run.stderr
+    assert _signed_region(fake) == expected
+
+
+def test_the_region_falls_back_to_the_profile(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = ca-central-1\n")
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment["AWS_CONFIG_FILE"] = str(config)
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
+
+    assert run.code == 0, run.stderr
+    assert _signed_region(fake) == "ca-central-1"
+
+
+def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path):
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
+
+    assert run.code == 3, run.stderr
+    assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
+    assert fake.calls() == 0
+
+
 def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutVision, env: dict[str, str]) -> None:
     fake.script(PROJECT, JOB, [error(502, "", "Bad Gateway"), ok(description("SUCCEEDED"))])
 

@@ -19,6 +19,8 @@ Exit codes:
   cannot fix; the message is on stderr.
 - 130: interrupted (Ctrl-C).
 
+The Region comes from --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, as with the AWS CLI v2.
+
 This module imports neither aws_cdk nor boto3: it needs only botocore, and it carries the lookoutvision service model
 (botocore dropped it in 1.40.61) the same way as the Lambda asset, so it runs with the newest botocore.
 """
@@ -141,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--job-name", required=True, type=_name_arg(pj.JOB_NAME_RULE), help="the model packaging job"
         )
-        command.add_argument("--region", help="the AWS Region (default: AWS_REGION or the profile's Region)")
+        command.add_argument(
+            "--region", help="the AWS Region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)"
+        )
         command.add_argument(
             "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
         )
@@ -193,7 +197,8 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
 
     The package's service model goes first on the session's data path (after it, AWS_DATA_PATH and botocore's own
     data), as the Lambda asset does. Calls fail fast, like the handler's client: wait_for_job owns retries.
-    AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it.
+    AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it. Without ``region``,
+    AWS_REGION comes first, as in the AWS CLI v2: botocore itself reads only AWS_DEFAULT_REGION and the profile.
     """
     import botocore.session
     from botocore.exceptions import BotoCoreError, NoRegionError, UnknownServiceError
@@ -210,7 +215,7 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
     try:
         return session.create_client(
             pj.SERVICE_NAME,
-            region_name=region or None,
+            region_name=region or os.environ.get("AWS_REGION") or None,
             endpoint_url=endpoint_url or None,
             config=pj.client_config(user_agent_extra=USER_AGENT),
         )
@@ -219,7 +224,9 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
             missing_model or "this botocore has no lookoutvision service model and none was found on AWS_DATA_PATH"
         ) from None
     except NoRegionError:
-        raise CliError("no AWS Region: pass --region or set AWS_REGION") from None
+        raise CliError(
+            "no AWS Region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile"
+        ) from None
     except (BotoCoreError, ValueError) as error:
         raise CliError(f"cannot create the Lookout for Vision client: {error}") from None
 
