@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from support import FakeLookoutVision, description, error, ok
 
+from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -432,6 +433,39 @@ def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision,
     assert fake.calls() == 0
 
 
+def test_text_output_keeps_one_line_per_key_for_a_multi_line_status_message(
+    fake: FakeLookoutVision, env: dict[str, str]
+) -> None:
+    message = "Compilation failed:\n  step 3\r\nout of memory\n"
+    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message=message))])
+
+    described = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
+    waited = run_cli(*wait_args(), "--output", "text", env=env)
+
+    for run in (described, waited):
+        lines = run.stdout.splitlines()
+        assert [line.split(":", 1)[0] for line in lines] == list(pj.DATA_KEYS), run.stdout
+        assert "StatusMessage: Compilation failed: step 3 out of memory" in lines
+    # The progress line on stderr stays one line too, and JSON keeps the message exactly.
+    assert f"{PROJECT}/{JOB}: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
+    assert run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env).json()["StatusMessage"] == message
+
+
+def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(503, "ServiceUnavailableException", "Unavailable")])
+
+    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
+
+    assert run.code == 2, run.stderr
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    announced = [line for line in progress if "; retry " in line]
+    # Every announced retry happened, and no more: the calls are the first one plus the retries.
+    assert len(announced) == fake.calls(PROJECT, JOB) - 1, run.stderr
+    assert progress[-1].endswith("Unavailable; no time left to retry"), run.stderr
+    # A retry is never announced for later than the timeout.
+    assert all(float(line.rsplit(" in ", 1)[1].rstrip("s")) <= 1.0 for line in announced), run.stderr
+
+
 def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutVision, env: dict[str, str]) -> None:
     fake.script(PROJECT, JOB, [error(502, "", "Bad Gateway"), ok(description("SUCCEEDED"))])
 
@@ -450,6 +484,38 @@ def test_not_found_advice_names_the_cli_s_options(fake: FakeLookoutVision, env: 
     assert project.code == job.code == 3
     assert "check --project-name" in project.stderr and "check --job-name" in job.stderr
     assert "project_name" not in project.stderr + job.stderr and "job_name" not in project.stderr + job.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        (["--timeout=-5s"], "'-5s' is negative"),
+        (["--time", "-1m"], "'-1m' is negative"),
+        (["--timeout", "-5"], "'-5' is negative"),
+        (["--interval", "-0.5s"], "'-0.5s' is negative"),
+        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
+        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
+    ],
+)
+def test_negative_and_disordered_durations_exit_3_saying_why(
+    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
+) -> None:
+    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
+
+    assert run.code == 3, run.stderr
+    assert expected in run.stderr
+    assert "expected one argument" not in run.stderr
+    assert fake.calls() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("45m", 2700), ("1h30m", 5400), ("1h30m15s", 5415), ("1h15s", 3615), ("0.5s", 0.5), ("1.5h", 5400), ("300", 300)],
+)
+def test_durations_in_order_are_accepted(text: str, seconds: float) -> None:
+    assert cli.parse_duration(text) == seconds
 
 
 # --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------

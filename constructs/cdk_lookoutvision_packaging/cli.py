@@ -20,6 +20,8 @@ Exit codes:
 - 130: interrupted (Ctrl-C).
 
 The Region comes from --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, as with the AWS CLI v2.
+``--output text`` prints one ``Key: value`` line per key; whitespace in a value (a multi-line StatusMessage) is
+collapsed to single spaces so that every key keeps one line (``--output json`` keeps values exactly).
 
 This module imports neither aws_cdk nor boto3: it needs only botocore, and it carries the lookoutvision service model
 (botocore dropped it in 1.40.61) the same way as the Lambda asset, so it runs with the newest botocore.
@@ -58,8 +60,12 @@ MIN_INTERVAL_S = 0.1
 DESCRIBE_RETRY_BUDGET_S = 30.0
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+# Hours, minutes, seconds: in that order, each at most once.
+_UNITS = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s)?")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain seconds (300)"
+# The options that take a DURATION, for _attach_negative_values.
+_DURATION_OPTIONS = ("--timeout", "--interval")
 # How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
 WORDING = pj.Wording(
     "--project-name", "--job-name", "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)"
@@ -76,15 +82,41 @@ class CliError(Exception):
 def parse_duration(text: str) -> float:
     """Seconds in ``text``: ``45m``, ``90s``, ``1h``, ``1h30m``, ``0.5s`` or plain seconds ``300``."""
     value = text.strip().lower()
+    units = _UNITS.fullmatch(value)
     if re.fullmatch(_NUMBER, value):
         seconds = float(value)
+    elif value and units:
+        seconds = sum(float(number) * _UNIT_SECONDS[unit] for unit, number in units.groupdict().items() if number)
+    elif value.startswith("-") and _is_duration(value[1:]):
+        raise ValueError(f"{text!r} is negative: a duration must be 0 or more")
     elif re.fullmatch(rf"(?:{_NUMBER}[hms])+", value):
-        seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(rf"({_NUMBER})([hms])", value))
+        raise ValueError(f"{text!r} is not a duration: write its units in the order h, m, s, each at most once")
     else:
         raise ValueError(f"{text!r} is not a duration: use {DURATION_HELP}")
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite duration")
     return seconds
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _attach_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--timeout -5s`` as ``--timeout=-5s``. argparse takes "-5s" for an option and would only say "expected one
+    argument"; attached, the value reaches the duration check, which says what is wrong with it."""
+    args = list(argv)
+    for index in range(len(args) - 1, 0, -1):
+        option, value = args[index - 1], args[index]
+        # argparse also accepts an unambiguous prefix of an option (--time for --timeout).
+        takes_duration = len(option) > 2 and any(name.startswith(option) for name in _DURATION_OPTIONS)
+        if takes_duration and re.match(r"-\.?\d", value):
+            args[index - 1 : index + 1] = [f"{option}={value}"]
+    return args
 
 
 def _timeout_arg(text: str) -> float:
@@ -257,7 +289,7 @@ def format_duration(seconds: float) -> str:
 def format_result(attributes: dict[str, str], output: str) -> str:
     if output == "json":
         return json.dumps(attributes)
-    return "\n".join(f"{key}: {value}".rstrip() for key, value in attributes.items())
+    return "\n".join(f"{key}: {pj.one_line(value)}".rstrip() for key, value in attributes.items())
 
 
 @dataclass
@@ -268,6 +300,7 @@ class Progress:
     stream: IO[str]
     now: Callable[[], float]
     start: float
+    deadline: float = math.inf
     retries: int = 0
     retries_reported: int = field(default=0, repr=False)
 
@@ -279,7 +312,7 @@ class Progress:
 
     def on_status(self, status: str, description: dict[str, Any]) -> None:
         text = f"{self.job}: {status or '(no status)'}"
-        message = str(description.get("StatusMessage") or "")
+        message = pj.one_line(str(description.get("StatusMessage") or ""))
         if message:
             text += f" - {message}"
         if self.retries > self.retries_reported:
@@ -288,8 +321,14 @@ class Progress:
         self.line(text)
 
     def on_retry(self, problem: Any, delay: float) -> None:
+        # wait_for_job reports a failure before it looks at its deadline, and its sleeps never pass the deadline:
+        # announce the retry that will really happen, or none.
+        remaining = self.deadline - self.now()
+        if remaining <= 0:
+            self.line(f"{self.job}: {problem.message}; no time left to retry")
+            return
         self.retries += 1
-        self.line(f"{self.job}: {problem.message}; retry {self.retries} in {delay:.1f}s")
+        self.line(f"{self.job}: {problem.message}; retry {self.retries} in {min(delay, remaining):.1f}s")
 
 
 def explain(problem: Any, project: str, job: str, region: str) -> str:
@@ -313,7 +352,8 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     region = str(client.meta.region_name or "")
     clock = pj.Clock(now=time.monotonic)
     start = clock.now()
-    progress = Progress(f"{project}/{job}", err, clock.now, start)
+    deadline = start + float(args.timeout)
+    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
     if interval is None:
@@ -331,7 +371,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         client,
         project,
         job,
-        deadline=start + float(args.timeout),
+        deadline=deadline,
         wait=True,
         clock=clock,
         region=region,
@@ -377,12 +417,14 @@ def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     client = make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
     clock = pj.Clock(now=time.monotonic)
-    progress = Progress(f"{project}/{job}", err, clock.now, clock.now())
+    start = clock.now()
+    deadline = start + DESCRIBE_RETRY_BUDGET_S
+    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
     result = pj.wait_for_job(
         client,
         project,
         job,
-        deadline=clock.now() + DESCRIBE_RETRY_BUDGET_S,
+        deadline=deadline,
         wait=False,
         clock=clock,
         region=region,
@@ -404,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
         except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
             return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
         run = run_wait if args.command == "wait" else run_describe

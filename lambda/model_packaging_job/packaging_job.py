@@ -434,8 +434,13 @@ def _retry_after(response: Mapping[str, Any]) -> float | None:
 # --- reasons -------------------------------------------------------------------------------------------------------
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: every run of whitespace, line breaks included, becomes one space."""
+    return " ".join(text.split())
+
+
 def failed_reason(project_name: str, job_name: str, status_message: str) -> str:
-    message = " ".join((status_message or "").split()) or "(no StatusMessage)"
+    message = one_line(status_message or "") or "(no StatusMessage)"
     return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
 
 
