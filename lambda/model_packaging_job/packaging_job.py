@@ -404,8 +404,8 @@ def _classify(error: BaseException, project_name: str, job_name: str, region: st
                 False,
                 type(error).__name__,
                 f"Cannot resolve the Lookout for Vision endpoint {endpoint}{for_region}: the name {host} does not "
-                f"resolve in DNS ({unresolved}). Check {w.region} (Lookout for Vision is offered in only some "
-                "Regions), and the endpoint URL if one is set",
+                f"resolve in DNS ({unresolved}). Check {w.region}, and the endpoint URL if one is set: Lookout for "
+                "Vision is offered in only some Regions",
             )
     if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
         return ApiProblem(True, type(error).__name__, str(error))
