@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from typing import Any
 import pytest
 from support import FakeLookoutVision, description, error, ok
 
+from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -310,6 +312,210 @@ def test_describe_errors_exit_3(fake: FakeLookoutVision, env: dict[str, str]) ->
     assert denied.code == 3 and "lookoutvision:DescribeModelPackagingJob" in denied.stderr
     assert missing.code == 3 and "project 'nope' does not exist" in missing.stderr
     assert denied.stdout == missing.stdout == ""
+
+
+# No output details at all, or output details without the component version: both fail the in-stack gate.
+@pytest.mark.parametrize(
+    "path", [("ModelPackagingOutputDetails",), ("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")]
+)
+def test_wait_succeeded_without_greengrass_output_exits_1_as_the_in_stack_gate_fails(
+    fake: FakeLookoutVision, env: dict[str, str], path: tuple[str, ...]
+) -> None:
+    job = description("SUCCEEDED")
+    parent = job
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    fake.script(PROJECT, JOB, [ok(job)])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 1, run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+    assert pj.no_output_reason(PROJECT, JOB) in run.stderr
+    assert "SUCCEEDED after" not in run.stderr
+
+
+def test_wait_credential_error_exits_3_saying_what_to_fix(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(
+        PROJECT, JOB, [error(403, "ExpiredTokenException", "The security token included in the request is expired")]
+    )
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 3, run.stderr
+    assert "the AWS credentials have expired: refresh them" in run.stderr
+    assert "grant" not in run.stderr
+    assert fake.calls(PROJECT, JOB) == 1
+
+
+def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]) -> None:
+    # .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
+    endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
+
+    started = time.monotonic()
+    run = run_cli(*wait_args(), "--region", "eu-west-9", "--endpoint-url", endpoint, env=env)
+
+    assert run.code == 3, run.stderr
+    assert time.monotonic() - started < 20
+    assert f"Cannot resolve the Lookout for Vision endpoint {endpoint} for Region eu-west-9" in run.stderr
+    assert "Check the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)" in run.stderr
+    assert "retry" not in run.stderr
+
+
+def test_wait_keeps_retrying_a_refused_connection_until_the_timeout(env: dict[str, str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    run = run_cli(*wait_args(JOB, "--timeout", "2s"), "--endpoint-url", f"http://127.0.0.1:{port}", env=env)
+
+    assert run.code == 2, run.stderr
+    assert "Could not connect to the endpoint URL" in run.stderr and "retry 1 in" in run.stderr
+    assert "Raise --timeout or run wait again" in run.stderr
+
+
+def _signed_region(fake: FakeLookoutVision) -> str:
+    """The Region in the SigV4 credential scope of the last request: .../<date>/<region>/lookoutvision/aws4_request."""
+    authorization = fake.requests[-1]["headers"]["Authorization"]
+    return str(authorization.split("Credential=", 1)[1].split("/")[2])
+
+
+@pytest.mark.parametrize(
+    ("variables", "flag", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "us-west-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
+    ],
+)
+def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region(
+    fake: FakeLookoutVision,
+    env: dict[str, str],
+    tmp_path: Path,
+    variables: dict[str, str],
+    flag: str | None,
+    expected: str,
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment.update(variables, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    region = ["--region", flag] if flag else []
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, *region, env=environment)
+
+    assert run.code == 0, run.stderr
+    assert _signed_region(fake) == expected
+
+
+def test_the_region_falls_back_to_the_profile(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = ca-central-1\n")
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment["AWS_CONFIG_FILE"] = str(config)
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
+
+    assert run.code == 0, run.stderr
+    assert _signed_region(fake) == "ca-central-1"
+
+
+def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path):
+    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    environment["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+
+    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
+
+    assert run.code == 3, run.stderr
+    assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
+    assert fake.calls() == 0
+
+
+def test_text_output_keeps_one_line_per_key_for_a_multi_line_status_message(
+    fake: FakeLookoutVision, env: dict[str, str]
+) -> None:
+    message = "Compilation failed:\n  step 3\r\nout of memory\n"
+    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message=message))])
+
+    described = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
+    waited = run_cli(*wait_args(), "--output", "text", env=env)
+
+    for run in (described, waited):
+        lines = run.stdout.splitlines()
+        assert [line.split(":", 1)[0] for line in lines] == list(pj.DATA_KEYS), run.stdout
+        assert "StatusMessage: Compilation failed: step 3 out of memory" in lines
+    # The progress line on stderr stays one line too, and JSON keeps the message exactly.
+    assert f"{PROJECT}/{JOB}: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
+    assert run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env).json()["StatusMessage"] == message
+
+
+def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(503, "ServiceUnavailableException", "Unavailable")])
+
+    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
+
+    assert run.code == 2, run.stderr
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    announced = [line for line in progress if "; retry " in line]
+    # Every announced retry happened, and no more: the calls are the first one plus the retries.
+    assert len(announced) == fake.calls(PROJECT, JOB) - 1, run.stderr
+    assert progress[-1].endswith("Unavailable; no time left to retry"), run.stderr
+    # A retry is never announced for later than the timeout.
+    assert all(float(line.rsplit(" in ", 1)[1].rstrip("s")) <= 1.0 for line in announced), run.stderr
+
+
+def test_an_error_without_a_code_is_reported_as_an_http_error(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [error(502, "", "Bad Gateway"), ok(description("SUCCEEDED"))])
+
+    run = run_cli(*wait_args(), env=env)
+
+    assert run.code == 0, run.stderr
+    assert f"{PROJECT}/{JOB}: HTTP error (502): Bad Gateway; retry 1 in" in run.stderr
+
+
+def test_not_found_advice_names_the_cli_s_options(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+
+    project = run_cli("wait", "--project-name", "nope", "--job-name", JOB, env=env)
+    job = run_cli("describe", "--project-name", PROJECT, "--job-name", "nope", env=env)
+
+    assert project.code == job.code == 3
+    assert "check --project-name" in project.stderr and "check --job-name" in job.stderr
+    assert "project_name" not in project.stderr + job.stderr and "job_name" not in project.stderr + job.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        (["--timeout=-5s"], "'-5s' is negative"),
+        (["--time", "-1m"], "'-1m' is negative"),
+        (["--timeout", "-5"], "'-5' is negative"),
+        (["--interval", "-0.5s"], "'-0.5s' is negative"),
+        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
+        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
+    ],
+)
+def test_negative_and_disordered_durations_exit_3_saying_why(
+    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
+) -> None:
+    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
+
+    assert run.code == 3, run.stderr
+    assert expected in run.stderr
+    assert "expected one argument" not in run.stderr
+    assert fake.calls() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("45m", 2700), ("1h30m", 5400), ("1h30m15s", 5415), ("1h15s", 3615), ("0.5s", 0.5), ("1.5h", 5400), ("300", 300)],
+)
+def test_durations_in_order_are_accepted(text: str, seconds: float) -> None:
+    assert cli.parse_duration(text) == seconds
 
 
 # --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------

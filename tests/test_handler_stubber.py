@@ -599,6 +599,37 @@ def test_connection_errors_are_retried_then_success(lv, recorder) -> None:
     assert body["Status"] == cr.SUCCESS
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "message", "fix"),
+    [
+        ("ExpiredTokenException", 403, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredTokenException", 400, "The security token included in the request is expired", "refresh them"),
+        ("UnrecognizedClientException", 403, "The security token included in the request is invalid.", "access keys"),
+        ("InvalidSignatureException", 403, "Signature expired: 20261201T100000Z is now earlier than", "fix the clock"),
+    ],
+)
+def test_credential_errors_fail_once_saying_what_to_fix(lv, recorder, code: str, status: int, message: str, fix: str):
+    expect_error(lv, code, status, message)
+    body = run(recorder, event_for(recorder))
+    lv.stubber.assert_no_pending_responses()
+    assert len(lv.calls) == 1, "a credential error must not be retried"
+    assert body["Status"] == cr.FAILED
+    assert fix in body["Reason"] and code in body["Reason"]
+    assert "grant" not in body["Reason"] and "naming rules" not in body["Reason"]
+
+
+def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_region_and_endpoint(recorder, monkeypatch) -> None:
+    # No Stubber: the product's own client really resolves the name, and .invalid never resolves (RFC 6761).
+    endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
+    monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=endpoint))
+    started = time.monotonic()
+    body = run(recorder, event_for(recorder), FakeContext(timeout_s=120))
+    assert time.monotonic() - started < 10, "a name that does not resolve must not be retried"
+    assert body["Status"] == cr.FAILED
+    assert f"{endpoint} for Region {index.REGION}" in body["Reason"]
+    assert "Check the Region the stack deploys to" in body["Reason"]
+
+
 # --- 5. no Greengrass output ---------------------------------------------------------------------------------------
 
 

@@ -328,6 +328,148 @@ def test_unexpected_exception_is_final_and_named() -> None:
     assert problem.message.startswith("KeyError")
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "message", "fix"),
+    [
+        ("ExpiredTokenException", 403, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredTokenException", 400, "The security token included in the request is expired", "refresh them"),
+        ("ExpiredToken", 400, "The security token included in the request is expired", "refresh them"),
+        ("UnrecognizedClientException", 403, "The security token included in the request is invalid.", "access keys"),
+        ("UnrecognizedClientException", 400, "The security token included in the request is invalid.", "access keys"),
+        ("InvalidClientTokenId", 403, "The security token included in the request is invalid.", "access keys"),
+        (
+            "InvalidSignatureException",
+            403,
+            "The request signature we calculated does not match the signature you provided.",
+            "check the secret access key",
+        ),
+        ("SignatureDoesNotMatch", 403, "Signature does not match", "check the secret access key"),
+        (
+            "InvalidSignatureException",
+            403,
+            "Signature expired: 20261201T100000Z is now earlier than 20261201T100500Z (20261201T101000Z - 5 min.)",
+            "fix the clock",
+        ),
+        (
+            "InvalidSignatureException",
+            400,
+            "Signature not yet current: 20261201T103000Z is still later than 20261201T102000Z",
+            "fix the clock",
+        ),
+        ("RequestExpired", 400, "Request has expired.", "fix the clock"),
+    ],
+)
+def test_credential_errors_say_what_to_fix_not_iam_or_naming(code: str, status: int, message: str, fix: str) -> None:
+    problem = pj.classify_error(client_error(code, status, message), PROJECT, JOB, "eu-west-1")
+    assert not problem.retryable
+    assert problem.code == code
+    assert fix in problem.message
+    assert f"{code} ({status}): {message}" in problem.message  # the service's own words stay visible
+    assert "pcb/pcb-v3-x86 in eu-west-1" in problem.message
+    assert "grant" not in problem.message and "naming rules" not in problem.message
+    assert "\n" not in problem.message
+
+
+def _real_describe_error(endpoint_url: str, region: str = "eu-west-9") -> BaseException:
+    """The exception botocore really raises for a Describe call to ``endpoint_url`` (one attempt, as the product)."""
+    import botocore.session
+
+    from cdk_lookoutvision_packaging import _model
+
+    session = botocore.session.get_session()
+    session.set_config_variable("data_path", str(_model.data_path()))
+    client = session.create_client(
+        pj.SERVICE_NAME, region_name=region, endpoint_url=endpoint_url, config=pj.client_config(connect_timeout=2)
+    )
+    with pytest.raises(EndpointConnectionError) as raised:
+        pj.describe(client, PROJECT, JOB)
+    return raised.value
+
+
+def test_an_endpoint_that_does_not_resolve_is_final_naming_the_region_and_the_endpoint() -> None:
+    # .invalid never resolves (RFC 6761): the same answer as a Region where Lookout for Vision has no endpoint.
+    error = _real_describe_error("https://lookoutvision.eu-west-9.amazonaws.invalid")
+
+    problem = pj.classify_error(error, PROJECT, JOB, "eu-west-9")
+
+    assert not problem.retryable
+    assert "https://lookoutvision.eu-west-9.amazonaws.invalid for Region eu-west-9" in problem.message
+    assert "does not resolve in DNS" in problem.message
+    assert "Check the Region the stack deploys to" in problem.message
+    assert "\n" not in problem.message
+
+
+def test_a_refused_connection_is_still_retried() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Closed now: nothing listens on the port, so the connection is refused.
+    error = _real_describe_error(f"http://127.0.0.1:{port}")
+
+    problem = pj.classify_error(error, PROJECT, JOB, "eu-west-9")
+
+    assert problem.retryable
+    assert problem.code == "EndpointConnectionError"
+
+
+def test_a_resolver_that_cannot_answer_now_is_retried() -> None:
+    # botocore wraps a bare gaierror the same way (httpsession: except (NewConnectionError, socket.gaierror)).
+    temporary = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    error = EndpointConnectionError(endpoint_url="https://lookoutvision.eu-west-1.amazonaws.com/", error=temporary)
+    assert pj.classify_error(error, PROJECT, JOB, "eu-west-1").retryable
+    gone = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    error = EndpointConnectionError(endpoint_url="https://lookoutvision.eu-west-1.amazonaws.com/", error=gone)
+    assert not pj.classify_error(error, PROJECT, JOB, "eu-west-1").retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [(502, "Bad Gateway", "HTTP error (502): Bad Gateway"), (503, "", "HTTP error (503)")],
+)
+def test_an_error_without_a_code_reads_as_an_http_error(status: int, message: str, expected: str) -> None:
+    problem = pj.classify_error(client_error("", status, message), PROJECT, JOB)
+    assert problem.retryable
+    assert problem.message == expected
+
+
+def test_a_final_error_without_a_code_reads_as_an_http_error() -> None:
+    problem = pj.classify_error(client_error("", 418, "I'm a teapot"), PROJECT, JOB)
+    assert not problem.retryable
+    assert problem.message.endswith("failed with HTTP error (418): I'm a teapot")
+
+
+def test_a_throttle_without_a_code_still_raises_the_pressure() -> None:
+    vclock = VirtualClock()
+    bare = client_error("", 429, "Too Many Requests")
+    client = ScriptedClient(vclock, [bare, bare, description("SUCCEEDED")])
+    result = wait(client, vclock)
+    assert result.outcome == "succeeded"
+    # A throttle stretches the retry to at least a paced poll interval (POLL_INTERVAL_S * 2**pressure).
+    assert min(vclock.sleeps) >= pj.POLL_INTERVAL_S[0] * 2
+
+
+def test_advice_names_the_inputs_in_the_caller_s_terms() -> None:
+    cli = pj.Wording("--project-name", "--job-name", "--region")
+    project = client_error("ResourceNotFoundException", 404, "x", ResourceType="PROJECT")
+    job = client_error("ResourceNotFoundException", 404, "x", ResourceType="MODEL_PACKAGE_JOB")
+    other = client_error("ResourceNotFoundException", 404, "x")
+    invalid = client_error("ValidationException", 400, "x")
+
+    assert "check --project-name" in pj.classify_error(project, PROJECT, JOB, wording=cli).message
+    assert "check --job-name" in pj.classify_error(job, PROJECT, JOB, wording=cli).message
+    assert (
+        "check --project-name, --job-name and --region" in pj.classify_error(other, PROJECT, JOB, wording=cli).message
+    )
+    assert "Check --project-name and --job-name" in pj.classify_error(invalid, PROJECT, JOB, wording=cli).message
+    # The construct's terms stay the default.
+    assert "check project_name, job_name and the Region" in pj.classify_error(other, PROJECT, JOB).message
+
+
+def test_a_problem_keeps_the_exception_it_classified() -> None:
+    error = client_error("ResourceNotFoundException", 404, "x", ResourceType="PROJECT")
+    assert pj.classify_error(error, PROJECT, JOB).error is error
+
+
 # --- wait_for_job on a virtual clock -------------------------------------------------------------------------------
 
 

@@ -12,11 +12,16 @@ code (packaging_job); this module only parses arguments, builds the client and r
 Exit codes:
 
 - 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
-- 1: ``wait``: the job FAILED; its StatusMessage is on stderr.
+- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
+  (no component to deploy), which the in-stack gate fails too (packaging_job.has_greengrass_output).
 - 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
 - 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
   cannot fix; the message is on stderr.
 - 130: interrupted (Ctrl-C).
+
+The Region comes from --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, as with the AWS CLI v2.
+``--output text`` prints one ``Key: value`` line per key; whitespace in a value (a multi-line StatusMessage) is
+collapsed to single spaces so that every key keeps one line (``--output json`` keeps values exactly).
 
 This module imports neither aws_cdk nor boto3: it needs only botocore, and it carries the lookoutvision service model
 (botocore dropped it in 1.40.61) the same way as the Lambda asset, so it runs with the newest botocore.
@@ -55,8 +60,16 @@ MIN_INTERVAL_S = 0.1
 DESCRIBE_RETRY_BUDGET_S = 30.0
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+# Hours, minutes, seconds: in that order, each at most once.
+_UNITS = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s)?")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain seconds (300)"
+# The options that take a DURATION, for _attach_negative_values.
+_DURATION_OPTIONS = ("--timeout", "--interval")
+# How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
+WORDING = pj.Wording(
+    "--project-name", "--job-name", "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)"
+)
 
 
 class CliError(Exception):
@@ -69,15 +82,41 @@ class CliError(Exception):
 def parse_duration(text: str) -> float:
     """Seconds in ``text``: ``45m``, ``90s``, ``1h``, ``1h30m``, ``0.5s`` or plain seconds ``300``."""
     value = text.strip().lower()
+    units = _UNITS.fullmatch(value)
     if re.fullmatch(_NUMBER, value):
         seconds = float(value)
+    elif value and units:
+        seconds = sum(float(number) * _UNIT_SECONDS[unit] for unit, number in units.groupdict().items() if number)
+    elif value.startswith("-") and _is_duration(value[1:]):
+        raise ValueError(f"{text!r} is negative: a duration must be 0 or more")
     elif re.fullmatch(rf"(?:{_NUMBER}[hms])+", value):
-        seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(rf"({_NUMBER})([hms])", value))
+        raise ValueError(f"{text!r} is not a duration: write its units in the order h, m, s, each at most once")
     else:
         raise ValueError(f"{text!r} is not a duration: use {DURATION_HELP}")
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite duration")
     return seconds
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _attach_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--timeout -5s`` as ``--timeout=-5s``. argparse takes "-5s" for an option and would only say "expected one
+    argument"; attached, the value reaches the duration check, which says what is wrong with it."""
+    args = list(argv)
+    for index in range(len(args) - 1, 0, -1):
+        option, value = args[index - 1], args[index]
+        # argparse also accepts an unambiguous prefix of an option (--time for --timeout).
+        takes_duration = len(option) > 2 and any(name.startswith(option) for name in _DURATION_OPTIONS)
+        if takes_duration and re.match(r"-\.?\d", value):
+            args[index - 1 : index + 1] = [f"{option}={value}"]
+    return args
 
 
 def _timeout_arg(text: str) -> float:
@@ -121,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Wait for, or describe, an Amazon Lookout for Vision model packaging job (a pipeline gate).",
         epilog=(
-            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED; 2 timed out; "
-            "3 not found, access denied, bad arguments or another error that retrying cannot fix; 130 interrupted. "
+            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED, or SUCCEEDED without "
+            "Greengrass output details (the in-stack gate fails it too); 2 timed out; 3 not found, access denied, "
+            "bad arguments or another error that retrying cannot fix; 130 interrupted. "
             "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
         ),
     )
@@ -135,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--job-name", required=True, type=_name_arg(pj.JOB_NAME_RULE), help="the model packaging job"
         )
-        command.add_argument("--region", help="the AWS Region (default: AWS_REGION or the profile's Region)")
+        command.add_argument(
+            "--region", help="the AWS Region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)"
+        )
         command.add_argument(
             "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
         )
@@ -187,7 +229,8 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
 
     The package's service model goes first on the session's data path (after it, AWS_DATA_PATH and botocore's own
     data), as the Lambda asset does. Calls fail fast, like the handler's client: wait_for_job owns retries.
-    AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it.
+    AWS_ENDPOINT_URL_LOOKOUTVISION is honoured by botocore; ``endpoint_url`` overrides it. Without ``region``,
+    AWS_REGION comes first, as in the AWS CLI v2: botocore itself reads only AWS_DEFAULT_REGION and the profile.
     """
     import botocore.session
     from botocore.exceptions import BotoCoreError, NoRegionError, UnknownServiceError
@@ -204,7 +247,7 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
     try:
         return session.create_client(
             pj.SERVICE_NAME,
-            region_name=region or None,
+            region_name=region or os.environ.get("AWS_REGION") or None,
             endpoint_url=endpoint_url or None,
             config=pj.client_config(user_agent_extra=USER_AGENT),
         )
@@ -213,7 +256,9 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
             missing_model or "this botocore has no lookoutvision service model and none was found on AWS_DATA_PATH"
         ) from None
     except NoRegionError:
-        raise CliError("no AWS Region: pass --region or set AWS_REGION") from None
+        raise CliError(
+            "no AWS Region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile"
+        ) from None
     except (BotoCoreError, ValueError) as error:
         raise CliError(f"cannot create the Lookout for Vision client: {error}") from None
 
@@ -244,7 +289,7 @@ def format_duration(seconds: float) -> str:
 def format_result(attributes: dict[str, str], output: str) -> str:
     if output == "json":
         return json.dumps(attributes)
-    return "\n".join(f"{key}: {value}".rstrip() for key, value in attributes.items())
+    return "\n".join(f"{key}: {pj.one_line(value)}".rstrip() for key, value in attributes.items())
 
 
 @dataclass
@@ -255,6 +300,7 @@ class Progress:
     stream: IO[str]
     now: Callable[[], float]
     start: float
+    deadline: float = math.inf
     retries: int = 0
     retries_reported: int = field(default=0, repr=False)
 
@@ -266,7 +312,7 @@ class Progress:
 
     def on_status(self, status: str, description: dict[str, Any]) -> None:
         text = f"{self.job}: {status or '(no status)'}"
-        message = str(description.get("StatusMessage") or "")
+        message = pj.one_line(str(description.get("StatusMessage") or ""))
         if message:
             text += f" - {message}"
         if self.retries > self.retries_reported:
@@ -275,8 +321,21 @@ class Progress:
         self.line(text)
 
     def on_retry(self, problem: Any, delay: float) -> None:
+        # wait_for_job reports a failure before it looks at its deadline, and its sleeps never pass the deadline:
+        # announce the retry that will really happen, or none.
+        remaining = self.deadline - self.now()
+        if remaining <= 0:
+            self.line(f"{self.job}: {problem.message}; no time left to retry")
+            return
         self.retries += 1
-        self.line(f"{self.job}: {problem.message}; retry {self.retries} in {delay:.1f}s")
+        self.line(f"{self.job}: {problem.message}; retry {self.retries} in {min(delay, remaining):.1f}s")
+
+
+def explain(problem: Any, project: str, job: str, region: str) -> str:
+    """A final problem's message in the CLI's terms (--project-name where the construct says project_name)."""
+    if problem.error is None:
+        return str(problem.message)
+    return str(pj.classify_error(problem.error, project, job, region, WORDING).message)
 
 
 def _attributes(description: dict[str, Any] | None, project: str, job: str) -> dict[str, str]:
@@ -293,7 +352,8 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     region = str(client.meta.region_name or "")
     clock = pj.Clock(now=time.monotonic)
     start = clock.now()
-    progress = Progress(f"{project}/{job}", err, clock.now, start)
+    deadline = start + float(args.timeout)
+    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
     if interval is None:
@@ -311,7 +371,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         client,
         project,
         job,
-        deadline=start + float(args.timeout),
+        deadline=deadline,
         wait=True,
         clock=clock,
         region=region,
@@ -324,15 +384,18 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     outcome = str(result.outcome)
     if outcome == "error":
         problem = result.problem
-        print(f"error: {problem.message if problem else 'the wait ended with an error'}", file=err, flush=True)
+        message = explain(problem, project, job, region) if problem else "the wait ended with an error"
+        print(f"error: {message}", file=err, flush=True)
         return EXIT_ERROR
 
     attributes = _attributes(result.description, project, job)
     if result.description is not None:
         print(format_result(attributes, args.output), file=out, flush=True)
     if outcome == "succeeded":
-        if not attributes["ComponentVersionArn"]:
-            print(f"warning: {pj.no_output_reason(project, job)}", file=err)
+        if not pj.has_greengrass_output(attributes):
+            # The in-stack gate answers FAILED here: the job left no component to deploy.
+            print(pj.no_output_reason(project, job), file=err, flush=True)
+            return EXIT_FAILED
         print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
         return EXIT_SUCCEEDED
     if outcome == "failed":
@@ -354,12 +417,14 @@ def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     client = make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
     clock = pj.Clock(now=time.monotonic)
-    progress = Progress(f"{project}/{job}", err, clock.now, clock.now())
+    start = clock.now()
+    deadline = start + DESCRIBE_RETRY_BUDGET_S
+    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
     result = pj.wait_for_job(
         client,
         project,
         job,
-        deadline=clock.now() + DESCRIBE_RETRY_BUDGET_S,
+        deadline=deadline,
         wait=False,
         clock=clock,
         region=region,
@@ -369,7 +434,7 @@ def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         print(format_result(_attributes(result.description, project, job), args.output), file=out, flush=True)
         return EXIT_SUCCEEDED
     if result.problem is not None:
-        message = str(result.problem.message)
+        message = explain(result.problem, project, job, region)
     else:
         message = f"could not describe {project}/{job} within {DESCRIBE_RETRY_BUDGET_S:g}s: {result.last_error}"
     print(f"error: {message}", file=err, flush=True)
@@ -381,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
         except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
             return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
         run = run_wait if args.command == "wait" else run_describe

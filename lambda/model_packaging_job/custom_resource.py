@@ -193,7 +193,7 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
         return Decision(FAILED, pj.timeout_reason(p, j, result.status, waited_s, result.last_error), data)
     if result.outcome != "succeeded":
         return Decision(FAILED, f"Model packaging job {p}/{j}: the wait ended unexpectedly ({result.outcome})", data)
-    if not data["ComponentVersionArn"] or not data["ComponentName"] or not data["ComponentVersion"]:
+    if not pj.has_greengrass_output(data):
         return Decision(FAILED, pj.no_output_reason(p, j), data)
     return Decision(SUCCESS, "", data)
 

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -231,6 +231,19 @@ def to_attributes(description: Mapping[str, Any], project_name: str = "", job_na
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How a message's advice names the caller's inputs: the construct's properties, or a CLI's options."""
+
+    project_name: str
+    job_name: str
+    region: str
+
+
+# The construct's terms: what the handler's answers say.
+CONSTRUCT_WORDING = Wording("project_name", "job_name", "the Region the stack deploys to")
+
+
+@dataclass(frozen=True)
 class ApiProblem:
     """A failed API call, classified: retry while time remains, or stop with a message that says what to fix."""
 
@@ -238,6 +251,9 @@ class ApiProblem:
     code: str
     message: str
     retry_after_s: float | None = None
+    # The exception that was classified (None when none was), so that a caller with other terms than the
+    # construct's can have the same message in its own words: classify_error(problem.error, ..., wording).
+    error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 _RETRYABLE_CODES = frozenset(
@@ -254,10 +270,96 @@ _RETRYABLE_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
+# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403,
+# and the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable.
+_EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+_UNKNOWN_CREDENTIAL_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}
+)
+_SIGNATURE_CODES = frozenset(
+    {"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "IncompleteSignatureException"}
+)
+_CLOCK_SKEW_CODES = frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"})
+# InvalidSignatureException also stands for a clock that is off by more than 5 minutes; only its message tells.
+_CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
 
 
-def classify_error(error: BaseException, project_name: str, job_name: str, region: str = "") -> ApiProblem:
-    """Turn an exception from a Describe call into an ApiProblem."""
+def _error_text(code: str, status: int, message: str) -> str:
+    """``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error."""
+    text = f"{code or 'HTTP error'} ({status})"
+    return f"{text}: {message}" if message else text
+
+
+def _credential_problem(code: str, message: str) -> str | None:
+    """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
+    if code in _CLOCK_SKEW_CODES or (
+        code in _SIGNATURE_CODES and any(text in message.lower() for text in _CLOCK_SKEW_MESSAGES)
+    ):
+        return (
+            "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the "
+            "machine that signs the requests (synchronise it with NTP) and run again"
+        )
+    if code in _EXPIRED_CREDENTIAL_CODES:
+        return (
+            "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role "
+            "session) and run again"
+        )
+    if code in _UNKNOWN_CREDENTIAL_CODES:
+        return (
+            "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, "
+            "secret and session token must come from one set of credentials, of this partition)"
+        )
+    if code in _SIGNATURE_CODES:
+        return "the request signature does not match: check the secret access key (it must belong to the access key ID)"
+    return None
+
+
+def _unresolvable_name(error: BaseException) -> BaseException | None:
+    """The DNS failure behind a connection error when the name does not resolve; None for anything else.
+
+    botocore raises EndpointConnectionError for a refused connection and for a name that does not resolve alike;
+    the socket.gaierror lies below it (urllib3's NameResolutionError, raised from it). A resolver that could not
+    answer (EAI_AGAIN, "temporary failure") is left to the retries, like a refused connection.
+    """
+    import socket
+
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return None if current.errno == socket.EAI_AGAIN else current
+        kwargs = getattr(current, "kwargs", None)
+        wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
+        pending += [wrapped if isinstance(wrapped, BaseException) else None, current.__cause__, current.__context__]
+    return None
+
+
+def _endpoint_of(error: BaseException) -> tuple[str, str]:
+    """The endpoint (scheme and host) of a botocore connection error, and its host name."""
+    from urllib.parse import urlsplit
+
+    kwargs = getattr(error, "kwargs", None)
+    url = str(kwargs.get("endpoint_url") or "") if isinstance(kwargs, dict) else ""
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
+
+
+def classify_error(
+    error: BaseException,
+    project_name: str,
+    job_name: str,
+    region: str = "",
+    wording: Wording = CONSTRUCT_WORDING,
+) -> ApiProblem:
+    """Turn an exception from a Describe call into an ApiProblem, its advice in ``wording``'s terms."""
+    return replace(_classify(error, project_name, job_name, region, wording), error=error)
+
+
+def _classify(error: BaseException, project_name: str, job_name: str, region: str, wording: Wording) -> ApiProblem:
     from botocore.exceptions import (  # local: keeps this module importable for pure unit use
         ClientError,
         ConnectionClosedError,
@@ -270,6 +372,7 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
 
     where = f" in {region}" if region else ""
     job = f"{project_name}/{job_name}"
+    w = wording
     if isinstance(error, MalformedResponseError):
         return ApiProblem(True, "MalformedResponse", str(error))
     if isinstance(error, ClientError):
@@ -278,8 +381,14 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         message = str(err.get("Message", "")).strip()
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         retry_after = _retry_after(error.response)
+        credentials = _credential_problem(code, message)
+        if credentials:
+            detail = _error_text(code, status, message)
+            return ApiProblem(
+                False, code, f"Cannot describe model packaging job {job}{where}: {credentials} ({detail})"
+            )
         if code in _RETRYABLE_CODES or status == 429 or status >= 500:
-            return ApiProblem(True, code, f"{code} ({status}): {message}", retry_after)
+            return ApiProblem(True, code, _error_text(code, status, message), retry_after)
         if code == "AccessDeniedException" or status == 403:
             return ApiProblem(
                 False,
@@ -290,16 +399,16 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         if code == "ResourceNotFoundException" or status == 404:
             resource_type = str(error.response.get("ResourceType") or "")
             if resource_type == "PROJECT":
-                text = f"Lookout for Vision project '{project_name}' does not exist{where}: check project_name"
+                text = f"Lookout for Vision project '{project_name}' does not exist{where}: check {w.project_name}"
             elif resource_type == "MODEL_PACKAGE_JOB":
                 text = (
                     f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
-                    "check job_name (ListModelPackagingJobs lists the project's jobs)"
+                    f"check {w.job_name} (ListModelPackagingJobs lists the project's jobs)"
                 )
             else:
                 text = (
-                    f"Model packaging job {job} was not found{where}: check project_name, job_name "
-                    "and the Region the stack deploys to"
+                    f"Model packaging job {job} was not found{where}: check {w.project_name}, {w.job_name} "
+                    f"and {w.region}"
                 )
             return ApiProblem(False, code, f"{text} ({message})" if message else text)
         if code == "ValidationException" or status == 400:
@@ -307,9 +416,11 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
                 False,
                 code,
                 f"Lookout for Vision rejected the request for {job}: {message}. "
-                "Check project_name and job_name against the naming rules",
+                f"Check {w.project_name} and {w.job_name} against the naming rules",
             )
-        return ApiProblem(False, code, f"DescribeModelPackagingJob for {job} failed with {code} ({status}): {message}")
+        return ApiProblem(
+            False, code, f"DescribeModelPackagingJob for {job} failed with {_error_text(code, status, message)}"
+        )
     if isinstance(error, UnknownServiceError):
         return ApiProblem(
             False,
@@ -319,6 +430,20 @@ def classify_error(error: BaseException, project_name: str, job_name: str, regio
         )
     if isinstance(error, NoCredentialsError):
         return ApiProblem(False, "NoCredentialsError", "no AWS credentials were found to call Lookout for Vision")
+    if isinstance(error, EndpointConnectionError):
+        # A name that does not resolve will not resolve a minute later: a Region without Lookout for Vision, or a
+        # mistyped endpoint URL. Waiting out the timeout would only hide that.
+        unresolved = _unresolvable_name(error)
+        if unresolved is not None:
+            endpoint, host = _endpoint_of(error)
+            for_region = f" for Region {region}" if region else ""
+            return ApiProblem(
+                False,
+                type(error).__name__,
+                f"Cannot resolve the Lookout for Vision endpoint {endpoint}{for_region}: the name {host} does not "
+                f"resolve in DNS ({unresolved}). Check {w.region}, and the endpoint URL if one is set: Lookout for "
+                "Vision is offered in only some Regions",
+            )
     if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
         return ApiProblem(True, type(error).__name__, str(error))
     if isinstance(error, ConnectionError | TimeoutError):
@@ -346,8 +471,13 @@ def _retry_after(response: Mapping[str, Any]) -> float | None:
 # --- reasons -------------------------------------------------------------------------------------------------------
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: every run of whitespace, line breaks included, becomes one space."""
+    return " ".join(text.split())
+
+
 def failed_reason(project_name: str, job_name: str, status_message: str) -> str:
-    message = " ".join((status_message or "").split()) or "(no StatusMessage)"
+    message = one_line(status_message or "") or "(no StatusMessage)"
     return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
 
 
@@ -360,6 +490,16 @@ def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s:
     if last_error:
         text += f"; last error {last_error}"
     return text + ". Raise wait_timeout or rerun the deployment when the job has finished"
+
+
+# The Greengrass output of a job: the component a deployment would use. A SUCCEEDED job must name it to pass a gate.
+OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")
+
+
+def has_greengrass_output(attributes: Mapping[str, str]) -> bool:
+    """Whether a job's attributes (to_attributes) name the component it produced. A SUCCEEDED job without it fails
+    the gate (no_output_reason): the custom resource answers FAILED and the CLI's wait exits 1."""
+    return all(attributes.get(key) for key in OUTPUT_KEYS)
 
 
 def no_output_reason(project_name: str, job_name: str) -> str:
