@@ -324,6 +324,14 @@ def test_the_smallest_budget_any_job_asks_for_applies_to_the_whole_stack() -> No
     assert _environment(template)["DESCRIBE_BUDGET_JOBS"] == "4"
 
 
+def test_a_job_that_gives_no_budget_counts_as_asking_for_the_default() -> None:
+    # Documented as ":default: 4" and "the smallest applies": one job's 10 must not lift the others' 4.
+    for jobs in (({}, {"describe_requests_per_second": 10}), ({"describe_requests_per_second": 10}, {})):
+        assert _environment(_budget_stack(*jobs))["DESCRIBE_BUDGET_RPS"] == "4", jobs
+    both = _budget_stack({"describe_requests_per_second": 10}, {"describe_requests_per_second": 10})
+    assert _environment(both)["DESCRIBE_BUDGET_RPS"] == "10"
+
+
 def test_adding_a_job_reconfigures_the_function_but_not_the_other_jobs() -> None:
     two, three = _budget_stack({}, {}), _budget_stack({}, {}, {})
     # The count lives in the function's environment: a new job must not make CloudFormation update (and so

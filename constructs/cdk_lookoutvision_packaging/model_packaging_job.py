@@ -58,8 +58,9 @@ class ModelPackagingJob(Construct, JobAttributes):
             equal share: with N jobs and a budget of R, a job looks at its status every N/R to 1.5 N/R seconds (never
             more often than every 2 to 4.5 s), and when N exceeds R the jobs' first looks are spread over N/R
             seconds, so that a stack whose jobs CloudFormation creates at once stays within the budget from the
-            start. When jobs of one stack give different values, the smallest applies. Stacks that deploy at the
-            same time in one account and Region each use their own budget: keep their sum under the quota.
+            start. When jobs of one stack give different values, the smallest applies, and a job that gives none
+            counts as asking for the default. Stacks that deploy at the same time in one account and Region each use
+            their own budget: keep their sum under the quota.
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
         super().__init__(scope, id)
