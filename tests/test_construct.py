@@ -738,6 +738,43 @@ def test_wait_timeout_outside_1_to_55_minutes_is_rejected(stack: cdk.Stack, time
     assert "between 1 and 55 minutes" in message
 
 
+@pytest.mark.parametrize("unit", ["seconds", "minutes"])
+def test_a_token_wait_timeout_is_reported_as_unsupported(stack: cdk.Stack, unit: str) -> None:
+    amount = cdk.CfnParameter(stack, "Timeout", type="Number").value_as_number
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(
+            stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=getattr(cdk.Duration, unit)(amount)
+        )
+    message = str(raised.value)
+    assert "wait_timeout is a token, which is not supported" in message
+    assert "known at synth time" in message and "Duration.minutes(30)" in message
+    assert "must be between" not in message
+    assert stack.node.try_find_child("LookoutVisionModelPackagingJobHandler") is None
+
+
+@pytest.mark.parametrize(
+    ("timeout", "shown"),
+    [(cdk.Duration.millis(60500), "1 minute 500 millis (60.5 s)"), (cdk.Duration.seconds(60.5), "(60.5 s)")],
+    ids=["millis-60500", "seconds-60.5"],
+)
+def test_a_wait_timeout_with_a_fraction_of_a_second_is_rejected_with_the_rule(
+    stack: cdk.Stack, timeout: cdk.Duration, shown: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=timeout)
+    message = str(raised.value)
+    assert message.startswith("wait_timeout is ")
+    assert shown in message
+    assert "whole number of seconds between 1 and 55 minutes" in message
+    assert "Duration.seconds(60)" in message
+
+
+def test_a_wait_timeout_in_whole_seconds_given_in_another_unit_is_accepted(stack: cdk.Stack) -> None:
+    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=cdk.Duration.millis(61_000))
+    resource = only(Template.from_stack(stack).find_resources(RESOURCE_TYPE))[1]
+    assert resource["Properties"]["WaitTimeoutSeconds"] == 61
+
+
 @pytest.mark.parametrize("minutes", [1, 55])
 def test_wait_timeout_bounds_are_accepted(stack: cdk.Stack, minutes: int) -> None:
     job = ModelPackagingJob(

@@ -124,6 +124,21 @@ def test_publish_parameters_requires_waiting() -> None:
         job.publish_parameters("/lookoutvision/pcb/j1")
 
 
+@pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])
+def test_a_token_parameter_prefix_is_refused_with_what_to_do(side: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    prefix = cdk.CfnParameter(stack, "Prefix", type="String").value_as_string
+    with pytest.raises(ValueError) as raised:
+        if side == "publish_parameters":
+            _job(stack).publish_parameters(prefix)
+        else:
+            ModelPackagingJobReference.from_parameters(stack, "Model", parameter_prefix=prefix)
+    message = str(raised.value)
+    assert "parameter_prefix" in message and "is a token" in message
+    assert "literal path known at synth time, such as /lookoutvision/pcb/pcb-v3-x86" in message
+    assert "Build the prefix from context or other Python values" in message
+
+
 def test_greengrass_component_requires_expected_component_name() -> None:
     job = _job(cdk.Stack(cdk.App(), "Gate"), expected=None)
     with pytest.raises(ValueError, match="cannot use Fn::GetAtt as a map key"):

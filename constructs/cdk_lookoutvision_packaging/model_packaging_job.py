@@ -47,8 +47,8 @@ class ModelPackagingJob(Construct, JobAttributes):
         :param wait_for_completion: Wait while the job is CREATED or RUNNING, and fail the deployment when it FAILED.
             When False, the resource reports the job's current status at once and never fails on it.
             :default: True
-        :param wait_timeout: How long to wait before failing the deployment; 1 to 55 minutes.
-            :default: 45 minutes
+        :param wait_timeout: How long to wait before failing the deployment: a whole number of seconds from 1 to
+            55 minutes, known at synth time (not a token). :default: 45 minutes
         :param expected_component_name: The Greengrass component name the job produces. When set,
             ``component_name`` is this literal, so it can key ``AWS::GreengrassV2::Deployment.Components``
             (CloudFormation cannot use Fn::GetAtt as a map key), and the deployment fails if the job produced
@@ -68,13 +68,7 @@ class ModelPackagingJob(Construct, JobAttributes):
         _check_name(pj.JOB_NAME_RULE, "job_name", job_name)
         if expected_component_name is not None:
             _check_name(pj.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
-        timeout = wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT
-        timeout_s = int(timeout.to_seconds())
-        if not MIN_WAIT_TIMEOUT_S <= timeout_s <= MAX_WAIT_TIMEOUT_S:
-            raise ValueError(
-                f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
-                "handler answers before CloudFormation's 60-minute custom resource limit"
-            )
+        timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
@@ -194,9 +188,16 @@ class ModelPackagingJob(Construct, JobAttributes):
 
 
 def check_parameter_prefix(prefix: str) -> None:
-    """Validate an SSM parameter path prefix; tokens are skipped."""
+    """Validate an SSM parameter path prefix, which must be known at synth time."""
     if Token.is_unresolved(prefix):
-        return
+        # CDK needs a literal name to build the parameters' ARNs, and a consumer reads each parameter through a
+        # CloudFormation parameter whose Default cannot hold an intrinsic function.
+        raise ValueError(
+            f"parameter_prefix {prefix!r} is a token; it must be a literal path known at synth time, such as "
+            "/lookoutvision/pcb/pcb-v3-x86, because the parameter names, their ARNs and the consumer's reads are "
+            "built from it at synth time. Build the prefix from context or other Python values, not from a "
+            "CfnParameter or another resource's attribute"
+        )
     if not re.fullmatch(r"(/[a-zA-Z0-9_.\-]+)+", prefix) or len(prefix) > 1000:
         raise ValueError(
             f"parameter_prefix {prefix!r} must be a path like /lookoutvision/pcb/job-1: it starts with '/', has no "
@@ -205,6 +206,28 @@ def check_parameter_prefix(prefix: str) -> None:
 
 
 MIN_DESCRIBE_RPS, MAX_DESCRIBE_RPS = pj.DESCRIBE_BUDGET_RPS_RANGE
+
+
+def _wait_timeout_seconds(timeout: Duration) -> int:
+    """The wait timeout in whole seconds, or a ValueError saying what is wrong with it."""
+    if timeout.is_unresolved():
+        raise ValueError(
+            "wait_timeout is a token, which is not supported: it must be known at synth time because it sets the "
+            "custom resource's ServiceTimeout and the polling budget check. Pass a literal such as "
+            "Duration.minutes(30), between 1 and 55 minutes"
+        )
+    seconds = timeout.to_seconds(integral=False)
+    if not float(seconds).is_integer():
+        raise ValueError(
+            f"wait_timeout is {timeout.to_human_string()} ({seconds:g} s); it must be a whole number of seconds "
+            f"between 1 and 55 minutes: pass Duration.seconds({math.floor(seconds)}) or Duration.minutes(n)"
+        )
+    if not MIN_WAIT_TIMEOUT_S <= seconds <= MAX_WAIT_TIMEOUT_S:
+        raise ValueError(
+            f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
+            "handler answers before CloudFormation's 60-minute custom resource limit"
+        )
+    return int(seconds)
 
 
 def _check_rate(value: object) -> None:
