@@ -13,11 +13,19 @@ import pytest
 from aws_cdk import aws_greengrassv2 as greengrassv2
 from aws_cdk.assertions import Match, Template
 from conftest import ROOT
+from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 CR_TYPE = "Custom::LookoutVisionModelPackagingJob"
+_PROPERTY = {
+    "ComponentVersionArn": "component_version_arn",
+    "ComponentName": "component_name",
+    "ComponentVersion": "component_version",
+    "Status": "status",
+    "ModelVersion": "model_version",
+}
 
 
 def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects") -> ModelPackagingJob:
@@ -54,6 +62,69 @@ def test_add_outputs_without_exports_and_with_a_custom_prefix() -> None:
     assert all("Export" not in output for output in outputs.values())
     with pytest.raises(ValueError, match="letters and digits"):
         _job(cdk.Stack(cdk.App(), "Other")).add_outputs(output_prefix="bad-prefix")
+
+
+@pytest.mark.parametrize("construct_id", ["Job", "ModelPackagingJob", "pcb-v3-x86"])
+def test_default_output_prefix_is_what_from_stack_output_reads_whatever_the_construct_id(construct_id: str) -> None:
+    app = cdk.App()
+    producer = cdk.Stack(app, "Gate")
+    ModelPackagingJob(producer, construct_id, project_name="pcb", job_name="pcb-v3-x86").add_outputs()
+    consumer = cdk.Stack(app, "Consumer")
+    ref = ModelPackagingJobReference.from_stack_output(consumer, "Model", stack_name="Gate")
+    for key in PUBLISHED:
+        cdk.CfnOutput(consumer, key, value=getattr(ref, _PROPERTY[key]))
+    produced = Template.from_stack(producer)
+    cr_id = _cr_logical_id(produced)
+    outputs = produced.to_json()["Outputs"]
+    for key, output in Template.from_stack(consumer).to_json()["Outputs"].items():
+        read = output["Value"]["Fn::GetStackOutput"]
+        assert read["StackName"] == "Gate"
+        assert outputs[read["OutputName"]]["Value"] == {"Fn::GetAtt": [cr_id, key]}
+
+
+def _two_jobs(first: str = "Line1/Job", second: str = "Line2/Job") -> tuple[ModelPackagingJob, ModelPackagingJob]:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    jobs = []
+    for n, path in enumerate((first, second), start=1):
+        parent, _, name = path.rpartition("/")
+        scope = Construct(stack, parent) if parent else stack
+        jobs.append(ModelPackagingJob(scope, name, project_name="pcb", job_name=f"job-{n}"))
+    return jobs[0], jobs[1]
+
+
+@pytest.mark.parametrize(
+    ("paths", "prefix", "shown"),
+    [
+        (("A", "B"), None, "the default output_prefix 'ModelPackagingJob'"),
+        (("Line1/Job", "Line2/Job"), None, "the default output_prefix 'ModelPackagingJob'"),
+        (("Line1/Job", "Line2/Job"), "Job", "output_prefix 'Job'"),
+    ],
+    ids=["default-prefix", "same-id-other-parents", "same-explicit-prefix"],
+)
+def test_two_jobs_of_a_stack_with_one_output_prefix_are_refused_naming_output_prefix(
+    paths: tuple[str, str], prefix: str | None, shown: str
+) -> None:
+    first, second = _two_jobs(*paths)
+    first.add_outputs(output_prefix=prefix)
+    with pytest.raises(ValueError) as raised:
+        second.add_outputs(output_prefix=prefix)
+    message = str(raised.value)
+    assert f"add_outputs() on Gate/{paths[1]}: {shown}" in message
+    assert f"which Gate/{paths[0]} already publishes" in message
+    assert "pass add_outputs(output_prefix=...)" in message and "from_stack_output()" in message
+    # With a prefix of its own, the second job publishes beside the first.
+    second.add_outputs(output_prefix="Second")
+    outputs = Template.from_stack(cdk.Stack.of(first)).to_json()["Outputs"]
+    assert sorted(outputs) == sorted(
+        [f"{prefix or 'ModelPackagingJob'}{k}" for k in PUBLISHED] + [f"Second{k}" for k in PUBLISHED]
+    )
+
+
+def test_add_outputs_twice_on_one_job_is_refused() -> None:
+    job = _job(cdk.Stack(cdk.App(), "Gate"))
+    job.add_outputs()
+    with pytest.raises(ValueError, match=r"add_outputs\(\) was already called on Gate/ModelPackagingJob"):
+        job.add_outputs(output_prefix="Pcb", export_prefix="pcb-model")
 
 
 def test_from_stack_output_reads_with_get_stack_output() -> None:
@@ -122,6 +193,17 @@ def test_publish_parameters_requires_waiting() -> None:
     job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", wait_for_completion=False)
     with pytest.raises(ValueError, match="wait_for_completion=True"):
         job.publish_parameters("/lookoutvision/pcb/j1")
+
+
+def test_add_outputs_requires_waiting_like_publish_parameters() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", wait_for_completion=False)
+    with pytest.raises(ValueError) as raised:
+        job.add_outputs()
+    message = str(raised.value)
+    assert "add_outputs() on Gate/Job needs wait_for_completion=True" in message
+    assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
+    assert "Outputs" not in Template.from_stack(stack).to_json()
 
 
 @pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 
-from aws_cdk import CfnOutput, CustomResource, Duration, Token
+from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import PUBLISHED_KEYS, JobAttributes
+from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging._provider import JobFunction
 
@@ -72,6 +72,7 @@ class ModelPackagingJob(Construct, JobAttributes):
         _check_rate(describe_requests_per_second)
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
+        self._output_prefix: str | None = None
         handler = JobFunction.of(self)
         handler.add_job(
             self,
@@ -130,17 +131,30 @@ class ModelPackagingJob(Construct, JobAttributes):
     ) -> dict[str, CfnOutput]:
         """Add stack outputs for ComponentVersionArn, ComponentName, ComponentVersion, Status and ModelVersion.
 
-        :param output_prefix: Prefix of the outputs' logical ids, which are ``<prefix><Key>`` (for example
-            ``ModelPackagingJobComponentVersionArn``); consumers address outputs by these names.
-            :default: this construct's id with everything but letters and digits removed
+        Call it once per job. It needs ``wait_for_completion=True``, like ``publish_parameters``.
+
+        :param output_prefix: Prefix of the outputs' logical ids, which are ``<prefix><Key>``; consumers address
+            outputs by these names. The default does not depend on the construct id, so that it is also the default of
+            ``ModelPackagingJobReference.from_stack_output``: ``ModelPackagingJobComponentVersionArn``,
+            ``ModelPackagingJobComponentName``, ``ModelPackagingJobComponentVersion``, ``ModelPackagingJobStatus``
+            and ``ModelPackagingJobModelVersion``. Each job of a stack needs its own prefix: a second job with the
+            same one is refused. :default: "ModelPackagingJob"
         :param export_prefix: When given, each output is also exported as ``<export_prefix>-<Key>`` for
             Fn::ImportValue. Exports lock the producer: prefer ``ModelPackagingJobReference.from_stack_output``.
             :default: no exports
         :returns: the outputs by key
         """
-        prefix = output_prefix if output_prefix is not None else re.sub(r"[^A-Za-z0-9]", "", self.node.id)
+        self._require_waiting("add_outputs()", "what reads the outputs would deploy with empty values")
+        prefix = output_prefix if output_prefix is not None else DEFAULT_OUTPUT_PREFIX
         if not re.fullmatch(r"[A-Za-z0-9]*", prefix):
             raise ValueError(f"output_prefix {prefix!r} must contain only letters and digits (it prefixes logical ids)")
+        if self._output_prefix is not None:
+            raise ValueError(
+                f"add_outputs() was already called on {self.node.path} (output_prefix {self._output_prefix!r}); call "
+                "it once per job, and read the outputs it returned"
+            )
+        self._claim_output_ids(prefix, defaulted=output_prefix is None)
+        self._output_prefix = prefix
         outputs: dict[str, CfnOutput] = {}
         for key in PUBLISHED_KEYS:
             output = CfnOutput(
@@ -162,11 +176,7 @@ class ModelPackagingJob(Construct, JobAttributes):
 
         :param parameter_prefix: A path such as ``/lookoutvision/pcb/pcb-v3-x86``: starts with "/", no trailing "/".
         """
-        if not self._wait_for_completion:
-            raise ValueError(
-                "publish_parameters() needs wait_for_completion=True: without waiting, the job may have no output "
-                "yet, and SSM parameters cannot hold an empty value"
-            )
+        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         check_parameter_prefix(parameter_prefix)
         parameters: dict[str, ssm.StringParameter] = {}
         for key in PUBLISHED_KEYS:
@@ -178,6 +188,38 @@ class ModelPackagingJob(Construct, JobAttributes):
                 description=f"{key} of Lookout for Vision model packaging job {self._describe_job()}",
             )
         return parameters
+
+    def _require_waiting(self, method: str, consequence: str) -> None:
+        # Published values are what consumers deploy with; without waiting they may be empty or come from a job that
+        # FAILED later, which is what the gate exists to prevent.
+        if not self._wait_for_completion:
+            raise ValueError(
+                f"{method} on {self.node.path} needs wait_for_completion=True: without waiting, the job may have no "
+                f"output yet, so ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty "
+                f"and {consequence}. Create the job with wait_for_completion=True, or read job.status directly"
+            )
+
+    def _claim_output_ids(self, prefix: str, *, defaulted: bool) -> None:
+        """Reserve this job's output logical ids in its stack, refusing ids another job of the stack already has."""
+        stack = Stack.of(self)
+        # Kept on the stack's Python object (jsii returns the same one for every lookup): outputs override their
+        # logical ids, so CDK itself only notices a clash when it writes the template, with a bare "already contains".
+        claimed: dict[str, str] | None = getattr(stack, "_lookoutvision_output_ids", None)
+        if claimed is None:
+            claimed = {}
+            stack._lookoutvision_output_ids = claimed  # type: ignore[attr-defined]
+        ids = [f"{prefix}{key}" for key in PUBLISHED_KEYS]
+        taken = [(logical_id, claimed[logical_id]) for logical_id in ids if logical_id in claimed]
+        if taken:
+            logical_id, owner = taken[0]
+            which = f"the default output_prefix {prefix!r}" if defaulted else f"output_prefix {prefix!r}"
+            raise ValueError(
+                f"add_outputs() on {self.node.path}: {which} gives the output {logical_id}, which {owner} already "
+                f"publishes in stack {stack.node.path}. Each job of a stack needs its own output_prefix (letters and "
+                "digits): pass add_outputs(output_prefix=...) for this job, and the same output_prefix to "
+                "ModelPackagingJobReference.from_stack_output()"
+            )
+        claimed.update(dict.fromkeys(ids, self.node.path))
 
     def _describe_job(self) -> str:
         properties = self._properties
