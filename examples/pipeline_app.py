@@ -2,8 +2,10 @@
 """A CDK Pipelines example: one stage deploys the gate stack and then the edge deployment stack, and a pre-step
 runs the pipeline gate CLI so the stage does not start until the model packaging job SUCCEEDED.
 
-Synthesize it with `cdk synth --app "python3 examples/pipeline_app.py"`. Context: repository (owner/name),
-branch, connectionArn (a CodeStar connection), plus the example app's projectName, jobName, ... from cdk.json.
+Synthesize it with `cdk synth --app "python3 examples/pipeline_app.py"`: its own Synth step does the same, so
+that the cloud assembly holds this pipeline stack (for self-mutation) and the Production stage's templates. Context:
+repository (owner/name), branch, connectionArn (a CodeStar connection), plus the example app's projectName,
+jobName, ... from cdk.json.
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import EdgeDeploymentStack, ModelGateStack
 
 WAIT_STEP_ID = "WaitForModelPackagingJob"
+ASSEMBLY_DIR = "cdk.out"
+# `make synth` would synthesize cdk.json's app.py, which holds no pipeline: self-mutation would fail and the stage's
+# templates would be missing. So the step sets up the pinned tools and synthesizes this file with them.
+SYNTH_COMMANDS = [
+    "make setup",
+    'PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH" '
+    f'cdk synth --quiet --no-notices --app "python examples/pipeline_app.py" --output {ASSEMBLY_DIR}',
+]
+# The gate needs only the CLI, which needs only botocore (pinned by requirements.txt) and this package's own code and
+# service model; --no-deps keeps aws-cdk-lib and its jsii runtime out of the step.
+GATE_INSTALL_COMMANDS = [
+    "python -m pip install --constraint requirements.txt botocore",
+    "python -m pip install --no-deps .",
+]
+# The Region of the gate stack, where the custom resource would describe the job too.
+GATE_REGION_VARIABLE = "MODEL_PACKAGING_JOB_REGION"
 
 
 class ModelDeliveryStage(cdk.Stage):
@@ -30,7 +48,7 @@ class ModelDeliveryStage(cdk.Stage):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: dict[str, str], **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        gate = ModelGateStack(
+        self.gate = gate = ModelGateStack(
             self,
             "ModelGate",
             project_name=settings["projectName"],
@@ -62,27 +80,30 @@ class PipelineStack(cdk.Stack):
             "Pipeline",
             pipeline_type=codepipeline.PipelineType.V2,
             synth=pipelines.ShellStep(
-                "Synth", input=source, commands=["make synth"], primary_output_directory="cdk.out"
+                "Synth", input=source, commands=SYNTH_COMMANDS, primary_output_directory=ASSEMBLY_DIR
             ),
         )
+        stage = ModelDeliveryStage(self, "Production", settings=settings)
         wait = " ".join(
             [
                 "python -m cdk_lookoutvision_packaging wait",
                 f"--project-name {shlex.quote(settings['projectName'])}",
                 f"--job-name {shlex.quote(settings['jobName'])}",
+                f'--region "${GATE_REGION_VARIABLE}"',
                 "--timeout 45m",
             ]
         )
         gate_step = pipelines.CodeBuildStep(
             WAIT_STEP_ID,
             input=source,
-            commands=["pip install .", wait],
+            commands=[*GATE_INSTALL_COMMANDS, wait],
+            env={GATE_REGION_VARIABLE: stage.gate.region},
             # DescribeModelPackagingJob supports no resource types; "*" is the only resource IAM accepts for it.
             role_policy_statements=[
                 iam.PolicyStatement(actions=["lookoutvision:DescribeModelPackagingJob"], resources=["*"])
             ],
         )
-        pipeline.add_stage(ModelDeliveryStage(self, "Production", settings=settings), pre=[gate_step])
+        pipeline.add_stage(stage, pre=[gate_step])
         pipeline.build_pipeline()
         # CDK makes the pipeline DependsOn its role, which RoleArn's Fn::GetAtt already enforces (cfn-lint W3005).
         pipeline_resource = pipeline.pipeline.node.default_child

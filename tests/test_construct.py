@@ -324,6 +324,14 @@ def test_the_smallest_budget_any_job_asks_for_applies_to_the_whole_stack() -> No
     assert _environment(template)["DESCRIBE_BUDGET_JOBS"] == "4"
 
 
+def test_a_job_that_gives_no_budget_counts_as_asking_for_the_default() -> None:
+    # Documented as ":default: 4" and "the smallest applies": one job's 10 must not lift the others' 4.
+    for jobs in (({}, {"describe_requests_per_second": 10}), ({"describe_requests_per_second": 10}, {})):
+        assert _environment(_budget_stack(*jobs))["DESCRIBE_BUDGET_RPS"] == "4", jobs
+    both = _budget_stack({"describe_requests_per_second": 10}, {"describe_requests_per_second": 10})
+    assert _environment(both)["DESCRIBE_BUDGET_RPS"] == "10"
+
+
 def test_adding_a_job_reconfigures_the_function_but_not_the_other_jobs() -> None:
     two, three = _budget_stack({}, {}), _budget_stack({}, {}, {})
     # The count lives in the function's environment: a new job must not make CloudFormation update (and so
@@ -728,6 +736,43 @@ def test_wait_timeout_outside_1_to_55_minutes_is_rejected(stack: cdk.Stack, time
     assert "wait_timeout" in message
     assert shown in message
     assert "between 1 and 55 minutes" in message
+
+
+@pytest.mark.parametrize("unit", ["seconds", "minutes"])
+def test_a_token_wait_timeout_is_reported_as_unsupported(stack: cdk.Stack, unit: str) -> None:
+    amount = cdk.CfnParameter(stack, "Timeout", type="Number").value_as_number
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(
+            stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=getattr(cdk.Duration, unit)(amount)
+        )
+    message = str(raised.value)
+    assert "wait_timeout is a token, which is not supported" in message
+    assert "known at synth time" in message and "Duration.minutes(30)" in message
+    assert "must be between" not in message
+    assert stack.node.try_find_child("LookoutVisionModelPackagingJobHandler") is None
+
+
+@pytest.mark.parametrize(
+    ("timeout", "shown"),
+    [(cdk.Duration.millis(60500), "1 minute 500 millis (60.5 s)"), (cdk.Duration.seconds(60.5), "(60.5 s)")],
+    ids=["millis-60500", "seconds-60.5"],
+)
+def test_a_wait_timeout_with_a_fraction_of_a_second_is_rejected_with_the_rule(
+    stack: cdk.Stack, timeout: cdk.Duration, shown: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=timeout)
+    message = str(raised.value)
+    assert message.startswith("wait_timeout is ")
+    assert shown in message
+    assert "whole number of seconds between 1 and 55 minutes" in message
+    assert "Duration.seconds(60)" in message
+
+
+def test_a_wait_timeout_in_whole_seconds_given_in_another_unit_is_accepted(stack: cdk.Stack) -> None:
+    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86", wait_timeout=cdk.Duration.millis(61_000))
+    resource = only(Template.from_stack(stack).find_resources(RESOURCE_TYPE))[1]
+    assert resource["Properties"]["WaitTimeoutSeconds"] == 61
 
 
 @pytest.mark.parametrize("minutes", [1, 55])

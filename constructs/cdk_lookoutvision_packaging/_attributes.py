@@ -7,8 +7,11 @@ from typing import Any
 from aws_cdk import aws_greengrassv2 as greengrassv2
 
 # The keys published as stack outputs and SSM parameters, in documented order. StatusMessage and the timestamps are
-# left out: they may be empty, and CloudFormation outputs and SSM parameters cannot hold an empty value.
+# left out: they may be empty, and an SSM parameter cannot hold an empty value.
 PUBLISHED_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion")
+# The output_prefix of ModelPackagingJob.add_outputs and ModelPackagingJobReference.from_stack_output. It is not the
+# construct id: a consumer cannot know the producer's construct id, so both sides must default to the same literal.
+DEFAULT_OUTPUT_PREFIX = "ModelPackagingJob"
 
 
 class JobAttributes:

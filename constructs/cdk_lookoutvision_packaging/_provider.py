@@ -197,12 +197,15 @@ class JobFunction(Construct):
     def add_job(self, job: Construct, *, requests_per_second: float | None, window_s: float) -> None:
         """Count ``job`` among those sharing the polling budget; ``window_s`` is the time it has for its looks."""
         self._jobs.append((job.node.path, window_s))
-        if requests_per_second is not None:
-            self._requested_rps.append(requests_per_second)
+        # A job that gives no budget asks for the default: otherwise one job's larger value would override it.
+        self._requested_rps.append(
+            pj.DEFAULT_DESCRIBE_BUDGET_RPS if requests_per_second is None else requests_per_second
+        )
 
     @property
     def budget(self) -> pj.PollBudget:
-        """The stack's polling budget: the smallest any job asked for (the default when none did), shared by all."""
+        """The stack's polling budget: the smallest any job asked for (a job that gives none asks for the default),
+        shared by all."""
         rps = min(self._requested_rps) if self._requested_rps else pj.DEFAULT_DESCRIBE_BUDGET_RPS
         return pj.PollBudget(rps, max(1, len(self._jobs)))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 
-from aws_cdk import CfnOutput, CustomResource, Duration, Token
+from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import PUBLISHED_KEYS, JobAttributes
+from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging._provider import JobFunction
 
@@ -47,8 +47,8 @@ class ModelPackagingJob(Construct, JobAttributes):
         :param wait_for_completion: Wait while the job is CREATED or RUNNING, and fail the deployment when it FAILED.
             When False, the resource reports the job's current status at once and never fails on it.
             :default: True
-        :param wait_timeout: How long to wait before failing the deployment; 1 to 55 minutes.
-            :default: 45 minutes
+        :param wait_timeout: How long to wait before failing the deployment: a whole number of seconds from 1 to
+            55 minutes, known at synth time (not a token). :default: 45 minutes
         :param expected_component_name: The Greengrass component name the job produces. When set,
             ``component_name`` is this literal, so it can key ``AWS::GreengrassV2::Deployment.Components``
             (CloudFormation cannot use Fn::GetAtt as a map key), and the deployment fails if the job produced
@@ -58,8 +58,9 @@ class ModelPackagingJob(Construct, JobAttributes):
             equal share: with N jobs and a budget of R, a job looks at its status every N/R to 1.5 N/R seconds (never
             more often than every 2 to 4.5 s), and when N exceeds R the jobs' first looks are spread over N/R
             seconds, so that a stack whose jobs CloudFormation creates at once stays within the budget from the
-            start. When jobs of one stack give different values, the smallest applies. Stacks that deploy at the
-            same time in one account and Region each use their own budget: keep their sum under the quota.
+            start. When jobs of one stack give different values, the smallest applies, and a job that gives none
+            counts as asking for the default. Stacks that deploy at the same time in one account and Region each use
+            their own budget: keep their sum under the quota.
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
         super().__init__(scope, id)
@@ -67,16 +68,11 @@ class ModelPackagingJob(Construct, JobAttributes):
         _check_name(pj.JOB_NAME_RULE, "job_name", job_name)
         if expected_component_name is not None:
             _check_name(pj.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
-        timeout = wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT
-        timeout_s = int(timeout.to_seconds())
-        if not MIN_WAIT_TIMEOUT_S <= timeout_s <= MAX_WAIT_TIMEOUT_S:
-            raise ValueError(
-                f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
-                "handler answers before CloudFormation's 60-minute custom resource limit"
-            )
+        timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
+        self._output_prefix: str | None = None
         handler = JobFunction.of(self)
         handler.add_job(
             self,
@@ -135,17 +131,30 @@ class ModelPackagingJob(Construct, JobAttributes):
     ) -> dict[str, CfnOutput]:
         """Add stack outputs for ComponentVersionArn, ComponentName, ComponentVersion, Status and ModelVersion.
 
-        :param output_prefix: Prefix of the outputs' logical ids, which are ``<prefix><Key>`` (for example
-            ``ModelPackagingJobComponentVersionArn``); consumers address outputs by these names.
-            :default: this construct's id with everything but letters and digits removed
+        Call it once per job. It needs ``wait_for_completion=True``, like ``publish_parameters``.
+
+        :param output_prefix: Prefix of the outputs' logical ids, which are ``<prefix><Key>``; consumers address
+            outputs by these names. The default does not depend on the construct id, so that it is also the default of
+            ``ModelPackagingJobReference.from_stack_output``: ``ModelPackagingJobComponentVersionArn``,
+            ``ModelPackagingJobComponentName``, ``ModelPackagingJobComponentVersion``, ``ModelPackagingJobStatus``
+            and ``ModelPackagingJobModelVersion``. Each job of a stack needs its own prefix: a second job with the
+            same one is refused. :default: "ModelPackagingJob"
         :param export_prefix: When given, each output is also exported as ``<export_prefix>-<Key>`` for
             Fn::ImportValue. Exports lock the producer: prefer ``ModelPackagingJobReference.from_stack_output``.
             :default: no exports
         :returns: the outputs by key
         """
-        prefix = output_prefix if output_prefix is not None else re.sub(r"[^A-Za-z0-9]", "", self.node.id)
+        self._require_waiting("add_outputs()", "what reads the outputs would deploy with empty values")
+        prefix = output_prefix if output_prefix is not None else DEFAULT_OUTPUT_PREFIX
         if not re.fullmatch(r"[A-Za-z0-9]*", prefix):
             raise ValueError(f"output_prefix {prefix!r} must contain only letters and digits (it prefixes logical ids)")
+        if self._output_prefix is not None:
+            raise ValueError(
+                f"add_outputs() was already called on {self.node.path} (output_prefix {self._output_prefix!r}); call "
+                "it once per job, and read the outputs it returned"
+            )
+        self._claim_output_ids(prefix, defaulted=output_prefix is None)
+        self._output_prefix = prefix
         outputs: dict[str, CfnOutput] = {}
         for key in PUBLISHED_KEYS:
             output = CfnOutput(
@@ -167,11 +176,7 @@ class ModelPackagingJob(Construct, JobAttributes):
 
         :param parameter_prefix: A path such as ``/lookoutvision/pcb/pcb-v3-x86``: starts with "/", no trailing "/".
         """
-        if not self._wait_for_completion:
-            raise ValueError(
-                "publish_parameters() needs wait_for_completion=True: without waiting, the job may have no output "
-                "yet, and SSM parameters cannot hold an empty value"
-            )
+        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         check_parameter_prefix(parameter_prefix)
         parameters: dict[str, ssm.StringParameter] = {}
         for key in PUBLISHED_KEYS:
@@ -184,6 +189,38 @@ class ModelPackagingJob(Construct, JobAttributes):
             )
         return parameters
 
+    def _require_waiting(self, method: str, consequence: str) -> None:
+        # Published values are what consumers deploy with; without waiting they may be empty or come from a job that
+        # FAILED later, which is what the gate exists to prevent.
+        if not self._wait_for_completion:
+            raise ValueError(
+                f"{method} on {self.node.path} needs wait_for_completion=True: without waiting, the job may have no "
+                f"output yet, so ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty "
+                f"and {consequence}. Create the job with wait_for_completion=True, or read job.status directly"
+            )
+
+    def _claim_output_ids(self, prefix: str, *, defaulted: bool) -> None:
+        """Reserve this job's output logical ids in its stack, refusing ids another job of the stack already has."""
+        stack = Stack.of(self)
+        # Kept on the stack's Python object (jsii returns the same one for every lookup): outputs override their
+        # logical ids, so CDK itself only notices a clash when it writes the template, with a bare "already contains".
+        claimed: dict[str, str] | None = getattr(stack, "_lookoutvision_output_ids", None)
+        if claimed is None:
+            claimed = {}
+            stack._lookoutvision_output_ids = claimed  # type: ignore[attr-defined]
+        ids = [f"{prefix}{key}" for key in PUBLISHED_KEYS]
+        taken = [(logical_id, claimed[logical_id]) for logical_id in ids if logical_id in claimed]
+        if taken:
+            logical_id, owner = taken[0]
+            which = f"the default output_prefix {prefix!r}" if defaulted else f"output_prefix {prefix!r}"
+            raise ValueError(
+                f"add_outputs() on {self.node.path}: {which} gives the output {logical_id}, which {owner} already "
+                f"publishes in stack {stack.node.path}. Each job of a stack needs its own output_prefix (letters and "
+                "digits): pass add_outputs(output_prefix=...) for this job, and the same output_prefix to "
+                "ModelPackagingJobReference.from_stack_output()"
+            )
+        claimed.update(dict.fromkeys(ids, self.node.path))
+
     def _describe_job(self) -> str:
         properties = self._properties
         project, job = properties["ProjectName"], properties["JobName"]
@@ -193,9 +230,16 @@ class ModelPackagingJob(Construct, JobAttributes):
 
 
 def check_parameter_prefix(prefix: str) -> None:
-    """Validate an SSM parameter path prefix; tokens are skipped."""
+    """Validate an SSM parameter path prefix, which must be known at synth time."""
     if Token.is_unresolved(prefix):
-        return
+        # CDK needs a literal name to build the parameters' ARNs, and a consumer reads each parameter through a
+        # CloudFormation parameter whose Default cannot hold an intrinsic function.
+        raise ValueError(
+            f"parameter_prefix {prefix!r} is a token; it must be a literal path known at synth time, such as "
+            "/lookoutvision/pcb/pcb-v3-x86, because the parameter names, their ARNs and the consumer's reads are "
+            "built from it at synth time. Build the prefix from context or other Python values, not from a "
+            "CfnParameter or another resource's attribute"
+        )
     if not re.fullmatch(r"(/[a-zA-Z0-9_.\-]+)+", prefix) or len(prefix) > 1000:
         raise ValueError(
             f"parameter_prefix {prefix!r} must be a path like /lookoutvision/pcb/job-1: it starts with '/', has no "
@@ -204,6 +248,28 @@ def check_parameter_prefix(prefix: str) -> None:
 
 
 MIN_DESCRIBE_RPS, MAX_DESCRIBE_RPS = pj.DESCRIBE_BUDGET_RPS_RANGE
+
+
+def _wait_timeout_seconds(timeout: Duration) -> int:
+    """The wait timeout in whole seconds, or a ValueError saying what is wrong with it."""
+    if timeout.is_unresolved():
+        raise ValueError(
+            "wait_timeout is a token, which is not supported: it must be known at synth time because it sets the "
+            "custom resource's ServiceTimeout and the polling budget check. Pass a literal such as "
+            "Duration.minutes(30), between 1 and 55 minutes"
+        )
+    seconds = timeout.to_seconds(integral=False)
+    if not float(seconds).is_integer():
+        raise ValueError(
+            f"wait_timeout is {timeout.to_human_string()} ({seconds:g} s); it must be a whole number of seconds "
+            f"between 1 and 55 minutes: pass Duration.seconds({math.floor(seconds)}) or Duration.minutes(n)"
+        )
+    if not MIN_WAIT_TIMEOUT_S <= seconds <= MAX_WAIT_TIMEOUT_S:
+        raise ValueError(
+            f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
+            "handler answers before CloudFormation's 60-minute custom resource limit"
+        )
+    return int(seconds)
 
 
 def _check_rate(value: object) -> None:

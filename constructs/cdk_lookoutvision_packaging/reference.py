@@ -9,7 +9,7 @@ from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import PUBLISHED_KEYS, JobAttributes
+from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging.model_packaging_job import ModelPackagingJob, check_parameter_prefix
 
@@ -63,7 +63,7 @@ class ModelPackagingJobReference(Construct, JobAttributes):
         id: str,
         *,
         stack_name: str,
-        output_prefix: str = "ModelPackagingJob",
+        output_prefix: str = DEFAULT_OUTPUT_PREFIX,
         region: str | None = None,
         role_arn: str | None = None,
         expected_component_name: str | None = None,
@@ -74,7 +74,8 @@ class ModelPackagingJobReference(Construct, JobAttributes):
         updated as it is in use"), and the producer may live in another account or Region.
 
         :param stack_name: The producing stack's name.
-        :param output_prefix: The ``output_prefix`` the producer used. :default: "ModelPackagingJob"
+        :param output_prefix: The ``output_prefix`` the producer passed to ``add_outputs``; both default to the same
+            value, whatever the producer's construct id. :default: "ModelPackagingJob"
         :param region: The producer's Region. :default: this stack's Region
         :param role_arn: A role CloudFormation assumes to read another account's stack. :default: none
         :param expected_component_name: The literal component name, needed for ``greengrass_component()``.
