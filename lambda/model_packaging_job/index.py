@@ -297,11 +297,12 @@ def _gate(event: dict[str, Any], context: Any) -> str:
             }
         )
     )
-    deadline, yield_at = cr.wait_window(props, state, now, remaining_s)
+    deadline, hand_off_at = cr.wait_window(props, state, now, remaining_s)
     needed_s = cr.needed_invocation_s(pj.poll_interval(budget)[1])
     # An invocation too short to wait in takes one look, and answers FAILED if the job still needs waiting for:
     # handing on at once would chain invocations as fast as Lambda starts them.
-    too_short = deadline > yield_at and remaining_s < needed_s
+    too_short = deadline > hand_off_at and remaining_s < needed_s
+    yield_at: float | None = hand_off_at
     if too_short:
         deadline, yield_at = now, None
 
