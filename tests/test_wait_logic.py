@@ -284,6 +284,17 @@ def test_throttling_and_server_errors_are_retryable(code: str, status: int) -> N
     problem = pj.classify_error(client_error(code, status), PROJECT, JOB)
     assert problem.retryable
     assert problem.code == code
+    assert problem.throttled == (code in ("ThrottlingException", "TooManyRequestsException") or status == 429)
+
+
+def test_a_server_error_quoting_a_429_is_not_a_throttle() -> None:
+    vclock = VirtualClock()
+    unavailable = client_error("ServiceUnavailableException", 503, "upstream answered (429)")
+    assert not pj.classify_error(unavailable, PROJECT, JOB).throttled
+    client = ScriptedClient(vclock, [unavailable, description("SUCCEEDED")])
+    assert wait(client, vclock).outcome == "succeeded"
+    # Backoff alone (1-2 s after one failure), not a throttled poll (at least twice the 2 s poll).
+    assert max(vclock.sleeps) < pj.POLL_INTERVAL_S[0] * 2
 
 
 def test_retry_after_seconds_is_honoured_from_the_modeled_field_and_the_header() -> None:

@@ -251,6 +251,8 @@ class ApiProblem:
     code: str
     message: str
     retry_after_s: float | None = None
+    # Whether the service throttled the call (a throttling code, or HTTP 429): the wait slows down its polling.
+    throttled: bool = False
     # The exception that was classified (None when none was), so that a caller with other terms than the
     # construct's can have the same message in its own words: classify_error(problem.error, ..., wording).
     error: BaseException | None = field(default=None, compare=False, repr=False)
@@ -388,7 +390,8 @@ def _classify(error: BaseException, project_name: str, job_name: str, region: st
                 False, code, f"Cannot describe model packaging job {job}{where}: {credentials} ({detail})"
             )
         if code in _RETRYABLE_CODES or status == 429 or status >= 500:
-            return ApiProblem(True, code, _error_text(code, status, message), retry_after)
+            throttled = code in _THROTTLING_CODES or status == 429
+            return ApiProblem(True, code, _error_text(code, status, message), retry_after, throttled)
         if code == "AccessDeniedException" or status == 403:
             return ApiProblem(
                 False,
@@ -643,7 +646,7 @@ def wait_for_job(
             result.last_error = problem.message
             backoff = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(failures - 1, 10))
             delay = clock.rng.uniform(backoff / 2, backoff)
-            if problem.code in _THROTTLING_CODES or "(429)" in problem.message:
+            if problem.throttled:
                 pressure = min(PRESSURE_MAX, pressure + 1.0)
                 delay = max(delay, paced(clock.rng.uniform(*interval)))
             if problem.retry_after_s is not None:
