@@ -111,7 +111,7 @@ class _Helper(CfnResource):
         self._sam_local = previous
         self._answer_lock = threading.Lock()
         # Who speaks for this request: "" (nobody yet), "answer" (this invocation answered or is answering),
-        # "hand-off" (a continuation is being started, or was) . One claim wins; the timer, the handler and the
+        # "hand-off" (a continuation is being started, or was). One claim wins; the timer, the handler and the
         # fallback all go through it.
         self._claim = ""
         # Set once the claimed answer was delivered (or given up on): the invocation must not end before, or Lambda
