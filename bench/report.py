@@ -510,7 +510,10 @@ def render(results: dict[str, Any]) -> str:
     out += [f"- {k.replace('_', ' ')}: {v}" for k, v in results["prices"].items()]
     out += [
         "",
-        "Cost per gate = requests x $0.20/1M + GB-s x $0.0000133334 + transitions x $0.000025.",
+        "Cost per gate = requests x "
+        f"${results['price_values']['lambda_usd_per_request'] * 1e6:.2f}/1M + GB-s x "
+        f"${results['price_values']['lambda_arm64_usd_per_gb_s']:.10f} + transitions x "
+        f"${results['price_values']['stepfunctions_standard_usd_per_transition']:.6f}.",
         "",
         "## Reproduce",
         "",
