@@ -1,4 +1,10 @@
-"""Figure 4, gate latency and cost: a job that turns SUCCEEDED T seconds after the Create request arrives.
+"""Figure 4, gate latency and cost: a job that turns SUCCEEDED about T seconds after the Create request arrives.
+
+A real job finishes at a random moment between two polls, so for T > 0 every seed draws one finish moment
+``T + phase``, the phase uniform in ``[0, phase window)``, the window being the longest poll period among the three
+systems (crhelper's rate); at T = 0 the job is already SUCCEEDED when the request arrives. The same finish moments,
+one per seed, are fed to all three systems, and each is reported as the median and the worst over the seeds; a cost
+ratio is formed per seed, at one finish moment.
 
 OURS runs the real code on a virtual clock. Each simulated Lambda invocation does what index._gate does: it reads
 the wait state from the event with ``custom_resource.wait_state``, calls ``packaging_job.wait_for_job`` with
@@ -6,10 +12,9 @@ the wait state from the event with ``custom_resource.wait_state``, calls ``packa
 custom_resource.HANDOFF_MARGIN_S``, and on ``yield`` continues in a new invocation with the event
 ``custom_resource.continuation_event`` builds; the last one's result goes through ``custom_resource.decide``, which
 must answer SUCCESS. Only time, sleep and randomness are injected (``packaging_job.Clock``); the client is a fake
-whose job reports RUNNING before T and SUCCEEDED from T on. The function's timeout and memory are read from the
-synthesized template, so they are the ones the construct deploys. The jitter is random, so every T runs with
-several seeds: latency is reported as the median and the worst, calls as the median, invocations and GB-s as the
-worst.
+whose job reports RUNNING before the finish moment and SUCCEEDED from then on. The function's timeout and memory
+are read from the synthesized template, so they are the ones the construct deploys. Its poll jitter is seeded by
+the same seed that draws the finish moment.
 
 CRHELPER and the PROVIDER framework are models of their documented mechanics (see ``crhelper_model`` and
 ``provider_model``); neither runs against a real scheduler here.
@@ -25,7 +30,7 @@ from __future__ import annotations
 import inspect
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -192,17 +197,17 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
 # --- the alternatives, modelled ------------------------------------------------------------------------------------
 
 
-def crhelper_model(finish_after_s: float, interval_s: float, assumptions: Assumptions) -> dict[str, Any]:
+def crhelper_model(finish_at_s: float, interval_s: float, assumptions: Assumptions) -> dict[str, Any]:
     """crhelper with poll_create: the first invocation runs create() and, because a poll function is registered,
     always sets up polling (put_rule rate(N minutes), add_permission, put_targets) and does not answer, even when
     the job is already SUCCEEDED. The rule first fires one interval after it is created and then every interval;
-    each firing is one invocation running poll_create (one Describe). The first poll at or after T answers and
-    removes the rule."""
-    polls = max(1, math.ceil(finish_after_s / interval_s))
+    each firing is one invocation running poll_create (one Describe). The first poll at or after the finish moment
+    answers and removes the rule."""
+    polls = max(1, math.ceil(round(finish_at_s / interval_s, 9)))
     invocations = 1 + polls
     gb_s = invocations * assumptions.short_invocation_s * assumptions.crhelper_memory_mb / 1024.0
     return {
-        "crhelper_latency_s": round(polls * interval_s - finish_after_s, 3),
+        "crhelper_latency_s": round(polls * interval_s - finish_at_s, 3),
         "crhelper_invocations": invocations,
         "crhelper_api_calls": polls + 6,  # Describes + put_rule, add_permission, put_targets and their removal
         "crhelper_gb_s": round(gb_s, 3),
@@ -210,7 +215,7 @@ def crhelper_model(finish_after_s: float, interval_s: float, assumptions: Assump
     }
 
 
-def provider_model(finish_after_s: float, assumptions: Assumptions) -> dict[str, Any]:
+def provider_model(finish_at_s: float, assumptions: Assumptions) -> dict[str, Any]:
     """custom_resources.Provider with an isComplete handler: CloudFormation invokes framework-onEvent, which invokes
     the user's onEvent (2 invocations) and starts the waiter state machine; its one Task invokes framework-isComplete
     at once, which invokes the user's isComplete (2 invocations per poll), and retries every queryInterval (5 s by
@@ -218,13 +223,13 @@ def provider_model(finish_after_s: float, assumptions: Assumptions) -> dict[str,
     the execution's start and end are not counted, which flatters the Provider). totalTimeout must cover the wait:
     its default, 30 minutes, would fail the T = 50 minutes row, so it is set to the same 55 minutes as ours."""
     interval = assumptions.provider_query_interval_s
-    polls = math.ceil(finish_after_s / interval) + 1  # at 0, q, 2q, ... up to the first at or after T
+    polls = math.ceil(round(finish_at_s / interval, 9)) + 1  # at 0, q, 2q, ... up to the first at or after it
     if (polls - 1) * interval > assumptions.provider_total_timeout_s:
         raise RuntimeError("the Provider model would time out")
     invocations = 2 + 2 * polls
     gb_s = invocations * assumptions.short_invocation_s * assumptions.provider_memory_mb / 1024.0
     return {
-        "provider_latency_s": round((polls - 1) * interval - finish_after_s, 3),
+        "provider_latency_s": round((polls - 1) * interval - finish_at_s, 3),
         "provider_invocations": invocations,
         "provider_state_transitions": polls,
         "provider_api_calls": polls,
@@ -235,10 +240,33 @@ def provider_model(finish_after_s: float, assumptions: Assumptions) -> dict[str,
 
 # --- the figure ----------------------------------------------------------------------------------------------------
 
+SYSTEMS = ("ours", "crhelper", "provider")
 
-def invocation_allowance(finish_after_s: float) -> int:
+
+def invocation_allowance(waited_s: float) -> int:
     """ "At most 5 invocations per hour of waiting", in whole invocations: ceil(5 x hours waited), at least 1."""
-    return max(1, math.ceil(5 * finish_after_s / 3600.0 - 1e-9))
+    return max(1, math.ceil(5 * waited_s / 3600.0 - 1e-9))
+
+
+def phase_window_s(assumptions: Assumptions = ASSUMPTIONS) -> float:
+    """The span the finish phase is drawn from: the longest poll period of the three systems, so that the finish
+    falls at a random point of every system's period (crhelper's rate is a whole number of the Provider's)."""
+    return max(crhelper_polling_interval_s(), assumptions.provider_query_interval_s)
+
+
+def finish_moment(finish_after_s: float, seed: int, window_s: float) -> float:
+    """Seconds from the request to SUCCEEDED for one seed: T plus a phase drawn uniformly from [0, window_s).
+    At T = 0 the job is already done when the request arrives, so there is no phase to draw."""
+    if finish_after_s == 0:
+        return 0.0
+    # A stream of its own, so the finish moment does not shift the poll jitter that the same seed drives.
+    phase = random.Random(f"finish-phase:{finish_after_s}:{seed}").random() * window_s
+    return round(finish_after_s + phase, 3)
+
+
+OursSystem = Callable[[float, int, dict[str, Any], Assumptions], OursRun]
+CrhelperSystem = Callable[[float, float, Assumptions], dict[str, Any]]
+ProviderSystem = Callable[[float, Assumptions], dict[str, Any]]
 
 
 def measure(
@@ -246,31 +274,66 @@ def measure(
     seeds: int,
     finish_after: Sequence[int] = FINISH_AFTER_S,
     assumptions: Assumptions = ASSUMPTIONS,
+    *,
+    ours: OursSystem = simulate_ours,
+    crhelper: CrhelperSystem = crhelper_model,
+    provider: ProviderSystem = provider_model,
 ) -> list[dict[str, Any]]:
+    """One row per T. Every seed draws one finish moment and all three systems run against that same moment; the
+    row keeps every run and reports each system's latency as the median and the worst over the seeds."""
     interval_s = crhelper_polling_interval_s()
+    window_s = phase_window_s(assumptions)
     rows: list[dict[str, Any]] = []
     for finish_after_s in finish_after:
-        runs = [simulate_ours(finish_after_s, seed, function, assumptions) for seed in range(seeds)]
-        invocations = max(r.invocations for r in runs)
-        gb_s = max(r.gb_s for r in runs)
-        hours = finish_after_s / 3600.0
+        runs: list[dict[str, Any]] = []
+        billed: list[list[float]] = []
+        for seed in range(seeds):
+            finish_at_s = finish_moment(finish_after_s, seed, window_s)
+            mine = ours(finish_at_s, seed, function, assumptions)
+            theirs = {**crhelper(finish_at_s, interval_s, assumptions), **provider(finish_at_s, assumptions)}
+            run: dict[str, Any] = {
+                "seed": seed,
+                "finish_at_s": finish_at_s,
+                "ours_latency_s": mine.latency_s,
+                "ours_api_calls": mine.api_calls,
+                "ours_invocations": mine.invocations,
+                "ours_invocations_allowed": invocation_allowance(finish_at_s),
+                "ours_gb_s": mine.gb_s,
+                "ours_cost_usd": cost_usd(mine.invocations, mine.gb_s),
+                **theirs,
+            }
+            run["cost_ratio_ours_to_provider"] = round(run["ours_cost_usd"] / run["provider_cost_usd"], 4)
+            runs.append(run)
+            billed.append(mine.billed_s)
         row: dict[str, Any] = {
             "finish_after_s": finish_after_s,
-            "ours_latency_s": max(r.latency_s for r in runs),
-            "ours_latency_s_median": round(median([r.latency_s for r in runs]), 3),
-            "ours_api_calls": round(median([r.api_calls for r in runs])),
-            "ours_api_calls_max": max(r.api_calls for r in runs),
-            "ours_invocations": invocations,
-            "ours_invocations_allowed": invocation_allowance(finish_after_s),
-            "ours_invocations_per_hour": round(invocations / hours, 2) if hours else None,
-            "ours_gb_s": gb_s,
-            "ours_billed_s": max((r.billed_s for r in runs), key=sum),
-            "ours_cost_usd": cost_usd(invocations, gb_s),
+            "phase_window_s": window_s if finish_after_s else 0.0,
+            "seeds": seeds,
+            "finish_at_s_min": min(r["finish_at_s"] for r in runs),
+            "finish_at_s_max": max(r["finish_at_s"] for r in runs),
         }
-        row.update(crhelper_model(finish_after_s, interval_s, assumptions))
-        row.update(provider_model(finish_after_s, assumptions))
-        row["cost_ratio_ours_to_provider"] = round(row["ours_cost_usd"] / row["provider_cost_usd"], 4)
-        row["seeds"] = seeds
+        for system in SYSTEMS:
+            latencies = [r[f"{system}_latency_s"] for r in runs]
+            costs = [r[f"{system}_cost_usd"] for r in runs]
+            row[f"{system}_latency_s_median"] = round(median(latencies), 3)
+            row[f"{system}_latency_s_worst"] = max(latencies)
+            row[f"{system}_invocations_worst"] = max(r[f"{system}_invocations"] for r in runs)
+            row[f"{system}_cost_usd_median"] = median(costs)
+            row[f"{system}_cost_usd_worst"] = max(costs)
+        row["ours_api_calls_median"] = round(median([r["ours_api_calls"] for r in runs]))
+        row["ours_api_calls_worst"] = max(r["ours_api_calls"] for r in runs)
+        row["ours_gb_s_median"] = round(median([r["ours_gb_s"] for r in runs]), 3)
+        row["ours_gb_s_worst"] = max(r["ours_gb_s"] for r in runs)
+        row["ours_billed_s_worst"] = max(billed, key=sum)
+        row["ours_invocations_allowed_min"] = min(r["ours_invocations_allowed"] for r in runs)
+        row["ours_invocations_over_allowance"] = sum(
+            1 for r in runs if r["ours_invocations"] > r["ours_invocations_allowed"]
+        )
+        row["provider_state_transitions_worst"] = max(r["provider_state_transitions"] for r in runs)
+        ratios = [r["cost_ratio_ours_to_provider"] for r in runs]
+        row["cost_ratio_ours_to_provider_median"] = round(median(ratios), 4)
+        row["cost_ratio_ours_to_provider_worst"] = max(ratios)
+        row["runs"] = runs
         rows.append(row)
     return rows
 
@@ -289,4 +352,7 @@ def describe_models(function: dict[str, Any]) -> dict[str, Any]:
         "crhelper_first_poll": "one rate interval after the rule is created (EventBridge rate schedules start at "
         "creation)",
         "provider_query_interval_s": ASSUMPTIONS.provider_query_interval_s,
+        "finish_phase_window_s": phase_window_s(),
+        "finish_phase": "for T > 0 each seed's job finishes at T + a phase drawn uniformly from [0, window), the "
+        "same moment for all three systems; at T = 0 it is already SUCCEEDED when the request arrives",
     }

@@ -1,9 +1,9 @@
 """``python -m bench.run [--quick] [--out DIR]``: measure the four figures and write results.json and RESULTS.md.
 
 Full mode (``make bench``) synthesizes N = 1, 10 and 100 jobs five times per side (at least three: no fourth round
-starts after five minutes of synthesizing), runs ten cold starts per side and simulates every gate with 20 seeds;
-it takes a few minutes. ``--quick`` (the smoke test) synthesizes N=1 once
-per side, runs two cold starts per side and three seeds per gate.
+starts after five minutes of synthesizing), runs ten cold starts per side and simulates every gate with 20 seeds
+(each seed draws one finish moment, shared by the three systems, and our poll jitter); it takes a few minutes.
+``--quick`` (the smoke test) synthesizes N=1 once per side, runs two cold starts per side and three seeds per gate.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json and RESULTS.md")
     parser.add_argument("--synth-repeats", type=int, help="synth runs per side and N (at least 1)")
     parser.add_argument("--cold-runs", type=int, help="cold starts per side (at least 1)")
-    parser.add_argument("--seeds", type=int, help="jitter seeds per gate row (at least 1)")
+    parser.add_argument("--seeds", type=int, help="seeds per gate row: finish moments and jitter (at least 1)")
     return parser.parse_args(argv)
 
 
