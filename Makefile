@@ -25,7 +25,7 @@ DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test lint typecheck cfn-lint bench clean
+.PHONY: setup synth test lint typecheck cfn-lint integ-update bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP)
 
@@ -85,6 +85,10 @@ cfn-lint: synth
 
 test: setup lint typecheck cfn-lint
 	pytest
+
+# Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
+integ-update: $(PY_STAMP) $(NODE_STAMP)
+	INTEG_UPDATE=1 pytest tests/test_integ_snapshots.py -k committed_snapshot
 
 bench: setup
 	python -m bench.run
