@@ -10,7 +10,7 @@ WHEELHOUSE := .deps/wheelhouse
 MINISTACK_VENV := .deps/ministack
 # The runtime suite runs the asset on the newest Python that CI can run (AWS Lambda's python3.13); pyenv carries it.
 # On a machine without it, that directory is not made and the suite says so and runs on the venv's Python.
-PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13))
+PYTHON313 ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13))
 RUNTIME313 := .deps/runtime-py313
 # The pinned Node.js (npm package node@22) must win over any system node: jsii and the CDK CLI run on it.
 export PATH := $(NODE_BIN):$(BIN):$(PATH)

@@ -248,6 +248,7 @@ def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: De
 def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: Deployment) -> None:
     deployment.play_success("second", "2.0.0")
     before = len(deployment.events())
+    first_job_calls = deployment.lookoutvision.calls(PROJECT, JOBS["first"])
     # The pipeline's pre-step: the CLI gate against the same loopback API, before the stage deploys.
     env = {**deployment.env, "AWS_ENDPOINT_URL_LOOKOUTVISION": deployment.lookoutvision.url}
     wait = run_cli(
@@ -283,17 +284,19 @@ def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: 
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromParameters/ComponentVersionArn") == arn
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
 
-    new = deployment.events()[before:]
-    assert new[0]["RequestType"] == "Update", new
-    assert new[0]["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
-    assert new[0]["OldResourceProperties"]["JobName"] == JOBS["first"]
-    assert new[0]["ResourceProperties"]["JobName"] == JOBS["second"]
-    for event in new:
+    update, delete = deployment.events()[before:]
+    assert update["RequestType"] == "Update", update
+    assert update["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
+    assert update["OldResourceProperties"]["JobName"] == JOBS["first"]
+    assert update["ResourceProperties"]["JobName"] == JOBS["second"]
+    # The new job answered with a new physical id, a replacement: the old one is deleted in the clean-up phase,
+    # with its own properties, and the handler answers that without describing the old job again.
+    assert delete["RequestType"] == "Delete", delete
+    assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
+    assert delete["ResourceProperties"]["JobName"] == JOBS["first"]
+    assert deployment.lookoutvision.calls(PROJECT, JOBS["first"]) == first_job_calls
+    for event in (update, delete):
         _assert_cloudformation_shape(event, _function_arn(deployment))
-    # The new job answers with a new physical id; CloudFormation then deletes the old one in its clean-up phase.
-    # MiniStack does not (see the README), so the Delete is not required here, but any Delete must be the old id's.
-    for event in new[1:]:
-        assert event["RequestType"] == "Delete" and event["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
 
 
 def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deployment) -> None:
