@@ -27,7 +27,11 @@ RUNTIME313_STAMP := .deps/.runtime-py313
 
 .PHONY: setup synth test lint typecheck cfn-lint integ-update bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP)
+# The four installs are independent and mostly wait on the registry and the disk, so they run side by side;
+# .deps needs the project venv's pip, so it comes after.
+setup:
+	$(MAKE) --no-print-directory -j4 --output-sync=target $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP)
+	$(MAKE) --no-print-directory $(DEPS_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +46,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 # Test-only inputs: the newest boto3 (no lookoutvision) for the runtime-independence test, and a wheelhouse of the
 # pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry.
-$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt
+$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt | $(PY_STAMP)
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
