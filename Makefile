@@ -7,6 +7,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 NODE_BIN := $(CURDIR)/node_modules/.bin
 NEWEST_BOTO3 := .deps/boto3-newest
 WHEELHOUSE := .deps/wheelhouse
+MINISTACK_VENV := .deps/ministack
+# The runtime suite runs the asset on the newest Python that CI can run (AWS Lambda's python3.13); pyenv carries it.
+# On a machine without it, that directory is not made and the suite says so and runs on the venv's Python.
+PYTHON313 ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13))
+RUNTIME313 := .deps/runtime-py313
 # The pinned Node.js (npm package node@22) must win over any system node: jsii and the CDK CLI run on it.
 export PATH := $(NODE_BIN):$(BIN):$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
@@ -17,10 +22,16 @@ export AWS_REGION ?= us-east-1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 DEPS_STAMP := .deps/.installed
+MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
+RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test lint typecheck cfn-lint bench clean
+.PHONY: setup synth test lint typecheck cfn-lint integ-update bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
+# The four installs are independent and mostly wait on the registry and the disk, so they run side by side;
+# .deps needs the project venv's pip, so it comes after.
+setup:
+	$(MAKE) --no-print-directory -j4 --output-sync=target $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP)
+	$(MAKE) --no-print-directory $(DEPS_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -35,10 +46,30 @@ $(NODE_STAMP): package.json package-lock.json
 
 # Test-only inputs: the newest boto3 (no lookoutvision) for the runtime-independence test, and a wheelhouse of the
 # pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry.
-$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt
+$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt | $(PY_STAMP)
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
+	touch $@
+
+# MiniStack for the end-to-end suite, in its own venv: it runs Lambda functions on this venv's interpreter and
+# packages, so the venv holds nothing but its pins (requirements-ministack.txt). On Python 3.13 where there is one.
+$(MINISTACK_STAMP): requirements-ministack.txt
+	rm -rf $(MINISTACK_VENV)
+	$(or $(PYTHON313),$(PYTHON)) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-ministack.txt
+	$(MINISTACK_VENV)/bin/python --version
+	touch $@
+
+# awslambdaric and the newest boto3 for Python 3.13, the runtime suite's /var/runtime on that interpreter.
+$(RUNTIME313_STAMP): requirements-newest-boto3.txt
+	rm -rf $(RUNTIME313)
+ifneq ($(PYTHON313),)
+	$(PYTHON313) -m pip install --quiet --disable-pip-version-check --no-deps --root-user-action=ignore --target $(RUNTIME313) -r requirements-newest-boto3.txt
+	echo $(PYTHON313) > $(RUNTIME313)/.python
+else
+	@echo "No Python 3.13 on this machine: the runtime suite will run the asset on $$($(BIN)/python --version)"
+endif
 	touch $@
 
 synth: $(PY_STAMP) $(NODE_STAMP)
@@ -58,6 +89,10 @@ cfn-lint: synth
 
 test: setup lint typecheck cfn-lint
 	pytest
+
+# Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
+integ-update: $(PY_STAMP) $(NODE_STAMP)
+	INTEG_UPDATE=1 pytest tests/test_integ_snapshots.py -k committed_snapshot
 
 bench: setup
 	python -m bench.run

@@ -2,6 +2,8 @@
 """The example CDK app: a gate stack that waits for a Lookout for Vision model packaging job on `cdk deploy`, and an
 edge stack that ships the packaged model to a Greengrass thing group only once the gate has passed.
 
+With ``-c parameterPrefix=/some/path`` the gate also publishes SSM parameters and a third stack consumes them.
+
 Names come from context (cdk.json holds the defaults); override them with `cdk synth -c projectName=... -c jobName=...`.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_greengrassv2 as greengrassv2
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
@@ -106,6 +109,39 @@ class EdgeDeploymentStack(cdk.Stack):
         cdk.CfnOutput(self, "DeploymentId", value=self.deployment.attr_deployment_id)
 
 
+class ModelConsumerStack(cdk.Stack):
+    """Reads the gate the two ways a consumer in another stack can: the SSM parameters the gate published
+    (``from_parameters``) and the gate stack's outputs (``from_stack_output``), and keeps what it read in SSM
+    parameters of its own (under ``<parameter_prefix>/consumer``), so a deployed stack shows what it received."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        gate_stack_name: str,
+        parameter_prefix: str,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        readers = {
+            "FromParameters": ModelPackagingJobReference.from_parameters(
+                self, "FromParameters", parameter_prefix=parameter_prefix
+            ),
+            "FromStackOutput": ModelPackagingJobReference.from_stack_output(
+                self, "FromStackOutput", stack_name=gate_stack_name
+            ),
+        }
+        for name, model in readers.items():
+            ssm.StringParameter(
+                self,
+                f"{name}Parameter",
+                parameter_name=f"{parameter_prefix}/consumer/{name}/ComponentVersionArn",
+                string_value=model.component_version_arn,
+            )
+            cdk.CfnOutput(self, f"{name}ComponentVersionArn", value=model.component_version_arn)
+
+
 def _context(app: cdk.App, key: str) -> str | None:
     value = app.node.try_get_context(key)
     return None if value in (None, "") else str(value)
@@ -128,6 +164,19 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         wait_timeout=cdk.Duration.minutes(int(timeout)) if timeout else None,
         description="Gates deployments on a Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
     )
+    # -c parameterPrefix=/lookoutvision/pcb: the gate also publishes SSM parameters, and a consumer stack reads them.
+    parameter_prefix = _context(app, "parameterPrefix")
+    if parameter_prefix:
+        gate.job.publish_parameters(parameter_prefix)
+        consumer = ModelConsumerStack(
+            app,
+            "LookoutVisionModelConsumer",
+            gate_stack_name=gate.stack_name,
+            parameter_prefix=parameter_prefix,
+            description="Reads the Lookout for Vision model gate's SSM parameters and outputs",
+        )
+        # Neither SSM parameters nor Fn::GetStackOutput carry a dependency of their own: deploy the gate first.
+        consumer.add_stack_dependency(gate)
     thing_group_arn = _context(app, "thingGroupArn")
     thing_group_name = _context(app, "thingGroupName")
     if expected and (thing_group_arn or thing_group_name):

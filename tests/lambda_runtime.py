@@ -10,7 +10,9 @@ What runs, and how it maps to AWS Lambda:
   with ``/var/task`` is rewritten to start with the task-root copy instead (``AWS_DATA_PATH=/var/task/models`` becomes
   ``<task root>/models``); nothing else in the environment is changed.
 - **The runtime** is AWS's own runtime interface client, ``awslambdaric`` (with its native ``runtime_client``), and
-  the newest boto3/botocore, from ``.deps/boto3-newest``, which stands in for ``/var/runtime`` (LAMBDA_RUNTIME_DIR).
+  the newest boto3/botocore, on Python 3.13 from ``.deps/runtime-py313`` (on a machine without Python 3.13: the
+  venv's Python and ``.deps/boto3-newest``, and RUNTIME_NOTE says so), which stands in for ``/var/runtime``
+  (LAMBDA_RUNTIME_DIR).
   Each execution environment is one process: ``python -S -m awslambdaric <Handler>`` with ``cwd`` = the task root,
   ``PYTHONPATH=<task root>:<runtime dir>`` (as Lambda sets ``PYTHONPATH=/var/runtime``) and an environment built from
   scratch (no variable of the test process leaks in). ``-S`` keeps the development site-packages (botocore 1.40.60,
@@ -62,7 +64,28 @@ from support import FUNCTION_ARN, STACK_ID, FakeLookoutVision, ResponseRecorder,
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-RUNTIME_DIR = ROOT / ".deps" / "boto3-newest"
+# The function declares python3.14, which the registries these machines reach cannot install; the newest runtime
+# they can run is python3.13 (pyenv). make setup installs awslambdaric and the newest boto3 for it into
+# .deps/runtime-py313 and names the interpreter in its .python file. Without it, the venv's Python runs the asset on
+# .deps/boto3-newest, and RUNTIME_NOTE says so in the test output.
+RUNTIME_TARGET = "3.13"
+_RUNTIME313 = ROOT / ".deps" / "runtime-py313"
+
+
+def _runtime() -> tuple[Path, Path, str]:
+    marker = _RUNTIME313 / ".python"
+    named = Path(marker.read_text().strip()) if marker.is_file() else None
+    if named is not None and named.is_file() and (_RUNTIME313 / "awslambdaric").is_dir():
+        return named, _RUNTIME313, ""
+    return (
+        VENV_PYTHON,
+        ROOT / ".deps" / "boto3-newest",
+        f"no Python {RUNTIME_TARGET} on this machine (make setup found none): "
+        f"the asset runs on the venv's Python ({VENV_PYTHON}) instead",
+    )
+
+
+RUNTIME_PYTHON, RUNTIME_DIR, RUNTIME_NOTE = _runtime()
 NODE_BIN = ROOT / "node_modules" / ".bin"
 GATE_STACK = "LookoutVisionModelGate"
 CUSTOM_RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
@@ -90,6 +113,19 @@ def _kill_leftovers() -> None:
                 process.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
+
+
+def say(config: Any, line: str) -> None:
+    """Write ``line`` to the run's output now, past pytest's capture (as ``capsys.disabled()`` does)."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 class HarnessError(AssertionError):
@@ -672,7 +708,7 @@ class LambdaFunction:
         timeout_policy: Callable[[Invocation], float] | None = None,
         extra_environment: Mapping[str, str] | None = None,
         freeze_between_invocations: bool = True,
-        python: Path = VENV_PYTHON,
+        python: Path = RUNTIME_PYTHON,
     ) -> None:
         self.spec = spec
         self.task_root = task_root
@@ -1261,7 +1297,7 @@ def leaked_lines(lines: Sequence[str], response_urls: Iterable[str]) -> list[str
 
 PROBE = r"""
 import json, os, sys
-report = {"sys_path": sys.path, "cwd": os.getcwd()}
+report = {"sys_path": sys.path, "cwd": os.getcwd(), "python": sys.version.split()[0], "executable": sys.executable}
 try:
     import aws_cdk  # noqa: F401
     report["dev_environment_importable"] = True

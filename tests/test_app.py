@@ -86,7 +86,7 @@ def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     resource_id, resource = only_of_type(template, RESOURCE_TYPE)
     function_id, function = only_of_type(template, "AWS::Lambda::Function")
-    assert function["Properties"]["Runtime"] == "python3.14"
+    assert function["Properties"]["Runtime"] == "python3.13"
     props = resource["Properties"]
     assert props == {
         "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},

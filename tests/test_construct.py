@@ -511,9 +511,9 @@ def test_python_3_14_is_the_newest_python_runtime_in_aws_cdk_lib() -> None:
     assert _newest_python_runtime() == "PYTHON_3_14"
 
 
-def test_function_runs_the_newest_python_on_arm64(synth: Synth) -> None:
-    newest = getattr(lambda_.Runtime, _newest_python_runtime()).name
-    assert newest == "python3.14"
+def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: Synth) -> None:
+    # aws-cdk-lib's newest is 3.14 (above); CI machines can install 3.13 only, and the asset is tested on that.
+    runtime = "python3.13"
     template = synth.template("Default")
     log_group_id, log_group = only(template.find_resources("AWS::Logs::LogGroup"))
     function_id, _ = only(template.find_resources(FUNCTION_TYPE))
@@ -521,7 +521,7 @@ def test_function_runs_the_newest_python_on_arm64(synth: Synth) -> None:
         FUNCTION_TYPE,
         Match.object_like(
             {
-                "Runtime": newest,
+                "Runtime": runtime,
                 "Architectures": ["arm64"],
                 "Handler": "index.handler",
                 "Environment": {"Variables": Match.object_like({"AWS_DATA_PATH": "/var/task/models"})},

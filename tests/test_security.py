@@ -21,6 +21,8 @@ from cdk_lookoutvision_packaging import ModelPackagingJob
 sys.path.insert(0, str(ROOT))
 
 ALLOWED_SUPPRESSION = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+# The function declares python3.13, the newest runtime the tests can run the asset on, not aws-cdk-lib's newest.
+RUNTIME_SUPPRESSION = "AwsSolutions::AwsSolutions-L1"
 
 
 def _context() -> dict[str, Any]:
@@ -55,11 +57,18 @@ def test_example_app_has_no_unsuppressed_findings(example: tuple[cdk.App, dict[s
     assert len(templates) == 2, "the gate stack and the edge deployment stack were both checked"
 
 
-def test_the_only_suppression_is_the_forced_wildcard(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
+def test_the_suppressions_are_the_forced_wildcard_and_the_tested_runtime(
+    example: tuple[cdk.App, dict[str, Any], list[Any]],
+) -> None:
     _, report, _ = example
     suppressed = report["pluginReports"][0]["suppressedViolations"]
-    assert [s["acknowledgedId"] for s in suppressed] == [ALLOWED_SUPPRESSION]
-    (only,) = suppressed
+    assert sorted(s["acknowledgedId"] for s in suppressed) == [ALLOWED_SUPPRESSION, RUNTIME_SUPPRESSION]
+    (runtime,) = [s for s in suppressed if s["acknowledgedId"] == RUNTIME_SUPPRESSION]
+    assert [c["constructPath"] for c in runtime["violatingConstructs"]] == [
+        "LookoutVisionModelGate/LookoutVisionModelPackagingJobHandler/Function/Resource"
+    ]
+    assert "newest runtime the asset is tested on" in runtime["reason"]
+    (only,) = [s for s in suppressed if s["acknowledgedId"] == ALLOWED_SUPPRESSION]
     assert [c["constructPath"] for c in only["violatingConstructs"]] == [
         "LookoutVisionModelGate/LookoutVisionModelPackagingJobHandler/Role/DefaultPolicy/Resource"
     ]

@@ -1,0 +1,379 @@
+"""The example app deployed for real: the CDK CLI bootstraps, deploys, updates, rolls back and destroys it on
+MiniStack (a local AWS emulator), whose CloudFormation invokes our synthesized asset as a Lambda function against a
+loopback Lookout for Vision.
+
+Everything else in tests/ drives the handler with events we wrote; here CloudFormation writes them, so what it sends
+(string property values, ServiceToken and ServiceTimeout inside ResourceProperties, the rollback Update, the Delete
+on destroy) and what it makes of our answers (outputs, rollbacks, reasons on the console) are checked end to end.
+Each event a function worker received is recorded by tests/e2e_shim as it arrived.
+
+The tests run in file order against one MiniStack: each deploy starts from the stack the previous test left.
+What MiniStack does not model is in the README ("End-to-end deploys on MiniStack").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import (
+    ACCOUNT,
+    MINISTACK_BIN,
+    REGION,
+    CliResult,
+    MiniStack,
+    cdk,
+    outputs_by_suffix,
+    run_cli,
+)
+from lambda_runtime import TimedLookoutVision, say
+from support import description, ok
+
+pytestmark = pytest.mark.slow
+
+GATE = "LookoutVisionModelGate"
+CONSUMER = "LookoutVisionModelConsumer"
+PROJECT = "pcb"
+PARAMETER_PREFIX = "/lookoutvision/pcb"
+RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+# One synthesized app per job the stack is deployed with; all three are synthesized at once while MiniStack boots.
+JOBS = {"first": "pcb-v1", "second": "pcb-v2", "failing": "pcb-v3"}
+FAILURE_MESSAGE = "Greengrass component build failed: the model exceeds the target's memory"
+# How many looks find the first and second jobs RUNNING before they SUCCEED (the handler looks every 2-4.5 s).
+RUNNING_LOOKS = 2
+
+
+@dataclass
+class Deployment:
+    ministack: MiniStack
+    lookoutvision: TimedLookoutVision
+    assemblies: dict[str, Path]
+    work_dir: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.ministack.cli_environment()
+
+    def deploy(self, variant: str, *stacks: str, name: str) -> tuple[CliResult, dict[str, dict[str, str]]]:
+        outputs_file = self.work_dir / f"outputs-{name}.json"
+        result = run_cli(
+            cdk(
+                "deploy",
+                "--app",
+                str(self.assemblies[variant]),
+                *(stacks or (GATE,)),
+                "--require-approval",
+                "never",
+                "--no-notices",
+                "--progress",
+                "events",
+                "--outputs-file",
+                str(outputs_file),
+            ),
+            self.env,
+        )
+        self.seconds[f"deploy {name}"] = round(result.seconds, 1)
+        outputs = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
+        return result, outputs
+
+    def destroy(self, *stacks: str, name: str) -> CliResult:
+        result = run_cli(
+            cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, "--force", "--no-notices"), self.env
+        )
+        self.seconds[f"destroy {name}"] = round(result.seconds, 1)
+        return result.check()
+
+    def stack(self, name: str) -> dict[str, Any]:
+        stacks = self.ministack.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        assert len(stacks) == 1, stacks
+        return dict(stacks[0])
+
+    def stack_outputs(self, name: str) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in self.stack(name).get("Outputs", [])}
+
+    def stack_exists(self, name: str) -> bool:
+        client = self.ministack.client("cloudformation")
+        try:
+            stacks = client.describe_stacks(StackName=name)["Stacks"]
+        except client.exceptions.ClientError:
+            return False
+        return any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks)
+
+    def parameter(self, name: str) -> str:
+        return str(self.ministack.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+
+    def events(self) -> list[dict[str, Any]]:
+        return [e for e in self.ministack.events() if e.get("ResourceType") == RESOURCE_TYPE]
+
+    def play_success(self, variant: str, version: str) -> None:
+        job = JOBS[variant]
+        # RUNNING for the first looks, whenever they come (a deploy publishes assets and creates the function
+        # first), then SUCCEEDED.
+        self.lookoutvision.play(
+            PROJECT,
+            job,
+            [(0.0, ok(description("SUCCEEDED", job=job, component_version=version)))],
+            first=[ok(description("RUNNING", job=job))] * RUNNING_LOOKS,
+        )
+
+    def answers_for(self, job: str) -> list[str]:
+        """The statuses the fake answered for ``job``, in order (what the handler saw)."""
+        return [r["status"] for r in self.lookoutvision.requests if r["job"] == job and "status" in r]
+
+
+class RecordingLookoutVision(TimedLookoutVision):
+    """TimedLookoutVision that also notes which status each answer carried."""
+
+    def _play(self, request: Any, step: Any) -> None:
+        status = (step.body or {}).get("Status") if step.kind == "describe" else None
+        if status:
+            with self._lock:
+                self.requests[-1]["status"] = status
+        super()._play(request, step)
+
+
+def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
+    run_cli(
+        cdk(
+            "synth",
+            "--quiet",
+            "--no-notices",
+            "-o",
+            str(out),
+            "-c",
+            f"jobName={JOBS[variant]}",
+            "-c",
+            f"parameterPrefix={PARAMETER_PREFIX}",
+        ),
+        env,
+    ).check()
+    return out
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    if not MINISTACK_BIN.exists():
+        pytest.fail(f"{MINISTACK_BIN} is missing: `make setup` installs MiniStack (requirements-ministack.txt)")
+    work = tmp_path_factory.mktemp("ministack")
+    with RecordingLookoutVision(time_scale=1.0) as lookoutvision:
+        # The functions MiniStack runs get its environment, and this is all of it that is about AWS.
+        with MiniStack(work / "ministack", {"AWS_ENDPOINT_URL_LOOKOUTVISION": lookoutvision.url}) as ministack:
+            env = ministack.cli_environment()
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                synths = {v: pool.submit(_synth, v, work / f"{v}.out", env) for v in JOBS}
+                # Bootstrap needs no app: run it where there is no cdk.json.
+                (work / "bootstrap").mkdir()
+                bootstrap = run_cli(
+                    cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--no-notices"), env, cwd=work / "bootstrap"
+                )
+                assemblies = {v: future.result() for v, future in synths.items()}
+            bootstrap.check()
+            deployment = Deployment(ministack, lookoutvision, assemblies, work)
+            deployment.seconds["bootstrap"] = round(bootstrap.seconds, 1)
+            try:
+                yield deployment
+            finally:
+                figures = ", ".join(f"{k} {v} s" for k, v in deployment.seconds.items())
+                kinds = " ".join(e["RequestType"] for e in deployment.events())
+                say(
+                    request.config,
+                    f"\n[ministack] functions ran on {ministack.python_version()}; {figures}; "
+                    f"the handler received: {kinds}",
+                )
+
+
+def _assert_cloudformation_shape(event: dict[str, Any], function_arn: str) -> None:
+    """What CloudFormation and MiniStack agree on, as the handler received it."""
+    props = event["ResourceProperties"]
+    assert props["ServiceToken"] == function_arn, props
+    assert isinstance(props["ServiceTimeout"], str) and props["ServiceTimeout"].isdigit(), props
+    for key, value in props.items():
+        assert isinstance(value, str), f"ResourceProperties.{key} arrived as {type(value).__name__}: {value!r}"
+    for key, value in event.get("OldResourceProperties", {}).items():
+        assert isinstance(value, str), f"OldResourceProperties.{key} arrived as {type(value).__name__}: {value!r}"
+    assert event["StackId"].startswith(f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{GATE}/"), event["StackId"]
+    assert event["ResponseURL"].startswith("http"), event["ResponseURL"]
+    if event["RequestType"] in ("Update", "Delete"):
+        assert event["PhysicalResourceId"], event
+    if event["RequestType"] == "Update":
+        assert "OldResourceProperties" in event, event
+
+
+def _function_arn(deployment: Deployment) -> str:
+    resources = deployment.ministack.client("cloudformation").describe_stack_resources(StackName=GATE)
+    [function] = [r for r in resources["StackResources"] if r["ResourceType"] == "AWS::Lambda::Function"]
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function['PhysicalResourceId']}"
+
+
+def test_bootstrap_creates_the_toolkit_stack(deployment: Deployment) -> None:
+    toolkit = deployment.stack("CDKToolkit")
+    assert toolkit["StackStatus"] == "CREATE_COMPLETE", toolkit["StackStatus"]
+    assert deployment.parameter("/cdk-bootstrap/hnb659fds/version").isdigit()
+
+
+def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: Deployment) -> None:
+    deployment.play_success("first", "1.0.0")
+    result, outputs = deployment.deploy("first", GATE, CONSUMER, name="create")
+    result.check()
+
+    gate = outputs[GATE]
+    assert outputs_by_suffix(gate, "ComponentVersionArn").endswith(":components:com.example.pcb-defects:versions:1.0.0")
+    assert outputs_by_suffix(gate, "ComponentVersion") == "1.0.0"
+    assert outputs_by_suffix(gate, "Status") == "SUCCEEDED"
+    assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
+    # The handler polled while the job was RUNNING and answered once it SUCCEEDED.
+    answers = deployment.answers_for(JOBS["first"])
+    assert answers[0] == "RUNNING" and answers[-1] == "SUCCEEDED", answers
+
+    [create] = deployment.events()
+    assert create["RequestType"] == "Create"
+    assert create["ResourceProperties"]["JobName"] == JOBS["first"]
+    assert create["ResourceProperties"]["WaitForCompletion"] == "true"
+    _assert_cloudformation_shape(create, _function_arn(deployment))
+
+    # The consumer read the gate through the published SSM parameters and through Fn::GetStackOutput.
+    arn = outputs_by_suffix(gate, "ComponentVersionArn")
+    assert deployment.parameter(f"{PARAMETER_PREFIX}/ComponentVersionArn") == arn
+    assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromParameters/ComponentVersionArn") == arn
+    assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
+
+
+def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: Deployment) -> None:
+    deployment.play_success("second", "2.0.0")
+    before = len(deployment.events())
+    first_job_calls = deployment.lookoutvision.calls(PROJECT, JOBS["first"])
+    # The pipeline's pre-step: the CLI gate against the same loopback API, before the stage deploys.
+    env = {**deployment.env, "AWS_ENDPOINT_URL_LOOKOUTVISION": deployment.lookoutvision.url}
+    wait = run_cli(
+        [
+            sys.executable,
+            "-m",
+            "cdk_lookoutvision_packaging",
+            "wait",
+            "--project-name",
+            PROJECT,
+            "--job-name",
+            JOBS["second"],
+            "--timeout",
+            "60s",
+            "--output",
+            "json",
+        ],
+        env,
+        timeout_s=90,
+    )
+    deployment.seconds["cli wait"] = round(wait.seconds, 1)
+    assert wait.returncode == 0, wait.output
+    assert "RUNNING" in deployment.answers_for(JOBS["second"])
+    assert '"ComponentVersion": "2.0.0"' in wait.output, wait.output
+
+    result, outputs = deployment.deploy("second", GATE, CONSUMER, name="update")
+    result.check()
+    gate = outputs[GATE]
+    assert outputs_by_suffix(gate, "ComponentVersion") == "2.0.0"
+    arn = outputs_by_suffix(gate, "ComponentVersionArn")
+    assert arn.endswith(":versions:2.0.0"), arn
+    assert deployment.stack(GATE)["StackStatus"] == "UPDATE_COMPLETE"
+    assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromParameters/ComponentVersionArn") == arn
+    assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
+
+    update, delete = deployment.events()[before:]
+    assert update["RequestType"] == "Update", update
+    assert update["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
+    assert update["OldResourceProperties"]["JobName"] == JOBS["first"]
+    assert update["ResourceProperties"]["JobName"] == JOBS["second"]
+    # The new job answered with a new physical id, a replacement: the old one is deleted in the clean-up phase,
+    # with its own properties, and the handler answers that without describing the old job again.
+    assert delete["RequestType"] == "Delete", delete
+    assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
+    assert delete["ResourceProperties"]["JobName"] == JOBS["first"]
+    assert deployment.lookoutvision.calls(PROJECT, JOBS["first"]) == first_job_calls
+    for event in (update, delete):
+        _assert_cloudformation_shape(event, _function_arn(deployment))
+
+
+def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deployment) -> None:
+    job = JOBS["failing"]
+    deployment.lookoutvision.play(
+        PROJECT, job, [(0.0, ok(description("FAILED", job=job, status_message=FAILURE_MESSAGE)))]
+    )
+    old_outputs = deployment.stack_outputs(GATE)
+    before = len(deployment.events())
+
+    result, _ = deployment.deploy("failing", GATE, name="failed update")
+
+    assert result.returncode != 0, result.output
+    assert FAILURE_MESSAGE in result.output, result.output[-4000:]
+    assert deployment.stack(GATE)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert deployment.stack_outputs(GATE) == old_outputs
+    update, rollback = deployment.events()[before:]
+    assert update["RequestType"] == "Update" and update["ResourceProperties"]["JobName"] == job
+    # The rollback Update carries the old properties as new and the failed ones as old, and reached the handler.
+    assert rollback["RequestType"] == "Update"
+    assert rollback["ResourceProperties"]["JobName"] == JOBS["second"]
+    assert rollback["OldResourceProperties"]["JobName"] == job
+    for event in (update, rollback):
+        _assert_cloudformation_shape(event, _function_arn(deployment))
+
+
+def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deployment) -> None:
+    function_arn = _function_arn(deployment)
+    before_events = len(deployment.events())
+    before_calls = deployment.lookoutvision.calls()
+
+    deployment.destroy(CONSUMER, GATE, name="gate and consumer")
+
+    assert not deployment.stack_exists(GATE)
+    assert not deployment.stack_exists(CONSUMER)
+    [delete] = deployment.events()[before_events:]
+    assert delete["RequestType"] == "Delete"
+    assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['second']}"
+    _assert_cloudformation_shape(delete, function_arn)
+    assert deployment.lookoutvision.calls() == before_calls
+
+
+def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployment: Deployment) -> None:
+    before = len(deployment.events())
+    result, _ = deployment.deploy("failing", GATE, name="failed create")
+    assert result.returncode != 0, result.output
+    assert FAILURE_MESSAGE in result.output, result.output[-4000:]
+    assert deployment.stack(GATE)["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = deployment.events()[before:]
+    assert events[0]["RequestType"] == "Create", events
+    # CloudFormation follows a failed Create with a Delete of that resource; MiniStack sends none (see the README).
+    assert all(e["RequestType"] == "Delete" for e in events[1:]), events
+
+    deployment.destroy(GATE, name="rolled-back stack")
+    assert not deployment.stack_exists(GATE)
+
+    result, outputs = deployment.deploy("first", GATE, name="clean redeploy")
+    result.check()
+    assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == "1.0.0"
+    assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_every_event_has_cloudformation_shape_and_the_function_log_is_kept(deployment: Deployment) -> None:
+    events = deployment.events()
+    kinds = [e["RequestType"] for e in events]
+    assert {"Create", "Update", "Delete"} <= set(kinds), kinds
+    # MiniStack hands out a plain-http ResponseURL on its own port (CloudFormation's is a presigned https S3 URL).
+    assert all(e["ResponseURL"].startswith(deployment.ministack.url) for e in events)
+
+    # The function's log group (LoggingConfig.LogGroup) belongs to the stack, so it holds the invocations since the
+    # last Create: one START and one REPORT each. Our asset must never log the URL it answers to.
+    since_create = len(events) - max(i for i, e in enumerate(events) if e["RequestType"] == "Create")
+    logs = deployment.ministack.client("logs")
+    groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    [group] = [g for g in groups if "LookoutVisionModelPackagingJobHandlerLogGroup" in g]
+    lines = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert sum(line.startswith("REPORT RequestId:") for line in lines) == since_create, lines
+    assert sum(line.startswith("START RequestId:") for line in lines) == since_create, lines
+    leaked = [line for line in lines if any(e["ResponseURL"] in line for e in events)]
+    assert not leaked, leaked
