@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -155,6 +156,10 @@ class _Helper(CfnResource):
         def safe(value: object) -> str:
             return str(value).replace("%", "%%")
 
+        # crhelper's set-up formats only the root logger's existing handlers. AWS Lambda's Python runtime installs
+        # one; a runtime that does not (MiniStack's worker) would drop every line below WARNING.
+        if not logging.root.handlers:
+            logging.root.addHandler(logging.StreamHandler(sys.stderr))
         log_helper.setup(
             self._log_level,
             boto_level=self._boto_level,
