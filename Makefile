@@ -34,11 +34,15 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 # Test-only inputs: the newest boto3 (no lookoutvision) for the runtime-independence test, and a wheelhouse of the
-# pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry.
-$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt
+# pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry. The wheelhouse
+# also holds setup.py's build requirements (setuptools, botocore, crhelper: an isolated wheel build installs them
+# from it) and OTHER_CRHELPER, a release the package does not bundle, for a consumer venv that has it installed.
+OTHER_CRHELPER := crhelper==2.0.11
+$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt pyproject.toml Makefile
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps -d $(WHEELHOUSE) $(OTHER_CRHELPER)
 	touch $@
 
 synth: $(PY_STAMP) $(NODE_STAMP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-from cdk_lookoutvision_packaging import _handler, _model
+from cdk_lookoutvision_packaging import _handler, _model, _vendor
 from cdk_lookoutvision_packaging._handler import packaging_job as pj
 
 HANDLER_DIR = Path(_handler.__file__).resolve().parent
@@ -41,9 +40,10 @@ FUNCTION_TIMEOUT = Duration.minutes(15)
 
 @jsii.implements(ILocalBundling)
 class _CopyBundler:
-    """Builds the asset by copying files: the handler, crhelper from this environment and the service model.
+    """Builds the asset by copying files: the handler, and the crhelper and service model this package carries.
 
-    No Docker and no network at synth; the inputs are pinned packages, so the asset hash only changes when they do.
+    No Docker and no network at synth; the inputs are this package's files (a wheel carries pinned copies of crhelper
+    and the model), so the asset hash changes only with the package, never with the consumer's environment.
     """
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
@@ -53,11 +53,7 @@ class _CopyBundler:
 
 def build_asset(output_dir: Path) -> None:
     """Write the Lambda asset's files into ``output_dir``."""
-    # Locate crhelper without importing it: importing pulls in boto3, which synth does not need.
-    spec = importlib.util.find_spec("crhelper")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("crhelper is not installed; install cdk-lookoutvision-packaging's dependencies")
-    crhelper_src = Path(next(iter(spec.submodule_search_locations))).resolve()
+    crhelper_src = _vendor.crhelper_dir()
     output_dir.mkdir(parents=True, exist_ok=True)
     for source in sorted(HANDLER_DIR.glob("*.py")):
         if source.name != "__init__.py":
