@@ -58,7 +58,7 @@ typecheck: $(PY_STAMP)
 	cd lambda/model_packaging_job && mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache index.py custom_resource.py packaging_job.py
 
 cfn-lint: synth
-	cfn-lint cdk.out/*.template.json
+	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
 test: setup lint typecheck cfn-lint
 	pytest

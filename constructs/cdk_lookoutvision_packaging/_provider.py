@@ -11,7 +11,6 @@ from aws_cdk import (
     Acknowledgment,
     AssetHashType,
     BundlingOptions,
-    CfnResource,
     DockerImage,
     Duration,
     ILocalBundling,
@@ -175,12 +174,6 @@ class JobFunction(Construct):
                 pj.BUDGET_JOBS_ENV: Lazy.uncached_string(_Produce(lambda: self.budget.jobs)),
             },
         )
-        # CDK makes the function DependsOn its role, which the Role property's Fn::GetAtt already enforces
-        # (cfn-lint W3005). The dependency on the role's policy, which matters, stays.
-        function_resource = self.function.node.default_child
-        policy_resource = default_policy.node.default_child
-        if isinstance(function_resource, CfnResource) and isinstance(policy_resource, CfnResource):
-            function_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
         # A wait longer than one invocation continues in a new invocation of this function. The statement lives in
         # its own policy: in the role's default policy it would make the function depend on its own ARN.
         self.self_invoke_policy = iam.Policy(
