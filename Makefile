@@ -45,11 +45,15 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 # Test-only inputs: the newest boto3 (no lookoutvision) for the runtime-independence test, and a wheelhouse of the
-# pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry.
-$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt | $(PY_STAMP)
+# pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry. The wheelhouse
+# also holds setup.py's build requirements (setuptools, botocore, crhelper: an isolated wheel build installs them
+# from it) and OTHER_CRHELPER, a release the package does not bundle, for a consumer venv that has it installed.
+OTHER_CRHELPER := crhelper==2.0.11
+$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt pyproject.toml Makefile | $(PY_STAMP)
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps -d $(WHEELHOUSE) $(OTHER_CRHELPER)
 	touch $@
 
 # MiniStack for the end-to-end suite, in its own venv: it runs Lambda functions on this venv's interpreter and
@@ -85,7 +89,7 @@ typecheck: $(PY_STAMP)
 	cd lambda/model_packaging_job && mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache index.py custom_resource.py packaging_job.py
 
 cfn-lint: synth
-	cfn-lint cdk.out/*.template.json
+	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
 test: setup lint typecheck cfn-lint
 	pytest

@@ -130,7 +130,10 @@ def test_cfn_lint_reports_no_findings(
     assert len(templates) >= 2
     for template in templates:
         result = subprocess.run(
-            [str(VENV_BIN / "cfn-lint"), str(template)], capture_output=True, text=True, timeout=300
+            [str(VENV_BIN / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"), str(template)],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert (result.returncode, result.stdout.strip(), result.stderr.strip()) == (0, "", ""), template
 

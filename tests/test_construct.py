@@ -638,8 +638,8 @@ def test_asset_hash_ignores_caches_beside_the_handler_sources(
 def test_asset_hash_changes_when_the_bundled_files_change(
     synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # crhelper and the service model come from the synthesizing environment, not from lambda/: another crhelper
-    # release must give another S3 key, or CloudFormation keeps running the old code.
+    # crhelper and the service model are not in lambda/ (the package carries pinned copies of them): another
+    # crhelper release must give another S3 key, or CloudFormation keeps running the old code.
     first_key, _ = _asset(synth)
     real_build_asset = _provider.build_asset
 

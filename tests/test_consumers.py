@@ -441,7 +441,8 @@ def test_pipeline_example_runs_the_gate_cli_before_the_stage(synth_step_assembly
     )
     templates = sorted(str(p) for p in synth_step_assembly.rglob("*.template.json"))
     assert len(templates) == 3
-    lint = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), *templates], capture_output=True, text=True)
+    cfn_lint = [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml")]
+    lint = subprocess.run([*cfn_lint, *templates], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from cdk_lookoutvision_packaging import _vendor
+
 ROOT = Path(__file__).resolve().parents[1]
 WHEELHOUSE = ROOT / ".deps" / "wheelhouse"
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
@@ -40,47 +42,83 @@ def pinned_version(distribution: str) -> str:
     return wheels[0].name.split("-")[1]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel the way `pip install .` would, with the venv's botocore 1.40.60 supplying the model.
+def other_crhelper_wheel() -> Path:
+    """The crhelper release in the wheelhouse that the package does not bundle (the Makefile's OTHER_CRHELPER)."""
+    others = [w for w in WHEELHOUSE.glob("crhelper-*.whl") if w.name.split("-")[1] != _vendor.CRHELPER_VERSION]
+    assert len(others) == 1, f"{others}: make setup downloads one other crhelper release into {WHEELHOUSE}"
+    return others[0]
 
-    It builds from a copy of the working tree's source files (tracked and not ignored), so that nothing stale in
-    build/ or *.egg-info can leak into the wheel and the test leaves no build output in the repo.
-    """
-    src = tmp_path_factory.mktemp("src")
+
+def source_copy(folder: Path) -> Path:
+    """A copy of the working tree's source files (tracked and not ignored): nothing stale in build/ or *.egg-info
+    can leak into a wheel built from it, and the build leaves no output in the repo."""
     listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT).stdout.split("\0")
     for rel in filter(None, listed):
         source = ROOT / rel
         if source.is_file():
-            (src / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, src / rel)
-    outdir = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(outdir)], cwd=src)
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, folder / rel)
+    return folder
+
+
+def only_wheel(outdir: Path) -> Path:
     wheels = list(outdir.glob("*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
 
 
-@pytest.fixture(scope="module")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel installed from the offline wheelhouse only."""
-    folder = tmp_path_factory.mktemp("fresh") / "venv"
-    run([sys.executable, "-m", "venv", str(folder)])
-    python = folder / "bin" / "python"
-    run(
+def offline_pip(python: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """pip of ``python`` with the offline wheelhouse as its only source."""
+    return run(
         [
             str(python),
             "-m",
             "pip",
-            "install",
+            *args,
             "--quiet",
             "--disable-pip-version-check",
             "--no-index",
             "--find-links",
             str(WHEELHOUSE),
-            str(wheel),
-        ]
+        ],
+        **kwargs,
     )
+
+
+def new_venv(folder: Path) -> Path:
+    run([sys.executable, "-m", "venv", str(folder)])
+    return folder / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel the way `pip install .` would, with the dev venv's botocore 1.40.60 and crhelper 2.0.12
+    supplying the model and crhelper."""
+    src = source_copy(tmp_path_factory.mktemp("src"))
+    outdir = tmp_path_factory.mktemp("dist")
+    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(outdir)], cwd=src)
+    return only_wheel(outdir)
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel installed from the offline wheelhouse only, and no crhelper."""
+    folder = tmp_path_factory.mktemp("fresh") / "venv"
+    offline_pip(new_venv(folder), "install", str(wheel))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def other_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second consumer: a venv with another crhelper release installed that builds its own wheel from the same
+    commit, in an isolated build (pip installs [build-system] requires from the wheelhouse), and installs it."""
+    folder = tmp_path_factory.mktemp("other") / "venv"
+    python = new_venv(folder)
+    offline_pip(python, "install", str(other_crhelper_wheel()))
+    src = source_copy(tmp_path_factory.mktemp("other-src"))
+    outdir = tmp_path_factory.mktemp("other-dist")
+    offline_pip(python, "wheel", "--no-deps", "--wheel-dir", str(outdir), str(src), cwd=src)
+    offline_pip(python, "install", str(only_wheel(outdir)))
     return folder
 
 
@@ -113,6 +151,45 @@ def test_wheel_carries_the_handler_and_the_service_model(wheel: Path) -> None:
     assert top_level == {PKG, f"{PKG}-0.1.0.dist-info"}, top_level
 
 
+def pinned_crhelper_files() -> dict[str, bytes]:
+    """crhelper's modules, LICENSE and NOTICE as the dev venv's pinned crhelper has them."""
+    import importlib.metadata
+    import importlib.util
+
+    assert importlib.metadata.version("crhelper") == _vendor.CRHELPER_VERSION
+    spec = importlib.util.find_spec("crhelper")
+    assert spec is not None and spec.submodule_search_locations
+    modules = Path(next(iter(spec.submodule_search_locations)))
+    files = {p.name: p.read_bytes() for p in sorted(modules.glob("*.py"))}
+    for name in ("LICENSE", "NOTICE"):
+        text = importlib.metadata.distribution("crhelper").read_text(name)
+        assert text is not None, name
+        files[name] = text.encode()
+    return files
+
+
+def test_wheel_carries_the_pinned_crhelper_and_does_not_depend_on_it(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        carried = {
+            n.removeprefix(f"{PKG}/_vendor/crhelper/"): archive.read(n)
+            for n in names
+            if n.startswith(f"{PKG}/_vendor/crhelper/")
+        }
+        metadata = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    assert carried == pinned_crhelper_files()
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires and not [line for line in requires if "crhelper" in line.lower()], requires
+
+
+def test_one_crhelper_pin_for_the_wheel_the_dev_environment_and_the_fallback() -> None:
+    import tomllib
+
+    build_requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert f"crhelper=={_vendor.CRHELPER_VERSION}" in build_requires
+    assert f"crhelper=={_vendor.CRHELPER_VERSION}" in (ROOT / "requirements.txt").read_text().splitlines()
+
+
 def test_wheel_model_is_botocore_1_40_60s(wheel: Path) -> None:
     import botocore
 
@@ -143,10 +220,12 @@ def test_wheel_console_scripts_point_at_modules_it_carries(wheel: Path) -> None:
 # --- the fresh venv -------------------------------------------------------------------------------------------------
 
 PROBE = """
-import json, botocore, cdk_lookoutvision_packaging as pkg
-from cdk_lookoutvision_packaging import _model
+import importlib.util, json, botocore, cdk_lookoutvision_packaging as pkg
+from cdk_lookoutvision_packaging import _model, _vendor
 print(json.dumps({"botocore": botocore.__version__, "botocore_file": botocore.__file__,
-                  "package": pkg.__file__, "model_dir": str(_model.model_dir())}))
+                  "package": pkg.__file__, "model_dir": str(_model.model_dir()),
+                  "crhelper_installed": importlib.util.find_spec("crhelper") is not None,
+                  "crhelper_dir": str(_vendor.crhelper_dir())}))
 """
 
 
@@ -165,6 +244,9 @@ def test_fresh_venv_has_the_pinned_botocore_and_the_packaged_model(venv: Path, t
     assert model_dir == site_packages / PKG / "_model" / "lookoutvision" / "2020-11-20"
     assert not model_dir.is_relative_to(Path(info["botocore_file"]).resolve().parent)
     assert (model_dir / "service-2.json.gz").is_file()
+    # crhelper is no dependency: the venv has none, and the asset's comes from the package.
+    assert info["crhelper_installed"] is False
+    assert Path(info["crhelper_dir"]).resolve() == site_packages / PKG / "_vendor" / "crhelper"
 
 
 def test_installed_package_finds_its_model_under_a_botocore_without_lookoutvision(venv: Path, tmp_path: Path) -> None:
@@ -199,10 +281,8 @@ class Consumer:
     asset: Path
 
 
-@pytest.fixture(scope="module")
-def consumer(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
-    """The one-construct app, in a folder outside the repo, synthesized by the fresh venv's python."""
-    work = tmp_path_factory.mktemp("consumer")
+def synthesize(venv: Path, work: Path) -> Consumer:
+    """The one-construct app, in a folder outside the repo, synthesized by ``venv``'s python."""
     app_dir = work / "app"
     app_dir.mkdir()
     assert not app_dir.resolve().is_relative_to(ROOT)
@@ -219,6 +299,16 @@ def consumer(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
     source = manifest["files"][key.removesuffix(".zip")]["source"]
     assert source["packaging"] == "zip"
     return Consumer(result, template, key, out / source["path"])
+
+
+@pytest.fixture(scope="module")
+def consumer(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
+    return synthesize(venv, tmp_path_factory.mktemp("consumer"))
+
+
+@pytest.fixture(scope="module")
+def other_consumer(other_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
+    return synthesize(other_venv, tmp_path_factory.mktemp("other-consumer"))
 
 
 def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Consumer) -> None:
@@ -253,8 +343,69 @@ def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consum
     repo_key = functions[0]["Properties"]["Code"]["S3Key"]
     repo_asset = tmp_path / f"asset.{repo_key.removesuffix('.zip')}"
 
-    def tree(folder: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
     assert tree(consumer.asset) == tree(repo_asset)
     assert consumer.key == repo_key
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+CRHELPER_VERSION_PROBE = """
+import importlib.metadata
+try:
+    print(importlib.metadata.version("crhelper"))
+except importlib.metadata.PackageNotFoundError:
+    print("none")
+"""
+
+
+def installed_crhelper(venv: Path, cwd: Path) -> str:
+    result = run([str(venv / "bin" / "python"), "-c", CRHELPER_VERSION_PROBE], cwd=cwd, env=fresh_env(venv))
+    return result.stdout.strip()
+
+
+def test_two_wheels_of_one_commit_in_different_environments_synthesize_one_asset(
+    venv: Path, other_venv: Path, consumer: Consumer, other_consumer: Consumer, tmp_path: Path
+) -> None:
+    # One wheel built --no-isolation with the dev venv's crhelper 2.0.12 and installed where no crhelper is; the
+    # other built in pip's isolated build env and installed next to another crhelper release.
+    assert installed_crhelper(venv, tmp_path) == "none"
+    assert installed_crhelper(other_venv, tmp_path) == other_crhelper_wheel().name.split("-")[1]
+    print(
+        f"asset keys: no crhelper {consumer.key}, crhelper {installed_crhelper(other_venv, tmp_path)} "
+        f"{other_consumer.key}"
+    )
+    assert other_consumer.key == consumer.key
+    assert tree(other_consumer.asset) == tree(consumer.asset)
+    bundled = {p.name: p.read_bytes() for p in sorted((other_consumer.asset / "crhelper").iterdir())}
+    assert bundled == {k: v for k, v in pinned_crhelper_files().items() if k.endswith(".py")}
+
+
+def test_a_build_with_another_crhelper_fails_naming_the_pin(other_venv: Path, tmp_path: Path) -> None:
+    # Without build isolation the build environment's crhelper would be copied, so setup.py refuses any other.
+    python = other_venv / "bin" / "python"
+    offline_pip(python, "install", f"setuptools=={pinned_version('setuptools')}", "botocore==1.40.60")
+    src = source_copy(tmp_path / "src")
+    result = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        cwd=src,
+        env=fresh_env(other_venv),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert f"build with crhelper=={_vendor.CRHELPER_VERSION}" in result.stdout + result.stderr
+    assert not list(tmp_path.glob("dist/*.whl"))
