@@ -25,7 +25,7 @@ DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-reliability test-rest lint typecheck cfn-lint integ-update bench clean
 
 # The four installs are independent and mostly wait on the registry and the disk, so they run side by side;
 # .deps needs the project venv's pip, so it comes after.
@@ -91,8 +91,20 @@ typecheck: $(PY_STAMP)
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
-test: setup lint typecheck cfn-lint
-	pytest
+# The checks are independent of each other, and so are the two halves of the suite: the suites that record the
+# reliability figures (one pytest session, since the figures are per session) mostly wait on loopback timelines,
+# while the rest mostly computes (synths, venvs, the CDK CLI), so on two cores they run side by side.
+RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_load.py tests/test_fuzz.py
+
+test: setup
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck cfn-lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-reliability test-rest
+
+test-reliability: setup
+	pytest $(RELIABILITY_SUITES)
+
+test-rest: setup
+	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES))
 
 # Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
 integ-update: $(PY_STAMP) $(NODE_STAMP)
