@@ -375,12 +375,13 @@ def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_ap
     assert set(body["Data"]) == EXPECTED_DATA_KEYS
 
 
+@pytest.mark.parametrize(("code", "status"), [("RequestEntityTooLargeException", 413), ("ExpiredTokenException", 403)])
 def test_a_hand_off_refused_for_another_reason_names_it_not_the_permission(
-    lv, lambda_api, recorder, virtual_time
+    lv, lambda_api, recorder, virtual_time, code: str, status: int
 ) -> None:
-    body = hand_off_refused(lv, lambda_api, recorder, "RequestEntityTooLargeException", 413)
+    body = hand_off_refused(lv, lambda_api, recorder, code, status)
     assert body["Status"] == cr.FAILED
-    assert "RequestEntityTooLargeException (413)" in body["Reason"], body["Reason"]
+    assert f"{code} ({status})" in body["Reason"], body["Reason"]
     assert "lambda:InvokeFunction" not in body["Reason"]
     assert len(lambda_api.invokes) == 1, "a refusal that will not change is not retried"
 

@@ -388,9 +388,9 @@ def _continue_elsewhere(
             if status >= 500:
                 _handed_off_maybe(f"Lambda answered {code or 'an error'} ({status})", state)
                 return None
-            if code == "AccessDeniedException" or status == 403:
+            if code == "AccessDeniedException":
                 helper.release_hand_off()
-                return f"{code or 'access denied'}: check that the function may lambda:InvokeFunction itself"
+                return f"{code}: check that the function may lambda:InvokeFunction itself"
             if status != 429 and code != "TooManyRequestsException":
                 helper.release_hand_off()
                 return f"Lambda refused the Invoke with {code or 'an error'} ({status})"
