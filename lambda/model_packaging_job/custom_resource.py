@@ -344,8 +344,7 @@ def continuation_event(event: Mapping[str, Any], state: WaitState, next_look_at:
 
 def clean_reason(text: str) -> str:
     """One line of printable text: control characters (NUL, escapes, line breaks) become spaces, runs collapse."""
-    printable = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
-    return " ".join(printable.split())
+    return pj.one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text))
 
 
 def build_response(
