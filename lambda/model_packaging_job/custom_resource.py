@@ -432,10 +432,6 @@ def _prefix_within(text: str, max_encoded: int) -> str:
     return text[:low]
 
 
-# What http.client refuses in a request target or host (its own check, http.client._contains_disallowed_url_pchar_re).
-_DISALLOWED_IN_REQUEST_TARGET = re.compile("[\x00-\x20\x7f]")
-
-
 # --- delivery ------------------------------------------------------------------------------------------------------
 
 
@@ -467,10 +463,6 @@ def send_response(
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    if _DISALLOWED_IN_REQUEST_TARGET.search(path) or _DISALLOWED_IN_REQUEST_TARGET.search(parts.hostname):
-        # http.client refuses these (InvalidURL) on every attempt: retrying cannot help.
-        logger.error("The ResponseURL contains spaces or control characters; nobody can be answered")
-        return False
     attempt, pause = 0, 0.5
     while True:
         attempt += 1
