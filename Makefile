@@ -85,8 +85,7 @@ lint: $(PY_STAMP)
 	ruff format --check .
 
 typecheck: $(PY_STAMP)
-	mypy constructs/cdk_lookoutvision_packaging
-	cd lambda/model_packaging_job && mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache index.py custom_resource.py packaging_job.py
+	mypy constructs/cdk_lookoutvision_packaging lambda/model_packaging_job
 
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json

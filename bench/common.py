@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDLER_DIR = ROOT / "lambda" / "model_packaging_job"
 TESTS_DIR = ROOT / "tests"
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 NODE_BIN = ROOT / "node_modules" / ".bin"
@@ -29,9 +28,9 @@ OFFLINE_ENV = {
 
 
 def use_project_paths() -> None:
-    """Make the handler modules (packaging_job, custom_resource) and the test doubles (support) importable, the way
-    pytest does through pyproject's ``pythonpath``."""
-    for path in (HANDLER_DIR, TESTS_DIR):
+    """Make the test doubles (support) importable, the way pytest does through pyproject's ``pythonpath`` (the
+    handler package is installed, as ``make setup`` does)."""
+    for path in (TESTS_DIR,):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
 

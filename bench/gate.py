@@ -6,15 +6,12 @@ systems (crhelper's rate); at T = 0 the job is already SUCCEEDED when the reques
 one per seed, are fed to all three systems, and each is reported as the median and the worst over the seeds; a cost
 ratio is formed per seed, at one finish moment.
 
-OURS runs the real code on a virtual clock. Each simulated Lambda invocation does what index._gate does: it reads
-the wait state from the event with ``custom_resource.wait_state``, calls ``packaging_job.wait_for_job`` with
-``deadline = started_at + wait_timeout`` and ``yield_at = invocation start + function timeout -
-custom_resource.HANDOFF_MARGIN_S``, and on ``yield`` continues in a new invocation with the event
-``custom_resource.continuation_event`` builds; the last one's result goes through ``custom_resource.decide``, which
-must answer SUCCESS. Only time, sleep and randomness are injected (``packaging_job.Clock``); the client is a fake
-whose job reports RUNNING before the finish moment and SUCCEEDED from then on. The function's timeout and memory
-are read from the synthesized template, so they are the ones the construct deploys. Its poll jitter is seeded by
-the same seed that draws the finish moment.
+OURS runs the real code on a virtual clock. Each simulated Lambda invocation is one call of ``step.run``, the step
+the handler's entry point runs: a ``Continuation`` goes on in a new invocation with the event it carries, and the
+last one's ``Answer`` must be SUCCESS. Only time, sleep and randomness are injected (``packaging_job.Clock``); the
+client is a fake whose job reports RUNNING before the finish moment and SUCCEEDED from then on. The function's
+timeout and memory are read from the synthesized template, so they are the ones the construct deploys. Its poll
+jitter is seeded by the same seed that draws the finish moment.
 
 CRHELPER and the PROVIDER framework are models of their documented mechanics (see ``crhelper_model`` and
 ``provider_model``); neither runs against a real scheduler here.
@@ -145,42 +142,31 @@ class OursRun:
 
 def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> OursRun:
     use_project_paths()
-    import custom_resource as cr
-    import packaging_job as pj
     from support import make_event, properties
+
+    from model_packaging_job import custom_resource as cr
+    from model_packaging_job import packaging_job as pj
+    from model_packaging_job import step
 
     clock = VirtualClock(EPOCH)
     client = JobThatFinishes(clock, EPOCH + finish_after_s, assumptions.describe_call_s)
     event = make_event(props=properties(WaitTimeoutSeconds=assumptions.wait_timeout_s))
-    props = cr.parse_properties(event["ResourceProperties"])
-    rng = random.Random(seed)
+    wait_clock = pj.Clock(now=clock.now, sleep=clock.sleep, rng=random.Random(seed))
     billed: list[float] = []
     function_timeout_s = float(function["timeout_s"])
     while True:
         if len(billed) > 100:
             raise RuntimeError("the simulated wait never ended")
         invocation_start = clock.now()
-        state = cr.wait_state(event, invocation_start, props)
-        remaining_s = function_timeout_s  # a fresh invocation has its whole timeout ahead of it
-        deadline, yield_at = cr.wait_window(props, state, invocation_start, remaining_s)
-        result = pj.wait_for_job(
-            client,
-            props.project_name,
-            props.job_name,
-            deadline=deadline,
-            yield_at=yield_at,
-            wait=props.wait_for_completion,
-            clock=pj.Clock(now=clock.now, sleep=clock.sleep, rng=rng),
-            first_look_at=state.next_look_at,
-        )
+        # A fresh invocation has its whole timeout ahead of it.
+        outcome = step.run(event, function_timeout_s, lookoutvision=client, clock=wait_clock)
         billed.append(ceil_ms(clock.now() - invocation_start + assumptions.short_invocation_s))
-        if result.outcome == "yield":
-            event = cr.continuation_event(event, state, result.next_look_at)
+        if isinstance(outcome, step.Continuation):
+            event = outcome.event
             clock.sleep(assumptions.handoff_gap_s)  # the asynchronous invocation starts (and initializes)
             continue
-        decision = cr.decide(props, result, clock.now() - state.started_at)
-        if decision.status != cr.SUCCESS:
-            raise RuntimeError(f"the simulated gate did not succeed: {decision}")
+        if outcome.status != cr.SUCCESS:
+            raise RuntimeError(f"the simulated gate did not succeed: {outcome}")
         break
     if client.detected_at is None:
         raise RuntimeError("the simulated gate answered without seeing SUCCEEDED")
@@ -340,8 +326,8 @@ def measure(
 
 def describe_models(function: dict[str, Any]) -> dict[str, Any]:
     use_project_paths()
-    import custom_resource as cr
-    import packaging_job as pj
+    from model_packaging_job import custom_resource as cr
+    from model_packaging_job import packaging_job as pj
 
     return {
         "assumptions": asdict(ASSUMPTIONS),

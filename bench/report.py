@@ -470,13 +470,12 @@ def render(results: dict[str, Any]) -> str:
     handoff = models["ours_handoff_margin_s"]
     out += [
         "",
-        "**Ours** is the real `packaging_job.wait_for_job` driven on a virtual clock (`packaging_job.Clock` with an "
-        "injected now, sleep and seeded Random; nothing patched), invoked the way `index._gate` invokes it: "
-        "`deadline = started_at + wait_timeout` "
-        f"({a['wait_timeout_s']} s), `yield_at = invocation start + {fn['timeout_s']} s function timeout - "
-        f"custom_resource.HANDOFF_MARGIN_S ({handoff:.0f} s)`, the wait state carried by "
-        "`custom_resource.wait_state`/`continuation_event`, and the final result passed through "
-        "`custom_resource.decide`, which answers SUCCESS. The fake client reports RUNNING before the finish moment "
+        "**Ours** is the handler's own invocation step, `step.run`, driven on a virtual clock (`packaging_job.Clock` "
+        "with an injected now, sleep and seeded Random; nothing patched), one call per simulated invocation: it waits "
+        f"until `started_at + wait_timeout` ({a['wait_timeout_s']} s) or until `invocation start + "
+        f"{fn['timeout_s']} s function timeout - custom_resource.HANDOFF_MARGIN_S ({handoff:.0f} s)`, when it "
+        "returns a continuation whose event the next invocation receives; the last one answers SUCCESS. "
+        "The fake client reports RUNNING before the finish moment "
         f"and SUCCEEDED from then on. Function config from the synthesized template: {fn['memory_mb']} MB, "
         f"{fn['architectures']}, {fn['runtime']}. The seed also drives the poll jitter. GB-s = memory x the billed "
         "duration of every invocation (the virtual time it waited plus "

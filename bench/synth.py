@@ -83,11 +83,13 @@ def template_stats(outdir: Path) -> TemplateStats:
 
 def handler_function_config(outdir: Path) -> dict[str, Any]:
     """MemorySize, Timeout and Architectures of our handler function, as synthesized (the gate model uses them)."""
+    from cdk_lookoutvision_packaging._provider import HANDLER
+
     template = json.loads(template_path(outdir).read_text())
     functions = [
         r["Properties"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == "index.handler"
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == HANDLER
     ]
     if len(functions) != 1:
         raise RuntimeError(f"expected one handler function in the synthesized template, found {len(functions)}")

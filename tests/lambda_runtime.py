@@ -62,6 +62,8 @@ from urllib.parse import unquote, urlsplit
 
 from support import FUNCTION_ARN, STACK_ID, FakeLookoutVision, ResponseRecorder, Step, error
 
+from model_packaging_job.contract import RESOURCE_TYPE as CUSTOM_RESOURCE_TYPE
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 # The function declares python3.14, which the registries these machines reach cannot install; the newest runtime
@@ -88,7 +90,7 @@ def _runtime() -> tuple[Path, Path, str]:
 RUNTIME_PYTHON, RUNTIME_DIR, RUNTIME_NOTE = _runtime()
 NODE_BIN = ROOT / "node_modules" / ".bin"
 GATE_STACK = "LookoutVisionModelGate"
-CUSTOM_RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+
 LAMBDA_TASK_ROOT = "/var/task"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

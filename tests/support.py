@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from model_packaging_job.contract import RESOURCE_TYPE
+
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
 EXPECTED_BODY_KEYS = frozenset(
     {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
@@ -83,7 +85,7 @@ def make_event(
         "StackId": STACK_ID,
         "RequestId": str(uuid.uuid4()),
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::LookoutVisionModelPackagingJob",
+        "ResourceType": RESOURCE_TYPE,
         "ResourceProperties": props if props is not None else properties(),
     }
     if physical_id is not None:

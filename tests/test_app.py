@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from model_packaging_job.contract import RESOURCE_TYPE
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 STACK = "LookoutVisionModelGate"
-RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
 
 pytestmark = pytest.mark.slow
 

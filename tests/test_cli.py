@@ -31,7 +31,7 @@ import pytest
 from support import FakeLookoutVision, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
-from cdk_lookoutvision_packaging._handler import packaging_job as pj
+from model_packaging_job import packaging_job as pj
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"

@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-import custom_resource as cr
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Capture, Match, Template
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
-from cdk_lookoutvision_packaging import model_packaging_job as mpj
+from model_packaging_job import custom_resource as cr
+from model_packaging_job.contract import RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLER_SRC = ROOT / "lambda" / "model_packaging_job"
-RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+
 FUNCTION_TYPE = "AWS::Lambda::Function"
 BASE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "ProjectName", "JobName", "WaitForCompletion"})
 DESCRIBE = "lookoutvision:DescribeModelPackagingJob"
@@ -234,7 +234,7 @@ def test_attributes_are_tokens_for_fn_getatt(synth: Synth) -> None:
 
 
 def test_attributes_read_data_keys_that_the_handler_answers() -> None:
-    import packaging_job as pj
+    from model_packaging_job import packaging_job as pj
 
     assert set(ATTRIBUTES.values()) <= set(pj.DATA_KEYS)
     public = {"component_version_arn", "component_name", "component_version", "status", "status_message"}
@@ -523,7 +523,7 @@ def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: 
             {
                 "Runtime": runtime,
                 "Architectures": ["arm64"],
-                "Handler": "index.handler",
+                "Handler": "model_packaging_job.index.handler",
                 "Environment": {"Variables": Match.object_like({"AWS_DATA_PATH": "/var/task/models"})},
                 "LoggingConfig": Match.object_equals({"LogGroup": {"Ref": log_group_id}}),
             }
@@ -548,17 +548,18 @@ def _asset(synth: Synth, stack: str = "Default") -> tuple[str, Path]:
 
 def test_asset_contains_handler_crhelper_and_service_model(synth: Synth) -> None:
     _, asset = _asset(synth)
+    sources = sorted(p.name for p in HANDLER_SRC.glob("*.py"))
+    assert {"__init__.py", "index.py", "contract.py"} <= set(sources)
     for rel in (
-        "index.py",
-        "packaging_job.py",
-        "custom_resource.py",
+        *(f"model_packaging_job/{name}" for name in sources),
         "crhelper/__init__.py",
         "crhelper/resource_helper.py",
         "models/lookoutvision/2020-11-20/service-2.json.gz",
     ):
         assert (asset / rel).is_file(), rel
-    for name in ("index.py", "packaging_job.py", "custom_resource.py"):
-        assert (asset / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+    for name in sources:
+        assert (asset / "model_packaging_job" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+    assert sorted(p.name for p in (asset / "model_packaging_job").iterdir()) == sources
     # Compiled files would make the asset hash depend on who imported what; tests never belong in the asset.
     stray = [p.relative_to(asset) for p in asset.rglob("*") if p.suffix == ".pyc" or p.name in ("__pycache__", "tests")]
     assert stray == []
@@ -790,13 +791,6 @@ def test_validation_happens_before_anything_is_added_to_the_stack(stack: cdk.Sta
 
 
 # --- the construct and the handler agree ----------------------------------------------------------------------------
-
-
-def test_construct_and_handler_share_resource_type_and_timeout_bounds() -> None:
-    assert mpj.RESOURCE_TYPE == cr.RESOURCE_TYPE == RESOURCE_TYPE
-    assert mpj.MIN_WAIT_TIMEOUT_S == cr.MIN_WAIT_TIMEOUT_S == 60
-    assert mpj.MAX_WAIT_TIMEOUT_S == cr.MAX_WAIT_TIMEOUT_S == 55 * 60
-    assert mpj.DEFAULT_WAIT_TIMEOUT.to_seconds() == cr.DEFAULT_WAIT_TIMEOUT_S == 45 * 60
 
 
 @pytest.mark.parametrize("stack", ["Default", "Component", "NoWait", "Bounds"])

@@ -20,9 +20,10 @@ from constructs import Construct
 from support import FakeLookoutVision, description, ok
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
+from model_packaging_job.contract import RESOURCE_TYPE as CR_TYPE
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
-CR_TYPE = "Custom::LookoutVisionModelPackagingJob"
+
 _PROPERTY = {
     "ComponentVersionArn": "component_version_arn",
     "ComponentName": "component_name",

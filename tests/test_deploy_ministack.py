@@ -35,13 +35,15 @@ from e2e_support import (
 from lambda_runtime import TimedLookoutVision, say
 from support import description, ok
 
+from model_packaging_job.contract import RESOURCE_TYPE
+
 pytestmark = pytest.mark.slow
 
 GATE = "LookoutVisionModelGate"
 CONSUMER = "LookoutVisionModelConsumer"
 PROJECT = "pcb"
 PARAMETER_PREFIX = "/lookoutvision/pcb"
-RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+
 # One synthesized app per job the stack is deployed with; all three are synthesized at once while MiniStack boots.
 JOBS = {"first": "pcb-v1", "second": "pcb-v2", "failing": "pcb-v3"}
 FAILURE_MESSAGE = "Greengrass component build failed: the model exceeds the target's memory"

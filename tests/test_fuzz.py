@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import index
-import packaging_job as pj
 import pytest
 import reliability_report
 from botocore.exceptions import ClientError
@@ -54,6 +52,10 @@ from support import (
     error,
     ok,
 )
+
+from model_packaging_job import index
+from model_packaging_job import packaging_job as pj
+from model_packaging_job.contract import RESOURCE_TYPE
 
 # Examples per test; together at least 1,000 events per run.
 ENVELOPE_EXAMPLES = 400
@@ -474,7 +476,7 @@ def envelope_cases(draw: st.DrawFn) -> Case:
     elif mixed:
         for key in ID_KEYS:
             event[key] = draw(weighted((4, st.just(event[key])), (1, missing_ids), (1, odd_ids)))
-    event["ResourceType"] = "Custom::LookoutVisionModelPackagingJob"
+    event["ResourceType"] = RESOURCE_TYPE
     event["ResourceProperties"] = {"ServiceToken": FUNCTION_ARN, "ProjectName": "pcb", "JobName": "pcb-v3-x86"}
     if request_type in ("Update", "Delete"):
         physical: Any = weighted((4, "pcb/pcb-v3-x86"), (1, MISSING), (1, wrong_types), (1, st.text(max_size=30)))
@@ -501,7 +503,7 @@ def property_cases(draw: st.DrawFn) -> Case:
         "StackId": STACK_ID,
         "RequestId": draw(st.uuids().map(str)),
         "LogicalResourceId": "ModelPackagingJob21DA863A",
-        "ResourceType": "Custom::LookoutVisionModelPackagingJob",
+        "ResourceType": RESOURCE_TYPE,
     }
     props = draw(resource_properties())
     if props is not MISSING:
@@ -546,7 +548,7 @@ def valid_cases(draw: st.DrawFn) -> Case:
         "StackId": STACK_ID,
         "RequestId": draw(st.uuids().map(str)),
         "LogicalResourceId": draw(st.sampled_from(["ModelPackagingJob21DA863A", "Job2", "J"])),
-        "ResourceType": "Custom::LookoutVisionModelPackagingJob",
+        "ResourceType": RESOURCE_TYPE,
         "ResourceProperties": props,
     }
     if request_type in ("Update", "Delete"):
@@ -647,6 +649,17 @@ class Bench:
         self.signature = self.query.rsplit("X-Amz-Signature=", 1)[1]
         self.events = self.answers = self.hangs = self.records_checked = 0
         self.started = time.monotonic()
+        self.log_level = "INFO"
+        self._client = index.make_lookoutvision_client(endpoint_url=api.url)
+        self._handlers: dict[str, Any] = {}
+
+    def handler(self) -> Any:
+        """The handler at this example's log level (one per level, as a function configured with LOG_LEVEL)."""
+        if self.log_level not in self._handlers:
+            self._handlers[self.log_level] = index.make_handler(
+                lookoutvision=self._client, lambda_client=self.lam, environ={"LOG_LEVEL": self.log_level}
+            )
+        return self._handlers[self.log_level]
 
     def response_url(self, kind: str, token: str, garbage: str) -> Any:
         """The ResponseURL of one event; every URL-like shape carries the event's token and a presigned query."""
@@ -676,16 +689,18 @@ class Bench:
     def run(self, event: Any, token: str) -> Run:
         wire = json.loads(json.dumps(event))  # the handler's own copy: the oracle keeps the original
         # Each event starts from a fresh container's log set-up, so that no example depends on the one before it.
-        log_helper.setup(index.helper._log_level, boto_level="ERROR", RequestType="ContainerInit")
+        log_helper.setup(self.log_level, boto_level="ERROR", RequestType="ContainerInit")
         with self.recorder._lock:
             paths_before, attempts_before = len(self.recorder.paths), self.recorder.attempts
         calls_before, raw_before = len(self.api.requests), len(self.api_paths)
         records_before, invokes_before = len(self.capture), len(self.lam.invocations)
         outcome: dict[str, BaseException] = {}
 
+        handler = self.handler()
+
         def invoke() -> None:
             try:
-                index.handler(wire, FakeContext(timeout_s=CONTEXT_TIMEOUT_S))
+                handler(wire, FakeContext(timeout_s=CONTEXT_TIMEOUT_S))
             except BaseException as exc:  # reported by the test, not lost in the thread
                 outcome["raised"] = exc
 
@@ -743,9 +758,6 @@ def bench(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     root = logging.getLogger()
     level = root.level
     with api, recorder:
-        monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=api.url))
-        monkeypatch.setattr(index, "_lambda_client", lam)
-        monkeypatch.setattr(index.helper, "_log_level", index.helper._log_level)
         monkeypatch.setattr(pj, "POLL_INTERVAL_S", (0.01, 0.02))
         monkeypatch.setattr(pj, "BACKOFF_BASE_S", 0.01)
         monkeypatch.setattr(pj, "BACKOFF_CAP_S", 0.05)
@@ -860,7 +872,7 @@ def _usable(kind: str) -> str:
 
 def _prepare(bench: Bench, case: Case) -> tuple[str, Any]:
     token = uuid.uuid4().hex
-    index.helper._log_level = case.log_level
+    bench.log_level = case.log_level
     bench.lam.fail = case.lambda_fails
     url = bench.response_url(case.url_kind, token, case.garbage_url)
     if isinstance(case.event, dict):

@@ -1,12 +1,12 @@
 """index.handler against a loopback Lookout for Vision API over real HTTP.
 
-Every test builds the client with the handler's own factory (``index.lookoutvision_client``), so requests go through
-real botocore serialization, SigV4 signing, error parsing and the client's retry configuration, and answers go to a
-loopback ResponseURL through the handler's real sender. Waits are made fast by shrinking packaging_job's poll and
-backoff constants; nothing else in the handler is replaced.
+Every test builds the client with the handler's own factory (``index.make_lookoutvision_client``), so requests go
+through real botocore serialization, SigV4 signing, error parsing and the client's retry configuration, and answers
+go to a loopback ResponseURL through the handler's real sender. Waits are made fast by shrinking packaging_job's
+poll and backoff constants; nothing else in the handler is replaced.
 
 The read-timeout test forces ``read_timeout=1`` by wrapping ``packaging_job.client_config`` (which
-``lookoutvision_client`` builds its Config with), so every other setting of the product's client, including one
+``make_lookoutvision_client`` builds its Config with), so every other setting of the product's client, including one
 attempt per call, stays the product's own.
 """
 
@@ -16,8 +16,6 @@ import itertools
 import time
 from typing import Any
 
-import index
-import packaging_job as pj
 import pytest
 from support import (
     COMPONENT_ARN,
@@ -34,6 +32,9 @@ from support import (
     reset,
     slow,
 )
+
+from model_packaging_job import index
+from model_packaging_job import packaging_job as pj
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
@@ -55,11 +56,9 @@ def recorder() -> Any:
 
 
 @pytest.fixture
-def client(api: FakeLookoutVision, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The product's own client, pointed at the loopback API, installed where the handler looks for it."""
-    lookoutvision = index.lookoutvision_client(endpoint_url=api.url)
-    monkeypatch.setattr(index, "LOOKOUTVISION", lookoutvision)
-    return lookoutvision
+def handler(api: FakeLookoutVision) -> Any:
+    """The handler with the product's own client, pointed at the loopback API."""
+    return index.make_handler(lookoutvision=index.make_lookoutvision_client(endpoint_url=api.url))
 
 
 @pytest.fixture
@@ -83,6 +82,7 @@ def _record_raw_requests(api: FakeLookoutVision) -> list[dict[str, Any]]:
 
 
 def _run(
+    handler: Any,
     recorder: ResponseRecorder,
     props: dict[str, Any] | None = None,
     *,
@@ -92,7 +92,7 @@ def _run(
     """Invoke the handler once; return the event, the single answer and how long the invocation took."""
     event = make_event(response_url=recorder.url, props=props, **event_kw)
     started = time.monotonic()
-    index.handler(event, FakeContext(timeout_s=timeout_s))
+    handler(event, FakeContext(timeout_s=timeout_s))
     elapsed = time.monotonic() - started
     return event, recorder.only, elapsed
 
@@ -129,13 +129,13 @@ def _expected_success_data(project: str = PROJECT, job: str = JOB) -> dict[str, 
 
 
 def test_succeeded_job_answers_success_after_one_signed_request_without_sleeping(
-    api: FakeLookoutVision, recorder: ResponseRecorder, client: Any
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
 ) -> None:
     # The poll interval keeps its production value (>= 2 s): any sleep would show in the elapsed time.
     raw = _record_raw_requests(api)
     api.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
 
-    event, body, elapsed = _run(recorder)
+    event, body, elapsed = _run(handler, recorder)
 
     assert api.calls() == 1
     assert elapsed < 1.5, f"a SUCCEEDED job must be answered without sleeping; took {elapsed:.2f}s"
@@ -151,9 +151,8 @@ def test_succeeded_job_answers_success_after_one_signed_request_without_sleeping
     assert pj.USER_AGENT in headers["user-agent"]
 
 
-@pytest.mark.usefixtures("client")
 def test_waits_through_created_and_running_with_jittered_polls(
-    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pj, "POLL_INTERVAL_S", (0.2, 0.3))
     api.script(
@@ -162,7 +161,7 @@ def test_waits_through_created_and_running_with_jittered_polls(
         [ok(description("CREATED")), ok(description("RUNNING")), ok(description("RUNNING")), ok(description())],
     )
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == 4
     assert body["Status"] == "SUCCESS"
@@ -171,9 +170,9 @@ def test_waits_through_created_and_running_with_jittered_polls(
         assert 0.19 <= gap < 1.0, f"polls must follow POLL_INTERVAL_S (0.2-0.3 s here); gaps {_gaps(api)}"
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 def test_the_function_s_polling_budget_spreads_the_first_look_and_paces_the_polls(
-    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What the construct sets for 30 jobs sharing 20 requests per second: a share of 1.5 s each.
     monkeypatch.setenv("DESCRIBE_BUDGET_RPS", "20")
@@ -183,7 +182,7 @@ def test_the_function_s_polling_budget_spreads_the_first_look_and_paces_the_poll
         api.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description())])
         api.requests.clear()
         started = time.monotonic()
-        _, body, _ = _run(recorder)
+        _, body, _ = _run(handler, recorder)
         recorder.bodies.clear()
         assert body["Status"] == "SUCCESS"
         firsts.append(api.requests[0]["at"] - started)
@@ -193,28 +192,28 @@ def test_the_function_s_polling_budget_spreads_the_first_look_and_paces_the_poll
     assert max(firsts) - min(firsts) > 0.05, f"each request draws its own first moment: {firsts}"
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 def test_an_unusable_polling_budget_is_logged_and_does_not_fail_the_request(
-    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch, caplog: Any
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
     monkeypatch.setenv("DESCRIBE_BUDGET_RPS", "fast please")
     api.script(PROJECT, JOB, [ok(description())])
     with caplog.at_level("WARNING"):
-        _, body, elapsed = _run(recorder)
+        _, body, elapsed = _run(handler, recorder)
     assert body["Status"] == "SUCCESS"
     assert api.calls() == 1 and elapsed < 1.5
     assert any("DESCRIBE_BUDGET_RPS='fast please' is not a positive number" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 @pytest.mark.parametrize("before", [[], ["RUNNING"]], ids=["failed-at-once", "running-then-failed"])
 def test_failed_job_answers_failed_with_the_exact_reason(
-    api: FakeLookoutVision, recorder: ResponseRecorder, before: list[str]
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, before: list[str]
 ) -> None:
     message = "Model packaging failed: the model version 3 is not trained for the target platform."
     api.script(PROJECT, JOB, [*(ok(description(s)) for s in before), ok(description("FAILED", status_message=message))])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == len(before) + 1
     assert _assert_one_line_failure(body) == f"Model packaging job {PHYSICAL_ID} FAILED: {message}"
@@ -227,9 +226,9 @@ def test_failed_job_answers_failed_with_the_exact_reason(
 # --- transient failures are retried --------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 def test_throttling_waits_at_least_retry_after_then_succeeds(
-    api: FakeLookoutVision, recorder: ResponseRecorder
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
 ) -> None:
     api.script(
         PROJECT,
@@ -237,7 +236,7 @@ def test_throttling_waits_at_least_retry_after_then_succeeds(
         [error(429, "ThrottlingException", "Rate exceeded", headers={"Retry-After": "1"}), ok(description())],
     )
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == 2, "botocore must make one attempt per call; the wait loop retries"
     [gap] = _gaps(api)
@@ -247,9 +246,8 @@ def test_throttling_waits_at_least_retry_after_then_succeeds(
     assert body["Data"]["ComponentVersionArn"] == COMPONENT_ARN
 
 
-@pytest.mark.usefixtures("client")
 def test_repeated_throttling_backs_off_exponentially(
-    api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pj, "BACKOFF_BASE_S", 0.1)
     monkeypatch.setattr(pj, "BACKOFF_CAP_S", 10.0)
@@ -257,7 +255,7 @@ def test_repeated_throttling_backs_off_exponentially(
     throttle = error(429, "ThrottlingException", "Rate exceeded")
     api.script(PROJECT, JOB, [throttle, throttle, throttle, ok(description())])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert body["Status"] == "SUCCESS"
     assert api.calls() == 4
@@ -271,7 +269,7 @@ def test_repeated_throttling_backs_off_exponentially(
     assert gaps[2] > gaps[0]
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 @pytest.mark.parametrize(
     "failures",
     [
@@ -286,35 +284,39 @@ def test_repeated_throttling_backs_off_exponentially(
     ids=["500", "503", "500-503-500"],
 )
 def test_server_errors_are_retried_then_succeed(
-    api: FakeLookoutVision, recorder: ResponseRecorder, failures: list[Any]
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, failures: list[Any]
 ) -> None:
     api.script(PROJECT, JOB, [*failures, ok(description())])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == len(failures) + 1
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"] == _expected_success_data()
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_connection_reset_is_retried_then_succeeds(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_connection_reset_is_retried_then_succeeds(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
     api.script(PROJECT, JOB, [reset(), reset(), ok(description())])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == 3
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["ComponentVersionArn"] == COMPONENT_ARN
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_malformed_json_is_retried_then_succeeds(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_malformed_json_is_retried_then_succeeds(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
     # A 200 whose JSON body is cut short: botocore does not raise, it returns a response without
     # ModelPackagingDescription. That is a transient wire failure, not a reason to fail the deployment.
     api.script(PROJECT, JOB, [malformed(), ok(description())])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert body["Status"] == "SUCCESS", f"a malformed response must be retried; got {body['Reason']!r}"
     assert api.calls() == 2
@@ -328,13 +330,13 @@ def test_response_slower_than_the_read_timeout_is_retried(
     # Keep the product's client settings, only shorten its read timeout from 10 s to 1 s.
     product_config = pj.client_config
     monkeypatch.setattr(pj, "client_config", lambda **kwargs: product_config(**{**kwargs, "read_timeout": 1}))
-    lookoutvision = index.lookoutvision_client(endpoint_url=api.url)
-    monkeypatch.setattr(index, "LOOKOUTVISION", lookoutvision)
+    lookoutvision = index.make_lookoutvision_client(endpoint_url=api.url)
+    handler = index.make_handler(lookoutvision=lookoutvision)
     assert lookoutvision.meta.config.read_timeout == 1
     assert lookoutvision.meta.config.retries["total_max_attempts"] == 1
     api.script(PROJECT, JOB, [slow(3.0, ok(description("RUNNING"))), ok(description())])
 
-    _, body, elapsed = _run(recorder)
+    _, body, elapsed = _run(handler, recorder)
 
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert api.calls() == 2
@@ -346,8 +348,10 @@ def test_response_slower_than_the_read_timeout_is_retried(
 # --- errors that retrying cannot fix -------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_access_denied_fails_naming_the_missing_iam_action(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_access_denied_fails_naming_the_missing_iam_action(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
     api.script(
         PROJECT,
         JOB,
@@ -361,7 +365,7 @@ def test_access_denied_fails_naming_the_missing_iam_action(api: FakeLookoutVisio
         ],
     )
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == 1, "AccessDenied must not be retried"
     reason = _assert_one_line_failure(body)
@@ -370,14 +374,14 @@ def test_access_denied_fails_naming_the_missing_iam_action(api: FakeLookoutVisio
     assert body["PhysicalResourceId"] == PHYSICAL_ID
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 def test_missing_project_and_missing_job_get_distinct_reasons(
-    api: FakeLookoutVision, recorder: ResponseRecorder
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
 ) -> None:
     api.script(PROJECT, "another-job", [ok(description(job="another-job"))])  # the project exists, the job does not
 
-    index.handler(make_event(response_url=recorder.url, props=properties("ghost-project", JOB)), FakeContext(120))
-    index.handler(make_event(response_url=recorder.url, props=properties(PROJECT, "ghost-job")), FakeContext(120))
+    handler(make_event(response_url=recorder.url, props=properties("ghost-project", JOB)), FakeContext(120))
+    handler(make_event(response_url=recorder.url, props=properties(PROJECT, "ghost-job")), FakeContext(120))
 
     assert api.calls() == 2, "ResourceNotFound must not be retried"
     assert len(recorder.bodies) == 2
@@ -392,12 +396,14 @@ def test_missing_project_and_missing_job_get_distinct_reasons(
     assert "check project_name" not in job_reason
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_validation_error_fails_with_the_service_message(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_validation_error_fails_with_the_service_message(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
     message = "1 validation error detected: Value at 'jobName' failed to satisfy constraint"
     api.script(PROJECT, JOB, [error(400, "ValidationException", message)])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     assert api.calls() == 1, "ValidationException must not be retried"
     reason = _assert_one_line_failure(body)
@@ -408,15 +414,15 @@ def test_validation_error_fails_with_the_service_message(api: FakeLookoutVision,
 # --- names on the wire ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_maximal_names_reach_the_api_intact(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_maximal_names_reach_the_api_intact(handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
     project = ("Pcb_defect-line" * 20)[:255]
     job = ("X86-v3-" * 10)[:64]
     assert len(project) == 255 and len(job) == 64
     raw = _record_raw_requests(api)
     api.script(project, job, [ok(description(project=project, job=job))])
 
-    _, body, _ = _run(recorder, properties(project, job))
+    _, body, _ = _run(handler, recorder, properties(project, job))
 
     assert api.requests[0]["project"] == project and api.requests[0]["job"] == job
     assert raw[0]["path"] == f"/2020-11-20/projects/{project}/modelpackagingjobs/{job}"
@@ -428,7 +434,7 @@ def test_maximal_names_reach_the_api_intact(api: FakeLookoutVision, recorder: Re
 # --- more of the documented behaviour over the wire ----------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 @pytest.mark.parametrize(
     ("step", "last_status", "last_error"),
     [
@@ -438,7 +444,7 @@ def test_maximal_names_reach_the_api_intact(api: FakeLookoutVision, recorder: Re
     ids=["running", "throttled"],
 )
 def test_wait_timeout_fails_naming_job_status_and_minutes(
-    api: FakeLookoutVision, recorder: ResponseRecorder, step: Any, last_status: str, last_error: str
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, step: Any, last_status: str, last_error: str
 ) -> None:
     # A continuation invocation whose wait started 59.2 s ago, with a 60 s wait_timeout: it times out in ~0.8 s.
     api.script(PROJECT, JOB, [step])
@@ -446,7 +452,7 @@ def test_wait_timeout_fails_naming_job_status_and_minutes(
     event["LookoutVisionWait"] = {"StartedAt": time.time() - 59.2, "Invocation": 2}
 
     started = time.monotonic()
-    index.handler(event, FakeContext(120))
+    handler(event, FakeContext(120))
 
     assert time.monotonic() - started < 3.0
     reason = _assert_one_line_failure(recorder.only)
@@ -457,44 +463,47 @@ def test_wait_timeout_fails_naming_job_status_and_minutes(
     assert api.calls() >= 2
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_succeeded_without_greengrass_output_fails(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_succeeded_without_greengrass_output_fails(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
     api.script(PROJECT, JOB, [ok(description("SUCCEEDED", with_output=False))])
 
-    _, body, _ = _run(recorder)
+    _, body, _ = _run(handler, recorder)
 
     reason = _assert_one_line_failure(body)
     assert "SUCCEEDED but reported no Greengrass output details" in reason
     assert PHYSICAL_ID in reason
 
 
-@pytest.mark.usefixtures("client", "fast")
-def test_unexpected_component_name_fails(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
+@pytest.mark.usefixtures("fast")
+def test_unexpected_component_name_fails(handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
     api.script(PROJECT, JOB, [ok(description(component_name="com.example.other"))])
 
-    _, body, _ = _run(recorder, properties(ExpectedComponentName="com.example.pcb-defects"))
+    _, body, _ = _run(handler, recorder, properties(ExpectedComponentName="com.example.pcb-defects"))
 
     reason = _assert_one_line_failure(body)
     assert "'com.example.other'" in reason and "'com.example.pcb-defects'" in reason
 
 
-@pytest.mark.usefixtures("client", "fast")
+@pytest.mark.usefixtures("fast")
 @pytest.mark.parametrize("status", ["RUNNING", "FAILED"])
 def test_no_wait_answers_the_current_status_at_once(
-    api: FakeLookoutVision, recorder: ResponseRecorder, status: str
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder, status: str
 ) -> None:
     api.script(PROJECT, JOB, [ok(description(status, status_message="still going"))])
 
-    _, body, _ = _run(recorder, properties(WaitForCompletion="false"))
+    _, body, _ = _run(handler, recorder, properties(WaitForCompletion="false"))
 
     assert api.calls() == 1
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["Status"] == status
 
 
-@pytest.mark.usefixtures("client")
-def test_delete_answers_success_without_calling_the_api(api: FakeLookoutVision, recorder: ResponseRecorder) -> None:
-    _, body, _ = _run(recorder, request_type="Delete", physical_id="ModelPackagingJob21DA863A-1a2b3c4d")
+def test_delete_answers_success_without_calling_the_api(
+    handler: Any, api: FakeLookoutVision, recorder: ResponseRecorder
+) -> None:
+    _, body, _ = _run(handler, recorder, request_type="Delete", physical_id="ModelPackagingJob21DA863A-1a2b3c4d")
 
     assert api.calls() == 0
     assert body["Status"] == "SUCCESS"

@@ -14,10 +14,6 @@ from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
-import custom_resource as cr
-import index
-import packaging_job as pj
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
@@ -33,6 +29,10 @@ from support import (
     make_event,
     properties,
 )
+
+from model_packaging_job import custom_resource as cr
+from model_packaging_job import handoff, index
+from model_packaging_job import packaging_job as pj
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
@@ -60,14 +60,20 @@ class Recorder(ResponseRecorder):
         return self
 
 
+# The handler's own clients, made by its factories, behind Stubbers that the fixtures below activate per test.
+LV_CLIENT = index.make_lookoutvision_client()
+LAMBDA_CLIENT = index.make_lambda_client()
+HANDLER = index.make_handler(lookoutvision=LV_CLIENT, lambda_client=LAMBDA_CLIENT)
+
+
 @pytest.fixture(scope="module")
 def lv_client() -> Any:
-    return index.lookoutvision_client()
+    return LV_CLIENT
 
 
 @pytest.fixture(scope="module")
 def lambda_client() -> Any:
-    return boto3.session.Session().client("lambda", region_name="us-east-1")
+    return LAMBDA_CLIENT
 
 
 @pytest.fixture
@@ -85,7 +91,6 @@ def lv(lv_client: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamesp
     hook(lambda params, **_: calls.append(dict(params)))
     stubber = Stubber(lv_client)
     stubber.activate()
-    monkeypatch.setattr(index, "LOOKOUTVISION", lv_client)
     yield SimpleNamespace(client=lv_client, stubber=stubber, calls=calls, hook=hook)
     stubber.deactivate()
     for unique_id in hooks:
@@ -101,7 +106,6 @@ def lambda_api(lambda_client: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     )
     stubber = Stubber(lambda_client)
     stubber.activate()
-    monkeypatch.setattr(index, "_lambda_client", lambda_client)
     yield SimpleNamespace(client=lambda_client, stubber=stubber, invokes=invokes)
     stubber.deactivate()
     lambda_client.meta.events.unregister(INVOKE_EVENT, unique_id="test-invokes")
@@ -165,8 +169,10 @@ def answer_of(recorder: ResponseRecorder, event: dict[str, Any]) -> dict[str, An
     return body
 
 
-def run(recorder: ResponseRecorder, event: dict[str, Any], context: FakeContext | None = None) -> dict[str, Any]:
-    assert index.handler(event, context or FakeContext()) is None
+def run(
+    recorder: ResponseRecorder, event: dict[str, Any], context: FakeContext | None = None, handler: Any = HANDLER
+) -> dict[str, Any]:
+    assert handler(event, context or FakeContext()) is None
     return answer_of(recorder, event)
 
 
@@ -240,6 +246,7 @@ class VirtualTime:
     def __init__(self) -> None:
         self.t = time.time()
         self.sleeps: list[float] = []
+        self.handler: Any = None
 
     def time(self) -> float:
         return self.t
@@ -252,9 +259,8 @@ class VirtualTime:
 @pytest.fixture
 def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
     vt = VirtualTime()
-    real_clock = pj.Clock
-    monkeypatch.setattr(pj, "Clock", lambda: real_clock(now=vt.time, sleep=vt.sleep, rng=random.Random(3)))
-    monkeypatch.setattr(index, "time", SimpleNamespace(time=vt.time, monotonic=time.monotonic, sleep=vt.sleep))
+    clock = pj.Clock(now=vt.time, sleep=vt.sleep, rng=random.Random(3))
+    vt.handler = index.make_handler(lookoutvision=LV_CLIENT, lambda_client=LAMBDA_CLIENT, clock=clock)
     monkeypatch.setattr(pj, "POLL_INTERVAL_S", (2.0, 4.5))
     return vt
 
@@ -264,7 +270,7 @@ def test_wait_timeout_answers_failed_naming_job_status_and_minutes(lv, recorder,
         expect_describe(lv, description("RUNNING"))
     event = event_for(recorder, props=properties(WaitTimeoutSeconds="60"))
     started = time.monotonic()
-    body = run(recorder, event)
+    body = run(recorder, event, handler=virtual_time.handler)
     assert time.monotonic() - started < 10
     assert body["Status"] == cr.FAILED
     reason = body["Reason"]
@@ -285,7 +291,7 @@ def test_continuation_past_the_wait_timeout_fails_after_one_look(lv, recorder, v
     expect_describe(lv, description("RUNNING"))
     event = event_for(recorder)
     event[cr.CONTINUATION_KEY] = {"StartedAt": virtual_time.t - 3000, "Invocation": 3}
-    body = run(recorder, event)
+    body = run(recorder, event, handler=virtual_time.handler)
     assert len(lv.calls) == 1
     assert virtual_time.sleeps == []
     assert body["Status"] == cr.FAILED
@@ -328,7 +334,7 @@ def test_deadline_near_hands_off_to_a_new_invocation_without_answering(
     )
     event = event_for(recorder)
     before = virtual_time.t
-    assert index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S)) is None
+    assert virtual_time.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S)) is None
     lambda_api.stubber.assert_no_pending_responses()
     assert 2 <= len(lv.calls) <= 5
     assert recorder.bodies == []
@@ -347,26 +353,32 @@ def test_a_continuation_takes_its_first_look_when_the_last_invocation_would_have
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
     event[cr.CONTINUATION_KEY] = {"StartedAt": virtual_time.t - 840, "Invocation": 2, "NextLookAt": virtual_time.t + 3}
-    body = run(recorder, event)
+    body = run(recorder, event, handler=virtual_time.handler)
     assert body["Status"] == cr.SUCCESS
     assert virtual_time.sleeps == [pytest.approx(3.0)]
 
 
 def hand_off_refused(
-    lv: SimpleNamespace, lambda_api: SimpleNamespace, recorder: ResponseRecorder, code: str, status: int, times: int = 1
+    lv: SimpleNamespace,
+    lambda_api: SimpleNamespace,
+    recorder: ResponseRecorder,
+    handler: Any,
+    code: str,
+    status: int,
+    times: int = 1,
 ) -> dict[str, Any]:
     """The answer of a request whose job keeps RUNNING and whose hand-off Lambda refuses ``times`` times."""
     expect_running(lv)
     for _ in range(times):
         lambda_api.stubber.add_client_error("invoke", service_error_code=code, http_status_code=status)
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     lambda_api.stubber.assert_no_pending_responses()
     return answer_of(recorder, event)
 
 
 def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_api, recorder, virtual_time) -> None:
-    body = hand_off_refused(lv, lambda_api, recorder, "AccessDeniedException", 403)
+    body = hand_off_refused(lv, lambda_api, recorder, virtual_time.handler, "AccessDeniedException", 403)
     assert body["Status"] == cr.FAILED
     assert "lambda:InvokeFunction" in body["Reason"]
     assert "pcb/pcb-v3-x86" in body["Reason"]
@@ -379,7 +391,7 @@ def test_failed_hand_off_answers_failed_once_naming_the_permission(lv, lambda_ap
 def test_a_hand_off_refused_for_another_reason_names_it_not_the_permission(
     lv, lambda_api, recorder, virtual_time, code: str, status: int
 ) -> None:
-    body = hand_off_refused(lv, lambda_api, recorder, code, status)
+    body = hand_off_refused(lv, lambda_api, recorder, virtual_time.handler, code, status)
     assert body["Status"] == cr.FAILED
     assert f"{code} ({status})" in body["Reason"], body["Reason"]
     assert "lambda:InvokeFunction" not in body["Reason"]
@@ -389,11 +401,13 @@ def test_a_hand_off_refused_for_another_reason_names_it_not_the_permission(
 def test_a_hand_off_throttled_on_every_attempt_answers_failed_naming_the_throttling(
     lv, lambda_api, recorder, virtual_time
 ) -> None:
-    body = hand_off_refused(lv, lambda_api, recorder, "TooManyRequestsException", 429, times=index.HANDOFF_ATTEMPTS)
+    body = hand_off_refused(
+        lv, lambda_api, recorder, virtual_time.handler, "TooManyRequestsException", 429, times=handoff.HANDOFF_ATTEMPTS
+    )
     assert body["Status"] == cr.FAILED
     assert "did not take the Invoke after 3 attempts (TooManyRequestsException (429))" in body["Reason"]
     assert "lambda:InvokeFunction" not in body["Reason"]
-    assert len(lambda_api.invokes) == index.HANDOFF_ATTEMPTS
+    assert len(lambda_api.invokes) == handoff.HANDOFF_ATTEMPTS
 
 
 def test_a_hand_off_of_unknown_outcome_is_neither_repeated_nor_answered(
@@ -406,7 +420,7 @@ def test_a_hand_off_of_unknown_outcome_is_neither_repeated_nor_answered(
         "invoke", service_error_code="ServiceException", service_message="internal", http_status_code=500
     )
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    virtual_time.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     assert recorder.bodies == [] and recorder.attempts == 0
     assert len(lambda_api.invokes) == 1
     assert any("handOffUnknown" in line and "ServiceException" in line for line in log_lines())
@@ -414,10 +428,10 @@ def test_a_hand_off_of_unknown_outcome_is_neither_repeated_nor_answered(
 
 def test_when_the_timer_answered_first_the_wait_is_not_handed_off(lv, lambda_api, recorder, virtual_time) -> None:
     # The timer fires while the Describe call is in flight (its thread runs beside the handler's).
-    lv.hook(lambda params, **_: index.helper._timeout())
+    lv.hook(lambda params, **_: virtual_time.handler._timeout())
     expect_running(lv)
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    virtual_time.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     body = answer_of(recorder, event)
     assert body["Status"] == cr.FAILED and "ran out of time" in body["Reason"]
     assert lambda_api.invokes == [], "an answered request must not be handed on"
@@ -429,7 +443,7 @@ def test_an_invocation_too_short_to_wait_in_looks_once_and_answers_failed(
 ) -> None:
     expect_describe(lv, description("RUNNING"))
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=timeout_s))
+    virtual_time.handler(event, FakeContext(timeout_s=timeout_s))
     body = answer_of(recorder, event)
     assert body["Status"] == cr.FAILED
     assert re.fullmatch(
@@ -445,14 +459,14 @@ def test_an_invocation_too_short_to_wait_in_looks_once_and_answers_failed(
 def test_an_invocation_too_short_to_wait_in_still_answers_a_finished_job(lv, recorder, virtual_time) -> None:
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=30))
+    virtual_time.handler(event, FakeContext(timeout_s=30))
     assert answer_of(recorder, event)["Status"] == cr.SUCCESS
 
 
 def test_deadline_near_but_job_done_answers_without_hand_off(lv, lambda_api, recorder, virtual_time) -> None:
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
-    index.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    virtual_time.handler(event, FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     body = answer_of(recorder, event)
     assert body["Status"] == cr.SUCCESS
     assert lambda_api.invokes == []
@@ -461,11 +475,11 @@ def test_deadline_near_but_job_done_answers_without_hand_off(lv, lambda_api, rec
 def test_a_warm_container_answers_the_next_request_after_a_hand_off(lv, lambda_api, recorder, virtual_time) -> None:
     expect_running(lv, 3)
     lambda_api.stubber.add_response("invoke", {"StatusCode": 202})
-    index.handler(event_for(recorder), FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
+    virtual_time.handler(event_for(recorder), FakeContext(timeout_s=HANDS_OFF_AFTER_TEN_SECONDS_S))
     assert recorder.bodies == []
     expect_describe(lv, description("SUCCEEDED"))
     event = event_for(recorder)
-    body = run(recorder, event)
+    body = run(recorder, event, handler=virtual_time.handler)
     assert body["Status"] == cr.SUCCESS
 
 
@@ -477,7 +491,7 @@ def test_without_waiting_the_answer_comes_before_the_service_timeout(lv, recorde
         expect_error(lv, "ServiceUnavailableException", 503, "Unavailable")
     props = properties(WaitForCompletion="false", WaitTimeoutSeconds="2700", ServiceTimeout="300")
     event = event_for(recorder, props=props)
-    body = run(recorder, event)
+    body = run(recorder, event, handler=virtual_time.handler)
     assert body["Status"] == cr.FAILED
     assert sum(virtual_time.sleeps) == pytest.approx(300 - cr.SERVICE_TIMEOUT_MARGIN_S)
     assert "before CloudFormation's ServiceTimeout of 300 s" in body["Reason"], body["Reason"]
@@ -608,9 +622,9 @@ def test_a_credential_error_fails_once_saying_what_to_fix(lv, recorder) -> None:
 def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_region_and_endpoint(recorder, monkeypatch) -> None:
     # No Stubber: the product's own client really resolves the name, and .invalid never resolves (RFC 6761).
     endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
-    monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=endpoint))
+    handler = index.make_handler(lookoutvision=index.make_lookoutvision_client(endpoint_url=endpoint))
     started = time.monotonic()
-    body = run(recorder, event_for(recorder), FakeContext(timeout_s=120))
+    body = run(recorder, event_for(recorder), FakeContext(timeout_s=120), handler)
     assert time.monotonic() - started < 10, "a name that does not resolve must not be retried"
     assert body["Status"] == cr.FAILED
     assert f"{endpoint} for Region {index.REGION}" in body["Reason"]
@@ -788,10 +802,10 @@ def test_invalid_properties_fail_showing_the_value(lv, recorder, props: dict[str
 def test_a_bug_in_the_gate_answers_one_clean_failed(lv, recorder, log_lines, monkeypatch) -> None:
     event = event_for(recorder)
 
-    def broken(event: dict[str, Any], context: Any) -> str:
+    def broken(*_args: Any) -> Any:
         raise RuntimeError(f"bug while answering {event['ResponseURL']}")
 
-    monkeypatch.setattr(index, "_gate", broken)
+    monkeypatch.setattr(cr, "wait_state", broken)
     body = run(recorder, event)
     assert body["Status"] == cr.FAILED
     assert "Internal error" in body["Reason"]
@@ -845,7 +859,7 @@ def test_event_without_a_usable_response_url_is_dropped_quietly(lv, recorder, ur
         del event["ResponseURL"]
     else:
         event["ResponseURL"] = url
-    assert index.handler(event, FakeContext()) is None
+    assert HANDLER(event, FakeContext()) is None
     assert lv.calls == []
     assert recorder.attempts == 0
 
@@ -863,7 +877,7 @@ def test_unknown_request_type_answers_one_failed(lv, recorder, log_lines) -> Non
 def test_event_without_stack_id_answers_one_failed(lv, recorder) -> None:
     event = event_for(recorder)
     del event["StackId"]
-    index.handler(event, FakeContext())
+    HANDLER(event, FakeContext())
     body = recorder.only
     assert len(recorder.raw[0]) <= cr.MAX_RESPONSE_BYTES
     assert body["Status"] == cr.FAILED
@@ -873,5 +887,5 @@ def test_event_without_stack_id_answers_one_failed(lv, recorder) -> None:
 
 @pytest.mark.parametrize("event", [None, "Create", ["Create"], 17])
 def test_non_object_events_do_not_raise(lv, event: object) -> None:
-    assert index.handler(event, FakeContext()) is None
+    assert HANDLER(event, FakeContext()) is None
     assert lv.calls == []

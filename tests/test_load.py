@@ -54,6 +54,8 @@ from lambda_runtime import (
 )
 from support import FUNCTION_ARN, description, ok
 
+from model_packaging_job.contract import RESOURCE_TYPE
+
 SUITE = "load"
 JOBS = 100
 PROJECT = "pcb"
@@ -95,11 +97,7 @@ def load_app(tmp_path_factory: pytest.TempPathFactory) -> LoadApp:
         ModelPackagingJob(stack, f"Job{i:03d}", project_name=PROJECT, job_name=f"pcb-load-{i:03d}")
     assembly = app.synth()
     template = assembly.get_stack_by_name("LoadTest100Jobs").template
-    resources = {
-        k: v["Properties"]
-        for k, v in template["Resources"].items()
-        if v["Type"] == "Custom::LookoutVisionModelPackagingJob"
-    }
+    resources = {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == RESOURCE_TYPE}
     return LoadApp(Path(assembly.directory), template, FunctionSpec.from_template(template, outdir), resources)
 
 
@@ -335,7 +333,7 @@ def test_the_stack_has_100_jobs_on_one_synthesized_function(load_app: LoadApp) -
     assert len(load_app.resources) == JOBS
     tokens = {json.dumps(props["ServiceToken"]) for props in load_app.resources.values()}
     assert tokens == {json.dumps({"Fn::GetAtt": [load_app.function.logical_id, "Arn"]})}
-    assert load_app.function.handler == "index.handler"
+    assert load_app.function.handler == "model_packaging_job.index.handler"
     # The 100 jobs share the default polling budget: each looks at its job every 25-37.5 s.
     assert load_app.function.environment == {
         "AWS_DATA_PATH": "/var/task/models",
@@ -343,7 +341,7 @@ def test_the_stack_has_100_jobs_on_one_synthesized_function(load_app: LoadApp) -
         "DESCRIBE_BUDGET_RPS": f"{BUDGET_RPS:g}",
         "DESCRIBE_BUDGET_JOBS": str(JOBS),
     }
-    assert (load_app.function.asset_dir / "index.py").is_file()
+    assert (load_app.function.asset_dir / "model_packaging_job" / "index.py").is_file()
 
 
 def test_100_concurrent_creates_each_answer_success_exactly_once(load_run: LoadRun) -> None:

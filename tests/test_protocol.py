@@ -16,8 +16,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import index
-import packaging_job as pj
 import pytest
 from botocore.exceptions import ClientError
 from support import (
@@ -36,6 +34,9 @@ from support import (
     slow,
 )
 
+from model_packaging_job import index
+from model_packaging_job import packaging_job as pj
+
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 MAX_PROJECT = ("Pcb_defect-line" * 20)[:255]
 MAX_JOB = ("X86-v3-" * 10)[:64]
@@ -48,7 +49,7 @@ MAX_COMPONENT = ("com.example.pcb-defects." * 6)[:128]
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Any:
     with FakeLookoutVision() as fake:
-        monkeypatch.setattr(index, "LOOKOUTVISION", index.lookoutvision_client(endpoint_url=fake.url))
+        fake.client = index.make_lookoutvision_client(endpoint_url=fake.url)
         monkeypatch.setattr(pj, "POLL_INTERVAL_S", (0.01, 0.03))
         monkeypatch.setattr(pj, "BACKOFF_BASE_S", 0.05)
         monkeypatch.setattr(pj, "BACKOFF_CAP_S", 0.1)
@@ -84,10 +85,15 @@ def _headers(recorder: ResponseRecorder, n: int = 0) -> dict[str, str]:
     return {k.lower(): v for k, v in recorder.headers[n].items()}
 
 
-def _invoke_in_thread(event: dict[str, Any], context: FakeContext, limit_s: float) -> float:
+def handler_for(api: Any, lambda_client: Any = None, **kwargs: Any) -> Any:
+    """The handler, made by the product's own factory, talking to the loopback API (and to ``lambda_client``)."""
+    return index.make_handler(lookoutvision=api.client, lambda_client=lambda_client, **kwargs)
+
+
+def _invoke_in_thread(handler: Any, event: dict[str, Any], context: FakeContext, limit_s: float) -> float:
     """Run the handler in a thread so a hang fails the test instead of stalling it; return how long it ran."""
     started = time.monotonic()
-    worker = threading.Thread(target=index.handler, args=(event, context), daemon=True)
+    worker = threading.Thread(target=handler, args=(event, context), daemon=True)
     worker.start()
     worker.join(limit_s)
     assert not worker.is_alive(), f"the handler was still running after {limit_s}s"
@@ -101,7 +107,7 @@ def test_success_body_schema_and_headers(api: FakeLookoutVision, recorder: Respo
     api.script(PROJECT, JOB, [ok(description())])
     event = make_event(response_url=recorder.url)
 
-    index.handler(event, FakeContext(60))
+    handler_for(api)(event, FakeContext(60))
 
     assert recorder.attempts == 1
     body = recorder.only
@@ -134,7 +140,7 @@ def test_failed_body_schema(api: FakeLookoutVision, recorder: ResponseRecorder) 
     api.script(PROJECT, JOB, [ok(description("FAILED", status_message="Out of capacity"))])
     event = make_event(response_url=recorder.url, logical_id="Job2")
 
-    index.handler(event, FakeContext(60))
+    handler_for(api)(event, FakeContext(60))
 
     body = recorder.only
     assert set(body) == EXPECTED_BODY_KEYS
@@ -176,7 +182,7 @@ def test_body_fits_4096_bytes_with_huge_status_message_and_maximal_names(
     )
     event = make_event(response_url=recorder.url, props=properties(MAX_PROJECT, MAX_JOB))
 
-    index.handler(event, FakeContext(60))
+    handler_for(api)(event, FakeContext(60))
 
     raw = recorder.raw[0]
     assert len(raw) <= 4096, f"the answer is {len(raw)} bytes"
@@ -201,7 +207,7 @@ def test_body_fits_4096_bytes_with_huge_status_message_and_maximal_names(
 def test_response_url_failing_twice_is_retried_and_answered_once(api: FakeLookoutVision) -> None:
     api.script(PROJECT, JOB, [ok(description())])
     with ResponseRecorder(fail_first=2) as recorder:
-        elapsed = _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(60), 30)
+        elapsed = _invoke_in_thread(handler_for(api), make_event(response_url=recorder.url), FakeContext(60), 30)
         time.sleep(0.3)
 
         assert recorder.attempts == 3
@@ -219,11 +225,11 @@ def test_the_timer_firing_during_a_hand_off_stays_quiet_and_the_refusal_answers_
 ) -> None:
     # The timer fires while the hand-off is in flight (here: from inside the Invoke); Lambda then refuses it. The
     # hand-off was claimed first, so the one answer is the refusal's, naming the permission.
-    lam = _FakeLambda(fail=True, during=lambda: index.helper._timeout())
-    monkeypatch.setattr(index, "_lambda_client", lam)
+    lam = _FakeLambda(fail=True, during=lambda: handler._timeout())
+    handler = handler_for(api, lam)
     api.script(PROJECT, JOB, [ok(description("RUNNING"))])
 
-    _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(HANDS_OFF_AT_ONCE_S), 8)
+    _invoke_in_thread(handler, make_event(response_url=recorder.url), FakeContext(HANDS_OFF_AT_ONCE_S), 8)
     time.sleep(0.3)
 
     assert len(lam.invocations) == 1
@@ -237,10 +243,10 @@ def test_timer_firing_during_a_slow_api_call_still_answers_once(
     api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The Describe call itself outlives the timer (3 s answer, timer at ~2 s); then the hand-off fails.
-    monkeypatch.setattr(index, "_lambda_client", _FakeLambda(fail=True))
+    handler = handler_for(api, _FakeLambda(fail=True))
     api.script(PROJECT, JOB, [slow(3.0, ok(description("RUNNING")))])
 
-    elapsed = _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(6), 8)
+    elapsed = _invoke_in_thread(handler, make_event(response_url=recorder.url), FakeContext(6), 8)
     time.sleep(0.5)
 
     assert elapsed < 6
@@ -254,10 +260,10 @@ def test_failed_hand_off_answers_once_and_the_timer_stays_quiet(
     api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lam = _FakeLambda(fail=True)
-    monkeypatch.setattr(index, "_lambda_client", lam)
+    handler = handler_for(api, lam)
     api.script(PROJECT, JOB, [ok(description("RUNNING"))])
 
-    _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(HANDS_OFF_AT_ONCE_S), 8)
+    _invoke_in_thread(handler, make_event(response_url=recorder.url), FakeContext(HANDS_OFF_AT_ONCE_S), 8)
     time.sleep(0.3)
 
     assert recorder.attempts == 1
@@ -271,13 +277,13 @@ def test_hand_off_then_continuation_answers_exactly_once_overall(
     api: FakeLookoutVision, recorder: ResponseRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lam = _FakeLambda()
-    monkeypatch.setattr(index, "_lambda_client", lam)
+    handler = handler_for(api, lam)
     # More RUNNING looks than the first invocation can take in its half second.
     api.script(PROJECT, JOB, [*[ok(description("RUNNING"))] * 60, ok(description())])
     event = make_event(response_url=recorder.url)
 
     # Barely more time than a wait needs: the first invocation hands the wait off at once and must not answer.
-    _invoke_in_thread(event, FakeContext(HANDS_OFF_AT_ONCE_S), 10)
+    _invoke_in_thread(handler, event, FakeContext(HANDS_OFF_AT_ONCE_S), 10)
     assert recorder.attempts == 0
     [call] = lam.invocations
     assert call["FunctionName"] == FUNCTION_ARN
@@ -287,7 +293,7 @@ def test_hand_off_then_continuation_answers_exactly_once_overall(
     assert continuation["ResponseURL"] == event["ResponseURL"]
     assert continuation["LookoutVisionWait"]["Invocation"] == 2
 
-    _invoke_in_thread(continuation, FakeContext(120), 10)
+    _invoke_in_thread(handler, continuation, FakeContext(120), 10)
     body = recorder.only
     assert body["Status"] == "SUCCESS"
     assert body["RequestId"] == event["RequestId"]
@@ -301,7 +307,7 @@ def test_unexpected_exception_answers_once_without_a_stack_trace(
         raise RuntimeError('Traceback (most recent call last):\n  File "packaging_job.py", line 1')
 
     monkeypatch.setattr(pj, "wait_for_job", broken)
-    _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(60), 10)
+    _invoke_in_thread(handler_for(api), make_event(response_url=recorder.url), FakeContext(60), 10)
 
     body = recorder.only
     assert body["Status"] == "FAILED"
@@ -313,7 +319,7 @@ def test_unexpected_exception_answers_once_without_a_stack_trace(
 def test_always_failing_response_url_gives_up_before_the_deadline(api: FakeLookoutVision) -> None:
     api.script(PROJECT, JOB, [ok(description())])
     with ResponseRecorder(always_fail=True) as recorder:
-        elapsed = _invoke_in_thread(make_event(response_url=recorder.url), FakeContext(5), 10)
+        elapsed = _invoke_in_thread(handler_for(api), make_event(response_url=recorder.url), FakeContext(5), 10)
 
         assert elapsed < 5, f"the handler ran {elapsed:.2f}s of a 5 s invocation"
         assert recorder.attempts >= 2, "a failing response URL must be retried while time remains"
@@ -358,22 +364,27 @@ def test_no_log_line_carries_the_response_url(
     monkeypatch: pytest.MonkeyPatch,
     log_level: str,
 ) -> None:
-    monkeypatch.setattr(index.helper, "_log_level", log_level)
-    monkeypatch.setattr(index, "_lambda_client", _FakeLambda(fail=True))
+    handler = handler_for(api, _FakeLambda(fail=True), environ={"LOG_LEVEL": log_level})
     api.script(PROJECT, JOB, [ok(description())])
     api.script(PROJECT, "failed-job", [ok(description("FAILED", job="failed-job", status_message="boom"))])
     api.script(PROJECT, "running-job", [ok(description("RUNNING", job="running-job"))])
 
     with ResponseRecorder(fail_first=2) as flaky:
-        _invoke_in_thread(make_event(response_url=flaky.url), FakeContext(60), 10)
-    _invoke_in_thread(make_event(response_url=recorder.url, props=properties(job="failed-job")), FakeContext(60), 10)
-    _invoke_in_thread(make_event(response_url=recorder.url, props=properties(job="running-job")), FakeContext(10), 10)
-    _invoke_in_thread(make_event(response_url=recorder.url, props=properties(job="bad name!")), FakeContext(60), 10)
+        _invoke_in_thread(handler, make_event(response_url=flaky.url), FakeContext(60), 10)
+    _invoke_in_thread(
+        handler, make_event(response_url=recorder.url, props=properties(job="failed-job")), FakeContext(60), 10
+    )
+    _invoke_in_thread(
+        handler, make_event(response_url=recorder.url, props=properties(job="running-job")), FakeContext(10), 10
+    )
+    _invoke_in_thread(
+        handler, make_event(response_url=recorder.url, props=properties(job="bad name!")), FakeContext(60), 10
+    )
     bad = make_event(response_url=recorder.url)
     del bad["StackId"]
-    _invoke_in_thread(bad, FakeContext(60), 10)
+    _invoke_in_thread(handler, bad, FakeContext(60), 10)
     with ResponseRecorder(always_fail=True) as dead:
-        _invoke_in_thread(make_event(response_url=dead.url), FakeContext(2.5), 5)
+        _invoke_in_thread(handler, make_event(response_url=dead.url), FakeContext(2.5), 5)
 
     assert len(recorder.bodies) == 4
     assert captured.lines, "the capturing handler saw no log records"
@@ -392,7 +403,7 @@ def test_no_log_line_carries_the_response_url(
 def test_logs_are_json_at_info(api: FakeLookoutVision, recorder: ResponseRecorder, captured: _Capture) -> None:
     api.script(PROJECT, JOB, [ok(description())])
 
-    index.handler(make_event(response_url=recorder.url), FakeContext(60))
+    handler_for(api)(make_event(response_url=recorder.url), FakeContext(60))
 
     assert logging.getLogger().level == logging.INFO
     formatted = captured.lines[1::2]

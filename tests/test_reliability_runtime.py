@@ -677,7 +677,7 @@ def gate_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 def _patched_task_root(app: SynthesizedApp, dest: Path) -> Path:
     """A copy of the synthesized asset whose packaging_job.to_attributes raises."""
     root = prepare_task_root(app.function, dest)
-    module = root / "packaging_job.py"
+    module = root / "model_packaging_job" / "packaging_job.py"
     module.write_text(module.read_text() + INJECTED_FAULT)
     return root
 
@@ -745,7 +745,7 @@ def matrix(
 
 def test_the_function_is_configured_from_the_synthesized_template(gate_app: SynthesizedApp, matrix: Matrix) -> None:
     spec = gate_app.function
-    assert spec.handler == "index.handler"
+    assert spec.handler == "model_packaging_job.index.handler"
     # The gate stack has one job, which has the default polling budget to itself.
     assert spec.environment == {
         "AWS_DATA_PATH": "/var/task/models",
@@ -757,7 +757,7 @@ def test_the_function_is_configured_from_the_synthesized_template(gate_app: Synt
     assert spec.asset_dir.parent == gate_app.assembly_dir and spec.asset_dir.name.startswith("asset.")
     assert spec.async_retries == 0, "an async retry would answer CloudFormation twice"
     task_root = matrix.harness.task_root
-    assert {p.name for p in task_root.iterdir()} >= {"index.py", "crhelper", "models"}
+    assert {p.name for p in task_root.iterdir()} >= {"model_packaging_job", "crhelper", "models"}
 
     report = probe_runtime(matrix.harness.function)
     assert report["botocore_version"] == "1.44.5"
@@ -1147,7 +1147,7 @@ def test_zz_harness_collects_platform_lines_and_freezes_idle_environments(matrix
 def test_harness_reports_an_init_error(gate_app: SynthesizedApp, tmp_path: Path) -> None:
     """Harness self-test: a handler that cannot be loaded posts /runtime/init/error, and the invocation fails with
     it instead of starting runtimes forever."""
-    broken = dataclasses.replace(gate_app.function, handler="index.no_such_handler")
+    broken = dataclasses.replace(gate_app.function, handler="model_packaging_job.index.no_such_handler")
     with LambdaHarness(broken, tmp_path, max_concurrency=1) as harness:
         invocation = harness.function.invoke({"RequestType": "Create"}, timeout_s=30)
         assert invocation.done.wait(30), "the invocation never ended"

@@ -81,13 +81,13 @@ class Context:
 with open(event_file) as source:
     event = json.load(source)
 try:
-    import index
+    from model_packaging_job import index
 except BaseException as error:
     report["import_error"] = f"{type(error).__name__}: {error}"[:300]
     save()
     raise
 import crhelper
-import packaging_job
+from model_packaging_job import packaging_job
 
 report["index_file"] = index.__file__
 report["crhelper_file"] = crhelper.__file__
@@ -112,7 +112,7 @@ def asset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("asset") / "asset"
     build_asset(out)
-    assert (out / "index.py").is_file()
+    assert (out / "model_packaging_job" / "index.py").is_file()
     assert (out / "crhelper" / "resource_helper.py").is_file()
     assert (out / "models" / "lookoutvision" / "2020-11-20" / "service-2.json.gz").is_file()
     return out

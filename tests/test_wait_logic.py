@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import custom_resource as cr
-import packaging_job as pj
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -30,6 +28,9 @@ from botocore.exceptions import (
     UnknownServiceError,
 )
 from support import ResponseRecorder, description, make_event, properties
+
+from model_packaging_job import custom_resource as cr
+from model_packaging_job import packaging_job as pj
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")

@@ -25,10 +25,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-from cdk_lookoutvision_packaging import _handler, _model, _vendor
-from cdk_lookoutvision_packaging._handler import packaging_job as pj
+import model_packaging_job
+from cdk_lookoutvision_packaging import _model, _vendor
+from model_packaging_job import contract
+from model_packaging_job import packaging_job as pj
 
-HANDLER_DIR = Path(_handler.__file__).resolve().parent
+HANDLER_DIR = Path(model_packaging_job.__file__).resolve().parent
+# The handler package keeps its name inside the asset, so its modules import each other the same way everywhere.
+HANDLER_PACKAGE = model_packaging_job.__name__
+HANDLER = f"{HANDLER_PACKAGE}.index.handler"
 # The asset's model folder, relative to the function's code root (/var/task in AWS Lambda).
 ASSET_MODELS_DIR = "models"
 LAMBDA_TASK_ROOT = "/var/task"
@@ -55,10 +60,10 @@ class _CopyBundler:
 def build_asset(output_dir: Path) -> None:
     """Write the Lambda asset's files into ``output_dir``."""
     crhelper_src = _vendor.crhelper_dir()
-    output_dir.mkdir(parents=True, exist_ok=True)
+    package_target = output_dir / HANDLER_PACKAGE
+    package_target.mkdir(parents=True, exist_ok=True)
     for source in sorted(HANDLER_DIR.glob("*.py")):
-        if source.name != "__init__.py":
-            shutil.copyfile(source, output_dir / source.name)
+        shutil.copyfile(source, package_target / source.name)
     (output_dir / "crhelper").mkdir(exist_ok=True)
     for source in sorted(crhelper_src.glob("*.py")):
         shutil.copyfile(source, output_dir / "crhelper" / source.name)
@@ -156,7 +161,7 @@ class JobFunction(Construct):
             description="Waits for and gates on Lookout for Vision model packaging jobs (cdk-lookoutvision-packaging)",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
+            handler=HANDLER,
             code=handler_code(),
             timeout=FUNCTION_TIMEOUT,
             memory_size=128,
@@ -166,10 +171,10 @@ class JobFunction(Construct):
             retry_attempts=0,
             environment={
                 "AWS_DATA_PATH": f"{LAMBDA_TASK_ROOT}/{ASSET_MODELS_DIR}",
-                "LOG_LEVEL": "INFO",
+                contract.LOG_LEVEL_ENV: "INFO",
                 # Uncached: jobs are added after the function, and resolving must always see all of them.
-                pj.BUDGET_RPS_ENV: Lazy.uncached_string(_Produce(lambda: f"{self.budget.requests_per_second:g}")),
-                pj.BUDGET_JOBS_ENV: Lazy.uncached_string(_Produce(lambda: self.budget.jobs)),
+                contract.BUDGET_RPS_ENV: Lazy.uncached_string(_Produce(lambda: f"{self.budget.requests_per_second:g}")),
+                contract.BUDGET_JOBS_ENV: Lazy.uncached_string(_Produce(lambda: self.budget.jobs)),
             },
         )
         # cdk-nag's AwsSolutions pack asks for the newest runtime aws-cdk-lib knows (3.14); see RUNTIME for why not.
@@ -196,14 +201,14 @@ class JobFunction(Construct):
         self._jobs.append((job.node.path, window_s))
         # A job that gives no budget asks for the default: otherwise one job's larger value would override it.
         self._requested_rps.append(
-            pj.DEFAULT_DESCRIBE_BUDGET_RPS if requests_per_second is None else requests_per_second
+            contract.DEFAULT_DESCRIBE_BUDGET_RPS if requests_per_second is None else requests_per_second
         )
 
     @property
     def budget(self) -> pj.PollBudget:
         """The stack's polling budget: the smallest any job asked for (a job that gives none asks for the default),
         shared by all."""
-        rps = min(self._requested_rps) if self._requested_rps else pj.DEFAULT_DESCRIBE_BUDGET_RPS
+        rps = min(self._requested_rps) if self._requested_rps else contract.DEFAULT_DESCRIBE_BUDGET_RPS
         return pj.PollBudget(rps, max(1, len(self._jobs)))
 
     def _budget_problems(self) -> list[str]:

@@ -6,9 +6,11 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-# The one crhelper release the asset is built from. [build-system] requires in pyproject.toml (what setup.py copies
-# into the wheel) and requirements.txt (the development environment) pin the same release; a test keeps them equal.
-CRHELPER_VERSION = "2.0.12"
+from model_packaging_job.contract import CRHELPER_VERSION
+
+# contract.CRHELPER_VERSION is the release the asset is built from. [build-system] requires in pyproject.toml (what
+# setup.py copies into the wheel) and requirements.txt (the development environment) pin the same one; a test keeps
+# them equal.
 # The folder, inside the package, where setup.py puts crhelper's modules and its LICENSE and NOTICE.
 PACKAGED_CRHELPER = Path("_vendor") / "crhelper"
 

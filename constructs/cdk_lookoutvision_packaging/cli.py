@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 from cdk_lookoutvision_packaging import _model
-from cdk_lookoutvision_packaging._handler import packaging_job as pj
+from model_packaging_job import contract
+from model_packaging_job import packaging_job as pj
 
 PROG = "python -m cdk_lookoutvision_packaging"
 USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
@@ -170,10 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(command: argparse.ArgumentParser) -> None:
         command.add_argument(
-            "--project-name", required=True, type=_name_arg(pj.PROJECT_NAME_RULE), help="the Lookout for Vision project"
+            "--project-name",
+            required=True,
+            type=_name_arg(contract.PROJECT_NAME_RULE),
+            help="the Lookout for Vision project",
         )
         command.add_argument(
-            "--job-name", required=True, type=_name_arg(pj.JOB_NAME_RULE), help="the model packaging job"
+            "--job-name", required=True, type=_name_arg(contract.JOB_NAME_RULE), help="the model packaging job"
         )
         command.add_argument(
             "--region", help="the AWS Region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)"

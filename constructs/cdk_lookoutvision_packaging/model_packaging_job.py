@@ -10,16 +10,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
-from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging._provider import JobFunction
+from model_packaging_job import contract
 
-RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
-DEFAULT_WAIT_TIMEOUT = Duration.minutes(45)
-MIN_WAIT_TIMEOUT_S = 60
-MAX_WAIT_TIMEOUT_S = 55 * 60
-# CloudFormation gives up on the custom resource this long after our own wait_timeout would have answered.
-SERVICE_TIMEOUT_MARGIN = Duration.minutes(5)
-NO_WAIT_SERVICE_TIMEOUT = Duration.minutes(5)
+RESOURCE_TYPE = contract.RESOURCE_TYPE
+DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
 
 
 class ModelPackagingJob(Construct, JobAttributes):
@@ -64,10 +59,10 @@ class ModelPackagingJob(Construct, JobAttributes):
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
         super().__init__(scope, id)
-        _check_name(pj.PROJECT_NAME_RULE, "project_name", project_name)
-        _check_name(pj.JOB_NAME_RULE, "job_name", job_name)
+        _check_name(contract.PROJECT_NAME_RULE, "project_name", project_name)
+        _check_name(contract.JOB_NAME_RULE, "job_name", job_name)
         if expected_component_name is not None:
-            _check_name(pj.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
+            _check_name(contract.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
         timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
         self._expected_component_name = expected_component_name
@@ -77,16 +72,16 @@ class ModelPackagingJob(Construct, JobAttributes):
         handler.add_job(
             self,
             requests_per_second=describe_requests_per_second,
-            window_s=timeout_s if wait_for_completion else NO_WAIT_SERVICE_TIMEOUT.to_seconds(),
+            window_s=timeout_s if wait_for_completion else contract.NO_WAIT_SERVICE_TIMEOUT_S,
         )
         properties: dict[str, object] = {
-            "ProjectName": project_name,
-            "JobName": job_name,
-            "WaitForCompletion": wait_for_completion,
-            "WaitTimeoutSeconds": timeout_s,
+            contract.PROJECT_NAME: project_name,
+            contract.JOB_NAME: job_name,
+            contract.WAIT_FOR_COMPLETION: wait_for_completion,
+            contract.WAIT_TIMEOUT_SECONDS: timeout_s,
         }
         if expected_component_name is not None:
-            properties["ExpectedComponentName"] = expected_component_name
+            properties[contract.EXPECTED_COMPONENT_NAME] = expected_component_name
         self._properties = properties
         self._resource = CustomResource(
             self,
@@ -94,10 +89,10 @@ class ModelPackagingJob(Construct, JobAttributes):
             service_token=handler.function.function_arn,
             resource_type=RESOURCE_TYPE,
             properties=properties,
-            service_timeout=(
-                Duration.seconds(timeout_s + SERVICE_TIMEOUT_MARGIN.to_seconds())
+            service_timeout=Duration.seconds(
+                timeout_s + contract.SERVICE_TIMEOUT_AFTER_WAIT_S
                 if wait_for_completion
-                else NO_WAIT_SERVICE_TIMEOUT
+                else contract.NO_WAIT_SERVICE_TIMEOUT_S
             ),
         )
         # The first request may need to continue in a new invocation: that permission must exist by then.
@@ -223,7 +218,7 @@ class ModelPackagingJob(Construct, JobAttributes):
 
     def _describe_job(self) -> str:
         properties = self._properties
-        project, job = properties["ProjectName"], properties["JobName"]
+        project, job = properties[contract.PROJECT_NAME], properties[contract.JOB_NAME]
         if isinstance(project, str) and isinstance(job, str) and not Token.is_unresolved(project + job):
             return f"{project}/{job}"
         return self.node.path
@@ -247,7 +242,7 @@ def check_parameter_prefix(prefix: str) -> None:
         )
 
 
-MIN_DESCRIBE_RPS, MAX_DESCRIBE_RPS = pj.DESCRIBE_BUDGET_RPS_RANGE
+MIN_DESCRIBE_RPS, MAX_DESCRIBE_RPS = contract.DESCRIBE_BUDGET_RPS_RANGE
 
 
 def _wait_timeout_seconds(timeout: Duration) -> int:
@@ -264,7 +259,7 @@ def _wait_timeout_seconds(timeout: Duration) -> int:
             f"wait_timeout is {timeout.to_human_string()} ({seconds:g} s); it must be a whole number of seconds "
             f"between 1 and 55 minutes: pass Duration.seconds({math.floor(seconds)}) or Duration.minutes(n)"
         )
-    if not MIN_WAIT_TIMEOUT_S <= seconds <= MAX_WAIT_TIMEOUT_S:
+    if not contract.MIN_WAIT_TIMEOUT_S <= seconds <= contract.MAX_WAIT_TIMEOUT_S:
         raise ValueError(
             f"wait_timeout is {timeout.to_human_string()}; it must be between 1 and 55 minutes so that the "
             "handler answers before CloudFormation's 60-minute custom resource limit"
@@ -291,7 +286,7 @@ def _check_rate(value: object) -> None:
         )
 
 
-def _check_name(rule: pj.NameRule, parameter: str, value: object) -> None:
+def _check_name(rule: contract.NameRule, parameter: str, value: object) -> None:
     if isinstance(value, str) and Token.is_unresolved(value):
         return  # resolved at deploy time; the handler validates it then
     problem = rule.problem(value)

@@ -10,8 +10,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
-from cdk_lookoutvision_packaging._handler import packaging_job as pj
 from cdk_lookoutvision_packaging.model_packaging_job import ModelPackagingJob, check_parameter_prefix
+from model_packaging_job import contract
 
 
 class ModelPackagingJobReference(Construct, JobAttributes):
@@ -31,7 +31,7 @@ class ModelPackagingJobReference(Construct, JobAttributes):
     ) -> None:
         super().__init__(scope, id)
         if expected_component_name is not None and not Token.is_unresolved(expected_component_name):
-            problem = pj.COMPONENT_NAME_RULE.problem(expected_component_name)
+            problem = contract.COMPONENT_NAME_RULE.problem(expected_component_name)
             if problem:
                 raise ValueError(f"expected_component_name: {problem}")
         self._read = read

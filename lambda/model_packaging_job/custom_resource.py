@@ -18,19 +18,38 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import packaging_job as pj
+from . import packaging_job as pj
+from .contract import (
+    BUDGET_JOBS_ENV,
+    BUDGET_RPS_ENV,
+    CFN_PROPERTIES,
+    COMPONENT_NAME_RULE,
+    DATA_KEYS,
+    DEFAULT_DESCRIBE_BUDGET_RPS,
+    DEFAULT_WAIT_TIMEOUT_S,
+    DESCRIBE_BUDGET_RPS_RANGE,
+    EXPECTED_COMPONENT_NAME,
+    JOB_NAME,
+    JOB_NAME_RULE,
+    MAX_BUDGET_JOBS,
+    MAX_SERVICE_TIMEOUT_S,
+    MAX_WAIT_TIMEOUT_S,
+    MIN_WAIT_TIMEOUT_S,
+    PROJECT_NAME,
+    PROJECT_NAME_RULE,
+    PROPERTIES,
+    SERVICE_TIMEOUT,
+    WAIT_FOR_COMPLETION,
+    WAIT_TIMEOUT_SECONDS,
+)
 
 logger = logging.getLogger(__name__)
 
-RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 
 MAX_RESPONSE_BYTES = 4096
 MAX_REASON_CHARS = 1000
-DEFAULT_WAIT_TIMEOUT_S = 45 * 60
-MIN_WAIT_TIMEOUT_S = 60
-MAX_WAIT_TIMEOUT_S = 55 * 60
 # Stop polling this long before the Lambda deadline, to leave time for one slow API call, the hand-off and an answer.
 HANDOFF_MARGIN_S = 60.0
 # An invocation must have room for this many looks at the wait's pace before its hand-off point; a shorter one (a
@@ -40,8 +59,6 @@ MIN_LOOKS_PER_INVOCATION = 2
 # CloudFormation fails a custom resource that has not answered ServiceTimeout seconds after it sent the request,
 # with a generic message of its own. The wait ends this long before then, so that our reason is the one it shows.
 SERVICE_TIMEOUT_MARGIN_S = 60
-# CloudFormation's ServiceTimeout when a template sets none, and its upper bound.
-MAX_SERVICE_TIMEOUT_S = 3600
 # How far a continuation's StartedAt may lie in the future of this invocation's clock (clock skew between hosts).
 CLOCK_SKEW_S = 5.0
 # The key a continuation invocation carries its wait state under.
@@ -50,9 +67,6 @@ CONTINUATION_KEY = "LookoutVisionWait"
 # in lasts longer than HANDOFF_MARGIN_S, so a real chain has fewer than 60 links.
 MAX_INVOCATIONS = 100
 
-# Properties CloudFormation adds itself; everything else must be one of ours.
-_CFN_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
-_OUR_PROPERTIES = ("ProjectName", "JobName", "WaitForCompletion", "WaitTimeoutSeconds", "ExpectedComponentName")
 REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
 
 
@@ -84,31 +98,31 @@ def parse_properties(properties: object) -> JobProperties:
     """Validate ResourceProperties; raise PropertyError naming the property and the rule it breaks."""
     if not isinstance(properties, Mapping):
         raise PropertyError(f"ResourceProperties must be an object, got {type(properties).__name__}")
-    unknown = sorted(str(k) for k in properties if k not in _CFN_PROPERTIES and k not in _OUR_PROPERTIES)
+    unknown = sorted(str(k) for k in properties if k not in CFN_PROPERTIES and k not in PROPERTIES)
     if unknown:
         shown = ", ".join(repr(name[:64]) for name in unknown[:5])
-        raise PropertyError(f"unknown properties {shown}; supported: {', '.join(_OUR_PROPERTIES)}")
-    for required in ("ProjectName", "JobName"):
+        raise PropertyError(f"unknown properties {shown}; supported: {', '.join(PROPERTIES)}")
+    for required in (PROJECT_NAME, JOB_NAME):
         if required not in properties:
             raise PropertyError(f"{required} is required")
-    project_name, job_name = properties["ProjectName"], properties["JobName"]
-    for rule, value in ((pj.PROJECT_NAME_RULE, project_name), (pj.JOB_NAME_RULE, job_name)):
+    project_name, job_name = properties[PROJECT_NAME], properties[JOB_NAME]
+    for rule, value in ((PROJECT_NAME_RULE, project_name), (JOB_NAME_RULE, job_name)):
         problem = rule.problem(value)
         if problem:
             raise PropertyError(problem)
-    wait = _parse_bool("WaitForCompletion", properties.get("WaitForCompletion", True))
-    timeout = _parse_int("WaitTimeoutSeconds", properties.get("WaitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
+    wait = _parse_bool(WAIT_FOR_COMPLETION, properties.get(WAIT_FOR_COMPLETION, True))
+    timeout = _parse_int(WAIT_TIMEOUT_SECONDS, properties.get(WAIT_TIMEOUT_SECONDS, DEFAULT_WAIT_TIMEOUT_S))
     if not MIN_WAIT_TIMEOUT_S <= timeout <= MAX_WAIT_TIMEOUT_S:
         raise PropertyError(
-            f"WaitTimeoutSeconds {timeout} is outside {MIN_WAIT_TIMEOUT_S}..{MAX_WAIT_TIMEOUT_S} (1 to 55 minutes)"
+            f"{WAIT_TIMEOUT_SECONDS} {timeout} is outside {MIN_WAIT_TIMEOUT_S}..{MAX_WAIT_TIMEOUT_S} (1 to 55 minutes)"
         )
-    expected = properties.get("ExpectedComponentName")
+    expected = properties.get(EXPECTED_COMPONENT_NAME)
     if expected is not None:
-        problem = pj.COMPONENT_NAME_RULE.problem(expected)
+        problem = COMPONENT_NAME_RULE.problem(expected)
         if problem:
-            raise PropertyError(problem.replace("ComponentName", "ExpectedComponentName", 1))
+            raise PropertyError(problem.replace(COMPONENT_NAME_RULE.label, EXPECTED_COMPONENT_NAME, 1))
     return JobProperties(
-        str(project_name), str(job_name), wait, timeout, expected, _service_timeout(properties.get("ServiceTimeout"))
+        str(project_name), str(job_name), wait, timeout, expected, _service_timeout(properties.get(SERVICE_TIMEOUT))
     )
 
 
@@ -116,7 +130,7 @@ def _service_timeout(value: object) -> int | None:
     """CloudFormation's ServiceTimeout in seconds; None when absent or not one CloudFormation accepts (it validates
     its own property, 1 to 3600, before it sends the request: such a value never comes from it)."""
     try:
-        seconds = _parse_int("ServiceTimeout", value)
+        seconds = _parse_int(SERVICE_TIMEOUT, value)
     except PropertyError:
         return None
     return seconds if 1 <= seconds <= MAX_SERVICE_TIMEOUT_S else None
@@ -158,7 +172,7 @@ class Decision:
 
 
 def empty_data(props: JobProperties | None = None) -> dict[str, str]:
-    data = dict.fromkeys(pj.DATA_KEYS, "")
+    data = dict.fromkeys(DATA_KEYS, "")
     if props:
         data["ProjectName"], data["JobName"] = props.project_name, props.job_name
     return data
@@ -198,6 +212,21 @@ def decide(props: JobProperties, result: pj.WaitResult, waited_s: float) -> Deci
     return Decision(SUCCESS, "", data)
 
 
+def internal_error_reason(error: BaseException, log_stream: str) -> str:
+    """The Reason for a bug of ours: its type and where its traceback is, never its text (which may be anything)."""
+    return f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); see log stream {log_stream}"
+
+
+def fallback_physical_id(event: Mapping[str, Any]) -> str:
+    """A physical id for an answer that has none of its own: the one CloudFormation sent, or a stable stand-in."""
+    existing = event.get("PhysicalResourceId")
+    if isinstance(existing, str) and existing:
+        return existing
+    logical = event.get("LogicalResourceId")
+    request = event.get("RequestId")
+    return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(request)[:8]}"
+
+
 def no_wait_timeout_reason(props: JobProperties, waited_s: float, last_error: str) -> str:
     return (
         f"Could not describe model packaging job {props.physical_id} in {waited_s / 60.0:.1f} minutes, before "
@@ -218,8 +247,6 @@ def too_short_reason(props: JobProperties, remaining_s: float, needed_s: float) 
 
 # --- the polling budget --------------------------------------------------------------------------------------------
 
-MAX_BUDGET_JOBS = 10_000
-
 
 def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
     """The polling budget the function was configured with, and a warning when part of it is unusable.
@@ -227,21 +254,21 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
     None when neither variable is set (a function configured without a budget polls at POLL_INTERVAL_S alone).
     An unusable value falls back to the default budget or to one job, and says so: a wait must not fail over it.
     """
-    raw_rps, raw_jobs = environ.get(pj.BUDGET_RPS_ENV), environ.get(pj.BUDGET_JOBS_ENV)
+    raw_rps, raw_jobs = environ.get(BUDGET_RPS_ENV), environ.get(BUDGET_JOBS_ENV)
     if raw_rps is None and raw_jobs is None:
         return None, ""
     problems: list[str] = []
-    rps = pj.DEFAULT_DESCRIBE_BUDGET_RPS
+    rps = DEFAULT_DESCRIBE_BUDGET_RPS
     if raw_rps is not None:
         try:
             parsed = float(raw_rps)
         except ValueError:
             parsed = float("nan")
-        low, high = pj.DESCRIBE_BUDGET_RPS_RANGE
+        low, high = DESCRIBE_BUDGET_RPS_RANGE
         if low <= parsed <= high:
             rps = parsed
         else:
-            problems.append(f"{pj.BUDGET_RPS_ENV}={_short_repr(raw_rps)} is not a positive number; using {rps:g}")
+            problems.append(f"{BUDGET_RPS_ENV}={_short_repr(raw_rps)} is not a positive number; using {rps:g}")
     jobs = 1
     if raw_jobs is not None:
         text = raw_jobs.strip()
@@ -249,7 +276,7 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[pj.PollBudget | None, str]:
             jobs = int(text)
         else:
             problems.append(
-                f"{pj.BUDGET_JOBS_ENV}={_short_repr(raw_jobs)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1"
+                f"{BUDGET_JOBS_ENV}={_short_repr(raw_jobs)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1"
             )
     return pj.PollBudget(rps, jobs), "; ".join(problems)
 

@@ -8,13 +8,18 @@ caller can drive it with a virtual clock.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from .contract import (
+    DATA_KEYS,
+    DEFAULT_DESCRIBE_BUDGET_RPS,
+    OUTPUT_KEYS,
+)
 
 SERVICE_NAME = "lookoutvision"
 API_VERSION = "2020-11-20"
@@ -24,19 +29,6 @@ WAITING_STATUSES = frozenset({"CREATED", "RUNNING"})
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 
-# The custom resource's Data keys and the CLI's result keys, in the order they are documented.
-DATA_KEYS = (
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
-)
 
 # Poll interval bounds while a job is CREATED or RUNNING: uniform jitter keeps many waiters from polling in step,
 # and the upper bound keeps the time to notice a status change under 5 seconds.
@@ -50,60 +42,11 @@ BACKOFF_CAP_S = 30.0
 PRESSURE_MAX = 3.0
 PRESSURE_RELIEF = 0.125
 PACE_CAP_S = 60.0
-# The polling budget: all jobs of one stack share one function, and together they may make this many
-# DescribeModelPackagingJob requests per second. The account's default quota is 5 per second per API; the default
-# budget leaves one of them to everyone else (the console, the CLI gate, other stacks).
-DEFAULT_DESCRIBE_BUDGET_RPS = 4.0
-# The budgets the construct accepts and the handler uses, in requests per second.
-DESCRIBE_BUDGET_RPS_RANGE = (0.01, 10_000.0)
 # A job's share of the budget is one call every jobs / budget seconds; its polls are drawn from
 # [share, share * SHARE_JITTER] (or POLL_INTERVAL_S, whichever is slower), so the fleet's mean rate stays under
 # the budget whatever the jobs' phases.
 SHARE_JITTER = 1.5
-# The construct sets these on the stack's one function: the budget its jobs share, and how many jobs share it.
-BUDGET_RPS_ENV = "DESCRIBE_BUDGET_RPS"
-BUDGET_JOBS_ENV = "DESCRIBE_BUDGET_JOBS"
 _THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
-
-
-@dataclass(frozen=True)
-class NameRule:
-    """A naming rule of the Lookout for Vision API, applied as a full match."""
-
-    label: str
-    min_len: int
-    max_len: int
-    pattern: str
-    hint: str
-
-    def problem(self, value: object) -> str | None:
-        """Return why ``value`` breaks the rule, or None when it is valid."""
-        if not isinstance(value, str):
-            return f"{self.label} must be a string, got {type(value).__name__}"
-        if not self.min_len <= len(value) <= self.max_len:
-            return (
-                f"{self.label} {_show(value)} is {len(value)} characters long; "
-                f"it must be {self.min_len}-{self.max_len} characters matching {self.pattern} ({self.hint})"
-            )
-        if not re.fullmatch(self.pattern, value):
-            return f"{self.label} {_show(value)} must match {self.pattern} ({self.hint})"
-        return None
-
-
-PROJECT_NAME_RULE = NameRule(
-    "ProjectName",
-    1,
-    255,
-    r"[a-zA-Z0-9][a-zA-Z0-9_\-]*",
-    "letters, digits, '_' and '-', starting with a letter or digit",
-)
-JOB_NAME_RULE = NameRule("JobName", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
-COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "letters, digits, '-', '_' and '.'")
-
-
-def _show(value: str, limit: int = 80) -> str:
-    """repr() of a value, shortened so that an error message stays readable."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 USER_AGENT = "cdk-lookoutvision-packaging/0.1"
@@ -496,7 +439,6 @@ def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s:
 
 
 # The Greengrass output of a job: the component a deployment would use. A SUCCEEDED job must name it to pass a gate.
-OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")
 
 
 def has_greengrass_output(attributes: Mapping[str, str]) -> bool:

@@ -1,0 +1,112 @@
+"""What the construct, the handler and the CLI must agree on, written once: they all import it from here.
+
+The resource type and its properties (names, bounds, defaults), the environment the construct gives the function,
+the Data keys the handler answers with (the construct's attributes), and the naming rules of the Lookout for Vision
+API that both sides validate against. Standard library only: the construct imports it at synth time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
+# The one crhelper release the handler is written against and the asset carries (the construct bundles it).
+CRHELPER_VERSION = "2.0.12"
+
+# --- ResourceProperties --------------------------------------------------------------------------------------------
+
+PROJECT_NAME = "ProjectName"
+JOB_NAME = "JobName"
+WAIT_FOR_COMPLETION = "WaitForCompletion"
+WAIT_TIMEOUT_SECONDS = "WaitTimeoutSeconds"
+EXPECTED_COMPONENT_NAME = "ExpectedComponentName"
+# Every property of ours, in the order the construct writes them.
+PROPERTIES = (PROJECT_NAME, JOB_NAME, WAIT_FOR_COMPLETION, WAIT_TIMEOUT_SECONDS, EXPECTED_COMPONENT_NAME)
+# Properties CloudFormation adds itself to every custom resource's ResourceProperties.
+SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
+SERVICE_TIMEOUT = "ServiceTimeout"
+CFN_PROPERTIES = frozenset({SERVICE_TOKEN, SERVICE_TIMEOUT})
+
+DEFAULT_WAIT_TIMEOUT_S = 45 * 60
+MIN_WAIT_TIMEOUT_S = 60
+MAX_WAIT_TIMEOUT_S = 55 * 60
+# CloudFormation's ServiceTimeout when a template sets none, and its upper bound.
+MAX_SERVICE_TIMEOUT_S = 3600
+# The construct sets ServiceTimeout this long after the wait timeout (the handler answers first, with its reason),
+# and to NO_WAIT_SERVICE_TIMEOUT_S for a resource that does not wait.
+SERVICE_TIMEOUT_AFTER_WAIT_S = 5 * 60
+NO_WAIT_SERVICE_TIMEOUT_S = 5 * 60
+
+# --- the function's environment ------------------------------------------------------------------------------------
+
+# The polling budget all jobs of a stack share (requests per second), and how many jobs share it.
+BUDGET_RPS_ENV = "DESCRIBE_BUDGET_RPS"
+BUDGET_JOBS_ENV = "DESCRIBE_BUDGET_JOBS"
+LOG_LEVEL_ENV = "LOG_LEVEL"
+# The account's default quota is 5 DescribeModelPackagingJob requests per second; the default budget leaves one of
+# them to everyone else (the console, the CLI gate, other stacks).
+DEFAULT_DESCRIBE_BUDGET_RPS = 4.0
+# The budgets the construct accepts and the handler uses, in requests per second, and the most jobs one budget counts.
+DESCRIBE_BUDGET_RPS_RANGE = (0.01, 10_000.0)
+MAX_BUDGET_JOBS = 10_000
+
+# --- Data: the resource's attributes -------------------------------------------------------------------------------
+
+# The custom resource's Data keys and the CLI's result keys, in the order they are documented.
+DATA_KEYS = (
+    "ComponentVersionArn",
+    "ComponentName",
+    "ComponentVersion",
+    "Status",
+    "StatusMessage",
+    "ModelVersion",
+    "ProjectName",
+    "JobName",
+    "CreationTimestamp",
+    "LastUpdatedTimestamp",
+)
+# What a SUCCEEDED job must have produced for Greengrass to deploy it.
+OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")
+
+# --- naming rules of the Lookout for Vision API --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A naming rule of the Lookout for Vision API, applied as a full match."""
+
+    label: str
+    min_len: int
+    max_len: int
+    pattern: str
+    hint: str
+
+    def problem(self, value: object) -> str | None:
+        """Return why ``value`` breaks the rule, or None when it is valid."""
+        if not isinstance(value, str):
+            return f"{self.label} must be a string, got {type(value).__name__}"
+        if not self.min_len <= len(value) <= self.max_len:
+            return (
+                f"{self.label} {show(value)} is {len(value)} characters long; "
+                f"it must be {self.min_len}-{self.max_len} characters matching {self.pattern} ({self.hint})"
+            )
+        if not re.fullmatch(self.pattern, value):
+            return f"{self.label} {show(value)} must match {self.pattern} ({self.hint})"
+        return None
+
+
+PROJECT_NAME_RULE = NameRule(
+    "ProjectName",
+    1,
+    255,
+    r"[a-zA-Z0-9][a-zA-Z0-9_\-]*",
+    "letters, digits, '_' and '-', starting with a letter or digit",
+)
+JOB_NAME_RULE = NameRule("JobName", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
+COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "letters, digits, '-', '_' and '.'")
+
+
+def show(value: str, limit: int = 80) -> str:
+    """repr() of a value, shortened so that an error message stays readable."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")

@@ -1,0 +1,218 @@
+"""The one place that knows crhelper: its CfnResource drives the request, with its unsafe edges replaced.
+
+crhelper 2.0.12 (pinned; unmaintained) parses the event, sets up JSON logging, dispatches to the create, update and
+delete functions, turns their exceptions into FAILED and answers. What we replace, and why:
+
+- **One answer per request.** Its timeout timer and its own answer path can both answer (a second, contradicting
+  PUT). ``_send`` goes through one claim under one lock: the handler's answer, the timer's and the hand-off of the wait
+  to a new invocation exclude each other, and the invocation does not return before a claimed answer was delivered
+  (Lambda would freeze the timer's thread halfway through its PUT).
+- **A bounded sender.** Its sender retries forever; ``custom_resource.send_response`` gives up within the time the
+  invocation has left (at most ``SEND_BUDGET_S``), and at once for a ResponseURL http.client refuses.
+- **A 4096-byte fit.** Its body can exceed what CloudFormation accepts; ``custom_resource.encode_response`` shortens the
+  Reason, then Data, so that the answer fits.
+- **No ResponseURL in logs.** At DEBUG it logs the event, whose ResponseURL is a presigned S3 URL:
+  ``custom_resource.install_redaction`` redacts it in every form before crhelper's first line.
+- **No poller.** Its poller creates an EventBridge rule (at least a minute between looks). We never enable it, and
+  ``AWS_SAM_LOCAL`` is set while its constructor runs so that it does not create the lambda, events and logs clients
+  the poller needs (about a third of the cold start); its polling keys (CrHelperPoll, CrHelperData, ...) are dropped
+  from every event, so that an event carrying them cannot make it skip our functions or answer with foreign Data.
+- ``_log_setup``: escapes ``%`` in the ids it puts into its %-style log template, and adds a root handler when the
+  runtime installed none (MiniStack's worker), which would otherwise drop every line below WARNING.
+- ``_set_timeout`` / ``_timeout``: the timer fires ``TIMER_MARGIN_S`` before the deadline (not 0.5 s, too late for a
+  PUT), is a daemon, and answers with a reason that says where to look.
+
+``tests/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not ``contract.CRHELPER_VERSION``
+or the signatures of the internals we override differ from ``PINNED_SIGNATURES``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from crhelper import CfnResource, log_helper
+
+from . import custom_resource as cr
+
+logger = logging.getLogger("model_packaging_job")
+
+# The crhelper internals this module overrides, and their signatures in contract.CRHELPER_VERSION (a default that is a
+# function shows as <function name>).
+PINNED_SIGNATURES = {
+    "__init__": "(self, json_logging=False, log_level='DEBUG', boto_level='ERROR', polling_interval=2, "
+    "sleep_on_delete=120, ssl_verify=None)",
+    "__call__": "(self, event, context)",
+    "_log_setup": "(self, event, context)",
+    "_set_timeout": "(self)",
+    "_timeout": "(self)",
+    "_send": "(self, status=None, reason='', send_response=<function _send_response>)",
+}
+
+# crhelper answers with "ran out of time" this long before the Lambda deadline if nothing else answered by then.
+TIMER_MARGIN_S = 4.0
+# At most this long for delivering one answer; always less than what the invocation has left.
+SEND_BUDGET_S = 45.0
+_CRHELPER_KEYS = frozenset({"CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission"})
+
+
+class Responder(CfnResource):
+    """crhelper.CfnResource with one answer per request, a bounded sender and a response that fits."""
+
+    # Set by crhelper for each request; its type stubs leave them out.
+    _event: dict[str, Any]
+    _context: Any
+    _log_level: str
+    _boto_level: str
+
+    def __init__(self, log_level: str = "INFO") -> None:
+        previous = os.environ.get("AWS_SAM_LOCAL")
+        os.environ["AWS_SAM_LOCAL"] = "true"
+        try:
+            super().__init__(json_logging=True, log_level=log_level, boto_level="ERROR", sleep_on_delete=0)
+        finally:
+            if previous is None:
+                os.environ.pop("AWS_SAM_LOCAL", None)
+            else:
+                os.environ["AWS_SAM_LOCAL"] = previous
+        self._sam_local = previous
+        self._answer_lock = threading.Lock()
+        # Who speaks for this request: "" (nobody yet), "answer" (this invocation answered or is answering),
+        # "hand-off" (a continuation is being started, or was). One claim wins; the timer, the handler and the
+        # fallback all go through it.
+        self._claim = ""
+        self._delivered = threading.Event()
+
+    def answer(self, status: str, reason: str, physical_id: str, data: dict[str, str]) -> str:
+        """Set the answer crhelper sends when the create/update/delete function returns ``physical_id``."""
+        self.Status, self.Reason, self.Data = status, reason, data
+        self.PhysicalResourceId = physical_id
+        return physical_id
+
+    def claim_hand_off(self) -> bool:
+        """Claim the request for a continuation; False when an answer was claimed first (the timer's)."""
+        with self._answer_lock:
+            if self._claim:
+                return False
+            self._claim = "hand-off"
+            return True
+
+    def release_hand_off(self) -> None:
+        """No continuation was started: this invocation answers after all."""
+        with self._answer_lock:
+            if self._claim == "hand-off":
+                self._claim = ""
+
+    def __call__(self, event: Any, context: Any) -> None:
+        """Answer one request exactly once (or hand it off), and return only once the answer was delivered."""
+        cr.install_redaction(response_url=event.get("ResponseURL") if isinstance(event, dict) else None)
+        problem = _precheck(event)
+        if problem:
+            logger.error("Cannot process the request: %s", problem)
+            if isinstance(event, dict) and isinstance(event.get("ResponseURL"), str):
+                body = cr.build_response(
+                    event, cr.FAILED, f"Bad request: {problem}", cr.fallback_physical_id(event), {}
+                )
+                deliver(event, body, context)
+            return
+        with self._answer_lock:
+            self._claim = ""
+            self._delivered.clear()
+        super().__call__({k: v for k, v in event.items() if k not in _CRHELPER_KEYS}, context)
+        with self._answer_lock:
+            unanswered, answering = not self._claim, self._claim in ("", "answer")
+        if unanswered:
+            # crhelper returned without answering (a bug on either side): never leave the stack waiting.
+            self._send(cr.FAILED, "The handler ended without an answer; see the function's log")
+        if answering:
+            self._delivered.wait(max(0.0, context.get_remaining_time_in_millis() / 1000.0 - 0.5))
+
+    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
+        def safe(value: object) -> str:
+            return str(value).replace("%", "%%")
+
+        if not logging.root.handlers:
+            logging.root.addHandler(logging.StreamHandler(sys.stderr))
+        log_helper.setup(
+            self._log_level,
+            boto_level=self._boto_level,
+            RequestType=safe(event.get("RequestType")),
+            StackId=safe(event.get("StackId")),
+            RequestId=safe(event.get("RequestId")),
+            LogicalResourceId=safe(event.get("LogicalResourceId")),
+            aws_request_id=safe(getattr(context, "aws_request_id", "")),
+        )
+
+    def _set_timeout(self) -> None:
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        self._timer = threading.Timer(max(0.0, remaining - TIMER_MARGIN_S), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        logger.error("The invocation is about to time out without an answer; answering FAILED")
+        self._send(cr.FAILED, "The handler ran out of time before it could answer; see the function's log")
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._answer_lock:
+            if self._claim:
+                logger.info("Not answering: this request is already answered or handed off")
+                return
+            self._claim = "answer"
+        try:
+            self._deliver(status, reason)
+        finally:
+            self._delivered.set()
+
+    def _deliver(self, status: str | None, reason: str) -> None:
+        event = self._event
+        try:
+            final_status = status or self.Status or cr.FAILED
+            final_reason = str(reason if status else self.Reason)
+            physical_id = str(self.PhysicalResourceId or "") or cr.fallback_physical_id(event)
+            body = cr.build_response(event, final_status, final_reason, physical_id, dict(self.Data or {}))
+            deliver(event, body, self._context)
+        except Exception:  # we claimed the answer, so we must still give one
+            logger.exception("Building the answer failed; answering FAILED with a minimal body")
+            minimal = cr.build_response(
+                event, cr.FAILED, "The handler could not build its answer", cr.fallback_physical_id(event), {}
+            )
+            deliver(event, minimal, self._context)
+
+
+def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
+    encoded = cr.encode_response(body)
+    remaining = context.get_remaining_time_in_millis() / 1000.0 if context else SEND_BUDGET_S
+    budget = max(0.5, min(SEND_BUDGET_S, remaining - 1.0))
+    sent = json.loads(encoded)
+    logger.info(
+        json.dumps(
+            {
+                "answer": sent.get("Status"),
+                "reason": sent.get("Reason"),
+                "physicalResourceId": sent.get("PhysicalResourceId"),
+                "bytes": len(encoded),
+            }
+        )
+    )
+    return cr.send_response(event.get("ResponseURL"), encoded, deadline=time.monotonic() + budget)
+
+
+def _precheck(event: Any) -> str | None:
+    """Why crhelper cannot handle this event, or None. Events it cannot parse get a direct answer or none at all."""
+    if not isinstance(event, dict):
+        return f"the event must be a JSON object, got {type(event).__name__}"
+    for key in ("StackId", "RequestId", "LogicalResourceId"):
+        if not isinstance(event.get(key), str) or not event.get(key):
+            return f"the event has no {key}"
+    request_type = event.get("RequestType")
+    if not isinstance(request_type, str) or request_type not in cr.REQUEST_TYPES:
+        return f"unsupported RequestType {str(request_type)[:40]!r}; expected Create, Update or Delete"
+    if not isinstance(event.get("ResponseURL"), str):
+        return "the event has no ResponseURL, so nobody can be answered"
+    return None

@@ -1,0 +1,50 @@
+"""crhelper is pinned, and the adapter overrides some of its internals: a different release must fail here, loudly,
+before anything subtler breaks."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+import re
+
+import pytest
+from crhelper import CfnResource
+
+from cdk_lookoutvision_packaging import _vendor
+from model_packaging_job import contract
+from model_packaging_job.crhelper_adapter import PINNED_SIGNATURES, Responder
+
+# sha256 of crhelper 2.0.12's modules, as the asset bundles them.
+PINNED_MODULES = {
+    "__init__.py": "552bc753630a80ff7a0c74835d1d4e6319db0bc8fbc9fb95859b9b04b53b3e7b",
+    "log_helper.py": "d7c9f858a9468315cbfe28983ea13c756bfd4d6e2c3d973801ede9c7975b1e66",
+    "resource_helper.py": "44f57c03a2b1665ef47b2f0d2360584b79dcefc33d3d0881906a22f0d1a8f724",
+    "utils.py": "bf8e833bf1fed51be85b40691e686606214710a9d9acb305d7940d885d5ef338",
+}
+
+
+def _signature(function: object) -> str:
+    return re.sub(r"<function (\S+) at 0x[0-9a-f]+>", r"<function \1>", str(inspect.signature(function)))  # type: ignore[arg-type]
+
+
+def test_the_installed_crhelper_is_the_pinned_release() -> None:
+    assert importlib.metadata.version("crhelper") == contract.CRHELPER_VERSION
+
+
+def test_the_bundled_crhelper_is_the_pinned_release_byte_for_byte() -> None:
+    bundled = _vendor.crhelper_dir()
+    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(bundled.glob("*.py"))}
+    assert digests == PINNED_MODULES
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SIGNATURES))
+def test_each_overridden_internal_keeps_its_pinned_signature(name: str) -> None:
+    assert _signature(getattr(CfnResource, name)) == PINNED_SIGNATURES[name], (
+        f"crhelper's CfnResource.{name} changed; re-check crhelper_adapter.Responder.{name} against it"
+    )
+
+
+def test_the_responder_overrides_exactly_the_pinned_internals() -> None:
+    overridden = {name for name in vars(Responder) if name in vars(CfnResource) and callable(vars(CfnResource)[name])}
+    assert overridden == set(PINNED_SIGNATURES)
