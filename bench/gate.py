@@ -93,25 +93,10 @@ def cost_usd(invocations: int, gb_s: float, transitions: int = 0, prices: Prices
 # --- ours: the real wait on a virtual clock ------------------------------------------------------------------------
 
 
-class VirtualClock:
-    """Moves only when someone sleeps on it."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"negative sleep {seconds}")
-        self.t += seconds
-
-
 class JobThatFinishes:
     """A Lookout for Vision client whose job is RUNNING until ``finish_at`` and SUCCEEDED from then on."""
 
-    def __init__(self, clock: VirtualClock, finish_at: float, call_s: float) -> None:
+    def __init__(self, clock: Any, finish_at: float, call_s: float) -> None:
         from support import description
 
         self._description = description
@@ -142,16 +127,15 @@ class OursRun:
 
 def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> OursRun:
     use_project_paths()
-    from support import make_event, properties
+    from support import VirtualClock, make_event, properties
 
     from model_packaging_job import custom_resource as cr
-    from model_packaging_job import packaging_job as pj
     from model_packaging_job import step
 
     clock = VirtualClock(EPOCH)
     client = JobThatFinishes(clock, EPOCH + finish_after_s, assumptions.describe_call_s)
     event = make_event(props=properties(WaitTimeoutSeconds=assumptions.wait_timeout_s))
-    wait_clock = pj.Clock(now=clock.now, sleep=clock.sleep, rng=random.Random(seed))
+    wait_clock = clock.clock(seed)
     billed: list[float] = []
     function_timeout_s = float(function["timeout_s"])
     while True:

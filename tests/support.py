@@ -4,6 +4,7 @@ a Lambda context with a real deadline, and CloudFormation event factories."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 import time
@@ -16,6 +17,30 @@ from typing import Any
 from urllib.parse import unquote
 
 from model_packaging_job.contract import RESOURCE_TYPE
+
+
+class VirtualClock:
+    """Time that only moves when someone sleeps on it; ``clock()`` is the packaging_job.Clock that runs on it."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.t = start
+        self.start = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"negative sleep {seconds}")
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+    def clock(self, seed: int = 7) -> Any:
+        from model_packaging_job import packaging_job as pj
+
+        return pj.Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))
+
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
 EXPECTED_BODY_KEYS = frozenset(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import random
 import re
 import threading
 import time
@@ -25,6 +24,7 @@ from support import (
     STACK_ID,
     FakeContext,
     ResponseRecorder,
+    VirtualClock,
     description,
     make_event,
     properties,
@@ -240,27 +240,19 @@ def test_created_then_running_then_succeeded_is_waited_for(lv, recorder) -> None
     assert body["PhysicalResourceId"] == PHYSICAL_ID
 
 
-class VirtualTime:
-    """Wall-clock time that only moves when the handler sleeps."""
+class VirtualTime(VirtualClock):
+    """Wall-clock time from now on that only moves when the handler sleeps, and the handler that runs on it."""
 
     def __init__(self) -> None:
-        self.t = time.time()
-        self.sleeps: list[float] = []
-        self.handler: Any = None
-
-    def time(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
+        super().__init__(time.time())
+        self.handler: Any = index.make_handler(
+            lookoutvision=LV_CLIENT, lambda_client=LAMBDA_CLIENT, clock=self.clock(3)
+        )
 
 
 @pytest.fixture
 def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
     vt = VirtualTime()
-    clock = pj.Clock(now=vt.time, sleep=vt.sleep, rng=random.Random(3))
-    vt.handler = index.make_handler(lookoutvision=LV_CLIENT, lambda_client=LAMBDA_CLIENT, clock=clock)
     monkeypatch.setattr(pj, "POLL_INTERVAL_S", (2.0, 4.5))
     return vt
 

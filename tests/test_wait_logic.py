@@ -27,7 +27,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
     UnknownServiceError,
 )
-from support import ResponseRecorder, description, make_event, properties
+from support import ResponseRecorder, VirtualClock, description, make_event, properties
 
 from model_packaging_job import custom_resource as cr
 from model_packaging_job import packaging_job as pj
@@ -37,26 +37,6 @@ ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
-
-
-class VirtualClock:
-    """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.t = start
-        self.start = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, f"negative sleep {seconds}"
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    def clock(self, seed: int = 7) -> pj.Clock:
-        return pj.Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))
 
 
 Step = dict[str, Any] | BaseException | Callable[[float], dict[str, Any]]
