@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cdk_lookoutvision_packaging.model_packaging_job import RESOURCE_TYPE, ModelPackagingJob
+    from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, TargetPlatform
     from cdk_lookoutvision_packaging.reference import ModelPackagingJobReference
 
-__all__ = ["RESOURCE_TYPE", "ModelPackagingJob", "ModelPackagingJobReference"]
+__all__ = ["RESOURCE_TYPE", "GreengrassPackaging", "ModelPackagingJob", "ModelPackagingJobReference", "TargetPlatform"]
 _HOMES = {
     "RESOURCE_TYPE": "model_packaging_job",
     "ModelPackagingJob": "model_packaging_job",
     "ModelPackagingJobReference": "reference",
+    "GreengrassPackaging": "packaging",
+    "TargetPlatform": "packaging",
 }
 
 if not TYPE_CHECKING:

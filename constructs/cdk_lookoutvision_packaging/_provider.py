@@ -88,6 +88,20 @@ def handler_code() -> lambda_.Code:
     )
 
 
+def _nag_text(resolved: Any) -> str:
+    """A resolved ARN as cdk-nag writes it into a finding id: Ref as <Name>, Fn::GetAtt as <Resource.Attribute>."""
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        return str(separator).join(_nag_text(part) for part in parts)
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+        return f"<{'.'.join(map(str, resolved['Fn::GetAtt']))}>"
+    return str(resolved)
+
+
 @jsii.implements(IStringProducer)
 class _Produce:
     """A value computed when the template is written, after every job of the stack has been added."""
@@ -195,6 +209,21 @@ class JobFunction(Construct):
             roles=[self.role],
             statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
         )
+
+    def allow(self, actions: list[str], resources: list[str], *, wildcard_reason: str | None = None) -> None:
+        """Add a statement to the role. A resource that ends in a wildcard the job cannot avoid (an output prefix,
+        every version of a component) is acknowledged for cdk-nag's IAM5 rule, by its exact finding id, with
+        ``wildcard_reason``; any other wildcard is still reported."""
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        for resource in resources:
+            text = _nag_text(Stack.of(self).resolve(resource))
+            if not text.endswith("*"):
+                continue
+            if wildcard_reason is None:
+                raise ValueError(f"{text} needs a reason for its wildcard")
+            Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(
+                Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{text}]", reason=wildcard_reason)
+            )
 
     def add_job(self, job: Construct, *, requests_per_second: float | None, window_s: float) -> None:
         """Count ``job`` among those sharing the polling budget; ``window_s`` is the time it has for its looks."""

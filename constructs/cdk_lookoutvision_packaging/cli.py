@@ -4,6 +4,17 @@
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging describe --project-name P --job-name J
                                                    [--region R] [--endpoint-url URL] [--output json|text]
+    python -m cdk_lookoutvision_packaging start    --project-name P --model-version 3 --component-name N
+                                                   --output s3://bucket/prefix [--component-version 3.0.0]
+                                                   [--target-device jetson_xavier | --target-platform
+                                                   linux/x86_64[/nvidia] [--compiler-options JSON]]
+                                                   [--job-name J] [--wait [--timeout 45m] [--interval 5s]]
+                                                   [--region R] [--endpoint-url URL] [--format json|text]
+
+``start`` starts the job through the handler's own code (packaging.ensure_job: the same client token, the adoption
+of an existing job with the same configuration, the refusal of one with another) and prints the job name on stdout;
+with ``--wait`` it then waits like ``wait`` (the job name goes to stderr, the result to stdout) with its exit codes.
+A refused start exits 3.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
 the custom resource's Data keys (packaging_job.DATA_KEYS). Describing, classifying and waiting are the handler's own
@@ -43,6 +54,7 @@ from typing import IO, Any, NoReturn
 from cdk_lookoutvision_packaging import _model
 from model_packaging_job import contract
 from model_packaging_job import packaging_job as pj
+from model_packaging_job.packaging import Packaging, check, ensure_job
 
 PROG = "python -m cdk_lookoutvision_packaging"
 USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
@@ -167,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
             "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
         ),
     )
-    commands = parser.add_subparsers(dest="command", metavar="{wait,describe}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{wait,describe,start}", required=True)
 
-    def common(command: argparse.ArgumentParser) -> None:
+    def common(command: argparse.ArgumentParser, *, format_flag: str = "--output", job_required: bool = True) -> None:
         command.add_argument(
             "--project-name",
             required=True,
@@ -177,7 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="the Lookout for Vision project",
         )
         command.add_argument(
-            "--job-name", required=True, type=_name_arg(contract.JOB_NAME_RULE), help="the model packaging job"
+            "--job-name",
+            required=job_required,
+            type=_name_arg(contract.JOB_NAME_RULE),
+            help="the model packaging job"
+            + ("" if job_required else " (default: derived from the component name and version)"),
         )
         command.add_argument(
             "--region", help="the AWS Region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)"
@@ -186,7 +202,31 @@ def build_parser() -> argparse.ArgumentParser:
             "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
         )
         command.add_argument(
-            "--output", choices=("json", "text"), default="json", help="stdout format: one JSON object or Key: value"
+            format_flag,
+            dest="output",
+            choices=("json", "text"),
+            default="json",
+            help="stdout format: one JSON object or Key: value",
+        )
+
+    def waiting(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--timeout",
+            type=_timeout_arg,
+            default=DEFAULT_TIMEOUT_S,
+            metavar="DURATION",
+            help=f"how long to wait (default 45m); {DURATION_HELP}",
+        )
+        command.add_argument(
+            "--interval",
+            type=_interval_arg,
+            default=None,
+            metavar="DURATION",
+            help=(
+                # "%%": argparse %-formats help strings.
+                f"poll every DURATION ±{INTERVAL_JITTER:.0%}% while the job is CREATED or RUNNING "
+                f"(default {pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s)"
+            ),
         )
 
     wait = commands.add_parser(
@@ -195,24 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Describe the job until it is SUCCEEDED or FAILED. Progress on stderr, the result on stdout.",
     )
     common(wait)
-    wait.add_argument(
-        "--timeout",
-        type=_timeout_arg,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="DURATION",
-        help=f"how long to wait (default 45m); {DURATION_HELP}",
-    )
-    wait.add_argument(
-        "--interval",
-        type=_interval_arg,
-        default=None,
-        metavar="DURATION",
-        help=(
-            # "%%": argparse %-formats help strings.
-            f"poll every DURATION ±{INTERVAL_JITTER:.0%}% while the job is CREATED or RUNNING "
-            f"(default {pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s)"
-        ),
-    )
+    waiting(wait)
     describe = commands.add_parser(
         "describe",
         help="describe the job once and print it (exit 0 whatever its status)",
@@ -222,7 +245,66 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     common(describe)
+    start = commands.add_parser(
+        "start",
+        help="start a model packaging job (or adopt the identical one) and print its name; --wait waits for it",
+        description=(
+            "Start the job, or adopt an existing job of that name with the same configuration; a job of that name "
+            "with another configuration is refused (exit 3). Prints the job name. With --wait, waits like wait."
+        ),
+    )
+    common(start, format_flag="--format", job_required=False)
+    start.add_argument("--model-version", required=True, help="the model version to package: 3, or latest")
+    start.add_argument("--component-name", required=True, help="the Greengrass component to create")
+    start.add_argument(
+        "--output", dest="s3_output", required=True, metavar="S3_URL", help="where the artifacts go: s3://bucket/prefix"
+    )
+    start.add_argument("--component-version", help="the component version (default: <model version>.0.0)")
+    target = start.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-device", help="the device to compile for: jetson_xavier")
+    target.add_argument(
+        "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
+    )
+    start.add_argument("--compiler-options", help='with --target-platform: a JSON object, such as {"mcpu": "..."}')
+    start.add_argument("--description", help="the job's description")
+    start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
+    waiting(start)
     return parser
+
+
+def _platform_arg(text: str) -> dict[str, str]:
+    parts = text.upper().split("/")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in contract.TARGET_ACCELERATORS):
+        raise argparse.ArgumentTypeError(f"{text!r} is not OS/ARCH or OS/ARCH/ACCELERATOR, such as linux/x86_64/nvidia")
+    platform = {"Os": parts[0], "Arch": parts[1]}
+    if len(parts) == 3:
+        platform["Accelerator"] = parts[2]
+    return platform
+
+
+def packaging_from(args: argparse.Namespace) -> Packaging:
+    """The packaging configuration the arguments describe, or a CliError naming every rule it breaks."""
+    url = str(args.s3_output)
+    if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+        raise CliError(f"--output {url!r} must be an S3 URL such as s3://bucket/prefix/")
+    bucket, _, prefix = url[5:].partition("/")
+    greengrass: dict[str, Any] = {"ComponentName": args.component_name, "S3OutputLocation": {"Bucket": bucket}}
+    if prefix:
+        greengrass["S3OutputLocation"]["Prefix"] = prefix
+    version = args.component_version or contract.default_component_version(str(args.model_version))
+    if version:
+        greengrass["ComponentVersion"] = version
+    if args.target_device is not None:
+        greengrass["TargetDevice"] = args.target_device
+    if args.target_platform is not None:
+        greengrass["TargetPlatform"] = args.target_platform
+    if args.compiler_options is not None:
+        greengrass["CompilerOptions"] = args.compiler_options
+    packaging = Packaging(str(args.model_version), greengrass, args.description)
+    problems = check(packaging)
+    if problems:
+        raise CliError("; ".join(problems))
+    return packaging
 
 
 # --- client --------------------------------------------------------------------------------------------------------
@@ -350,9 +432,9 @@ def _attributes(description: dict[str, Any] | None, project: str, job: str) -> d
 # --- commands ------------------------------------------------------------------------------------------------------
 
 
-def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any = None) -> int:
     project, job = str(args.project_name), str(args.job_name)
-    client = make_client(args.region, args.endpoint_url)
+    client = client or make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
     clock = pj.Clock(now=time.monotonic)
     start = clock.now()
@@ -416,6 +498,27 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_TIMEOUT
 
 
+def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    packaging = packaging_from(args)
+    project = str(args.project_name)
+    job = args.job_name or contract.default_job_name(packaging.component_name, str(packaging.component_version))
+    client = make_client(args.region, args.endpoint_url)
+    region = str(client.meta.region_name or "")
+    started = ensure_job(
+        client, project, job, packaging, clock=pj.Clock(now=time.monotonic), region=region, wording=WORDING
+    )
+    if started.outcome == "refused":
+        print(f"error: {started.reason}", file=err, flush=True)
+        return EXIT_ERROR
+    verb = "Started" if started.outcome == "started" else "Adopted the existing"
+    print(f"{verb} model packaging job {project}/{job}", file=err, flush=True)
+    if not args.wait:
+        print(job, file=out, flush=True)
+        return EXIT_SUCCEEDED
+    args.job_name = job
+    return run_wait(args, out, err, client=client)
+
+
 def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     project, job = str(args.project_name), str(args.job_name)
     client = make_client(args.region, args.endpoint_url)
@@ -453,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
         except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
             return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
-        run = run_wait if args.command == "wait" else run_describe
+        run = {"wait": run_wait, "describe": run_describe, "start": run_start}[args.command]
         return run(args, out, err)
     except CliError as error:
         print(f"error: {error}", file=err, flush=True)

@@ -11,7 +11,8 @@ from constructs import Construct
 
 from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
 from cdk_lookoutvision_packaging._provider import JobFunction
-from model_packaging_job import contract
+from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
+from model_packaging_job import component, contract
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
@@ -30,7 +31,8 @@ class ModelPackagingJob(Construct, JobAttributes):
         id: str,
         *,
         project_name: str,
-        job_name: str,
+        job_name: str | None = None,
+        packaging: GreengrassPackaging | None = None,
         wait_for_completion: bool = True,
         wait_timeout: Duration | None = None,
         expected_component_name: str | None = None,
@@ -38,7 +40,14 @@ class ModelPackagingJob(Construct, JobAttributes):
     ) -> None:
         """
         :param project_name: The Lookout for Vision project that owns the job.
-        :param job_name: The model packaging job's name (StartModelPackagingJob's JobName).
+        :param job_name: The model packaging job's name (StartModelPackagingJob's JobName). Required without
+            ``packaging``. :default: with ``packaging``, derived from the component name and version (so a new
+            component version is a new job, and a new physical id)
+        :param packaging: Start the job from the stack: on Create (and on an Update that changes it) the job is
+            started with this configuration, or adopted when a job of that name exists with the same configuration,
+            then awaited and gated as usual. A job of that name with another configuration fails the deployment.
+            ``component_name`` is then ``packaging.component_name``, checked like ``expected_component_name``.
+            Delete never deletes the job or the component. :default: watch a job started elsewhere
         :param wait_for_completion: Wait while the job is CREATED or RUNNING, and fail the deployment when it FAILED.
             When False, the resource reports the job's current status at once and never fails on it.
             :default: True
@@ -60,6 +69,21 @@ class ModelPackagingJob(Construct, JobAttributes):
         """
         super().__init__(scope, id)
         _check_name(contract.PROJECT_NAME_RULE, "project_name", project_name)
+        started = packaging._validated() if packaging is not None else None
+        if started is not None:
+            if expected_component_name is not None:
+                raise ValueError(
+                    "expected_component_name goes without packaging: with packaging the component is "
+                    f"packaging.component_name ({started.component_name!r}), which the deployment checks"
+                )
+            expected_component_name = started.component_name
+            if job_name is None:
+                job_name = contract.default_job_name(started.component_name, str(started.component_version))
+        if job_name is None:
+            raise ValueError(
+                "job_name is required: name the model packaging job to wait for, or give packaging= to start one "
+                "(its name is then derived from the component name and version)"
+            )
         _check_name(contract.JOB_NAME_RULE, "job_name", job_name)
         if expected_component_name is not None:
             _check_name(contract.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
@@ -80,8 +104,19 @@ class ModelPackagingJob(Construct, JobAttributes):
             contract.WAIT_FOR_COMPLETION: wait_for_completion,
             contract.WAIT_TIMEOUT_SECONDS: timeout_s,
         }
-        if expected_component_name is not None:
+        if started is not None and packaging is not None:
+            properties[contract.PACKAGING] = started.as_property()
+            packaging._grant(handler, self, project_name, started)
+        elif expected_component_name is not None:
             properties[contract.EXPECTED_COMPONENT_NAME] = expected_component_name
+            if wait_for_completion:
+                # The deployment passes on only a component version that Greengrass can deploy.
+                handler.allow(
+                    [component.DESCRIBE_ACTION],
+                    [component_version_arn(Stack.of(self), expected_component_name, None)],
+                    wildcard_reason="the job names its component version only when it succeeds: DescribeComponent "
+                    "on every version of the one component the job is expected to produce",
+                )
         self._properties = properties
         self._resource = CustomResource(
             self,

@@ -7,7 +7,9 @@ API that both sides validate against. Standard library only: the construct impor
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
@@ -21,8 +23,11 @@ JOB_NAME = "JobName"
 WAIT_FOR_COMPLETION = "WaitForCompletion"
 WAIT_TIMEOUT_SECONDS = "WaitTimeoutSeconds"
 EXPECTED_COMPONENT_NAME = "ExpectedComponentName"
+# With this property the resource starts the job itself: StartModelPackagingJob's ModelVersion, Description and
+# Configuration, in the API's own shape ({"ModelVersion": "3", "Configuration": {"Greengrass": {...}}}).
+PACKAGING = "Packaging"
 # Every property of ours, in the order the construct writes them.
-PROPERTIES = (PROJECT_NAME, JOB_NAME, WAIT_FOR_COMPLETION, WAIT_TIMEOUT_SECONDS, EXPECTED_COMPONENT_NAME)
+PROPERTIES = (PROJECT_NAME, JOB_NAME, WAIT_FOR_COMPLETION, WAIT_TIMEOUT_SECONDS, EXPECTED_COMPONENT_NAME, PACKAGING)
 # Properties CloudFormation adds itself to every custom resource's ResourceProperties.
 SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
 SERVICE_TIMEOUT = "ServiceTimeout"
@@ -110,3 +115,59 @@ COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "let
 def show(value: str, limit: int = 80) -> str:
     """repr() of a value, shortened so that an error message stays readable."""
     return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+# --- starting the job: the packaging configuration (StartModelPackagingJob) -----------------------------------------
+
+MODEL_VERSION_RULE = NameRule("ModelVersion", 1, 10, r"[1-9][0-9]*|latest", "a model version such as 3, or latest")
+COMPONENT_VERSION_RULE = NameRule(
+    "ComponentVersion", 5, 64, r"[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}", "major.minor.patch, each 1-6 digits"
+)
+DESCRIPTION_RULE = NameRule(
+    "Description", 1, 256, r"[a-zA-Z0-9-_. ()':,;?]+", "letters, digits, spaces and - _ . ( ) ' : , ; ?"
+)
+BUCKET_RULE = NameRule("Bucket", 3, 63, r"[0-9A-Za-z.\-_]*", "an S3 bucket name")
+PREFIX_RULE = NameRule(
+    "Prefix", 1, 1024, r"[a-zA-Z0-9!_.*'()-][/a-zA-Z0-9!_.*'()-]*", "an S3 key prefix such as lookoutvision/pcb/"
+)
+# StartModelPackagingJob's idempotency token.
+CLIENT_TOKEN_RULE = NameRule("ClientToken", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
+TARGET_DEVICES = ("jetson_xavier",)
+TARGET_OS = ("LINUX",)
+TARGET_ARCHS = ("ARM64", "X86_64")
+TARGET_ACCELERATORS = ("NVIDIA",)
+# Compiling for an NVIDIA accelerator needs these compiler options (Lookout for Vision's "Compiler options").
+NVIDIA_COMPILER_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
+COMPILER_OPTIONS_CHARS = (3, 1024)
+MAX_TAGS = 200
+TAG_KEY_CHARS = (1, 128)
+TAG_VALUE_CHARS = (0, 256)
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def tag_problem(key: object, value: object) -> str | None:
+    """Why a component tag breaks the service's rules (letters, digits, spaces and _ . : / = + - @), or None."""
+    for what, text, (low, high) in (("key", key, TAG_KEY_CHARS), ("value", value, TAG_VALUE_CHARS)):
+        if not isinstance(text, str):
+            return f"tag {what} must be a string, got {type(text).__name__}"
+        if not low <= len(text) <= high:
+            return f"tag {what} {show(text)} is {len(text)} characters long; it must be {low}-{high}"
+        bad = [c for c in text if not (c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN")]
+        if bad:
+            return f"tag {what} {show(text)} has {bad[0]!r}; use letters, digits, spaces and _ . : / = + - @"
+    if isinstance(key, str) and key.lower().startswith("aws:"):
+        return f"tag key {show(key)} starts with aws:, which AWS reserves"
+    return None
+
+
+def default_component_version(model_version: str) -> str | None:
+    """The component version the service gives a job that names none: <model version>.0.0 (None for latest)."""
+    return f"{model_version}.0.0" if model_version.isdigit() else None
+
+
+def default_job_name(component_name: str, component_version: str) -> str:
+    """The job name a started job gets when none is given: from the component name and version, always a valid
+    JobName (1-64 of [a-zA-Z0-9-]), and distinct for distinct pairs (a digest of both ends it)."""
+    digest = hashlib.sha256(f"{component_name}\n{component_version}".encode()).hexdigest()[:8]
+    readable = re.sub(r"[^a-zA-Z0-9]+", "-", f"{component_name}-{component_version}").strip("-")
+    return f"{readable[: 64 - len(digest) - 1].rstrip('-')}-{digest}"

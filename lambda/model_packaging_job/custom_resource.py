@@ -35,6 +35,7 @@ from .contract import (
     MAX_SERVICE_TIMEOUT_S,
     MAX_WAIT_TIMEOUT_S,
     MIN_WAIT_TIMEOUT_S,
+    PACKAGING,
     PROJECT_NAME,
     PROJECT_NAME_RULE,
     PROPERTIES,
@@ -42,6 +43,8 @@ from .contract import (
     WAIT_FOR_COMPLETION,
     WAIT_TIMEOUT_SECONDS,
 )
+from .packaging import Packaging, PackagingError
+from .packaging import parse as parse_packaging
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,8 @@ class JobProperties:
     expected_component_name: str | None = None
     # CloudFormation's own ServiceTimeout property (seconds), when the template sets one.
     service_timeout_s: int | None = None
+    # The job's configuration, when the resource starts the job itself.
+    packaging: Packaging | None = None
 
     @property
     def physical_id(self) -> str:
@@ -121,8 +126,26 @@ def parse_properties(properties: object) -> JobProperties:
         problem = COMPONENT_NAME_RULE.problem(expected)
         if problem:
             raise PropertyError(problem.replace(COMPONENT_NAME_RULE.label, EXPECTED_COMPONENT_NAME, 1))
+    packaging = None
+    if properties.get(PACKAGING) is not None:
+        try:
+            packaging = parse_packaging(properties[PACKAGING])
+        except PackagingError as error:
+            raise PropertyError(f"{PACKAGING}: {error}") from None
+        if expected is not None and expected != packaging.component_name:
+            raise PropertyError(
+                f"{EXPECTED_COMPONENT_NAME} {expected!r} differs from the component the job is started with "
+                f"({packaging.component_name!r}); leave {EXPECTED_COMPONENT_NAME} out"
+            )
+        expected = packaging.component_name
     return JobProperties(
-        str(project_name), str(job_name), wait, timeout, expected, _service_timeout(properties.get(SERVICE_TIMEOUT))
+        str(project_name),
+        str(job_name),
+        wait,
+        timeout,
+        expected,
+        _service_timeout(properties.get(SERVICE_TIMEOUT)),
+        packaging,
     )
 
 

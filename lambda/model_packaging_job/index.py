@@ -23,7 +23,7 @@ if _MODELS.is_dir():
     if str(_MODELS) not in _paths:
         os.environ["AWS_DATA_PATH"] = os.pathsep.join([str(_MODELS), *_paths])
 
-from . import contract, handoff, step  # noqa: E402
+from . import component, contract, handoff, step  # noqa: E402
 from . import custom_resource as cr  # noqa: E402
 from . import packaging_job as pj  # noqa: E402
 from .crhelper_adapter import Responder  # noqa: E402
@@ -65,9 +65,19 @@ def make_lambda_client(**kwargs: Any) -> Any:
     )
 
 
+def make_greengrass_client(**kwargs: Any) -> Any:
+    """The Greengrass V2 client that checks a component version is deployable."""
+    import boto3
+
+    return boto3.session.Session().client(
+        component.SERVICE_NAME, region_name=REGION or None, config=pj.client_config(), **kwargs
+    )
+
+
 def make_handler(
     *,
     lookoutvision: Any = None,
+    greengrass: Any = None,
     lambda_client: Any = None,
     clock: pj.Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
@@ -77,6 +87,7 @@ def make_handler(
     Lambda's (a retried asynchronous Invoke would start a second chain); AWS_ENDPOINT_URL_<SERVICE> is honoured."""
     lookoutvision = LazyClient(make_lookoutvision_client) if lookoutvision is None else lookoutvision
     lambda_client = LazyClient(make_lambda_client) if lambda_client is None else lambda_client
+    greengrass = LazyClient(make_greengrass_client) if greengrass is None else greengrass
     clock = clock or pj.Clock()
     responder = Responder(log_level=environ.get(contract.LOG_LEVEL_ENV, "INFO"))
 
@@ -87,6 +98,7 @@ def make_handler(
             event,
             context.get_remaining_time_in_millis() / 1000.0,
             lookoutvision=lookoutvision,
+            greengrass=greengrass,
             clock=clock,
             region=REGION,
             environ=environ,

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import component
 from . import custom_resource as cr
 from . import packaging_job as pj
+from .packaging import ensure_job
 
 logger = logging.getLogger("model_packaging_job")
 
@@ -49,6 +51,7 @@ def run(
     *,
     lookoutvision: Any,
     clock: pj.Clock,
+    greengrass: Any = None,
     region: str = "",
     environ: Mapping[str, str] | None = None,
     log_stream: str = "",
@@ -61,7 +64,7 @@ def run(
     """
     ids = {"answer": cr.fallback_physical_id(event)}
     try:
-        return _run(event, remaining_s, ids, lookoutvision, clock, region, environ or {})
+        return _run(event, remaining_s, ids, lookoutvision, greengrass, clock, region, environ or {})
     except Exception as error:  # our own bug
         logger.exception("Unexpected error in the handler")
         return Answer(cr.FAILED, cr.internal_error_reason(error, log_stream), ids["answer"], {})
@@ -72,6 +75,7 @@ def _run(
     remaining_s: float,
     ids: dict[str, str],
     lookoutvision: Any,
+    greengrass: Any,
     clock: pj.Clock,
     region: str,
     environ: Mapping[str, str],
@@ -114,6 +118,14 @@ def _run(
     yield_at: float | None = hand_off_at
     if too_short:
         deadline, yield_at = now, None
+    if props.packaging is not None and state.invocation == 1:
+        # The first invocation starts the job, or adopts it; a continuation only waits for it.
+        started = ensure_job(
+            lookoutvision, props.project_name, props.job_name, props.packaging, clock=clock, region=region
+        )
+        logger.info(json.dumps({"job": props.physical_id, "packagingJob": started.outcome}))
+        if started.outcome == "refused":
+            return Answer(cr.FAILED, started.reason, failed_id, cr.empty_data(props))
 
     def on_status(status: str, description: dict[str, Any]) -> None:
         waited = round(clock.now() - state.started_at, 1)
@@ -151,5 +163,34 @@ def _run(
         payload = cr.continuation_event(event, state, result.next_look_at)
         return Continuation(payload, state.invocation + 1, props.physical_id, refused)
     decision = cr.decide(props, result, clock.now() - state.started_at)
-    physical_id = failed_id if decision.status == cr.FAILED else props.physical_id
-    return Answer(decision.status, decision.reason, physical_id, decision.data)
+    if decision.status == cr.FAILED:
+        return Answer(decision.status, decision.reason, failed_id, decision.data)
+    if not (props.wait_for_completion and props.expected_component_name):
+        return Answer(decision.status, decision.reason, props.physical_id, decision.data)
+    # The component name is known: pass it on only once Greengrass can deploy it.
+    arn = decision.data["ComponentVersionArn"]
+
+    def on_state(state_now: str) -> None:
+        logger.info(json.dumps({"job": props.physical_id, "component": arn, "componentState": state_now}))
+
+    checked = component.wait_deployable(
+        greengrass, arn, deadline=deadline, yield_at=yield_at, clock=clock, on_state=on_state
+    )
+    if checked.outcome == "deployable":
+        return Answer(decision.status, decision.reason, props.physical_id, decision.data)
+    if checked.outcome == "yield":
+        refused = Answer(
+            cr.FAILED,
+            f"Could not continue waiting for Greengrass component {arn} in a new invocation "
+            f"(last state {checked.state or 'unknown'})",
+            failed_id,
+            decision.data,
+        )
+        payload = cr.continuation_event(event, state, checked.next_look_at)
+        return Continuation(payload, state.invocation + 1, props.physical_id, refused)
+    if checked.outcome == "timeout":
+        reason = component.timeout_reason(arn, checked.state, clock.now() - state.started_at)
+        if too_short:
+            reason = cr.too_short_reason(props, remaining_s, needed_s)
+        return Answer(cr.FAILED, reason, failed_id, decision.data)
+    return Answer(cr.FAILED, checked.reason, failed_id, decision.data)

@@ -1,0 +1,158 @@
+"""GreengrassPackaging: what a ModelPackagingJob starts when the stack declares the job instead of watching one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_lookoutvision_packaging._provider import JobFunction
+from model_packaging_job import component, contract
+from model_packaging_job.packaging import Packaging, check
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetPlatform:
+    """The platform the model is compiled for, when it is not a ``target_device``.
+
+    :param arch: ``"ARM64"`` or ``"X86_64"``.
+    :param accelerator: ``"NVIDIA"`` for a GPU (then ``compiler_options`` needs ``gpu-code``, ``trt-ver`` and
+        ``cuda-ver``). :default: None, the CPU
+    :param os: The operating system. :default: ``"LINUX"``, the only one the service offers
+    """
+
+    arch: str
+    accelerator: str | None = None
+    os: str = "LINUX"
+
+    def _property(self) -> dict[str, str]:
+        value = {"Os": self.os, "Arch": self.arch}
+        if self.accelerator is not None:
+            value["Accelerator"] = self.accelerator
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class GreengrassPackaging:
+    """A model packaging job for the stack to start: StartModelPackagingJob's configuration, as CDK values.
+
+    :param model_version: The model version to package: a number such as ``"3"``, or ``"latest"`` (which then needs
+        ``component_version``).
+    :param component_name: The Greengrass component the job creates: a literal, which keys the Greengrass deployment.
+    :param output_bucket: Where the job writes the component's artifacts.
+    :param output_prefix: The key prefix in ``output_bucket``. :default: the bucket's root
+    :param component_version: The component version to create. :default: ``"<model_version>.0.0"``, the service's
+        default
+    :param target_device: The device to compile for (``"jetson_xavier"``); give it or ``target_platform``.
+    :param target_platform: The platform to compile for; give it or ``target_device``.
+    :param compiler_options: Compiler options for ``target_platform``, such as ``{"mcpu": "skylake-avx512"}``.
+        :default: none
+    :param component_description: The component's description. :default: none
+    :param tags: Tags of the Greengrass component (adds ``greengrass:TagResource`` to the role). :default: none
+    :param job_description: The packaging job's description. :default: none
+    """
+
+    model_version: str
+    component_name: str
+    output_bucket: s3.IBucket
+    output_prefix: str | None = None
+    component_version: str | None = None
+    target_device: str | None = None
+    target_platform: TargetPlatform | None = None
+    compiler_options: Mapping[str, Any] | None = None
+    component_description: str | None = None
+    tags: Mapping[str, str] | None = None
+    job_description: str | None = None
+
+    def _packaging(self) -> Packaging:
+        greengrass: dict[str, Any] = {
+            "ComponentName": self.component_name,
+            "S3OutputLocation": {"Bucket": self.output_bucket.bucket_name},
+        }
+        version = self.component_version or contract.default_component_version(self.model_version)
+        if version is not None:
+            greengrass["ComponentVersion"] = version
+        if self.output_prefix:
+            greengrass["S3OutputLocation"]["Prefix"] = self.output_prefix
+        if self.target_device is not None:
+            greengrass["TargetDevice"] = self.target_device
+        if self.target_platform is not None:
+            greengrass["TargetPlatform"] = self.target_platform._property()
+        if self.compiler_options is not None:
+            greengrass["CompilerOptions"] = json.dumps(dict(self.compiler_options), sort_keys=True)
+        if self.component_description is not None:
+            greengrass["ComponentDescription"] = self.component_description
+        if self.tags:
+            greengrass["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
+        return Packaging(self.model_version, greengrass, self.job_description)
+
+    def _validated(self) -> Packaging:
+        """The packaging configuration, or a ValueError naming every rule it breaks."""
+        for name in ("model_version", "component_name", "component_version", "target_device"):
+            value = getattr(self, name)
+            if isinstance(value, str) and Token.is_unresolved(value):
+                raise ValueError(
+                    f"packaging.{name} is a token; it must be a literal known at synth time (it names the job, the "
+                    "component and its IAM permissions)"
+                )
+        if self.compiler_options is not None and self.target_platform is None:
+            raise ValueError("packaging.compiler_options go with target_platform only; a target_device sets its own")
+        packaging = self._packaging()
+        problems = check(packaging, skip=lambda value: isinstance(value, str) and Token.is_unresolved(value))
+        if problems:
+            raise ValueError(f"packaging: {'; '.join(problems)}")
+        return packaging
+
+    def _grant(self, handler: JobFunction, scope: Construct, project_name: str, packaging: Packaging) -> None:
+        """What StartModelPackagingJob needs, each statement as narrow as the Service Authorization Reference
+        allows (the README's IAM table lists them)."""
+        stack = Stack.of(scope)
+        version = "*" if self.model_version == "latest" else self.model_version
+        model = stack.format_arn(
+            service="lookoutvision",
+            resource="model",
+            resource_name=f"{project_name}/{version}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        handler.allow(
+            ["lookoutvision:StartModelPackagingJob"],
+            [model],
+            wildcard_reason="model_version latest names no model version at synth time: any version of this project",
+        )
+        handler.allow(
+            ["s3:PutObject"],
+            [self.output_bucket.arn_for_objects(f"{self.output_prefix or ''}*")],
+            wildcard_reason="the packaging job writes the component's artifacts under the output prefix, whose "
+            "object keys it chooses",
+        )
+        handler.allow(["s3:GetBucketLocation"], [self.output_bucket.bucket_arn])
+        if self.output_bucket.encryption_key is not None:
+            handler.allow(["kms:GenerateDataKey"], [self.output_bucket.encryption_key.key_arn])
+        components = component_arns(stack, packaging.component_name, packaging.component_version)
+        handler.allow(["greengrass:CreateComponentVersion", component.DESCRIBE_ACTION], components)
+        if self.tags:
+            handler.allow(["greengrass:TagResource"], components)
+
+
+def component_version_arn(stack: Stack, name: str, version: str | None) -> str:
+    """A Greengrass component version's ARN (every version of the component when ``version`` is None)."""
+    return stack.format_arn(
+        service="greengrass",
+        resource="components",
+        resource_name=f"{name}:versions:{version or '*'}",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def component_arns(stack: Stack, name: str, version: str | None) -> list[str]:
+    """The Greengrass component and its version: CreateComponentVersion acts on the component, DescribeComponent on
+    the version."""
+    component = stack.format_arn(
+        service="greengrass", resource="components", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    return [component, component_version_arn(stack, name, version)]
