@@ -5,16 +5,29 @@ edge stack that ships the packaged model to a Greengrass thing group only once t
 With ``-c parameterPrefix=/some/path`` the gate also publishes SSM parameters and a third stack consumes them.
 
 Names come from context (cdk.json holds the defaults); override them with `cdk synth -c projectName=... -c jobName=...`.
+
+By default the gate watches a job started elsewhere (``jobName``). With ``-c startJob=true`` the stack starts the job
+itself (GreengrassPackaging): ``modelVersion``, ``expectedComponentName`` (the component), ``outputBucketName``,
+``outputPrefix`` and ``targetDevice`` (or ``targetPlatform`` such as ``linux/x86_64``) say what to package, and the
+job name is derived from the component name and version. Watching is the default because deploying the example as it
+is must not start a packaging job (and create a Greengrass component version that outlives the stack) in whatever
+account the caller's credentials reach; starting is one flag away once the bucket is yours.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_greengrassv2 as greengrassv2
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
+from cdk_lookoutvision_packaging import (
+    GreengrassPackaging,
+    ModelPackagingJob,
+    ModelPackagingJobReference,
+    TargetPlatform,
+)
 
 EDGE_AGENT_COMPONENT = "aws.iot.lookoutvision.EdgeAgent"
 
@@ -28,17 +41,31 @@ class ModelGateStack(cdk.Stack):
         construct_id: str,
         *,
         project_name: str,
-        job_name: str,
+        job_name: str | None = None,
         expected_component_name: str | None = None,
+        packaging: dict[str, str] | None = None,
         wait_timeout: cdk.Duration | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        started = None
+        if packaging is not None:
+            # The stack starts the job: the component is packaging's, and the job name follows from it.
+            started = GreengrassPackaging(
+                model_version=packaging["modelVersion"],
+                component_name=str(expected_component_name),
+                output_bucket=s3.Bucket.from_bucket_name(self, "OutputBucket", packaging["outputBucketName"]),
+                output_prefix=packaging.get("outputPrefix"),
+                target_device=packaging.get("targetDevice"),
+                target_platform=_platform(packaging.get("targetPlatform")),
+            )
+            job_name, expected_component_name = None, None
         self.job = ModelPackagingJob(
             self,
             "ModelPackagingJob",
             project_name=project_name,
             job_name=job_name,
+            packaging=started,
             expected_component_name=expected_component_name,
             wait_timeout=wait_timeout,
         )
@@ -147,20 +174,44 @@ def _context(app: cdk.App, key: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _platform(text: str | None) -> TargetPlatform | None:
+    """``linux/x86_64`` or ``linux/arm64/nvidia`` as a TargetPlatform."""
+    if text is None:
+        return None
+    os_name, arch, *accelerator = text.upper().split("/")
+    return TargetPlatform(os=os_name, arch=arch, accelerator=accelerator[0] if accelerator else None)
+
+
+PACKAGING_CONTEXT = ("modelVersion", "outputBucketName", "outputPrefix", "targetDevice", "targetPlatform")
+
+
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
     project_name = _context(app, "projectName")
     job_name = _context(app, "jobName")
-    if not project_name or not job_name:
+    start = (_context(app, "startJob") or "false").lower() == "true"
+    expected = _context(app, "expectedComponentName")
+    packaging = None
+    if start:
+        packaging = {key: value for key in PACKAGING_CONTEXT if (value := _context(app, key)) is not None}
+        missing = [key for key in ("modelVersion", "outputBucketName") if key not in packaging]
+        if not project_name or not expected or missing:
+            raise SystemExit(
+                "startJob=true needs the context values projectName, expectedComponentName (the component to "
+                f"create), modelVersion and outputBucketName (missing: {', '.join(missing) or 'none'})"
+            )
+        if "targetPlatform" in packaging:
+            packaging.pop("targetDevice", None)  # -c targetPlatform=... replaces cdk.json's default device
+    elif not project_name or not job_name:
         raise SystemExit("Set the context values projectName and jobName (cdk.json holds defaults; -c overrides them)")
     timeout = _context(app, "waitTimeoutMinutes")
-    expected = _context(app, "expectedComponentName")
     gate = ModelGateStack(
         app,
         "LookoutVisionModelGate",
         project_name=project_name,
         job_name=job_name,
         expected_component_name=expected,
+        packaging=packaging,
         wait_timeout=cdk.Duration.minutes(int(timeout)) if timeout else None,
         description="Gates deployments on a Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
     )

@@ -1,0 +1,329 @@
+"""ModelPackagingJob with ``packaging``: the stack starts the job. What it synthesizes (the property, the job name,
+IAM), what it refuses at synth time, what cdk-nag says of it, and what CloudFormation does when the model version
+changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from botocore.stub import ANY, Stubber
+from cdk_nag import AwsSolutionsChecks
+from support import FakeContext, ResponseRecorder, description, make_event
+
+from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
+from model_packaging_job import contract, index
+from model_packaging_job import packaging_job as pj
+
+COMPONENT = "com.example.pcb-defects"
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+PARTITION = {"Ref": "AWS::Partition"}
+
+
+def arn(text: str) -> dict[str, Any]:
+    """An ARN as CDK writes it for a stack with a known account and Region: only the partition is a token."""
+    return {"Fn::Join": ["", ["arn:", PARTITION, text]]}
+
+
+def gate(
+    model_version: str = "3", *, bucket_key: bool = False, tags: dict[str, str] | None = None, **options: Any
+) -> tuple[cdk.Stack, ModelPackagingJob, s3.Bucket]:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Gate", env=ENV)
+    key = kms.Key(stack, "Key", enable_key_rotation=True) if bucket_key else None
+    bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True)
+    options.setdefault("target_device", "jetson_xavier")
+    job = ModelPackagingJob(
+        stack,
+        "Job",
+        project_name="pcb",
+        packaging=GreengrassPackaging(
+            model_version=model_version,
+            component_name=COMPONENT,
+            output_bucket=bucket,
+            output_prefix="lookoutvision/pcb/",
+            tags=tags,
+            **options,
+        ),
+    )
+    return stack, job, bucket
+
+
+def resource_properties(stack: cdk.Stack) -> dict[str, Any]:
+    (props,) = [r["Properties"] for r in Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()]
+    return dict(props)
+
+
+def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    (default,) = [p for logical_id, p in policies.items() if "DefaultPolicy" in logical_id]
+    return list(default["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _logical_id(stack: cdk.Stack, construct: Any) -> str:
+    return str(stack.resolve(construct.node.default_child.logical_id))
+
+
+# --- what it synthesizes -------------------------------------------------------------------------------------------
+
+
+def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration() -> None:
+    stack, job, bucket = gate(component_description="PCB defect model", job_description="built by cdk deploy")
+    props = resource_properties(stack)
+    job_name = contract.default_job_name(COMPONENT, "3.0.0")
+    assert props["JobName"] == job_name
+    assert "ExpectedComponentName" not in props
+    assert props["Packaging"] == {
+        "ModelVersion": "3",
+        "Description": "built by cdk deploy",
+        "Configuration": {
+            "Greengrass": {
+                "ComponentName": COMPONENT,
+                "ComponentVersion": "3.0.0",
+                "ComponentDescription": "PCB defect model",
+                "TargetDevice": "jetson_xavier",
+                "S3OutputLocation": {"Bucket": {"Ref": _logical_id(stack, bucket)}, "Prefix": "lookoutvision/pcb/"},
+            }
+        },
+    }
+    assert job.component_name == COMPONENT
+    assert list(job.greengrass_component()) == [COMPONENT]
+
+
+def test_the_iam_statements_are_scoped_to_the_model_the_prefix_and_the_component() -> None:
+    stack, _, bucket = gate()
+    bucket_arn = {"Fn::GetAtt": [_logical_id(stack, bucket), "Arn"]}
+    component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
+    assert statements(stack)[2:] == [
+        {
+            "Action": "lookoutvision:StartModelPackagingJob",
+            "Effect": "Allow",
+            "Resource": arn(":lookoutvision:us-east-1:123456789012:model/pcb/3"),
+        },
+        {
+            "Action": "s3:PutObject",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [bucket_arn, "/lookoutvision/pcb/*"]]},
+        },
+        {"Action": "s3:GetBucketLocation", "Effect": "Allow", "Resource": bucket_arn},
+        {
+            "Action": ["greengrass:CreateComponentVersion", "greengrass:DescribeComponent"],
+            "Effect": "Allow",
+            "Resource": [arn(component), arn(f"{component}:versions:3.0.0")],
+        },
+    ]
+
+
+def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resource() -> None:
+    stack, _, _ = gate(bucket_key=True, tags={"team": "vision"})
+    found = {json.dumps(s["Action"]): s for s in statements(stack)}
+    key_id = next(iter(Template.from_stack(stack).find_resources("AWS::KMS::Key")))
+    assert found['"kms:GenerateDataKey"']["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert len(found['"greengrass:TagResource"']["Resource"]) == 2
+    plain = {json.dumps(s["Action"]) for s in statements(gate()[0])}
+    assert '"kms:GenerateDataKey"' not in plain and '"greengrass:TagResource"' not in plain
+    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+        {"Key": "team", "Value": "vision"}
+    ]
+
+
+def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
+    options = {"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}
+    stack, _, _ = gate(
+        target_device=None,
+        target_platform=TargetPlatform(arch="X86_64", accelerator="NVIDIA"),
+        compiler_options=options,
+    )
+    greengrass = resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
+    assert json.loads(greengrass["CompilerOptions"]) == options
+    assert "TargetDevice" not in greengrass
+
+
+def test_a_watched_job_with_an_expected_component_may_describe_every_version_of_that_component_only() -> None:
+    stack = cdk.Stack(cdk.App(), "Watch", env=ENV)
+    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="by-hand", expected_component_name=COMPONENT)
+    ModelPackagingJob(stack, "Other", project_name="pcb", job_name="by-hand-2")
+    described = [s for s in statements(stack) if s["Action"] == "greengrass:DescribeComponent"]
+    assert described == [
+        {
+            "Action": "greengrass:DescribeComponent",
+            "Effect": "Allow",
+            "Resource": arn(":greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:*"),
+        }
+    ]
+
+
+# --- a new model version is a new job -----------------------------------------------------------------------------
+
+
+def test_changing_only_the_model_version_gives_a_new_job_name_and_component_version() -> None:
+    three, four = resource_properties(gate("3")[0]), resource_properties(gate("4")[0])
+    assert three["JobName"] != four["JobName"]
+    assert four["JobName"] == contract.default_job_name(COMPONENT, "4.0.0")
+    assert four["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "4.0.0"
+    assert {k: v for k, v in three.items() if k not in ("JobName", "Packaging")} == {
+        k: v for k, v in four.items() if k not in ("JobName", "Packaging")
+    }
+
+
+def test_cloudformation_replaces_the_resource_and_the_delete_of_the_old_one_changes_nothing() -> None:
+    """The Update CloudFormation sends for 3 -> 4, answered by the real handler: the answer carries a new physical
+    id, which makes CloudFormation delete the old resource afterwards; that Delete calls no API at all."""
+    old, new = resource_properties(gate("3")[0]), resource_properties(gate("4")[0])
+    cfn = {"old": old, "new": new}
+    for props in cfn.values():  # as CloudFormation sends them: every value a string, the bucket's name resolved
+        props["Packaging"]["Configuration"]["Greengrass"]["S3OutputLocation"]["Bucket"] = "models-bucket"
+        props["WaitForCompletion"], props["WaitTimeoutSeconds"] = "true", str(props["WaitTimeoutSeconds"])
+        props["ServiceToken"] = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    lookoutvision = index.make_lookoutvision_client()
+    greengrass = index.make_greengrass_client()
+    new_job = cfn["new"]["JobName"]
+    component_arn = f"arn:aws:greengrass:us-east-1:123456789012:components:{COMPONENT}:versions:4.0.0"
+    done = description("SUCCEEDED", job=new_job)
+    done["ModelPackagingOutputDetails"]["Greengrass"].update(
+        ComponentVersion="4.0.0", ComponentVersionArn=component_arn
+    )
+    with Stubber(lookoutvision) as lv, Stubber(greengrass) as gg, ResponseRecorder() as recorder:
+        lv.add_client_error("describe_model_packaging_job", "ResourceNotFoundException", "no such job", 404)
+        lv.add_response(
+            "start_model_packaging_job", {"JobName": new_job}, {**_start_params(new_job), "ClientToken": ANY}
+        )
+        lv.add_response("describe_model_packaging_job", {"ModelPackagingDescription": done})
+        gg.add_response("describe_component", {"arn": component_arn, "status": {"componentState": "DEPLOYABLE"}})
+        handler = index.make_handler(lookoutvision=lookoutvision, greengrass=greengrass)
+        update = make_event(
+            "Update", response_url=recorder.url, props=cfn["new"], physical_id=f"pcb/{cfn['old']['JobName']}"
+        )
+        update["OldResourceProperties"] = cfn["old"]
+        handler(update, FakeContext(120))
+        lv.assert_no_pending_responses()
+        gg.assert_no_pending_responses()
+        answer = recorder.only
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+        assert answer["PhysicalResourceId"] == f"pcb/{new_job}" != update["PhysicalResourceId"]
+        # CloudFormation then deletes the old resource: nothing is queued on either Stubber, so any call would fail.
+        delete = make_event(
+            "Delete", response_url=recorder.url, props=cfn["old"], physical_id=update["PhysicalResourceId"]
+        )
+        handler(delete, FakeContext(120))
+        assert recorder.bodies[-1]["Status"] == "SUCCESS"
+        assert recorder.bodies[-1]["PhysicalResourceId"] == update["PhysicalResourceId"]
+
+
+def _start_params(job: str) -> dict[str, Any]:
+    return {
+        "ProjectName": "pcb",
+        "ModelVersion": "4",
+        "JobName": job,
+        "Configuration": {
+            "Greengrass": {
+                "ComponentName": COMPONENT,
+                "ComponentVersion": "4.0.0",
+                "TargetDevice": "jetson_xavier",
+                "S3OutputLocation": {"Bucket": "models-bucket", "Prefix": "lookoutvision/pcb/"},
+            }
+        },
+    }
+
+
+# --- refused at synth time -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"model_version": "3.1"}, "ModelVersion '3.1' must match"),
+        ({"component_version": "3"}, "ComponentVersion '3' is 1 characters long"),
+        ({"target_device": None}, "exactly one of TargetDevice"),
+        ({"target_platform": TargetPlatform(arch="ARM64")}, "exactly one of TargetDevice"),
+        ({"compiler_options": {"mcpu": "x"}}, "compiler_options go with target_platform only"),
+        (
+            {"target_device": None, "target_platform": TargetPlatform(arch="ARM64", accelerator="NVIDIA")},
+            "needs CompilerOptions with gpu-code, trt-ver, cuda-ver",
+        ),
+        ({"tags": {"team": "a|b"}}, "tag value 'a|b' has '|'"),
+        ({"model_version": "latest"}, "ModelVersion latest needs a ComponentVersion"),
+        ({"component_name": "TOKEN"}, "packaging.component_name is a token"),
+    ],
+)
+def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dict[str, Any], fragment: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Bad")
+    config: dict[str, Any] = {
+        "model_version": "3",
+        "component_name": COMPONENT,
+        "output_bucket": s3.Bucket.from_bucket_name(stack, "B", "models-bucket"),
+        "target_device": "jetson_xavier",
+        **options,
+    }
+    if config["component_name"] == "TOKEN":
+        config["component_name"] = cdk.CfnParameter(stack, "Name").value_as_string
+    with pytest.raises(ValueError, match="packaging") as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=GreengrassPackaging(**config))
+    assert fragment in str(raised.value)
+
+
+def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:
+    stack = cdk.Stack(cdk.App(), "Bad")
+    with pytest.raises(ValueError, match="job_name is required"):
+        ModelPackagingJob(stack, "Job", project_name="pcb")
+    bucket = s3.Bucket.from_bucket_name(stack, "B", "models-bucket")
+    packaging = GreengrassPackaging(
+        model_version="3", component_name=COMPONENT, output_bucket=bucket, target_device="jetson_xavier"
+    )
+    with pytest.raises(ValueError, match="expected_component_name goes without packaging"):
+        ModelPackagingJob(stack, "Both", project_name="pcb", packaging=packaging, expected_component_name=COMPONENT)
+
+
+# --- cdk-nag --------------------------------------------------------------------------------------------------------
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgement_names_one_wildcard(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    Validations.of(app).add_plugins(AwsSolutionsChecks())
+    stack = cdk.Stack(app, "Gate", env=ENV)
+    logs = s3.Bucket(stack, "Logs", enforce_ssl=True)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True, server_access_logs_bucket=logs)
+    ModelPackagingJob(
+        stack,
+        "Job",
+        project_name="pcb",
+        packaging=GreengrassPackaging(
+            model_version="3",
+            component_name=COMPONENT,
+            output_bucket=bucket,
+            output_prefix="lookoutvision/pcb/",
+            target_device="jetson_xavier",
+            tags={"team": "vision"},
+        ),
+    )
+    app.synth()  # raises ValidationFailed on any unacknowledged finding
+    report = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"][0]
+    assert report["conclusion"] == "success" and report["violations"] == []
+    acknowledged = {s["acknowledgedId"]: s["reason"] for s in report["suppressedViolations"]}
+    bucket_id = _logical_id(stack, bucket)
+    assert sorted(acknowledged) == sorted(
+        [
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]",
+            "AwsSolutions::AwsSolutions-L1",
+        ]
+    )
+    assert (
+        "under the output prefix"
+        in acknowledged[f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]"]
+    )
+
+
+def test_client_config_is_shared_by_the_greengrass_client() -> None:
+    client = index.make_greengrass_client()
+    assert client.meta.config.retries["total_max_attempts"] == 1
+    assert pj.USER_AGENT in client.meta.config.user_agent_extra
