@@ -47,31 +47,25 @@ class LazyClient:
         return getattr(self._client, name)
 
 
+def _client(service: str, config: Any, **kwargs: Any) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=REGION or None, config=config, **kwargs)
+
+
 def make_lookoutvision_client(**kwargs: Any) -> Any:
     """The Lookout for Vision client the handler uses; ``kwargs`` go to boto3 (tests pass an endpoint_url)."""
-    import boto3
-
-    return boto3.session.Session().client(
-        pj.SERVICE_NAME, region_name=REGION or None, config=pj.client_config(), **kwargs
-    )
-
-
-def make_lambda_client(**kwargs: Any) -> Any:
-    """The Lambda client the wait is handed on with."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "lambda", region_name=REGION or None, config=handoff.lambda_client_config(), **kwargs
-    )
+    return _client(pj.SERVICE_NAME, pj.client_config(), **kwargs)
 
 
 def make_greengrass_client(**kwargs: Any) -> Any:
     """The Greengrass V2 client that checks a component version is deployable."""
-    import boto3
+    return _client(component.SERVICE_NAME, pj.client_config(), **kwargs)
 
-    return boto3.session.Session().client(
-        component.SERVICE_NAME, region_name=REGION or None, config=pj.client_config(), **kwargs
-    )
+
+def make_lambda_client(**kwargs: Any) -> Any:
+    """The Lambda client the wait is handed on with."""
+    return _client("lambda", handoff.lambda_client_config(), **kwargs)
 
 
 def make_handler(
@@ -105,15 +99,9 @@ def make_handler(
             log_stream=str(getattr(context, "log_stream_name", "")),
         )
         if isinstance(outcome, step.Continuation):
-            function_arn = context.invoked_function_arn
+            arn, sleep = context.invoked_function_arn, clock.sleep
             refusal = handoff.continue_elsewhere(
-                lambda_client,
-                function_arn,
-                outcome.event,
-                outcome.invocation,
-                responder,
-                sleep=clock.sleep,
-                monotonic=monotonic,
+                lambda_client, arn, outcome.event, outcome.invocation, responder, sleep=sleep, monotonic=monotonic
             )
             if refusal is None:
                 return outcome.physical_id
@@ -122,7 +110,7 @@ def make_handler(
 
     @responder.delete
     def delete(event: dict[str, Any], context: Any) -> str:
-        # We never own the packaging job, so there is nothing to clean up, whatever physical id the Create left.
+        # Never delete the job or its component (even one the stack started): devices may be running it.
         logger.info("Delete: nothing to clean up; the packaging job belongs to Lookout for Vision")
         return cr.fallback_physical_id(event)
 
