@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import asset, cold_start, gate, report, synth
+from bench import asset, cold_start, gate, report, start, synth
 from bench.common import NEWEST_BOTO3, ROOT
 
 DEFAULT_OUT = ROOT / "bench"
@@ -98,12 +98,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cold = cold_start.measure(settings["cold_runs"], _progress)
     _progress(f"gate: T={list(gate.FINISH_AFTER_S)}, {settings['seeds']} seed(s) each")
     gate_rows = gate.measure(function, settings["seeds"])
+    _progress(f"start: {[f'{mode} T={t}' for mode, t in start.ROWS]}, {settings['seeds']} seed(s) each")
+    start_rows = start.measure(function, settings["seeds"])
 
     results: dict[str, Any] = {
         "synth": synth_rows,
         "asset": asset_figures,
         "cold_start": cold,
         "gate": gate_rows,
+        "start": start_rows,
         "prices": gate.PRICES.describe(),
         "price_values": {
             "lambda_arm64_usd_per_gb_s": gate.PRICES.lambda_arm64_usd_per_gb_s,
