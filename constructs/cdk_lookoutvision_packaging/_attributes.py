@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from aws_cdk import aws_greengrassv2 as greengrassv2
 
@@ -14,6 +14,24 @@ PUBLISHED_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion", "S
 DEFAULT_OUTPUT_PREFIX = "ModelPackagingJob"
 
 
+class Attribute:
+    """A read-only attribute that reads ``key`` through its owner's ``_attribute``: a token that resolves at deploy
+    time."""
+
+    def __init__(self, key: str, doc: str) -> None:
+        self.key = key
+        self.__doc__ = f"{doc} Resolves at deploy time."
+
+    @overload
+    def __get__(self, owner: None, owner_type: type | None = None) -> Attribute: ...
+
+    @overload
+    def __get__(self, owner: JobAttributes, owner_type: type | None = None) -> str: ...
+
+    def __get__(self, owner: JobAttributes | None, owner_type: type | None = None) -> Attribute | str:
+        return self if owner is None else owner._attribute(self.key)
+
+
 class JobAttributes:
     """Read-only job attributes backed by whatever ``_attribute`` returns (GetAtt, GetStackOutput, SSM)."""
 
@@ -22,10 +40,7 @@ class JobAttributes:
     def _attribute(self, key: str) -> str:
         raise NotImplementedError
 
-    @property
-    def component_version_arn(self) -> str:
-        """The Greengrass component version ARN the job produced. Resolves at deploy time."""
-        return self._attribute("ComponentVersionArn")
+    component_version_arn = Attribute("ComponentVersionArn", "The Greengrass component version ARN the job produced.")
 
     @property
     def component_name(self) -> str:
@@ -35,20 +50,9 @@ class JobAttributes:
             return self._expected_component_name
         return self._attribute("ComponentName")
 
-    @property
-    def component_version(self) -> str:
-        """The Greengrass component version, such as 1.0.0. Resolves at deploy time."""
-        return self._attribute("ComponentVersion")
-
-    @property
-    def status(self) -> str:
-        """The job's status at deploy time: SUCCEEDED, or with ``wait_for_completion=False`` any status."""
-        return self._attribute("Status")
-
-    @property
-    def model_version(self) -> str:
-        """The model version the job packaged. Resolves at deploy time."""
-        return self._attribute("ModelVersion")
+    component_version = Attribute("ComponentVersion", "The Greengrass component version, such as 1.0.0.")
+    status = Attribute("Status", "The job's status: SUCCEEDED, or with ``wait_for_completion=False`` any status.")
+    model_version = Attribute("ModelVersion", "The model version the job packaged.")
 
     def greengrass_component(self) -> dict[str, Any]:
         """The entry for ``AWS::GreengrassV2::Deployment.Components``: ``{component_name: {componentVersion: ...}}``.

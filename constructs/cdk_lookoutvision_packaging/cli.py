@@ -432,14 +432,44 @@ def _attributes(description: dict[str, Any] | None, project: str, job: str) -> d
 # --- commands ------------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Look:
+    """One command's view of the job: its client and Region, and the progress of its looks on stderr."""
+
+    project: str
+    job: str
+    client: Any
+    region: str
+    clock: pj.Clock
+    progress: Progress
+
+    @classmethod
+    def begin(cls, args: argparse.Namespace, err: IO[str], budget_s: float, client: Any = None) -> _Look:
+        project, job = str(args.project_name), str(args.job_name)
+        client = client or make_client(args.region, args.endpoint_url)
+        clock = pj.Clock(now=time.monotonic)
+        start = clock.now()
+        progress = Progress(f"{project}/{job}", err, clock.now, start, start + budget_s)
+        return cls(project, job, client, str(client.meta.region_name or ""), clock, progress)
+
+    def wait(self, *, wait: bool, **extra: Any) -> pj.WaitResult:
+        return pj.wait_for_job(
+            self.client,
+            self.project,
+            self.job,
+            deadline=self.progress.deadline,
+            wait=wait,
+            clock=self.clock,
+            region=self.region,
+            on_status=self.progress.on_status if wait else None,
+            on_retry=self.progress.on_retry,
+            **extra,
+        )
+
+
 def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any = None) -> int:
-    project, job = str(args.project_name), str(args.job_name)
-    client = client or make_client(args.region, args.endpoint_url)
-    region = str(client.meta.region_name or "")
-    clock = pj.Clock(now=time.monotonic)
-    start = clock.now()
-    deadline = start + float(args.timeout)
-    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
+    look = _Look.begin(args, err, float(args.timeout), client)
+    project, job, region, clock, start = look.project, look.job, look.region, look.clock, look.progress.start
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
     if interval is None:
@@ -453,18 +483,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         file=err,
         flush=True,
     )
-    result = pj.wait_for_job(
-        client,
-        project,
-        job,
-        deadline=deadline,
-        wait=True,
-        clock=clock,
-        region=region,
-        on_status=progress.on_status,
-        on_retry=progress.on_retry,
-        **extra,
-    )
+    result = look.wait(wait=True, **extra)
     elapsed = format_elapsed(clock.now() - start)
     calls = f"{result.api_calls} {'call' if result.api_calls == 1 else 'calls'}"
     outcome = str(result.outcome)
@@ -520,23 +539,9 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    project, job = str(args.project_name), str(args.job_name)
-    client = make_client(args.region, args.endpoint_url)
-    region = str(client.meta.region_name or "")
-    clock = pj.Clock(now=time.monotonic)
-    start = clock.now()
-    deadline = start + DESCRIBE_RETRY_BUDGET_S
-    progress = Progress(f"{project}/{job}", err, clock.now, start, deadline)
-    result = pj.wait_for_job(
-        client,
-        project,
-        job,
-        deadline=deadline,
-        wait=False,
-        clock=clock,
-        region=region,
-        on_retry=progress.on_retry,
-    )
+    look = _Look.begin(args, err, DESCRIBE_RETRY_BUDGET_S)
+    project, job, region = look.project, look.job, look.region
+    result = look.wait(wait=False)
     if result.description is not None and str(result.outcome) in ("succeeded", "failed", "not_ready"):
         print(format_result(_attributes(result.description, project, job), args.output), file=out, flush=True)
         return EXIT_SUCCEEDED

@@ -9,7 +9,7 @@ from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
+from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, Attribute, JobAttributes
 from cdk_lookoutvision_packaging._provider import JobFunction
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
 from model_packaging_job import component, contract
@@ -141,20 +141,9 @@ class ModelPackagingJob(Construct, JobAttributes):
     def _attribute(self, key: str) -> str:
         return self._resource.get_att_string(key)
 
-    @property
-    def status_message(self) -> str:
-        """The job's StatusMessage (may be empty). Resolves at deploy time."""
-        return self._attribute("StatusMessage")
-
-    @property
-    def creation_timestamp(self) -> str:
-        """When the job was created, ISO 8601 UTC. Resolves at deploy time."""
-        return self._attribute("CreationTimestamp")
-
-    @property
-    def last_updated_timestamp(self) -> str:
-        """When the job last changed, ISO 8601 UTC. Resolves at deploy time."""
-        return self._attribute("LastUpdatedTimestamp")
+    status_message = Attribute("StatusMessage", "The job's StatusMessage (may be empty).")
+    creation_timestamp = Attribute("CreationTimestamp", "When the job was created, ISO 8601 UTC.")
+    last_updated_timestamp = Attribute("LastUpdatedTimestamp", "When the job last changed, ISO 8601 UTC.")
 
     def add_outputs(
         self, *, output_prefix: str | None = None, export_prefix: str | None = None
