@@ -81,7 +81,10 @@ DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain secon
 _DURATION_OPTIONS = ("--timeout", "--interval")
 # How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
 WORDING = pj.Wording(
-    "--project-name", "--job-name", "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)"
+    "--project-name",
+    "--job-name",
+    "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)",
+    "Raise --timeout or run wait again.",
 )
 
 
@@ -507,13 +510,9 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         print(pj.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
         return EXIT_FAILED
     # "timeout": the deadline passed. ("not_ready" and "yield" cannot happen with wait=True and no yield_at.)
-    text = (
-        f"Timed out after {elapsed} ({calls}) waiting for model packaging job {project}/{job}; "
-        f"last status {result.status or 'unknown'}"
-    )
-    if result.last_error:
-        text += f"; last error {result.last_error}"
-    print(f"{text}. Raise --timeout or run wait again.", file=err, flush=True)
+    waited = f"{elapsed} ({calls})"
+    text = pj.timeout_reason(project, job, result.status, 0.0, result.last_error, waited=waited, wording=WORDING)
+    print(text, file=err, flush=True)
     return EXIT_TIMEOUT
 
 

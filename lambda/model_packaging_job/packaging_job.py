@@ -180,6 +180,8 @@ class Wording:
     project_name: str
     job_name: str
     region: str
+    # What to do when the wait timed out.
+    timeout_remedy: str = "Raise wait_timeout or rerun the deployment when the job has finished"
 
 
 # The construct's terms: what the handler's answers say.
@@ -427,15 +429,24 @@ def failed_reason(project_name: str, job_name: str, status_message: str) -> str:
     return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
 
 
-def timeout_reason(project_name: str, job_name: str, last_status: str, waited_s: float, last_error: str = "") -> str:
-    minutes = waited_s / 60.0
+def timeout_reason(
+    project_name: str,
+    job_name: str,
+    last_status: str,
+    waited_s: float,
+    last_error: str = "",
+    *,
+    waited: str | None = None,
+    wording: Wording = CONSTRUCT_WORDING,
+) -> str:
+    """Why a wait ended at its deadline; ``waited`` replaces the minutes waited (the CLI says more)."""
     text = (
-        f"Timed out after {minutes:.1f} minutes waiting for model packaging job {project_name}/{job_name}; "
-        f"last status {last_status or 'unknown'}"
+        f"Timed out after {waited or f'{waited_s / 60.0:.1f} minutes'} waiting for model packaging job "
+        f"{project_name}/{job_name}; last status {last_status or 'unknown'}"
     )
     if last_error:
         text += f"; last error {last_error}"
-    return text + ". Raise wait_timeout or rerun the deployment when the job has finished"
+    return f"{text}. {wording.timeout_remedy}"
 
 
 # The Greengrass output of a job: the component a deployment would use. A SUCCEEDED job must name it to pass a gate.
