@@ -459,3 +459,11 @@ def client_error(code: str, status: int, message: str = "something went wrong", 
         **response,
     }
     return ClientError(body, "DescribeModelPackagingJob")
+
+
+def answered_with(client_error: Any) -> Step:
+    """The FakeLookoutVision step whose answer botocore raises as ``client_error`` (its status, code and message)."""
+    response = client_error.response
+    return error(
+        response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
+    )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeLookoutVision, client_error, description, error, ok
+from support import FakeLookoutVision, answered_with, client_error, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
 from model_packaging_job import contract
@@ -163,68 +163,39 @@ def test_wait_retries_transient_errors_and_reports_each_retry(fake: FakeLookoutV
     assert "SUCCEEDED (2 retries so far)" in run.stderr
 
 
+NOT_FOUND = "ResourceNotFoundException"
+
+
 @pytest.mark.parametrize(
-    ("command", "project", "job", "failure", "classified_as"),
+    ("command", "project", "job", "expected"),
     [
-        (
-            "wait",
-            PROJECT,
-            JOB,
-            error(403, "AccessDeniedException", "User is not authorized to perform this action"),
-            client_error("AccessDeniedException", 403, "User is not authorized to perform this action"),
-        ),
+        ("wait", PROJECT, JOB, client_error("AccessDeniedException", 403, "User is not authorized to perform this")),
+        ("describe", PROJECT, JOB, client_error("AccessDeniedException", 403, "denied")),
+        ("wait", "nope", JOB, client_error(NOT_FOUND, 404, "Project nope not found", ResourceType="PROJECT")),
         (
             "describe",
             PROJECT,
-            JOB,
-            error(403, "AccessDeniedException", "denied"),
-            client_error("AccessDeniedException", 403, "denied"),
+            "nope",
+            client_error(NOT_FOUND, 404, "Job nope not found", ResourceType="MODEL_PACKAGE_JOB"),
         ),
-        (
-            "wait",
-            "no-such-project",
-            JOB,
-            None,
-            client_error("ResourceNotFoundException", 404, "Project no-such-project not found", ResourceType="PROJECT"),
-        ),
-        (
-            "describe",
-            PROJECT,
-            "no-such-job",
-            None,
-            client_error(
-                "ResourceNotFoundException", 404, "Job no-such-job not found", ResourceType="MODEL_PACKAGE_JOB"
-            ),
-        ),
-        (
-            "wait",
-            PROJECT,
-            JOB,
-            error(403, "ExpiredTokenException", "The security token included in the request is expired"),
-            client_error("ExpiredTokenException", 403, "The security token included in the request is expired"),
-        ),
+        ("wait", PROJECT, JOB, client_error("ExpiredTokenException", 403, "The security token included is expired")),
     ],
     ids=["wait-access-denied", "describe-access-denied", "wait-no-project", "describe-no-job", "wait-expired-token"],
 )
 def test_a_final_error_exits_3_after_one_call_with_the_advice_in_the_cli_s_terms(
-    fake: FakeLookoutVision,
-    env: dict[str, str],
-    command: str,
-    project: str,
-    job: str,
-    failure: Any,
-    classified_as: Exception,
+    fake: FakeLookoutVision, env: dict[str, str], command: str, project: str, job: str, expected: Any
 ) -> None:
+    # The loopback API answers unknown projects and jobs 404 with their ResourceType, like the service.
     fake.script(PROJECT, "another-job", [ok(description(job="another-job"))])
-    if failure is not None:
-        fake.script(project, job, [failure])
+    if expected.response["Error"]["Code"] != NOT_FOUND:
+        fake.script(project, job, [answered_with(expected)])
 
     run = run_cli(command, "--project-name", project, "--job-name", job, env=env)
 
     assert run.code == 3, run.stderr
     assert run.stdout == ""
     # What each error says is packaging_job's (tests/test_packaging_job.py); the CLI says it with its own options.
-    advice = pj.classify_error(classified_as, project, job, "us-east-1", cli.WORDING).message
+    advice = pj.classify_error(expected, project, job, "us-east-1", cli.WORDING).message
     assert f"error: {advice}" in run.stderr
     assert fake.calls() == 1
     assert "Traceback" not in run.stderr
@@ -269,21 +240,27 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
         (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
         (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
         (["--output", "yaml"], "invalid choice: 'yaml'"),
+        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        (["--timeout=-5s"], "'-5s' is negative"),
+        (["--time", "-1m"], "'-1m' is negative"),
+        (["--timeout", "-5"], "'-5' is negative"),
+        (["--interval", "-0.5s"], "'-0.5s' is negative"),
+        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
+        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
     ],
 )
 def test_bad_arguments_exit_3_with_the_value_and_the_rule(
     fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
 ) -> None:
-    values = {"--project-name": PROJECT, "--job-name": JOB}
-    for flag, value in zip(args[::2], args[1::2], strict=True):
-        values[flag] = value
-    flags = [item for pair in values.items() for item in pair]
-
-    run = run_cli("wait", *flags, env=env)
+    # A later option wins over the valid one before it.
+    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
 
     assert run.code == 3, run.stderr
     assert expected in run.stderr
-    assert "usage:" in run.stderr and "Traceback" not in run.stderr
+    # A negative value is the option's value, not mistaken for an option of its own.
+    assert "usage:" in run.stderr and "expected one argument" not in run.stderr
+    assert "Traceback" not in run.stderr
     assert fake.calls() == 0
 
 
@@ -476,30 +453,6 @@ def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookou
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
-        (["--timeout=-5s"], "'-5s' is negative"),
-        (["--time", "-1m"], "'-1m' is negative"),
-        (["--timeout", "-5"], "'-5' is negative"),
-        (["--interval", "-0.5s"], "'-0.5s' is negative"),
-        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
-        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
-        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
-    ],
-)
-def test_negative_and_disordered_durations_exit_3_saying_why(
-    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
-) -> None:
-    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
-
-    assert run.code == 3, run.stderr
-    assert expected in run.stderr
-    assert "expected one argument" not in run.stderr
-    assert fake.calls() == 0
-
-
-@pytest.mark.parametrize(
     ("text", "seconds"),
     [("45m", 2700), ("1h30m", 5400), ("1h30m15s", 5415), ("1h15s", 3615), ("0.5s", 0.5), ("1.5h", 5400), ("300", 300)],
 )
@@ -589,14 +542,17 @@ def test_describe_with_the_newest_botocore_and_the_venv_site(fake: FakeLookoutVi
     assert run.json()["Status"] == "SUCCEEDED"
 
 
-@pytest.mark.slow
-def test_without_any_service_model_exits_3_with_a_clear_message(
-    fake: FakeLookoutVision, wheel_site: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
+    """The unpacked wheel without the service model it carries."""
     bare = tmp_path / "site"
     shutil.copytree(wheel_site, bare, ignore=shutil.ignore_patterns("_model"))
+    return bare
 
-    run = run_cli(*wait_args(), env=isolated_env(fake, bare, NEWEST_BOTO3), python=ISOLATED)
+
+@pytest.mark.slow
+def test_without_any_service_model_exits_3_with_a_clear_message(fake: FakeLookoutVision, bare_site: Path) -> None:
+    run = run_cli(*wait_args(), env=isolated_env(fake, bare_site, NEWEST_BOTO3), python=ISOLATED)
 
     assert run.code == 3, run.stderr
     assert "No Lookout for Vision service model found" in run.stderr
@@ -606,13 +562,11 @@ def test_without_any_service_model_exits_3_with_a_clear_message(
 
 @pytest.mark.slow
 def test_aws_data_path_supplies_the_model_when_the_package_has_none(
-    fake: FakeLookoutVision, wheel_site: Path, tmp_path: Path
+    fake: FakeLookoutVision, wheel_site: Path, bare_site: Path
 ) -> None:
-    bare = tmp_path / "site"
-    shutil.copytree(wheel_site, bare, ignore=shutil.ignore_patterns("_model"))
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
     environment = {
-        **isolated_env(fake, bare, NEWEST_BOTO3),
+        **isolated_env(fake, bare_site, NEWEST_BOTO3),
         "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
     }
 

@@ -523,14 +523,12 @@ def test_job_finishing_at_the_deadline_look_succeeds() -> None:
     assert result.outcome == "succeeded"
 
 
-def test_yield_before_yield_at() -> None:
+def test_yield_before_a_poll_would_pass_yield_at_with_the_moment_of_that_poll() -> None:
     vclock = VirtualClock()
-    yield_at = vclock.start + 30
-    client = ScriptedClient(vclock, [description("RUNNING")])
-    result = wait(client, vclock, yield_at=yield_at)
-    assert result.outcome == "yield"
-    assert result.status == "RUNNING"
-    assert yield_at - 4.5 <= vclock.now() < yield_at
+    result = wait(ScriptedClient(vclock, [description("RUNNING")]), vclock, yield_at=vclock.start + 30)
+    assert (result.outcome, result.status) == ("yield", "RUNNING")
+    assert vclock.start + 30 - 4.5 <= vclock.now() < vclock.start + 30 <= (result.next_look_at or 0)
+    assert result.next_look_at is not None and result.next_look_at - vclock.now() <= 4.5
     assert result.api_calls >= 30 / 4.5
 
 
