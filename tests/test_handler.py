@@ -131,11 +131,6 @@ def event_for(recorder: ResponseRecorder, request_type: str = "Create", **kwargs
     return make_event(request_type, response_url=recorder.url, **kwargs)
 
 
-def job_data(project: str = PROJECT, job: str = JOB, **values: str) -> dict[str, str]:
-    """Data as CloudFormation receives it for a job that has not (yet) been described: empty but for the names."""
-    return {**dict.fromkeys(EXPECTED_DATA_KEYS, ""), "ProjectName": project, "JobName": job, **values}
-
-
 # --- what goes over the wire ---------------------------------------------------------------------------------------
 
 
@@ -300,7 +295,8 @@ def test_a_final_error_on_the_wire_reaches_its_classification_intact_and_is_answ
     body = recorder.only
     assert body["Status"] == "FAILED"
     assert body["Reason"] == pj.classify_error(expected, project, job, index.REGION).message
-    assert body["Data"] == job_data(project, job)
+    # Every attribute, empty but for the names: the job was never described.
+    assert body["Data"] == {**dict.fromkeys(EXPECTED_DATA_KEYS, ""), "ProjectName": project, "JobName": job}
     assert api.calls() == 1
     assert gate.vclock.sleeps == []
 
