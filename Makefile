@@ -25,7 +25,7 @@ DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test test-reliability test-rest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-fast test-reliability test-rest lint typecheck cfn-lint integ-update bench clean
 
 # The four installs are independent and mostly wait on the registry and the disk, so they run side by side;
 # .deps needs the project venv's pip, so it comes after.
@@ -104,6 +104,15 @@ test-reliability: setup
 
 test-rest: setup
 	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES))
+
+# The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
+# in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime
+# suite: `make test` runs those too, and is what CI runs.
+FAST_TESTS := $(addprefix tests/test_,contract.py packaging_job.py custom_resource.py step.py handoff.py \
+	crhelper_adapter.py handler.py construct.py consumers.py security.py readme.py bench.py)
+
+test-fast: $(PY_STAMP) $(NODE_STAMP)
+	pytest -q -m "not slow" $(FAST_TESTS)
 
 # Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
 integ-update: $(PY_STAMP) $(NODE_STAMP)

@@ -419,3 +419,51 @@ class ResponseRecorder:
         """The single answer; fails the test if there were none or several."""
         assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
         return self.bodies[0]
+
+
+# --- scripted Lookout for Vision client (appended for the unit tests of packaging_job and step) --------------------
+
+# A step: a description, an exception to raise, or a callable given the virtual time that returns a description.
+ScriptStep = Any
+
+
+class ScriptedClient:
+    """Answers describe_model_packaging_job from a script of ScriptSteps on a VirtualClock; the last step repeats (a
+    callable step is how a job changes status at a given moment)."""
+
+    def __init__(self, vclock: VirtualClock, steps: list[ScriptStep]) -> None:
+        self.vclock = vclock
+        self.steps = list(steps)
+        self.calls: list[float] = []
+        self.params: list[dict[str, str]] = []
+
+    def describe_model_packaging_job(self, **params: str) -> dict[str, Any]:
+        self.calls.append(self.vclock.now())
+        self.params.append(params)
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, BaseException):
+            raise step
+        desc = step(self.vclock.now()) if callable(step) else step
+        return {"ModelPackagingDescription": desc}
+
+
+def client_error(code: str, status: int, message: str = "something went wrong", **response: Any) -> Any:
+    """The ClientError botocore raises for a DescribeModelPackagingJob answered ``status`` with ``code``; ``response``
+    adds top-level fields (a modeled ResourceType) or, as HTTPHeaders, headers."""
+    from botocore.exceptions import ClientError
+
+    headers = response.pop("HTTPHeaders", {})
+    body: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
+        **response,
+    }
+    return ClientError(body, "DescribeModelPackagingJob")
+
+
+def answered_with(client_error: Any) -> Step:
+    """The FakeLookoutVision step whose answer botocore raises as ``client_error`` (its status, code and message)."""
+    response = client_error.response
+    return error(
+        response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
+    )

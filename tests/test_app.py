@@ -86,8 +86,7 @@ def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str
     _, template = defaults
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     resource_id, resource = only_of_type(template, RESOURCE_TYPE)
-    function_id, function = only_of_type(template, "AWS::Lambda::Function")
-    assert function["Properties"]["Runtime"] == "python3.13"
+    function_id, _ = only_of_type(template, "AWS::Lambda::Function")
     props = resource["Properties"]
     assert props == {
         "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
@@ -124,11 +123,10 @@ def test_invalid_name_from_context_fails_with_a_clear_message(tmp_path: Path) ->
     assert not (tmp_path / f"{STACK}.template.json").exists()
 
 
-def test_cfn_lint_reports_no_findings(
-    defaults: tuple[Path, dict[str, Any]], overridden: tuple[Path, dict[str, Any]]
-) -> None:
-    templates = sorted(defaults[0].glob("*.template.json")) + sorted(overridden[0].glob("*.template.json"))
-    assert len(templates) >= 2
+def test_cfn_lint_reports_no_findings_with_context_overrides(overridden: tuple[Path, dict[str, Any]]) -> None:
+    # `make cfn-lint` (part of `make test`) lints the templates of the defaults.
+    templates = sorted(overridden[0].glob("*.template.json"))
+    assert templates
     for template in templates:
         result = subprocess.run(
             [str(VENV_BIN / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"), str(template)],
@@ -153,4 +151,3 @@ def test_asset_hash_is_stable_across_cli_synths(
     assert asset_key(overridden[1]) == asset_key(first)
     asset = "asset." + asset_key(first).removesuffix(".zip")
     assert _tree(tmp_path / asset) == _tree(first_dir / asset)
-    assert "models/lookoutvision/2020-11-20/service-2.json.gz" in _tree(tmp_path / asset)

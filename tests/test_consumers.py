@@ -381,13 +381,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo's installed tools linked in (so `make setup` finds them up to date instead of installing again)."""
     assert subprocess.run(["make", "-q", "setup"], cwd=ROOT).returncode == 0, "run `make setup` first"
     folder = tmp_path_factory.mktemp("pipeline-source")
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
+    ls_files = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.check_output(ls_files, cwd=ROOT, text=True).split("\0")
     for rel in filter(None, listed):
         if (ROOT / rel).is_file():
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)

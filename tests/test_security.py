@@ -1,6 +1,6 @@
-"""Security checks on every stack the project synthesizes: cdk-nag's AwsSolutions pack with 0 unsuppressed
-findings, narrow suppressions with reasons, no wildcard actions, a wait mechanism scoped to the function itself,
-and no secrets in environment variables."""
+"""Security checks on every stack the example app synthesizes: cdk-nag's AwsSolutions pack with 0 unsuppressed
+findings, narrow suppressions with reasons, and no secrets in environment variables. The IAM statements themselves
+are asserted exactly, so without wildcards but the one the service forces, in tests/test_construct.py."""
 
 from __future__ import annotations
 
@@ -89,64 +89,14 @@ def test_an_unacknowledged_wildcard_still_fails_synth(tmp_path: Path) -> None:
         _synth_with_nag(build, tmp_path / "out")
 
 
-def _statements(templates: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for template in templates:
-        for logical_id, resource in template.get("Resources", {}).items():
-            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                    found.append((logical_id, statement))
-            if resource["Type"] == "AWS::IAM::Role":
-                for policy in resource["Properties"].get("Policies", []):
-                    for statement in policy["PolicyDocument"]["Statement"]:
-                        found.append((logical_id, statement))
-    return found
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def test_no_statement_has_a_wildcard_action(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
-    statements = _statements(example[2])
-    assert statements
-    for logical_id, statement in statements:
-        for action in _as_list(statement["Action"]):
-            assert "*" not in action, f"{logical_id} grants wildcard action {action}"
-
-
-def test_only_describe_uses_a_wildcard_resource(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
-    for logical_id, statement in _statements(example[2]):
-        if "*" in _as_list(statement["Resource"]):
-            assert statement["Action"] == "lookoutvision:DescribeModelPackagingJob", logical_id
-
-
-def test_the_wait_mechanism_may_only_invoke_the_function_itself(
-    example: tuple[cdk.App, dict[str, Any], list[Any]],
-) -> None:
-    gate = next(t for t in example[2] if any(r["Type"] == "AWS::Lambda::Function" for r in t["Resources"].values()))
-    (function_id,) = [k for k, r in gate["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
-    invokes = [s for _, s in _statements([gate]) if "lambda:InvokeFunction" in _as_list(s["Action"])]
-    assert invokes == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
-    ]
-    assert not any(r["Type"].startswith("AWS::Events::") for r in gate["Resources"].values()), "no polling rule"
-
-
-_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE", re.IGNORECASE)
-_SECRET_VALUE = re.compile(r"AKIA[0-9A-Z]{16}|aws_secret|-----BEGIN|X-Amz-Signature", re.IGNORECASE)
-
-
 def test_environment_variables_carry_no_secrets(example: tuple[cdk.App, dict[str, Any], list[Any]]) -> None:
     functions = [r for t in example[2] for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert functions
     for function in functions:
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        # The data path, the log level and the polling budget (a rate and a job count): nothing else.
+        # The data path, the log level and the polling budget (a rate and a job count), exactly: nothing else is there
+        # to hold a secret.
         assert set(variables) == {"AWS_DATA_PATH", "LOG_LEVEL", "DESCRIBE_BUDGET_RPS", "DESCRIBE_BUDGET_JOBS"}
         assert variables["AWS_DATA_PATH"] == "/var/task/models" and variables["LOG_LEVEL"] == "INFO"
         assert re.fullmatch(r"[0-9]+(\.[0-9]+)?", variables["DESCRIBE_BUDGET_RPS"])
         assert re.fullmatch(r"[0-9]+", variables["DESCRIBE_BUDGET_JOBS"])
-        for name, value in variables.items():
-            assert not _SECRET_NAME.search(name)
-            assert not _SECRET_VALUE.search(str(value))
