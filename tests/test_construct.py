@@ -456,16 +456,26 @@ def test_iam_statements_are_exact(synth: Synth, stack: str) -> None:
     assert set(by_kind) == {"main", "invoke"}
 
     main_id, main = by_kind["main"]
-    assert _normalized(main) == _normalized(
-        [
-            {"Action": DESCRIBE, "Effect": "Allow", "Resource": "*"},
-            {
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Effect": "Allow",
-                "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-            },
-        ]
-    )
+    expected = [
+        {"Action": DESCRIBE, "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+        },
+    ]
+    job = synth.jobs.get(stack.lower())
+    if job is not None and job._expected_component_name is not None:
+        # A job with an expected component passes only a deployable version of it: DescribeComponent on its versions.
+        versions = synth.stacks[stack].format_arn(
+            service="greengrass",
+            resource="components",
+            resource_name=f"{job._expected_component_name}:versions:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        resource = synth.stacks[stack].resolve(versions)
+        expected.append({"Action": "greengrass:DescribeComponent", "Effect": "Allow", "Resource": resource})
+    assert _normalized(main) == _normalized(expected)
     invoke_id, invoke_statements = by_kind["invoke"]
     assert _normalized(invoke_statements) == _normalized([invoke])
 
@@ -475,7 +485,7 @@ def test_iam_statements_are_exact(synth: Synth, stack: str) -> None:
     assert invoke_id not in function.get("DependsOn", [])
     for resource_id, resource in template.find_resources(RESOURCE_TYPE).items():
         assert invoke_id in resource.get("DependsOn", []), resource_id
-    assert len(_all_statements(raw)) == 3
+    assert len(_all_statements(raw)) == len(expected) + 1
 
 
 # --- function, log group, asset -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def test_the_wire_values_deployed_stacks_rely_on_are_pinned() -> None:
         "WaitForCompletion",
         "WaitTimeoutSeconds",
         "ExpectedComponentName",
+        "Packaging",
     )
     assert contract.CFN_PROPERTIES == {"ServiceToken", "ServiceTimeout"}
     # The Data keys (the construct's attributes) are the tests' own list, written once in support.

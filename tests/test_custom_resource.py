@@ -120,7 +120,7 @@ def test_unknown_property_is_rejected_by_name() -> None:
         cr.parse_properties(props(Colour="blue"))
     assert str(info.value) == (
         "unknown properties 'Colour'; supported: ProjectName, JobName, WaitForCompletion, WaitTimeoutSeconds, "
-        "ExpectedComponentName"
+        "ExpectedComponentName, Packaging"
     )
 
 

@@ -29,8 +29,8 @@ def _context() -> dict[str, Any]:
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
 
-def _synth_with_nag(build: Any, outdir: Path) -> tuple[cdk.App, dict[str, Any], list[dict[str, Any]]]:
-    app = cdk.App(context=_context(), outdir=str(outdir))
+def _synth_with_nag(build: Any, outdir: Path, **context: Any) -> tuple[cdk.App, dict[str, Any], list[dict[str, Any]]]:
+    app = cdk.App(context={**_context(), **context}, outdir=str(outdir))
     Validations.of(app).add_plugins(AwsSolutionsChecks())
     build(app)
     assembly = app.synth()  # raises ValidationFailed on any unsuppressed finding
@@ -57,12 +57,38 @@ def test_example_app_has_no_unsuppressed_findings(example: tuple[cdk.App, dict[s
     assert len(templates) == 2, "the gate stack and the edge deployment stack were both checked"
 
 
-def test_the_suppressions_are_the_forced_wildcard_and_the_tested_runtime(
+# The example gate expects its component: the gate may describe every version of that one component (the version is
+# known only when the job succeeds).
+COMPONENT_VERSIONS_SUPPRESSION = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
+    "components:com.example.pcb-defects:versions:*]"
+)
+
+
+def test_the_example_app_starting_its_job_has_no_unsuppressed_findings(tmp_path: Path) -> None:
+    import app as example_app
+
+    _, report, templates = _synth_with_nag(example_app.build_app, tmp_path, startJob="true")
+    (plugin,) = report["pluginReports"]
+    assert (plugin["conclusion"], plugin["violations"]) == ("success", [])
+    bucket = "arn:<AWS::Partition>:s3:::pcb-lookoutvision-models"
+    prefix = f"AwsSolutions::AwsSolutions-IAM5[Resource::{bucket}/lookoutvision/pcb/*]"
+    assert sorted(s["acknowledgedId"] for s in plugin["suppressedViolations"]) == sorted(
+        [ALLOWED_SUPPRESSION, prefix, RUNTIME_SUPPRESSION]
+    )
+    assert len(templates) == 2
+
+
+def test_the_suppressions_are_the_forced_wildcards_and_the_tested_runtime(
     example: tuple[cdk.App, dict[str, Any], list[Any]],
 ) -> None:
     _, report, _ = example
     suppressed = report["pluginReports"][0]["suppressedViolations"]
-    assert sorted(s["acknowledgedId"] for s in suppressed) == [ALLOWED_SUPPRESSION, RUNTIME_SUPPRESSION]
+    assert sorted(s["acknowledgedId"] for s in suppressed) == sorted(
+        [ALLOWED_SUPPRESSION, COMPONENT_VERSIONS_SUPPRESSION, RUNTIME_SUPPRESSION]
+    )
+    (versions,) = [s for s in suppressed if s["acknowledgedId"] == COMPONENT_VERSIONS_SUPPRESSION]
+    assert "only when it succeeds" in versions["reason"]
     (runtime,) = [s for s in suppressed if s["acknowledgedId"] == RUNTIME_SUPPRESSION]
     assert [c["constructPath"] for c in runtime["violatingConstructs"]] == [
         "LookoutVisionModelGate/LookoutVisionModelPackagingJobHandler/Function/Resource"
