@@ -32,8 +32,8 @@ from e2e_support import (
     outputs_by_suffix,
     run_cli,
 )
-from lambda_runtime import TimedLookoutVision, say
-from support import description, ok
+from lambda_runtime import say
+from support import FakeLookoutVision, description, ok
 
 from model_packaging_job.contract import RESOURCE_TYPE
 
@@ -54,7 +54,7 @@ RUNNING_LOOKS = 2
 @dataclass
 class Deployment:
     ministack: MiniStack
-    lookoutvision: TimedLookoutVision
+    lookoutvision: FakeLookoutVision
     assemblies: dict[str, Path]
     work_dir: Path
     seconds: dict[str, float] = field(default_factory=dict)
@@ -130,17 +130,6 @@ class Deployment:
         return [r["status"] for r in self.lookoutvision.requests if r["job"] == job and "status" in r]
 
 
-class RecordingLookoutVision(TimedLookoutVision):
-    """TimedLookoutVision that also notes which status each answer carried."""
-
-    def _play(self, request: Any, step: Any) -> None:
-        status = (step.body or {}).get("Status") if step.kind == "describe" else None
-        if status:
-            with self._lock:
-                self.requests[-1]["status"] = status
-        super()._play(request, step)
-
-
 def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
     run_cli(
         cdk(
@@ -164,7 +153,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     if not MINISTACK_BIN.exists():
         pytest.fail(f"{MINISTACK_BIN} is missing: `make setup` installs MiniStack (requirements-ministack.txt)")
     work = tmp_path_factory.mktemp("ministack")
-    with RecordingLookoutVision(time_scale=1.0) as lookoutvision:
+    with FakeLookoutVision(time_scale=1.0) as lookoutvision:
         # The functions MiniStack runs get its environment, and this is all of it that is about AWS.
         with MiniStack(work / "ministack", {"AWS_ENDPOINT_URL_LOOKOUTVISION": lookoutvision.url}) as ministack:
             env = ministack.cli_environment()
