@@ -75,6 +75,7 @@ HANDOFF_DEADLINE_S = 72.0
 # No request may take longer than this to end (every scenario here ends in well under a minute).
 REQUEST_BOUND_S = 120.0
 MAX_RESPONSE_BYTES = 4096
+DESCRIBE_ACTION = "lookoutvision:DescribeModelPackagingJob"
 
 
 def minutes(m: float) -> float:
@@ -612,7 +613,10 @@ def _scenario_duplicates(m: Matrix) -> dict[str, Any]:
     return outcome
 
 
-KILL_DEADLINE_S = HANDOFF_DEADLINE_S
+# Any deadline will do (the hang is in our own code, not in a wait), as long as the kill and the cold start after it
+# come while the matrix still runs (the throttling scenario takes 30 s and more) but not at the 12-18 s in when the
+# other scenarios hand off, whose timing the cold start's CPU would disturb.
+KILL_DEADLINE_S = 30.0
 
 
 def _scenario_killed_at_deadline(m: Matrix) -> dict[str, Run]:
@@ -819,40 +823,38 @@ def test_a_response_slower_than_the_read_timeout_is_retried(matrix: Matrix) -> N
 # --- errors that retrying cannot fix: FAILED with one line saying what to fix --------------------------------------
 
 
-def test_access_denied_names_the_missing_action(matrix: Matrix) -> None:
-    run = matrix.result("http403")
-    with verdict("HTTP 403 AccessDeniedException", "FAILED", run):
+@pytest.mark.parametrize(
+    ("key", "name", "physical_id", "words"),
+    [
+        ("http403", "HTTP 403 AccessDeniedException", "pcb/denied", ["Access denied", DESCRIBE_ACTION]),
+        (
+            "404project",
+            "HTTP 404 ResourceNotFoundException (project)",
+            "no-such-project/any-job",
+            ["project 'no-such-project' does not exist", "project_name"],
+        ),
+        (
+            "404job",
+            "HTTP 404 ResourceNotFoundException (job)",
+            "pcb/no-such-job",
+            ["job 'no-such-job' does not exist in project 'pcb'", "job_name"],
+        ),
+        (
+            "validation",
+            "HTTP 400 ValidationException",
+            "pcb/bad-request",
+            ["rejected the request", "failed to satisfy constraint"],
+        ),
+    ],
+)
+def test_an_error_retrying_cannot_fix_answers_failed_at_once_naming_it(
+    matrix: Matrix, key: str, name: str, physical_id: str, words: list[str]
+) -> None:
+    run = matrix.result(key)
+    with verdict(name, "FAILED", run):
         assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
-        assert "Access denied" in reason and "lookoutvision:DescribeModelPackagingJob" in reason, reason
-        assert run.only["PhysicalResourceId"] == f"{PROJECT}/denied"
-        assert len(run.api) == 1
-
-
-def test_missing_project_is_named(matrix: Matrix) -> None:
-    run = matrix.result("404project")
-    with verdict("HTTP 404 ResourceNotFoundException (project)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
-        assert "project 'no-such-project' does not exist" in reason and "project_name" in reason, reason
-        assert len(run.api) == 1
-
-
-def test_missing_job_is_named(matrix: Matrix) -> None:
-    run = matrix.result("404job")
-    with verdict("HTTP 404 ResourceNotFoundException (job)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
-        assert "job 'no-such-job' does not exist in project 'pcb'" in reason and "job_name" in reason, reason
-        assert len(run.api) == 1
-
-
-def test_validation_error_carries_the_service_message(matrix: Matrix) -> None:
-    run = matrix.result("validation")
-    with verdict("HTTP 400 ValidationException", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
-        assert "rejected the request" in reason and "failed to satisfy constraint" in reason, reason
+        assert all(word in run.only["Reason"] for word in words), run.only["Reason"]
+        assert run.only["PhysicalResourceId"] == physical_id
         assert len(run.api) == 1
 
 
