@@ -28,7 +28,7 @@ DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test test-reliability test-rest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-reliability test-deploy test-rest lint typecheck cfn-lint integ-update bench clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
@@ -95,21 +95,26 @@ typecheck: $(PY_STAMP)
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
-# The checks and the two halves of the suite are independent, so they run side by side: the suites on the
-# synthesized asset under awslambdaric (one pytest session, which prints the reliability figures) mostly wait on
-# loopback timelines, while the rest mostly computes (synths, venvs, the CDK CLI). cfn-lint on the synthesized
-# templates is part of the suite (tests/test_app.py); `make cfn-lint` runs it alone.
+# The checks and three parts of the suite are independent, so they run side by side, which on two cores keeps both
+# busy: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the reliability
+# figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes they started,
+# while the rest mostly computes. cfn-lint on the synthesized templates is part of the suite (tests/test_app.py);
+# `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
 	tests/test_fuzz.py
+DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
 
 test: setup
-	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck test-reliability test-rest
+	$(MAKE) --no-print-directory -j5 --output-sync=target lint typecheck test-reliability test-deploy test-rest
 
 test-reliability: setup
 	pytest $(RELIABILITY_SUITES)
 
+test-deploy: setup
+	pytest $(DEPLOY_SUITES)
+
 test-rest: setup
-	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES))
+	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
 
 # Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
 integ-update: $(PY_STAMP) $(NODE_STAMP)
