@@ -18,6 +18,9 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_REGION ?= us-east-1
+# The venv installs without compiling (compiling all of aws-cdk-lib is most of its install time); each module is
+# compiled by its first import instead, so recipes must be allowed to write bytecode (some machines forbid it).
+unexport PYTHONDONTWRITEBYTECODE
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -25,17 +28,19 @@ DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 
-.PHONY: setup synth test test-fast test-reliability test-rest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-fast test-reliability test-deploy test-rest lint typecheck cfn-lint integ-update bench clean
 
-# The four installs are independent and mostly wait on the registry and the disk, so they run side by side;
-# .deps needs the project venv's pip, so it comes after.
+# The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
+# needs the project venv's pip, so it starts as soon as the venv exists.
 setup:
-	$(MAKE) --no-print-directory -j4 --output-sync=target $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP)
-	$(MAKE) --no-print-directory $(DEPS_STAMP)
+	$(MAKE) --no-print-directory -j5 --output-sync=target \
+		$(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -49,7 +54,7 @@ $(NODE_STAMP): package.json package-lock.json
 # also holds setup.py's build requirements (setuptools, botocore, crhelper: an isolated wheel build installs them
 # from it) and OTHER_CRHELPER, a release the package does not bundle, for a consumer venv that has it installed.
 OTHER_CRHELPER := crhelper==2.0.11
-$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt pyproject.toml Makefile | $(PY_STAMP)
+$(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt pyproject.toml Makefile | $(BIN)/python
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
@@ -90,20 +95,26 @@ typecheck: $(PY_STAMP)
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
-# The checks are independent of each other, and so are the two halves of the suite: the suites that record the
-# reliability figures (one pytest session, since the figures are per session) mostly wait on loopback timelines,
-# while the rest mostly computes (synths, venvs, the CDK CLI), so on two cores they run side by side.
-RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_load.py tests/test_fuzz.py
+# The checks and three parts of the suite are independent, so they run side by side, which on two cores keeps both
+# busy: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the reliability
+# figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes they started,
+# while the rest mostly computes. cfn-lint on the synthesized templates is part of the suite (tests/test_app.py);
+# `make cfn-lint` runs it alone.
+RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
+	tests/test_fuzz.py
+DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
 
 test: setup
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck cfn-lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-reliability test-rest
+	$(MAKE) --no-print-directory -j5 --output-sync=target lint typecheck test-reliability test-deploy test-rest
 
 test-reliability: setup
 	pytest $(RELIABILITY_SUITES)
 
+test-deploy: setup
+	pytest $(DEPLOY_SUITES)
+
 test-rest: setup
-	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES))
+	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
 
 # The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
 # in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import NEWEST_BOTO3, OFFLINE_ENV, median, use_project_paths
+from bench.common import NEWEST_BOTO3, median, offline_env, use_project_paths
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 CHILD_TIMEOUT_S = 60
@@ -94,15 +94,15 @@ report = {"boto3_file": boto3.__file__, "service": client.meta.service_model.ser
 def _child_env(scratch: Path, asset: Path, api_url: str) -> dict[str, str]:
     home = scratch / "home"
     home.mkdir(exist_ok=True)
-    return {
-        **OFFLINE_ENV,
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(home / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
-        "AWS_ENDPOINT_URL_LOOKOUTVISION": api_url,
-        "AWS_DATA_PATH": str(asset / "models"),
-    }
+    return offline_env(
+        {},
+        PATH="/usr/bin:/bin",
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(home / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
+        AWS_ENDPOINT_URL_LOOKOUTVISION=api_url,
+        AWS_DATA_PATH=str(asset / "models"),
+    )
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path, report_file: Path) -> dict[str, Any]:

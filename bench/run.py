@@ -155,17 +155,12 @@ def _cpu_count() -> int:
 
 def _commit() -> str:
     """The commit measured, marked when the product sources differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "lambda", "constructs"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "--", "lambda", "constructs")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (+ uncommitted changes to lambda/ or constructs/)" if dirty else "")

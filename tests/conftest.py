@@ -1,26 +1,20 @@
-"""Shared pytest set-up: an offline AWS environment, the pinned Node.js on PATH, and the handler module."""
+"""Shared pytest set-up: the offline AWS environment, the pinned Node.js on PATH, and the session's one synth."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import pytest
+from support import OFFLINE_ENV, ONLINE_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# No test may reach AWS: fixed fake credentials, a Region, and no instance-metadata lookups.
-os.environ.update(
-    {
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-        "CDK_DISABLE_VERSION_CHECK": "1",
-    }
-)
-for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LOOKOUTVISION"):
-    os.environ.pop(var, None)
+# No test may reach AWS (support.OFFLINE_ENV).
+for _var in ONLINE_VARS:
+    os.environ.pop(_var, None)
+os.environ.update(OFFLINE_ENV)
 # jsii runs on the pinned Node.js from npm (make setup installs it), never on an end-of-life system node.
 _node_bin = ROOT / "node_modules" / ".bin"
 if _node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(_node_bin)):
@@ -28,3 +22,11 @@ if _node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(_node_bi
 
 # Counts what the reliability suites did and prints the figures at the end of every run.
 pytest_plugins = ["reliability_report"]
+
+
+@pytest.fixture(scope="session")
+def gate_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The gate stack as the real `cdk synth` writes it, once per session, for every suite on the runtime stand-in."""
+    from lambda_runtime import synthesized_gate
+
+    return synthesized_gate(tmp_path_factory.mktemp("gate-synth"))

@@ -17,10 +17,12 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from support import offline_env, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 MINISTACK_VENV = ROOT / ".deps" / "ministack"
@@ -29,7 +31,7 @@ NODE_BIN = ROOT / "node_modules" / ".bin"
 SHIM_DIR = Path(__file__).resolve().parent / "e2e_shim"
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
-# Dummy credentials: MiniStack accepts any signature.
+# MiniStack accepts any signature; its own default keys keep it in its one account (ACCOUNT).
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 STOP_GRACE_S = 5.0
 
@@ -100,9 +102,10 @@ class MiniStack:
                 start_new_session=True,
             )
         try:
-            self._wait_ready(60.0)
-        except BaseException:
+            wait_until(self._healthy, 60, f"MiniStack to answer on {self.url}", poll_s=0.2)
+        except BaseException as exc:
             self.__exit__()
+            exc.add_note(f"MiniStack's log ends:\n{self.log()[-3000:]}")
             raise
         return self
 
@@ -110,18 +113,13 @@ class MiniStack:
         if self.process is not None:
             stop_process_group(self.process)
 
-    def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise MiniStackError(f"MiniStack exited ({self.process.returncode}):\n{self.log()[-3000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/_ministack/health", timeout=2) as response:  # noqa: S310 (http on loopback)
-                    if response.status == 200:
-                        return
-            time.sleep(0.2)
-        raise MiniStackError(f"MiniStack did not answer on {self.url} within {timeout_s:.0f} s:\n{self.log()[-3000:]}")
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise MiniStackError(f"MiniStack exited ({self.process.returncode})")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{self.url}/_ministack/health", timeout=2) as r:  # noqa: S310
+            return bool(r.status == 200)
+        return False
 
     def python_version(self) -> str:
         """The interpreter MiniStack runs Python functions on: its own."""
@@ -142,32 +140,14 @@ class MiniStack:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.session.Session(region_name=REGION, **_session_credentials()).client(
-            service, endpoint_url=self.url
-        )
+        keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
+        return boto3.session.Session(region_name=REGION, **keys).client(service, endpoint_url=self.url)
 
     def cli_environment(self) -> dict[str, str]:
-        """What the CDK CLI and the pipeline CLI get: this endpoint, dummy credentials, no profile."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
-        env.pop("PYTHONPATH", None)
-        env.update(CREDENTIALS)
-        env.update(
-            {
-                "AWS_ENDPOINT_URL": self.url,
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "CDK_DISABLE_VERSION_CHECK": "1",
-                "CDK_DISABLE_CLI_TELEMETRY": "true",
-                "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-                "PATH": os.pathsep.join([str(NODE_BIN), str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]),
-            }
-        )
-        return env
-
-
-def _session_credentials() -> dict[str, str]:
-    return {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
+        """What the CDK CLI and the pipeline CLI get: the offline environment pointed at this endpoint."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_")) and k != "PYTHONPATH"}
+        path = os.pathsep.join([str(NODE_BIN), str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])
+        return offline_env(env, **CREDENTIALS, AWS_ENDPOINT_URL=self.url, PATH=path)
 
 
 @dataclass
@@ -216,12 +196,3 @@ def outputs_by_suffix(outputs: Mapping[str, str], suffix: str) -> str:
     if len(found) != 1:
         raise MiniStackError(f"expected one output ending in {suffix}, found {len(found)} in {dict(outputs)}")
     return found[0]
-
-
-@contextlib.contextmanager
-def timed(figures: dict[str, float], name: str) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        figures[name] = round(time.monotonic() - started, 1)

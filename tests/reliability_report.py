@@ -1,45 +1,22 @@
 """A pytest plugin that counts what the reliability suites did and prints the figures at the end of the run.
 
 The fault-matrix, fuzz and load tests call ``record_*``; the totals (scenarios run, events fuzzed, answers sent,
-hangs) are printed by the suite itself in the terminal summary and written to build/reliability.json, so no figure
-in docs/RELIABILITY.md has to be typed by hand.
+hangs) are printed in the terminal summary and written to build/reliability.json, so no figure in
+docs/RELIABILITY.md has to be typed by hand.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPORT_PATH = Path(__file__).resolve().parents[1] / "build" / "reliability.json"
 
-
-@dataclass
-class Scenario:
-    name: str
-    suite: str
-    expected: str
-    outcome: str
-    answers: int
-    hang: bool
-    detail: str = ""
-
-
-@dataclass
-class _Figures:
-    scenarios: list[Scenario] = field(default_factory=list)
-    events_fuzzed: int = 0
-    fuzz_answers: int = 0
-    fuzz_hangs: int = 0
-    log_lines_checked: int = 0
-    load: dict[str, Any] = field(default_factory=dict)
-
-
-_figures = _Figures()
+_scenarios: list[dict[str, Any]] = []
+_counts = {"events_fuzzed": 0, "fuzz_answers": 0, "fuzz_hangs": 0, "log_lines_checked": 0}
+_load: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
@@ -47,38 +24,39 @@ def record_scenario(
     name: str, *, suite: str, expected: str, outcome: str, answers: int, hang: bool = False, detail: str = ""
 ) -> None:
     """One scenario of a fault matrix: what was expected, what came back, how many answers, whether it hung."""
+    scenario = {"name": name, "suite": suite, "expected": expected, "outcome": outcome, "answers": answers}
     with _lock:
-        _figures.scenarios.append(Scenario(name, suite, expected, outcome, answers, hang, detail))
+        _scenarios.append({**scenario, "hang": hang, "detail": detail})
 
 
 def record_fuzz(events: int, answers: int, hangs: int = 0) -> None:
     with _lock:
-        _figures.events_fuzzed += events
-        _figures.fuzz_answers += answers
-        _figures.fuzz_hangs += hangs
+        _counts["events_fuzzed"] += events
+        _counts["fuzz_answers"] += answers
+        _counts["fuzz_hangs"] += hangs
 
 
 def record_log_lines(count: int) -> None:
     with _lock:
-        _figures.log_lines_checked += count
+        _counts["log_lines_checked"] += count
 
 
 def record_load(**figures: Any) -> None:
     with _lock:
-        _figures.load.update(figures)
+        _load.update(figures)
 
 
 def summary() -> dict[str, Any]:
     with _lock:
-        scenarios = [asdict(s) for s in _figures.scenarios]
+        scenarios = [dict(s) for s in _scenarios]
         return {
             "scenarios_run": len(scenarios),
             "scenarios_as_expected": sum(1 for s in scenarios if s["outcome"] == s["expected"]),
-            "answers_sent": sum(s["answers"] for s in scenarios) + _figures.fuzz_answers,
-            "hangs": sum(1 for s in scenarios if s["hang"]) + _figures.fuzz_hangs,
-            "events_fuzzed": _figures.events_fuzzed,
-            "log_lines_checked": _figures.log_lines_checked,
-            "load": dict(_figures.load),
+            "answers_sent": sum(s["answers"] for s in scenarios) + _counts["fuzz_answers"],
+            "hangs": sum(1 for s in scenarios if s["hang"]) + _counts["fuzz_hangs"],
+            "events_fuzzed": _counts["events_fuzzed"],
+            "log_lines_checked": _counts["log_lines_checked"],
+            "load": dict(_load),
             "scenarios": scenarios,
         }
 
@@ -98,18 +76,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     )
     if figures["load"]:
         write("load: " + ", ".join(f"{k}={v}" for k, v in figures["load"].items()))
-    for scenario in figures["scenarios"]:
-        mark = "ok " if scenario["outcome"] == scenario["expected"] and not scenario["hang"] else "BAD"
-        write(
-            f"  {mark} [{scenario['suite']}] {scenario['name']}: {scenario['outcome']} "
-            f"(answers {scenario['answers']}{', HANG' if scenario['hang'] else ''})"
-        )
+    for s in figures["scenarios"]:
+        mark = "ok " if s["outcome"] == s["expected"] and not s["hang"] else "BAD"
+        hang = ", HANG" if s["hang"] else ""
+        write(f"  {mark} [{s['suite']}] {s['name']}: {s['outcome']} (answers {s['answers']}{hang})")
     write(f"written to {REPORT_PATH}")
-
-
-@pytest.fixture
-def reliability() -> Any:
-    """The recording functions, for tests that prefer a fixture to an import."""
-    import reliability_report
-
-    return reliability_report

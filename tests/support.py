@@ -1,15 +1,19 @@
-"""Test doubles that speak the real wire: a loopback Lookout for Vision API, a loopback CloudFormation response URL,
-a Lambda context with a real deadline, and CloudFormation event factories."""
+"""The tests' one copy of each test double: the offline environment, a virtual clock, a Lambda context with a real
+deadline, CloudFormation events, and the loopback servers (Lookout for Vision, the ResponseURL) that speak the wire."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
+import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +21,44 @@ from typing import Any
 from urllib.parse import unquote
 
 from model_packaging_job.contract import RESOURCE_TYPE
+
+# --- the offline environment ---------------------------------------------------------------------------------------
+
+# What AWS clients get in every test, benchmark and child process: the documented example keys, a Region and no
+# instance-metadata lookups, so nothing can reach AWS. OFFLINE_ENV adds the switches that quiet jsii and the CDK CLI.
+AWS_OFFLINE = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+OFFLINE_ENV = {
+    **AWS_OFFLINE,
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+# What a developer's shell may set that would send a call elsewhere.
+ONLINE_VARS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LOOKOUTVISION")
+
+
+def offline_env(base: Mapping[str, str] = os.environ, **extra: str) -> dict[str, str]:
+    """``base`` (pass ``{}`` to start from scratch) without ONLINE_VARS, with OFFLINE_ENV and then ``extra``."""
+    return {**{k: v for k, v in base.items() if k not in ONLINE_VARS}, **OFFLINE_ENV, **extra}
+
+
+class HarnessError(AssertionError):
+    """A stand-in could not do what a test asked within its time bound."""
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(poll_s)
 
 
 class VirtualClock:
@@ -44,21 +86,11 @@ class VirtualClock:
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
 EXPECTED_BODY_KEYS = frozenset(
-    {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId", "NoEcho", "Data"}
+    "Status Reason PhysicalResourceId StackId RequestId LogicalResourceId NoEcho Data".split()
 )
 EXPECTED_DATA_KEYS = frozenset(
-    {
-        "ComponentVersionArn",
-        "ComponentName",
-        "ComponentVersion",
-        "Status",
-        "StatusMessage",
-        "ModelVersion",
-        "ProjectName",
-        "JobName",
-        "CreationTimestamp",
-        "LastUpdatedTimestamp",
-    }
+    "ComponentVersionArn ComponentName ComponentVersion Status StatusMessage ModelVersion ProjectName JobName "
+    "CreationTimestamp LastUpdatedTimestamp".split()
 )
 
 STACK_ID = (
@@ -66,9 +98,6 @@ STACK_ID = (
 )
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:LookoutVisionModelGate-Handler-AbCdEf123456"
 COMPONENT_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:1.0.0"
-
-
-# --- Lambda context ------------------------------------------------------------------------------------------------
 
 
 class FakeContext:
@@ -86,13 +115,11 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-# --- CloudFormation events -----------------------------------------------------------------------------------------
+# --- CloudFormation events and job descriptions --------------------------------------------------------------------
 
 
 def properties(project: str = "pcb", job: str = "pcb-v3-x86", **extra: Any) -> dict[str, Any]:
-    props: dict[str, Any] = {"ServiceToken": FUNCTION_ARN, "ProjectName": project, "JobName": job}
-    props.update(extra)
-    return props
+    return {"ServiceToken": FUNCTION_ARN, "ProjectName": project, "JobName": job, **extra}
 
 
 def make_event(
@@ -118,9 +145,6 @@ def make_event(
     if old_props is not None:
         event["OldResourceProperties"] = old_props
     return event
-
-
-# --- job descriptions ----------------------------------------------------------------------------------------------
 
 
 def description(
@@ -154,11 +178,10 @@ def description(
     if with_output is None:
         with_output = status == "SUCCEEDED"
     if with_output and component_name:
+        arn = COMPONENT_ARN.replace("com.example.pcb-defects", component_name).replace("1.0.0", component_version)
         desc["ModelPackagingOutputDetails"] = {
             "Greengrass": {
-                "ComponentVersionArn": COMPONENT_ARN.replace("com.example.pcb-defects", component_name).replace(
-                    "1.0.0", component_version
-                ),
+                "ComponentVersionArn": arn,
                 "ComponentName": component_name,
                 "ComponentVersion": component_version,
             }
@@ -166,15 +189,69 @@ def description(
     return desc
 
 
-def _wire(desc: dict[str, Any]) -> dict[str, Any]:
-    out = dict(desc)
-    for key in ("CreationTimestamp", "LastUpdatedTimestamp"):
-        if isinstance(out.get(key), datetime):
-            out[key] = out[key].timestamp()
-    return out
+def _wire(desc: dict[str, Any]) -> bytes:
+    out = {k: v.timestamp() if isinstance(v, datetime) else v for k, v in desc.items()}
+    return json.dumps({"ModelPackagingDescription": out}).encode()
 
 
-# --- loopback Lookout for Vision -----------------------------------------------------------------------------------
+# --- loopback servers ----------------------------------------------------------------------------------------------
+
+
+class LoopbackServer:
+    """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. Requests of ``methods`` go to
+    ``self._handle(request)``. A client that hangs up mid-answer (a read timeout, a killed runtime) is a scenario
+    here, so only other errors of a handler are printed."""
+
+    methods: tuple[str, ...] = ("GET",)
+    poll_s = 0.02  # how soon serve_forever notices a shutdown
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        for method in self.methods:
+            setattr(Handler, f"do_{method}", lambda request: owner._handle(request))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = self._handle_error  # type: ignore[method-assign]
+        self.server.socket.listen(512)  # a hundred clients connecting at once, as in the load test
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(self.poll_s,), daemon=True)
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            traceback.print_exc()
+
+
+def reply(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: Mapping[str, str] = {}) -> None:
+    request.send_response(status)
+    for key, value in headers.items():
+        request.send_header(key, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def read_body(request: BaseHTTPRequestHandler) -> bytes:
+    return request.rfile.read(int(request.headers.get("Content-Length") or 0))
 
 
 @dataclass
@@ -218,94 +295,133 @@ def trickle(every_s: float, then: Step) -> Step:
     return Step("trickle", delay_s=every_s, body={"then": then})
 
 
-class FakeLookoutVision:
-    """Plays DescribeModelPackagingJob on 127.0.0.1. Each job has a script of Steps; every request takes the next
-    step, and the last one repeats. Unknown projects and jobs answer 404 like the service."""
+NOT_FOUND = "ResourceNotFoundException"
 
-    def __init__(self) -> None:
+
+def _json_headers(extra: Mapping[str, str] = {}) -> dict[str, str]:
+    return {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **extra}
+
+
+class FakeLookoutVision(LoopbackServer):
+    """Plays DescribeModelPackagingJob on 127.0.0.1, the way the service answers; unknown projects and jobs get its
+    404. A job answers from one of:
+
+    - ``script(project, job, steps)``: every request takes the next step, and the last one repeats;
+    - ``play(project, job, timeline, first=...)``: the ``first`` steps answer the first requests, one each; after
+      them a request at virtual second ``v`` gets the step of the last timeline entry starting at or before ``v``.
+      The clock runs ``time_scale`` virtual seconds per real second (with 120, "SUCCEEDED after 20 minutes" happens
+      10 s in) from ``play`` or :meth:`restart_clock`.
+
+    ``rate_per_s``: a token bucket (``burst`` tokens) in front of every job; a request finding it empty gets 429
+    ThrottlingException (with ``Retry-After`` when ``retry_after_s`` is set) and takes no step. Every request is
+    recorded with its time, path, headers, whether it was throttled and the Status it was answered.
+    """
+
+    def __init__(
+        self,
+        *,
+        time_scale: float = 60.0,
+        rate_per_s: float | None = None,
+        burst: int = 5,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__()
         self.scripts: dict[tuple[str, str], list[Step]] = {}
         self.projects: set[str] = set()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> FakeLookoutVision:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.time_scale, self.rate_per_s, self.burst, self.retry_after_s = time_scale, rate_per_s, burst, retry_after_s
+        self._tokens, self._refilled_at = float(burst), time.monotonic()
+        self._timelines: dict[tuple[str, str], tuple[float, list[tuple[float, Step]]]] = {}
+        self._first: dict[tuple[str, str], deque[Step]] = {}
 
     def script(self, project: str, job: str, steps: Iterable[Step]) -> None:
         with self._lock:
             self.projects.add(project)
             self.scripts[(project, job)] = list(steps)
 
-    def calls(self, project: str | None = None, job: str | None = None) -> int:
+    def play(
+        self, project: str, job: str, timeline: Sequence[tuple[float, Step]] = (), *, first: Iterable[Step] = ()
+    ) -> None:
+        steps = sorted(timeline, key=lambda entry: entry[0])
+        if steps and steps[0][0] > 0:
+            raise ValueError("a timeline must say what the job looks like from virtual second 0")
         with self._lock:
-            return sum(
-                1
+            self.projects.add(project)
+            self._timelines[(project, job)] = (time.monotonic(), steps)
+            self._first[(project, job)] = deque(first)
+
+    def restart_clock(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._timelines = {key: (now, steps) for key, (_, steps) in self._timelines.items()}
+
+    def request_log(self, project: str | None = None, job: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                dict(r)
                 for r in self.requests
                 if (project is None or r["project"] == project) and (job is None or r["job"] == job)
-            )
+            ]
 
-    def _next(self, project: str, job: str, path: str = "", headers: dict[str, str] | None = None) -> Step:
+    def calls(self, project: str | None = None, job: str | None = None) -> int:
+        return len(self.request_log(project, job))
+
+    def _take_token(self, now: float) -> bool:
+        if self.rate_per_s is None:
+            return True
+        self._tokens = min(float(self.burst), self._tokens + (now - self._refilled_at) * self.rate_per_s)
+        self._refilled_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _next(self, project: str, job: str, path: str, headers: dict[str, str]) -> Step:
+        now = time.monotonic()
         with self._lock:
+            allowed = self._take_token(now)
             self.requests.append(
-                {"project": project, "job": job, "at": time.monotonic(), "path": path, "headers": headers or {}}
+                {"project": project, "job": job, "at": now, "path": path, "headers": headers, "throttled": not allowed}
             )
-            return self._scripted(project, job)
+            if not allowed:
+                retry_after = {"Retry-After": f"{self.retry_after_s:g}"} if self.retry_after_s is not None else {}
+                return error(429, "ThrottlingException", "Rate exceeded", headers=retry_after)
+            step = self._step(project, job, now)
+            if step.kind == "describe" and step.body:
+                self.requests[-1]["status"] = step.body.get("Status")
+            return step
 
-    def _scripted(self, project: str, job: str) -> Step:
-        """The next step of the job's script, or the service's 404 for an unknown project or job. Hold the lock."""
+    def _step(self, project: str, job: str, now: float) -> Step:
+        first = self._first.get((project, job))
+        if first:
+            return first.popleft()
+        origin, timeline = self._timelines.get((project, job), (now, []))
+        if timeline:
+            virtual = (now - origin) * self.time_scale
+            return [step for start, step in timeline if start <= virtual][-1]
         script = self.scripts.get((project, job))
         if script is not None:
             return script.pop(0) if len(script) > 1 else script[0]
         if project not in self.projects:
-            return error(
-                404,
-                "ResourceNotFoundException",
-                f"Project {project} not found",
-                ResourceId=project,
-                ResourceType="PROJECT",
-            )
-        return error(
-            404, "ResourceNotFoundException", f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB"
-        )
+            return error(404, NOT_FOUND, f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
+        return error(404, NOT_FOUND, f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = request.path.split("?")[0].strip("/").split("/")
         if len(parts) != 5 or parts[0] != "2020-11-20" or parts[1] != "projects" or parts[3] != "modelpackagingjobs":
-            self._send(
-                request, 404, {"message": f"no route {request.path}"}, {"x-amzn-ErrorType": "UnknownOperationException"}
-            )
+            body = json.dumps({"message": f"no route {request.path}"}).encode()
+            reply(request, 404, body, _json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
             return
-        step = self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers))
-        self._play(request, step)
+        self._play(request, self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers)))
 
     def _play(self, request: BaseHTTPRequestHandler, step: Step) -> None:
+        then = step.body["then"] if step.kind in ("slow", "trickle") and step.body else None
         if step.kind == "slow":
             time.sleep(step.delay_s)
-            self._play(request, step.body["then"] if step.body else ok(description()))
-            return
-        if step.kind == "trickle":
-            then = step.body["then"] if step.body else ok(description())
-            raw = json.dumps({"ModelPackagingDescription": _wire(then.body or {})}).encode()
+            self._play(request, then or ok(description()))
+        elif step.kind == "trickle":
+            raw = _wire((then or ok(description())).body or {})
             request.send_response(200)
             request.send_header("Content-Type", "application/json")
             request.send_header("Content-Length", str(len(raw)))
@@ -317,102 +433,62 @@ class FakeLookoutVision:
                     time.sleep(step.delay_s)
             except OSError:  # the client gave up on the call: what the scenario is about
                 request.close_connection = True
-            return
-        if step.kind == "reset":
-            sock = request.connection
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.close()
+        elif step.kind == "reset":
+            request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            request.connection.close()
             request.close_connection = True
-            return
-        if step.kind == "malformed":
-            raw = b'{"ModelPackagingDescription": {"Status": "SUCC'
-            request.send_response(200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(raw)))
-            request.end_headers()
-            request.wfile.write(raw)
-            return
-        if step.kind == "error":
-            body = {"message": step.message, **step.extra}
-            self._send(request, step.status, body, {"x-amzn-ErrorType": step.error_type, **step.headers})
-            return
-        self._send(request, 200, {"ModelPackagingDescription": _wire(step.body or {})}, {})
-
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        raw = json.dumps(body).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for key, value in headers.items():
-            request.send_header(key, value)
-        request.send_header("Content-Length", str(len(raw)))
-        request.end_headers()
-        request.wfile.write(raw)
+        elif step.kind == "malformed":
+            reply(request, 200, b'{"ModelPackagingDescription": {"Status": "SUCC', {"Content-Type": "application/json"})
+        elif step.kind == "error":
+            body = json.dumps({"message": step.message, **step.extra}).encode()
+            reply(request, step.status, body, _json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
+        else:
+            reply(request, 200, _wire(step.body or {}), _json_headers())
 
 
-# --- loopback CloudFormation response URL --------------------------------------------------------------------------
+class ResponseRecorder(LoopbackServer):
+    """Records the PUTs a handler sends to its ResponseURL, and when each arrived. ``fail_first`` answers 500 that
+    many times first; ``always_fail`` never accepts."""
 
-
-class ResponseRecorder:
-    """Records the PUTs a handler sends to its ResponseURL. ``fail_first`` answers 500 that many times first;
-    ``always_fail`` never accepts."""
+    methods = ("PUT",)
 
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
+        super().__init__()
         self.bodies: list[dict[str, Any]] = []
         self.raw: list[bytes] = []
-        self.attempts = 0
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
-        self.fail_first = fail_first
-        self.always_fail = always_fail
+        self.answer_times: list[float] = []
+        self.attempt_log: list[tuple[float, bool]] = []  # (arrived at, accepted) for every PUT
+        self.attempts = 0
+        self.fail_first, self.always_fail = fail_first, always_fail
         self._lock = threading.Lock()
         self.received = threading.Event()
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_PUT(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                with recorder._lock:
-                    recorder.attempts += 1
-                    failing = recorder.always_fail or recorder.attempts <= recorder.fail_first
-                    if not failing:
-                        recorder.raw.append(raw)
-                        recorder.bodies.append(json.loads(raw))
-                        recorder.headers.append(dict(self.headers))
-                        recorder.paths.append(self.path)
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                if not failing:
-                    recorder.received.set()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        port = self.server.server_address[1]
         # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
-        self.url = (
-            f"http://127.0.0.1:{port}/cloudformation-custom-resource-response-useast1/"
+        self.url += (
+            "/cloudformation-custom-resource-response-useast1/"
             "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/LookoutVisionModelGate/x%7CJob%7Cid"
             "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T160000Z&X-Amz-SignedHeaders=host"
             "&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"
             "&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         )
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> ResponseRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raw = read_body(request)
+        arrived = time.time()
+        with self._lock:
+            self.attempts += 1
+            accepted = not (self.always_fail or self.attempts <= self.fail_first)
+            self.attempt_log.append((arrived, accepted))
+            if accepted:
+                self.raw.append(raw)
+                self.bodies.append(json.loads(raw))
+                self.headers.append(dict(request.headers))
+                self.paths.append(request.path)
+                self.answer_times.append(arrived)
+        reply(request, 200 if accepted else 500)
+        if accepted:
+            self.received.set()
 
     @property
     def only(self) -> dict[str, Any]:
@@ -420,6 +496,8 @@ class ResponseRecorder:
         assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
         return self.bodies[0]
 
+    def wait_answers(self, count: int, timeout_s: float) -> None:
+        wait_until(lambda: len(self.bodies) >= count, timeout_s, f"{count} answer(s) at the ResponseURL")
 
 # --- scripted Lookout for Vision client (appended for the unit tests of packaging_job and step) --------------------
 

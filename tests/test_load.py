@@ -45,14 +45,11 @@ from lambda_runtime import (
     FunctionSpec,
     Invocation,
     LambdaHarness,
-    TimedLookoutVision,
-    TimedRecorder,
-    cfn_event,
     cfn_properties,
     leaked_lines,
     wait_until,
 )
-from support import FUNCTION_ARN, description, ok
+from support import FUNCTION_ARN, FakeLookoutVision, ResponseRecorder, description, make_event, ok
 
 from model_packaging_job.contract import RESOURCE_TYPE
 
@@ -163,7 +160,7 @@ class LoadRun:
 
 
 def _script_jobs(
-    lookoutvision: TimedLookoutVision, resources: dict[str, dict[str, Any]]
+    lookoutvision: FakeLookoutVision, resources: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, str], dict[str, float]]:
     """Even-numbered jobs are SUCCEEDED already; odd ones RUNNING until 40-55 virtual minutes, then SUCCEEDED.
     Returns the job names by logical id, and when each RUNNING job finishes, in real seconds after the clock's start."""
@@ -206,11 +203,11 @@ def _send_concurrently(invoke_url: str, events: list[dict[str, Any]]) -> list[in
 def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
     resources = load_app.resources
     assert len(resources) == JOBS
-    lookoutvision = TimedLookoutVision(time_scale=SCALE, rate_per_s=QUOTA_RPS, burst=BURST, retry_after_s=1.0)
+    lookoutvision = FakeLookoutVision(time_scale=SCALE, rate_per_s=QUOTA_RPS, burst=BURST, retry_after_s=1.0)
     work = tmp_path_factory.mktemp("load")
     with (
         LambdaHarness(load_app.function, work, lookoutvision=lookoutvision, max_concurrency=environments) as harness,
-        TimedRecorder() as recorder,
+        ResponseRecorder() as recorder,
     ):
         # One execution environment per concurrent request, initialised before the events arrive.
         warm_s = harness.function.prewarm(environments, timeout_s=240)
@@ -219,10 +216,10 @@ def load_run(load_app: LoadApp, environments: int, tmp_path_factory: pytest.Temp
         jobs, finishes = _script_jobs(lookoutvision, resources)
         events = [
             # Each resource gets its own presigned-looking URL, as CloudFormation gives it.
-            cfn_event(
+            make_event(
                 "Create",
-                cfn_properties(props),
                 recorder.url.replace("x%7CJob%7Cid", f"x%7C{logical_id}%7Cid"),
+                cfn_properties(props),
                 logical_id=logical_id,
             )
             for logical_id, props in sorted(resources.items())
