@@ -303,8 +303,8 @@ def _json_headers(extra: Mapping[str, str] = {}) -> dict[str, str]:
 
 
 class FakeLookoutVision(LoopbackServer):
-    """Plays DescribeModelPackagingJob on 127.0.0.1, the way the service answers; unknown projects and jobs get its
-    404. A job answers from one of:
+    """Plays DescribeModelPackagingJob (and StartModelPackagingJob, see ``_start``) on 127.0.0.1, the way the service
+    answers; unknown projects and jobs get its 404. A job answers from one of:
 
     - ``script(project, job, steps)``: every request takes the next step, and the last one repeats;
     - ``play(project, job, timeline, first=...)``: the ``first`` steps answer the first requests, one each; after
@@ -316,6 +316,8 @@ class FakeLookoutVision(LoopbackServer):
     ThrottlingException (with ``Retry-After`` when ``retry_after_s`` is set) and takes no step. Every request is
     recorded with its time, path, headers, whether it was throttled and the Status it was answered.
     """
+
+    methods = ("GET", "POST")
 
     def __init__(
         self,
@@ -334,6 +336,16 @@ class FakeLookoutVision(LoopbackServer):
         self._tokens, self._refilled_at = float(burst), time.monotonic()
         self._timelines: dict[tuple[str, str], tuple[float, list[tuple[float, Step]]]] = {}
         self._first: dict[tuple[str, str], deque[Step]] = {}
+        # StartModelPackagingJob: every request, the client token each started job was started with, the refusals
+        # the next Starts answer, and the script a started job then answers Describe with.
+        self.starts: list[dict[str, Any]] = []
+        self.started: dict[tuple[str, str], str] = {}
+        self.refusals: deque[Step] = deque()
+        self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
+            ok(packaged(request, "CREATED")),
+            ok(packaged(request, "RUNNING")),
+            ok(packaged(request)),
+        ]
 
     def script(self, project: str, job: str, steps: Iterable[Step]) -> None:
         with self._lock:
@@ -409,11 +421,39 @@ class FakeLookoutVision(LoopbackServer):
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = request.path.split("?")[0].strip("/").split("/")
+        if (
+            request.command == "POST"
+            and parts[:2] == ["2020-11-20", "projects"]
+            and parts[3:] == ["modelpackagingjobs"]
+        ):
+            self._start(request, unquote(parts[2]))
+            return
         if len(parts) != 5 or parts[0] != "2020-11-20" or parts[1] != "projects" or parts[3] != "modelpackagingjobs":
             body = json.dumps({"message": f"no route {request.path}"}).encode()
             reply(request, 404, body, _json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
             return
         self._play(request, self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers)))
+
+    def _start(self, request: BaseHTTPRequestHandler, project: str) -> None:
+        """StartModelPackagingJob, idempotent on its client token: the same token starts nothing new; another token
+        for a job that exists (started or scripted) is the service's 409 ConflictException."""
+        body = {**json.loads(read_body(request) or b"{}"), "ProjectName": project}
+        job, token = str(body.get("JobName") or uuid.uuid4().hex[:12]), request.headers.get("X-Amzn-Client-Token", "")
+        with self._lock:
+            self.starts.append({"project": project, "job": job, "token": token, "body": body, "at": time.monotonic()})
+            refusal = self.refusals.popleft() if self.refusals else None
+            previous = self.started.get((project, job))
+            exists = (project, job) in self.scripts or (project, job) in self._timelines
+            if refusal is None and ((previous is None and exists) or previous not in (None, token)):
+                refusal = error(409, "ConflictException", f"A model packaging job named {job} already exists")
+            if refusal is None and previous is None:
+                self.started[(project, job)] = token
+                self.projects.add(project)
+                self.scripts[(project, job)] = self.after_start(body)
+        if refusal is not None:
+            self._play(request, refusal)
+        else:
+            reply(request, 200, json.dumps({"JobName": job}).encode(), _json_headers())
 
     def _play(self, request: BaseHTTPRequestHandler, step: Step) -> None:
         then = step.body["then"] if step.kind in ("slow", "trickle") and step.body else None
@@ -498,6 +538,76 @@ class ResponseRecorder(LoopbackServer):
 
     def wait_answers(self, count: int, timeout_s: float) -> None:
         wait_until(lambda: len(self.bodies) >= count, timeout_s, f"{count} answer(s) at the ResponseURL")
+
+
+# --- starting jobs (StartModelPackagingJob) and Greengrass ----------------------------------------------------------
+
+
+def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str, Any]:
+    """The description of a job started with the StartModelPackagingJob ``request`` (as the API received it)."""
+    greengrass = request["Configuration"]["Greengrass"]
+    version = greengrass.get("ComponentVersion") or f"{request['ModelVersion']}.0.0"
+    desc = description(
+        status,
+        project=request["ProjectName"],
+        job=request["JobName"],
+        component_name=greengrass["ComponentName"],
+        component_version=version,
+    )
+    desc["ModelVersion"] = request["ModelVersion"]
+    desc["ModelPackagingConfiguration"] = {"Greengrass": dict(greengrass)}
+    return desc
+
+
+def component_arn(name: str, version: str) -> str:
+    return f"arn:aws:greengrass:us-east-1:123456789012:components:{name}:versions:{version}"
+
+
+class FakeGreengrass(LoopbackServer):
+    """Plays Greengrass V2 DescribeComponent on 127.0.0.1: ``script(arn, states)`` answers each request with the next
+    componentState (or Step), the last one repeating; a version nobody scripted is the service's 404."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: dict[str, list[str | Step]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def script(self, arn: str, states: Iterable[str | Step]) -> None:
+        with self._lock:
+            self.scripts[arn] = list(states)
+
+    def calls(self, arn: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if arn is None or r["arn"] == arn)
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        prefix, suffix = "/greengrass/v2/components/", "/metadata"
+        if not (path.startswith(prefix) and path.endswith(suffix)):
+            reply(request, 404, b"{}", _json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
+            return
+        arn = unquote(path[len(prefix) : -len(suffix)])
+        with self._lock:
+            self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
+            script = self.scripts.get(arn)
+            step = None if script is None else (script.pop(0) if len(script) > 1 else script[0])
+        if step is None:
+            step = error(404, NOT_FOUND, f"Component version {arn} not found")
+        if isinstance(step, Step):
+            body = json.dumps({"message": step.message, **step.extra}).encode()
+            reply(request, step.status, body, _json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
+            return
+        state, _, message = step.partition(":")
+        name, version = arn.split(":components:", 1)[1].split(":versions:")
+        status = {
+            "componentState": state,
+            "message": message or "NONE",
+            "errors": {"recipe": message} if message else {},
+        }
+        body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
+        reply(request, 200, json.dumps(body).encode(), _json_headers())
+
 
 # --- scripted Lookout for Vision client (appended for the unit tests of packaging_job and step) --------------------
 

@@ -27,23 +27,27 @@ from support import (
     EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
     FakeContext,
+    FakeGreengrass,
     FakeLookoutVision,
     ResponseRecorder,
     VirtualClock,
     answered_with,
     client_error,
+    component_arn,
     description,
     error,
     make_event,
     malformed,
     ok,
+    packaged,
     properties,
     reset,
     slow,
 )
 
+from model_packaging_job import contract, index
 from model_packaging_job import custom_resource as cr
-from model_packaging_job import index
+from model_packaging_job import packaging as pk
 from model_packaging_job import packaging_job as pj
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
@@ -592,3 +596,179 @@ def test_no_log_line_carries_the_response_url_and_every_line_is_json(
     captured.assert_clean(recorder)
     for line in captured.formatted:
         assert json.loads(line)["level"] in {log_level, "INFO", "WARNING", "ERROR"}, line
+
+
+# --- starting the job from the stack, and passing only a deployable component (issue 11) ---------------------------
+
+COMPONENT = "com.example.pcb-defects"
+STARTED_JOB = contract.default_job_name(COMPONENT, "3.0.0")
+STARTED_ARN = component_arn(COMPONENT, "3.0.0")
+GREENGRASS = {
+    "ComponentName": COMPONENT,
+    "ComponentVersion": "3.0.0",
+    "TargetDevice": "jetson_xavier",
+    "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
+}
+
+
+def packaging_props(**greengrass: Any) -> dict[str, Any]:
+    """ResourceProperties of a resource that starts its job, as CloudFormation sends them."""
+    config = {**GREENGRASS, **greengrass}
+    return properties(job=STARTED_JOB, Packaging={"ModelVersion": "3", "Configuration": {"Greengrass": config}})
+
+
+def start_request(**greengrass: Any) -> dict[str, Any]:
+    """The StartModelPackagingJob body a job started with ``packaging_props`` has."""
+    return {
+        "ProjectName": PROJECT,
+        "JobName": STARTED_JOB,
+        "ModelVersion": "3",
+        "Configuration": {"Greengrass": {**GREENGRASS, **greengrass}},
+    }
+
+
+@pytest.fixture(scope="module")
+def greengrass_server() -> Iterator[FakeGreengrass]:
+    with FakeGreengrass() as fake:
+        yield fake
+
+
+@pytest.fixture
+def gg(greengrass_server: FakeGreengrass) -> FakeGreengrass:
+    greengrass_server.scripts.clear()
+    greengrass_server.requests.clear()
+    return greengrass_server
+
+
+@pytest.fixture
+def starting(api: FakeLookoutVision, client: Any, gg: FakeGreengrass) -> Gate:
+    """A gate whose Greengrass client is the product's own, pointed at the loopback Greengrass."""
+    for state in (api.starts, api.started, api.refusals):
+        state.clear()
+    api.projects.add(PROJECT)  # the project exists; its job does not, until it is started
+    api.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
+    return Gate(client, greengrass=index.make_greengrass_client(endpoint_url=gg.url))
+
+
+def test_a_missing_job_is_started_once_then_awaited_until_greengrass_can_deploy_it(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    gg.script(STARTED_ARN, ["REQUESTED", "INITIATED", "DEPLOYABLE"])
+    starting(event_for(recorder, props=packaging_props()))
+
+    [start] = api.starts
+    assert start["body"] == start_request()
+    assert start["token"] == pk.parse(packaging_props()["Packaging"]).client_token(PROJECT, STARTED_JOB)
+    body = recorder.only
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{STARTED_JOB}")
+    assert body["Data"]["ComponentVersionArn"] == STARTED_ARN
+    # One Describe that found nothing, then CREATED and SUCCEEDED; Greengrass until DEPLOYABLE.
+    assert api.calls(PROJECT, STARTED_JOB) == 3 and gg.calls(STARTED_ARN) == 3
+    assert gg.requests[0]["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "/us-east-1/greengrass/aws4_request" in gg.requests[0]["headers"]["Authorization"]
+
+
+def test_a_job_of_that_name_with_the_same_configuration_is_adopted_without_a_start(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.script(PROJECT, STARTED_JOB, [ok(packaged(start_request()))])
+    gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    starting(event_for(recorder, props=packaging_props()))
+    assert api.starts == []
+    assert recorder.only["Status"] == "SUCCESS"
+
+
+def test_a_job_of_that_name_with_another_configuration_fails_naming_the_difference(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.script(
+        PROJECT,
+        STARTED_JOB,
+        [ok(packaged(start_request(TargetDevice=None, TargetPlatform={"Os": "LINUX", "Arch": "ARM64"})))],
+    )
+    starting(event_for(recorder, props=packaging_props()))
+    body = recorder.only
+    assert api.starts == [] and gg.requests == []
+    assert body["Status"] == "FAILED" and body["PhysicalResourceId"] == f"{PROJECT}/{STARTED_JOB}"
+    assert "TargetDevice is none, this configuration asks for jetson_xavier" in body["Reason"]
+    assert "A packaging job cannot change" in body["Reason"]
+
+
+def test_a_start_the_service_refuses_fails_with_one_line_and_waits_for_nothing(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.refusals.append(error(402, "ServiceQuotaExceededException", "Too many packaging jobs", QuotaCode="L-1"))
+    starting(event_for(recorder, props=packaging_props()))
+    body = recorder.only
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(f"Could not start model packaging job {PROJECT}/{STARTED_JOB}: ")
+    assert len(api.starts) == 1 and api.calls(PROJECT, STARTED_JOB) == 1
+
+
+def test_the_same_create_delivered_twice_starts_one_job_and_both_answer_success(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, client: Any
+) -> None:
+    gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    event = event_for(recorder, props=packaging_props())
+    # Two containers, as Lambda runs two deliveries at once.
+    other = Gate(client, greengrass=index.make_greengrass_client(endpoint_url=gg.url))
+    first = threading.Thread(target=other, args=(json.loads(json.dumps(event)),))
+    first.start()
+    starting(json.loads(json.dumps(event)))
+    first.join(30)
+    assert len(api.started) == 1, "one job, whichever delivery started it"
+    assert {s["token"] for s in api.starts} <= {next(iter(api.started.values()))}
+    assert [b["Status"] for b in recorder.bodies] == ["SUCCESS", "SUCCESS"]
+
+
+def test_a_continuation_waits_for_the_job_it_started_and_starts_nothing(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.after_start = lambda request: [*[ok(packaged(request, "RUNNING"))] * 6, ok(packaged(request))]
+    gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    starting(event_for(recorder, props=packaging_props()), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
+    [call] = starting.lam.invocations
+    starting(json.loads(call["Payload"]))
+    assert len(api.starts) == 1
+    assert recorder.only["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("state", ["FAILED", "DEPRECATED"])
+def test_a_component_greengrass_cannot_deploy_fails_the_gate_with_its_own_message(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, state: str
+) -> None:
+    gg.script(STARTED_ARN, ["REQUESTED", f"{state}:artifact checksum mismatch"])
+    starting(event_for(recorder, props=packaging_props()))
+    body = recorder.only
+    assert body["Status"] == "FAILED"
+    assert f"{STARTED_ARN} is {state} and cannot be deployed: artifact checksum mismatch" in body["Reason"]
+    assert body["Data"]["Status"] == "SUCCEEDED"
+
+
+def test_a_watched_job_with_an_expected_component_passes_only_once_it_is_deployable(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.script(PROJECT, JOB, [ok(description())])
+    gg.script(COMPONENT_ARN, [error(404, "ResourceNotFoundException", "not yet"), "REQUESTED", "DEPLOYABLE"])
+    starting(event_for(recorder, props=properties(ExpectedComponentName=COMPONENT)))
+    assert recorder.only["Status"] == "SUCCESS"
+    assert (api.calls(), gg.calls(COMPONENT_ARN)) == (1, 3)
+
+
+def test_a_component_still_not_deployable_at_the_wait_timeout_fails_saying_so(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    api.script(PROJECT, JOB, [ok(description())])
+    gg.script(COMPONENT_ARN, ["REQUESTED"])
+    starting(event_for(recorder, props=properties(ExpectedComponentName=COMPONENT, WaitTimeoutSeconds="60")))
+    body = recorder.only
+    assert body["Status"] == "FAILED"
+    assert f"Greengrass component {COMPONENT_ARN} was still REQUESTED after 1.0 minutes" in body["Reason"]
+
+
+def test_delete_of_a_started_job_calls_nothing(
+    starting: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
+) -> None:
+    starting(event_for(recorder, "Delete", props=packaging_props(), physical_id=f"{PROJECT}/{STARTED_JOB}"))
+    assert recorder.only["Status"] == "SUCCESS"
+    assert (api.requests, api.starts, gg.requests) == ([], [], [])
