@@ -574,3 +574,127 @@ def test_aws_data_path_supplies_the_model_when_the_package_has_none(
 
     assert run.code == 0, run.stderr
     assert run.json()["Status"] == "SUCCEEDED"
+
+
+# --- start (issue 11) ----------------------------------------------------------------------------------------------
+
+COMPONENT = "com.example.pcb-defects"
+STARTED = contract.default_job_name(COMPONENT, "3.0.0")
+OUTPUT = "s3://pcb-lookoutvision-models/lookoutvision/pcb/"
+
+
+def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_xavier")) -> list[str]:
+    return [
+        "start",
+        "--project-name",
+        PROJECT,
+        "--model-version",
+        "3",
+        "--component-name",
+        COMPONENT,
+        "--output",
+        OUTPUT,
+        *target,
+        *extra,
+    ]
+
+
+def _the_handlers_configuration(**greengrass: Any) -> Any:
+    """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
+    from model_packaging_job import packaging as pk
+
+    config = {
+        "ComponentName": COMPONENT,
+        "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
+        "ComponentVersion": "3.0.0",
+        "TargetDevice": "jetson_xavier",
+        **greengrass,
+    }
+    return pk.Packaging("3", {k: v for k, v in config.items() if v is not None})
+
+
+@pytest.fixture
+def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
+    from support import packaged
+
+    fake.projects.add(PROJECT)
+    fake.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
+    return fake
+
+
+def test_start_starts_the_job_with_the_handlers_client_token_and_prints_its_name(
+    starting: FakeLookoutVision, env: dict[str, str]
+) -> None:
+    run = run_cli(*start_args(), env=env)
+    assert run.code == 0, run.stderr
+    assert run.stdout.strip() == STARTED
+    assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
+    [start] = starting.starts
+    expected = _the_handlers_configuration()
+    assert start["token"] == expected.client_token(PROJECT, STARTED)
+    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
+    assert starting.calls(PROJECT, STARTED) == 1  # the Describe that found no such job
+
+
+def test_start_adopts_an_identical_job_and_refuses_a_different_one(
+    starting: FakeLookoutVision, env: dict[str, str]
+) -> None:
+    from support import packaged
+
+    request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
+    same = _the_handlers_configuration().greengrass
+    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
+    adopted = run_cli(*start_args(), env=env)
+    assert (adopted.code, adopted.stdout.strip()) == (0, STARTED), adopted.stderr
+    assert "Adopted the existing model packaging job" in adopted.stderr
+
+    other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
+    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
+    refused = run_cli(*start_args(), env=env)
+    assert refused.code == cli.EXIT_ERROR and refused.stdout == ""
+    assert "S3OutputLocation is s3://elsewhere/, this configuration asks for " in refused.stderr
+    assert "give this configuration a new --job-name" in refused.stderr
+    assert starting.starts == []
+
+
+def test_start_wait_waits_like_wait_with_its_exit_codes(starting: FakeLookoutVision, env: dict[str, str]) -> None:
+    from support import packaged
+
+    run = run_cli(*start_args("--wait", *FAST), env=env)
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
+
+    starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
+    failed = run_cli(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"), env=env)
+    assert failed.code == cli.EXIT_FAILED, failed.stderr
+
+
+def test_start_for_a_target_platform_sends_its_compiler_options(
+    starting: FakeLookoutVision, env: dict[str, str]
+) -> None:
+    options = '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'
+    target = ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", options)
+    run = run_cli(*start_args(target=target), env=env)
+    assert run.code == 0, run.stderr
+    greengrass = starting.starts[0]["body"]["Configuration"]["Greengrass"]
+    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
+    assert json.loads(greengrass["CompilerOptions"]) == json.loads(options)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (start_args(target=("--target-platform", "linux/x86_64/nvidia")), "missing gpu-code, trt-ver, cuda-ver"),
+        (start_args(target=("--target-platform", "linux")), "is not OS/ARCH"),
+        (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
+        ([*start_args()[:8], "pcb-lookoutvision-models", "--target-device", "jetson_xavier"], "must be an S3 URL"),
+        (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
+    ],
+)
+def test_start_refuses_a_bad_configuration_before_any_call(
+    fake: FakeLookoutVision, env: dict[str, str], args: list[str], fragment: str
+) -> None:
+    run = run_cli(*args, env=env)
+    assert run.code == cli.EXIT_ERROR
+    assert fragment in run.stderr
+    assert fake.requests == [] and fake.starts == []
