@@ -46,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 from support import (
     AWS_OFFLINE,
     FUNCTION_ARN,
+    FakeGreengrass,
     FakeLookoutVision,
     HarnessError,
     LoopbackServer,
@@ -734,7 +735,8 @@ class LambdaInvokeAPI(LoopbackServer):
 
 
 class LambdaHarness:
-    """The function, its loopback lambda:Invoke and a loopback Lookout for Vision, started and stopped together."""
+    """The function, its loopback lambda:Invoke, Lookout for Vision and Greengrass, started and stopped together.
+    Greengrass finds every component version DEPLOYABLE unless a test scripts it."""
 
     def __init__(
         self,
@@ -742,14 +744,20 @@ class LambdaHarness:
         work_dir: Path,
         *,
         lookoutvision: FakeLookoutVision | None = None,
+        greengrass: FakeGreengrass | None = None,
         task_root: Path | None = None,
         **function_options: Any,
     ) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
         self.task_root = task_root or prepare_task_root(spec, work_dir / "task")
         self.lookoutvision = lookoutvision or FakeLookoutVision()
+        self.greengrass = greengrass or FakeGreengrass(default="DEPLOYABLE")
         self.invoke_api = LambdaInvokeAPI()
-        endpoints = {"lookoutvision": self.lookoutvision.url, "lambda": self.invoke_api.url}
+        endpoints = {
+            "lookoutvision": self.lookoutvision.url,
+            "greengrassv2": self.greengrass.url,
+            "lambda": self.invoke_api.url,
+        }
         self.function = LambdaFunction(spec, self.task_root, endpoints=endpoints, **function_options)
         self.invoke_api.function = self.function
 
@@ -758,6 +766,7 @@ class LambdaHarness:
         if self._owns_api:
             self.lookoutvision.__enter__()
         self.invoke_api.__enter__()
+        self.greengrass.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -765,6 +774,7 @@ class LambdaHarness:
             self.function.close()
         finally:
             self.invoke_api.__exit__()
+            self.greengrass.__exit__()
             if self._owns_api:
                 self.lookoutvision.__exit__()
 

@@ -565,10 +565,12 @@ def component_arn(name: str, version: str) -> str:
 
 class FakeGreengrass(LoopbackServer):
     """Plays Greengrass V2 DescribeComponent on 127.0.0.1: ``script(arn, states)`` answers each request with the next
-    componentState (or Step), the last one repeating; a version nobody scripted is the service's 404."""
+    componentState (or Step), the last one repeating; a version nobody scripted is the service's 404, or ``default``
+    when one is given."""
 
-    def __init__(self) -> None:
+    def __init__(self, default: str | None = None) -> None:
         super().__init__()
+        self.default = default
         self.scripts: dict[str, list[str | Step]] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -591,7 +593,7 @@ class FakeGreengrass(LoopbackServer):
         with self._lock:
             self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
             script = self.scripts.get(arn)
-            step = None if script is None else (script.pop(0) if len(script) > 1 else script[0])
+            step = self.default if script is None else (script.pop(0) if len(script) > 1 else script[0])
         if step is None:
             step = error(404, NOT_FOUND, f"Component version {arn} not found")
         if isinstance(step, Step):

@@ -33,9 +33,9 @@ from e2e_support import (
     run_cli,
 )
 from lambda_runtime import say
-from support import FakeLookoutVision, description, ok
+from support import FakeGreengrass, FakeLookoutVision, component_arn, description, ok
 
-from model_packaging_job.contract import RESOURCE_TYPE
+from model_packaging_job.contract import RESOURCE_TYPE, default_job_name
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +44,15 @@ CONSUMER = "LookoutVisionModelConsumer"
 PROJECT = "pcb"
 PARAMETER_PREFIX = "/lookoutvision/pcb"
 
-# One synthesized app per job the stack is deployed with; all three are synthesized at once while MiniStack boots.
+# One synthesized app per job the stack is deployed with; all are synthesized at once while MiniStack boots. The
+# "model3" and "model4" variants start their job from the stack (-c startJob=true) and differ in modelVersion alone.
 JOBS = {"first": "pcb-v1", "second": "pcb-v2", "failing": "pcb-v3"}
+COMPONENT = "com.example.pcb-defects"
+STARTED = {"model3": default_job_name(COMPONENT, "3.0.0"), "model4": default_job_name(COMPONENT, "4.0.0")}
+CONTEXT = {
+    **{v: [f"jobName={job}", f"parameterPrefix={PARAMETER_PREFIX}"] for v, job in JOBS.items()},
+    **{v: ["startJob=true", f"modelVersion={v.removeprefix('model')}"] for v in STARTED},
+}
 FAILURE_MESSAGE = "Greengrass component build failed: the model exceeds the target's memory"
 # How many looks find the first and second jobs RUNNING before they SUCCEED (the handler looks every 2-4.5 s): one
 # shows that the handler polled on and answered once the job SUCCEEDED.
@@ -56,6 +63,7 @@ RUNNING_LOOKS = 1
 class Deployment:
     ministack: MiniStack
     lookoutvision: FakeLookoutVision
+    greengrass: FakeGreengrass
     assemblies: dict[str, Path]
     work_dir: Path
     seconds: dict[str, float] = field(default_factory=dict)
@@ -117,6 +125,8 @@ class Deployment:
 
     def play_success(self, variant: str, version: str) -> None:
         job = JOBS[variant]
+        # Greengrass registers the component version a moment after the job SUCCEEDED: the gate waits for it.
+        self.greengrass.script(component_arn(COMPONENT, version), ["REQUESTED", "DEPLOYABLE"])
         # RUNNING for the first looks, whenever they come (a deploy publishes assets and creates the function
         # first), then SUCCEEDED.
         self.lookoutvision.play(
@@ -132,20 +142,8 @@ class Deployment:
 
 
 def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
-    run_cli(
-        cdk(
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "-o",
-            str(out),
-            "-c",
-            f"jobName={JOBS[variant]}",
-            "-c",
-            f"parameterPrefix={PARAMETER_PREFIX}",
-        ),
-        env,
-    ).check()
+    context = [arg for pair in CONTEXT[variant] for arg in ("-c", pair)]
+    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env).check()
     return out
 
 
@@ -154,12 +152,16 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     if not MINISTACK_BIN.exists():
         pytest.fail(f"{MINISTACK_BIN} is missing: `make setup` installs MiniStack (requirements-ministack.txt)")
     work = tmp_path_factory.mktemp("ministack")
-    with FakeLookoutVision(time_scale=1.0) as lookoutvision:
+    with FakeLookoutVision(time_scale=1.0) as lookoutvision, FakeGreengrass() as greengrass:
         # The functions MiniStack runs get its environment, and this is all of it that is about AWS.
-        with MiniStack(work / "ministack", {"AWS_ENDPOINT_URL_LOOKOUTVISION": lookoutvision.url}) as ministack:
+        endpoints = {
+            "AWS_ENDPOINT_URL_LOOKOUTVISION": lookoutvision.url,
+            "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url,
+        }
+        with MiniStack(work / "ministack", endpoints) as ministack:
             env = ministack.cli_environment()
             with ThreadPoolExecutor(max_workers=3) as pool:
-                synths = {v: pool.submit(_synth, v, work / f"{v}.out", env) for v in JOBS}
+                synths = {v: pool.submit(_synth, v, work / f"{v}.out", env) for v in CONTEXT}
                 # Bootstrap needs no app: run it where there is no cdk.json.
                 (work / "bootstrap").mkdir()
                 bootstrap = run_cli(
@@ -167,7 +169,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
                 )
                 assemblies = {v: future.result() for v, future in synths.items()}
             bootstrap.check()
-            deployment = Deployment(ministack, lookoutvision, assemblies, work)
+            deployment = Deployment(ministack, lookoutvision, greengrass, assemblies, work)
             deployment.seconds["bootstrap"] = round(bootstrap.seconds, 1)
             try:
                 yield deployment
@@ -186,16 +188,27 @@ def _assert_cloudformation_shape(event: dict[str, Any], function_arn: str) -> No
     props = event["ResourceProperties"]
     assert props["ServiceToken"] == function_arn, props
     assert isinstance(props["ServiceTimeout"], str) and props["ServiceTimeout"].isdigit(), props
-    for key, value in props.items():
-        assert isinstance(value, str), f"ResourceProperties.{key} arrived as {type(value).__name__}: {value!r}"
-    for key, value in event.get("OldResourceProperties", {}).items():
-        assert isinstance(value, str), f"OldResourceProperties.{key} arrived as {type(value).__name__}: {value!r}"
+    for where in ("ResourceProperties", "OldResourceProperties"):
+        for path, value in _leaves(event.get(where, {}), where):
+            assert isinstance(value, str), f"{path} arrived as {type(value).__name__}: {value!r}"
     assert event["StackId"].startswith(f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{GATE}/"), event["StackId"]
     assert event["ResponseURL"].startswith("http"), event["ResponseURL"]
     if event["RequestType"] in ("Update", "Delete"):
         assert event["PhysicalResourceId"], event
     if event["RequestType"] == "Update":
         assert "OldResourceProperties" in event, event
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every scalar of a property value with its path: objects and lists stay, what is in them arrives as strings."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 def _function_arn(deployment: Deployment) -> str:
@@ -220,9 +233,11 @@ def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: De
     assert outputs_by_suffix(gate, "ComponentVersion") == "1.0.0"
     assert outputs_by_suffix(gate, "Status") == "SUCCEEDED"
     assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
-    # The handler polled while the job was RUNNING and answered once it SUCCEEDED.
+    # The handler polled while the job was RUNNING and answered once it SUCCEEDED, and once Greengrass could deploy
+    # the component version (REQUESTED at the first look).
     answers = deployment.answers_for(JOBS["first"])
     assert answers[0] == "RUNNING" and answers[-1] == "SUCCEEDED", answers
+    assert deployment.greengrass.calls(component_arn(COMPONENT, "1.0.0")) == 2
 
     [create] = deployment.events()
     assert create["RequestType"] == "Create"
@@ -349,6 +364,34 @@ def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployme
     result.check()
     assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == "1.0.0"
     assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_the_stack_starts_its_job_and_a_new_model_version_replaces_it(deployment: Deployment) -> None:
+    """Issue 11 for real: the gate (now watching pcb-v1) switches to starting its own job, then only modelVersion
+    changes from 3 to 4. Each deploy starts one job with the handler's client token; the new job name is a new
+    physical id, so CloudFormation deletes the old resource, and that Delete calls no API."""
+    deployment.lookoutvision.projects.add(PROJECT)
+    for variant, version in (("model3", "3.0.0"), ("model4", "4.0.0")):
+        before = len(deployment.events())
+        starts_before, calls_before = len(deployment.lookoutvision.starts), deployment.lookoutvision.calls()
+        deployment.greengrass.script(component_arn(COMPONENT, version), ["DEPLOYABLE"])
+        result, outputs = deployment.deploy(variant, GATE, name=f"start {variant}")
+        result.check()
+        assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == version
+        [start] = deployment.lookoutvision.starts[starts_before:]
+        assert start["job"] == STARTED[variant] and start["body"]["ModelVersion"] == version[0]
+        assert start["body"]["Configuration"]["Greengrass"]["ComponentVersion"] == version
+        update, delete = deployment.events()[before:]
+        old_id = update["PhysicalResourceId"]
+        assert update["RequestType"] == "Update" and "Packaging" in update["ResourceProperties"], update
+        assert old_id != f"{PROJECT}/{STARTED[variant]}"
+        assert (delete["RequestType"], delete["PhysicalResourceId"]) == ("Delete", old_id)
+        for event in (update, delete):
+            _assert_cloudformation_shape(event, _function_arn(deployment))
+        # The Update's Describe (job not found), the started job's looks; the Delete: nothing.
+        looks = deployment.lookoutvision.calls() - calls_before
+        assert looks == deployment.lookoutvision.calls(PROJECT, STARTED[variant]), "the Delete described nothing"
+    assert deployment.stack(GATE)["StackStatus"] == "UPDATE_COMPLETE"
 
 
 def test_every_event_has_cloudformation_shape_and_the_function_log_is_kept(deployment: Deployment) -> None:
