@@ -101,7 +101,7 @@ cfn-lint: synth
 # while the rest mostly computes. cfn-lint on the synthesized templates is part of the suite (tests/test_app.py);
 # `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
-	tests/test_fuzz.py
+	tests/test_fuzz.py tests/test_runtime_packaging.py
 DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
 
 test: setup

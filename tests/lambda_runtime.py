@@ -149,13 +149,14 @@ class SynthesizedApp:
         return {k: v["Properties"] for k, v in self.template["Resources"].items() if v["Type"] == RESOURCE_TYPE}
 
 
-def synthesized_gate(outdir: Path) -> SynthesizedApp:
-    """The gate stack as the real CDK CLI synthesizes the app (cdk.json) into ``outdir``; conftest's session fixture
-    ``gate_app`` holds one."""
+def synthesized_gate(outdir: Path, *context: str) -> SynthesizedApp:
+    """The gate stack as the real CDK CLI synthesizes the app (cdk.json, then ``context`` pairs such as
+    ``startJob=true``) into ``outdir``; conftest's session fixture ``gate_app`` holds the default one."""
     env = offline_env(PATH=os.pathsep.join([str(NODE_BIN), str(VENV_PYTHON.parent), os.environ.get("PATH", "")]))
     for var in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "PYTHONPATH"):
         env.pop(var, None)
     command = [str(NODE_BIN / "cdk"), "synth", "--quiet", "--no-notices", "-o", str(outdir)]
+    command += [arg for pair in context for arg in ("-c", pair)]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise HarnessError(f"cdk synth failed ({result.returncode}):\n{result.stderr[-4000:]}")
