@@ -27,14 +27,14 @@ NODE_STAMP := node_modules/.installed
 DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
+SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP)
 
 .PHONY: setup synth test test-fast test-reliability test-deploy test-rest lint typecheck cfn-lint integ-update bench clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
 setup:
-	$(MAKE) --no-print-directory -j5 --output-sync=target \
-		$(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP)
+	$(MAKE) --no-print-directory -j5 --output-sync=target $(SETUP_STAMPS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,22 +98,23 @@ cfn-lint: synth
 # The checks and three parts of the suite are independent, so they run side by side, which on two cores keeps both
 # busy: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the reliability
 # figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes they started,
-# while the rest mostly computes. cfn-lint on the synthesized templates is part of the suite (tests/test_app.py);
-# `make cfn-lint` runs it alone.
+# while the rest mostly computes. Each part starts once the installs it needs are done, so on a clean clone the
+# checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of the suite
+# (tests/test_app.py); `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
 	tests/test_fuzz.py tests/test_runtime_packaging.py
 DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
 
-test: setup
-	$(MAKE) --no-print-directory -j5 --output-sync=target lint typecheck test-reliability test-deploy test-rest
+test:
+	$(MAKE) --no-print-directory -j6 --output-sync=target lint typecheck test-reliability test-deploy test-rest
 
-test-reliability: setup
+test-reliability: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(RUNTIME313_STAMP)
 	pytest $(RELIABILITY_SUITES)
 
-test-deploy: setup
+test-deploy: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MINISTACK_STAMP)
 	pytest $(DEPLOY_SUITES)
 
-test-rest: setup
+test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
 
 # The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the

@@ -1,8 +1,8 @@
 """A local stand-in for AWS Lambda that runs the asset `cdk synth` produced under AWS's runtime interface client.
 
-- **Code and configuration** come from the synthesized template: the function's ``aws:asset:path`` folder is copied
-  to a directory that plays ``/var/task``, and its Handler, Environment, Timeout, MemorySize, Runtime and LogFormat
-  configure it. Environment values under ``/var/task`` are rewritten to the copy; nothing else is changed.
+- **Code and configuration** come from the synthesized template: the ``aws:asset:path`` folder is copied to a
+  directory that plays ``/var/task``; Handler, Environment, Timeout, MemorySize, Runtime and LogFormat configure it
+  (values under ``/var/task`` are rewritten to the copy, the one difference from a sandbox).
 - **The runtime** is ``awslambdaric`` and the newest boto3 on Python 3.13 from ``.deps/runtime-py313`` (playing
   ``/var/runtime``; without Python 3.13, the venv's Python on ``.deps/boto3-newest``, and RUNTIME_NOTE says so). Each
   execution environment is one process, ``python -S -m awslambdaric <Handler>``, in the task root, with
@@ -667,13 +667,7 @@ class LambdaInvokeAPI(LoopbackServer):
         self._lock = threading.Lock()
 
     def fail_next(
-        self,
-        count: int,
-        status: int = 500,
-        error_type: str = "ServiceException",
-        message: str = "Service error",
-        *,
-        request_id: str | None = None,
+        self, count: int, status: int, error_type: str, message: str, *, request_id: str | None = None
     ) -> None:
         with self._lock:
             self.faults.extend([(request_id, "fail", (status, error_type, message))] * count)

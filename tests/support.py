@@ -266,6 +266,7 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    then: Step | None = None  # what a slow or trickling answer finally says
 
 
 def ok(desc: dict[str, Any]) -> Step:
@@ -283,7 +284,7 @@ def reset() -> Step:
 
 
 def slow(delay_s: float, then: Step) -> Step:
-    return Step("slow", delay_s=delay_s, body={"then": then})
+    return Step("slow", delay_s=delay_s, then=then)
 
 
 def malformed() -> Step:
@@ -292,7 +293,7 @@ def malformed() -> Step:
 
 def trickle(every_s: float, then: Step) -> Step:
     """Answer ``then`` one byte every ``every_s`` seconds: each read is quicker than a read timeout, the call is not."""
-    return Step("trickle", delay_s=every_s, body={"then": then})
+    return Step("trickle", delay_s=every_s, then=then)
 
 
 NOT_FOUND = "ResourceNotFoundException"
@@ -456,12 +457,12 @@ class FakeLookoutVision(LoopbackServer):
             reply(request, 200, json.dumps({"JobName": job}).encode(), _json_headers())
 
     def _play(self, request: BaseHTTPRequestHandler, step: Step) -> None:
-        then = step.body["then"] if step.kind in ("slow", "trickle") and step.body else None
+        then = step.then or ok(description())
         if step.kind == "slow":
             time.sleep(step.delay_s)
-            self._play(request, then or ok(description()))
+            self._play(request, then)
         elif step.kind == "trickle":
-            raw = _wire((then or ok(description())).body or {})
+            raw = _wire(then.body or {})
             request.send_response(200)
             request.send_header("Content-Type", "application/json")
             request.send_header("Content-Length", str(len(raw)))

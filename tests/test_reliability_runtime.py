@@ -287,6 +287,12 @@ def assert_request_ended_well(run: Run, expected: str, *, killed_ok: bool = Fals
     assert leaks == [], f"log lines carry the ResponseURL: {leaks[:3]}"
 
 
+def failed_reason(run: Run) -> str:
+    """The Reason of the one FAILED answer, once the rules every scenario shares hold."""
+    assert_request_ended_well(run, "FAILED")
+    return str(run.only["Reason"])
+
+
 @contextmanager
 def verdict(name: str, expected: str, run: Run) -> Iterator[Run]:
     """Record the scenario whatever the checks in the block say."""
@@ -507,50 +513,43 @@ def _scenario_wait_timeout(m: Matrix) -> Run:
     return m.request(build)
 
 
-def _scenario_invoke_denied(m: Matrix) -> Run:
-    job = "cannot-hand-off"
-    m.harness.lookoutvision.play(PROJECT, job, [(0.0, ok(description("RUNNING", job=job)))])
+def with_hand_off_fault(
+    job: str, timeline: list[tuple[float, Step]], fault: Callable[[LambdaInvokeAPI, str], None]
+) -> Callable[[Matrix], Run]:
+    """A Create whose wait is handed on (72 s invocations), with ``fault`` set on lambda:Invoke for its RequestId."""
 
-    def build(url: str) -> dict[str, Any]:
-        event = make_event("Create", url, m.props(job))
-        m.harness.invoke_api.fail_next(
-            1,
-            403,
-            "AccessDeniedException",
-            "User is not authorized to perform: lambda:InvokeFunction",
-            request_id=event["RequestId"],
-        )
-        return event
+    def scenario(m: Matrix) -> Run:
+        m.harness.lookoutvision.play(PROJECT, job, timeline)
 
-    return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
+        def build(url: str) -> dict[str, Any]:
+            event = make_event("Create", url, m.props(job))
+            fault(m.harness.invoke_api, event["RequestId"])
+            return event
 
+        return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
 
-def _scenario_invoke_throttled(m: Matrix) -> Run:
-    job = "hand-off-throttled"
-    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 40, ok(description(job=job))))
-
-    def build(url: str) -> dict[str, Any]:
-        event = make_event("Create", url, m.props(job))
-        m.harness.invoke_api.fail_next(
-            1, 429, "TooManyRequestsException", "Rate exceeded", request_id=event["RequestId"]
-        )
-        return event
-
-    return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
+    return scenario
 
 
-def _scenario_invoke_answers_late(m: Matrix) -> Run:
-    # Lambda queues the continuation at once but its 202 comes after the client's 10 s read timeout: the outcome is
-    # unknown to the handler, and a second attempt would start a second chain.
-    job = "hand-off-late-202"
-    m.harness.lookoutvision.play(PROJECT, job, running_then(job, 40, ok(description(job=job))))
-
-    def build(url: str) -> dict[str, Any]:
-        event = make_event("Create", url, m.props(job))
-        m.harness.invoke_api.answer_late(1, 11.0, request_id=event["RequestId"])
-        return event
-
-    return m.request(build, first_timeout_s=HANDOFF_DEADLINE_S, continuation_timeout_s=HANDOFF_DEADLINE_S)
+_scenario_invoke_denied = with_hand_off_fault(
+    "cannot-hand-off",
+    [(0.0, ok(description("RUNNING", job="cannot-hand-off")))],
+    lambda api, rid: api.fail_next(
+        1, 403, "AccessDeniedException", "User is not authorized to perform: lambda:InvokeFunction", request_id=rid
+    ),
+)
+_scenario_invoke_throttled = with_hand_off_fault(
+    "hand-off-throttled",
+    running_then("hand-off-throttled", 40, ok(description(job="hand-off-throttled"))),
+    lambda api, rid: api.fail_next(1, 429, "TooManyRequestsException", "Rate exceeded", request_id=rid),
+)
+# Lambda queues the continuation at once but its 202 comes after the client's 10 s read timeout: the outcome is
+# unknown to the handler, and a second attempt would start a second chain.
+_scenario_invoke_answers_late = with_hand_off_fault(
+    "hand-off-late-202",
+    running_then("hand-off-late-202", 40, ok(description(job="hand-off-late-202"))),
+    lambda api, rid: api.answer_late(1, 11.0, request_id=rid),
+)
 
 
 def _scenario_starts_with_seconds_left(m: Matrix) -> Run:
@@ -695,29 +694,19 @@ def matrix(
     def timeout_policy(invocation: Invocation) -> float:
         return holder["m"].timeout_for(invocation)
 
+    def function(name: str, **options: Any) -> LambdaHarness:
+        return LambdaHarness(
+            gate_app.function, work / name, lookoutvision=FakeLookoutVision(time_scale=SCALE), **options
+        )
+
+    injected = {"model_packaging_job/packaging_job.py": INJECTED_FAULT}
     with (
-        LambdaHarness(
-            gate_app.function,
-            work / "main",
-            lookoutvision=FakeLookoutVision(time_scale=SCALE),
-            max_concurrency=48,
-            timeout_policy=timeout_policy,
-        ) as harness,
-        LambdaHarness(
-            gate_app.function,
-            work / "debug",
-            lookoutvision=FakeLookoutVision(time_scale=SCALE),
-            max_concurrency=4,
-            extra_environment={"LOG_LEVEL": "DEBUG"},
-        ) as debug,
-        LambdaHarness(
-            gate_app.function,
-            work / "patched",
-            lookoutvision=FakeLookoutVision(time_scale=SCALE),
+        function("main", max_concurrency=48, timeout_policy=timeout_policy) as harness,
+        function("debug", max_concurrency=4, extra_environment={"LOG_LEVEL": "DEBUG"}) as debug,
+        function(
+            "patched",
             max_concurrency=1,
-            task_root=prepare_task_root(
-                gate_app.function, work / "patched-task", {"model_packaging_job/packaging_job.py": INJECTED_FAULT}
-            ),
+            task_root=prepare_task_root(gate_app.function, work / "patched-task", injected),
         ) as patched,
     ):
         m = Matrix(gate_app, harness, debug, patched)
@@ -783,41 +772,35 @@ def test_the_function_is_configured_from_the_synthesized_template(gate_app: Synt
 # --- throttling, server errors, transport failures: retried, then SUCCESS ------------------------------------------
 
 
-def test_throttling_burst_with_retry_after_is_retried_to_success(matrix: Matrix) -> None:
-    run = matrix.result("throttling")
-    with verdict("throttling burst (3x 429 ThrottlingException, Retry-After: 3)", "SUCCESS", run):
-        assert_request_ended_well(run, "SUCCESS")
-        assert_success_data(run.only, "throttled")
-        assert len(run.api) == 4
-        assert all(g >= THROTTLE_RETRY_AFTER_S - 0.1 for g in gaps(run.api)), f"Retry-After ignored: {gaps(run.api)}"
-        assert any("ThrottlingException" in line and "retrying" in line for line in run.log_lines)
-
-
 @pytest.mark.parametrize(
-    ("key", "name", "job"),
+    ("key", "name", "job", "calls", "min_gap_s", "logged"),
     [
-        ("http500", "HTTP 500 InternalServerException twice", "http-500"),
-        ("http503", "HTTP 503 ServiceUnavailableException twice", "http-503"),
-        ("reset", "connection reset twice", "conn-reset"),
-        ("malformed", "malformed JSON body twice", "malformed-json"),
+        (
+            "throttling",
+            "throttling burst (3x 429 ThrottlingException, Retry-After: 3)",
+            "throttled",
+            4,
+            THROTTLE_RETRY_AFTER_S - 0.1,  # Retry-After is honoured
+            ["ThrottlingException", "retrying"],
+        ),
+        ("http500", "HTTP 500 InternalServerException twice", "http-500", 3, 0.0, []),
+        ("http503", "HTTP 503 ServiceUnavailableException twice", "http-503", 3, 0.0, []),
+        ("reset", "connection reset twice", "conn-reset", 3, 0.0, []),
+        ("malformed", "malformed JSON body twice", "malformed-json", 3, 0.0, []),
+        # The second call comes after the read timeout.
+        ("slow", "response slower than the 10 s read timeout (11 s)", "slow-answer", 2, 10.0, ["ReadTimeoutError"]),
     ],
 )
-def test_transient_failures_are_retried_to_success(matrix: Matrix, key: str, name: str, job: str) -> None:
+def test_a_transient_failure_is_retried_to_success(
+    matrix: Matrix, key: str, name: str, job: str, calls: int, min_gap_s: float, logged: list[str]
+) -> None:
     run = matrix.result(key)
     with verdict(name, "SUCCESS", run):
         assert_request_ended_well(run, "SUCCESS")
         assert_success_data(run.only, job)
-        assert len(run.api) == 3
-
-
-def test_a_response_slower_than_the_read_timeout_is_retried(matrix: Matrix) -> None:
-    run = matrix.result("slow")
-    with verdict("response slower than the 10 s read timeout (11 s)", "SUCCESS", run):
-        assert_request_ended_well(run, "SUCCESS")
-        assert_success_data(run.only, "slow-answer")
-        assert len(run.api) == 2
-        assert gaps(run.api)[0] >= 10.0, "the second call must come after the read timeout"
-        assert any("ReadTimeoutError" in line for line in run.log_lines)
+        assert len(run.api) == calls
+        assert all(gap >= min_gap_s for gap in gaps(run.api)), f"retried too soon: {gaps(run.api)}"
+        assert not logged or any(all(word in line for word in logged) for line in run.log_lines), logged
 
 
 # --- errors that retrying cannot fix: FAILED with one line saying what to fix --------------------------------------
@@ -861,8 +844,7 @@ def test_an_error_retrying_cannot_fix_answers_failed_at_once_naming_it(
 def test_a_malformed_wait_state_answers_failed_naming_it(matrix: Matrix) -> None:
     run = matrix.result("malformed_state")
     with verdict("continuation with an impossible StartedAt (10**400)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
+        reason = failed_reason(run)
         assert reason.startswith("Invalid continuation of the wait: LookoutVisionWait.StartedAt"), reason
         assert "not a finite time" in reason, reason
         assert run.only["PhysicalResourceId"] == f"{PROJECT}/malformed-state"
@@ -872,8 +854,7 @@ def test_a_malformed_wait_state_answers_failed_naming_it(matrix: Matrix) -> None
 def test_a_bug_deep_in_our_code_answers_failed_without_a_trace(matrix: Matrix) -> None:
     run = matrix.result("internal_patched")
     with verdict("exception inside our code (asset copy whose to_attributes raises)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
+        reason = failed_reason(run)
         assert reason.startswith("Internal error in the ModelPackagingJob handler (RuntimeError)"), reason
         assert "injected fault" not in reason, "the exception's text stays in the log"
         assert len(run.api) == 1
@@ -946,8 +927,7 @@ def test_running_then_failed_answers_with_the_jobs_message(matrix: Matrix) -> No
 def test_running_then_succeeded_without_output_fails_clearly(matrix: Matrix) -> None:
     run = matrix.result("no_output")
     with verdict("job RUNNING -> SUCCEEDED without output details", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
+        reason = failed_reason(run)
         assert "SUCCEEDED but reported no Greengrass output details" in reason, reason
         assert f"{PROJECT}/no-output" in reason
 
@@ -955,8 +935,7 @@ def test_running_then_succeeded_without_output_fails_clearly(matrix: Matrix) -> 
 def test_wait_timeout_names_project_job_status_and_minutes(matrix: Matrix) -> None:
     run = matrix.result("wait_timeout")
     with verdict("wait_timeout expires (60 s, RUNNING)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
+        reason = failed_reason(run)
         assert re.search(r"Timed out after 1\.\d minutes", reason), reason
         assert f"{PROJECT}/never-finishes" in reason and "last status RUNNING" in reason, reason
         assert len(run.invocations) == 1 and run.invokes == []
@@ -965,8 +944,7 @@ def test_wait_timeout_names_project_job_status_and_minutes(matrix: Matrix) -> No
 def test_a_refused_hand_off_answers_failed_naming_the_permission(matrix: Matrix) -> None:
     run = matrix.result("invoke_denied")
     with verdict("hand-off refused (lambda:Invoke 403)", "FAILED", run):
-        assert_request_ended_well(run, "FAILED")
-        reason = run.only["Reason"]
+        reason = failed_reason(run)
         assert "lambda:InvokeFunction" in reason and "last status RUNNING" in reason, reason
         assert len(run.invocations) == 1
         assert [c.status for c in run.invokes] == [403]
@@ -1019,8 +997,7 @@ def test_an_invocation_too_short_to_wait_in_looks_once_and_answers_failed(matrix
     runs = matrix.result("too_short")
     for job, run in runs.items():
         with verdict(f"function timeout too short to wait in ({job})", "FAILED", run):
-            assert_request_ended_well(run, "FAILED")
-            reason = run.only["Reason"]
+            reason = failed_reason(run)
             assert "a wait needs at least 69 s per invocation" in reason and "Restore the function's timeout" in reason
             assert len(run.invocations) == 1 and run.invokes == [], "no chain of invocations"
             assert len(run.api) == 1, "one look, in case the job needs no waiting"
