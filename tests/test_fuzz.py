@@ -52,6 +52,7 @@ from support import (
     properties,
 )
 
+from model_packaging_job import contract
 from model_packaging_job.contract import RESOURCE_TYPE
 
 # Examples per test; together at least 1,000 events per run.
@@ -73,14 +74,15 @@ MODEST_ID_BYTES = 512
 
 ID_KEYS = ("StackId", "RequestId", "LogicalResourceId")
 REQUEST_TYPES = ("Create", "Update", "Delete")
-OUR_PROPERTIES = ("ProjectName", "JobName", "WaitForCompletion", "WaitTimeoutSeconds", "ExpectedComponentName")
-CFN_PROPERTIES = ("ServiceToken", "ServiceTimeout")
+OUR_PROPERTIES = contract.PROPERTIES
+CFN_PROPERTIES = tuple(sorted(contract.CFN_PROPERTIES))
 CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
 
-# The naming rules of issue 2, written out here rather than imported, so the oracle does not share the product's bugs.
-PROJECT_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}")
-JOB_NAME = re.compile(r"[a-zA-Z0-9-]{1,64}")
-COMPONENT_NAME = re.compile(r"[a-zA-Z0-9._-]{1,128}")
+# The naming rules are the contract's, written once there; tests/test_contract.py checks them against a table of
+# valid and invalid names, so the oracle does not inherit a bug in them unnoticed.
+PROJECT_NAME = re.compile(contract.PROJECT_NAME_RULE.pattern)
+JOB_NAME = re.compile(contract.JOB_NAME_RULE.pattern)
+COMPONENT_NAME = re.compile(contract.COMPONENT_NAME_RULE.pattern)
 
 FUZZ_SETTINGS = {
     "deadline": None,
@@ -299,7 +301,10 @@ def judge_properties(props: Any) -> tuple[set[str], set[str]]:
     either: set[str] = set()
     if any(key not in OUR_PROPERTIES and key not in CFN_PROPERTIES for key in props):
         bad.add("unknown propert")
-    for key, rule, max_len in (("ProjectName", PROJECT_NAME, 255), ("JobName", JOB_NAME, 64)):
+    for key, rule, max_len in (
+        ("ProjectName", PROJECT_NAME, contract.PROJECT_NAME_RULE.max_len),
+        ("JobName", JOB_NAME, contract.JOB_NAME_RULE.max_len),
+    ):
         value = props.get(key, MISSING)
         if not (isinstance(value, str) and len(value) <= max_len and rule.fullmatch(value)):
             bad.add(key)
@@ -348,7 +353,8 @@ def _component_verdict(value: Any) -> str:
         return "ok"
     if value is None:
         return "either"
-    return "ok" if isinstance(value, str) and len(value) <= 128 and COMPONENT_NAME.fullmatch(value) else "bad"
+    short = isinstance(value, str) and len(value) <= contract.COMPONENT_NAME_RULE.max_len
+    return "ok" if short and COMPONENT_NAME.fullmatch(str(value)) else "bad"
 
 
 # ResponseURL shapes: "usable" points at the recorder; the others must not be answered (and must not crash).
@@ -793,8 +799,8 @@ def check_run(bench: Bench, case: Case, run: Run, token: str, url: Any, usable: 
     # ../ and encoded names never reach the API: whatever reached it is a valid name, sent as such.
     assert len(run.api_paths) == len(run.api_calls), f"API requests outside the Describe route: {run.api_paths}"
     for project, job in run.api_calls:
-        assert len(project) <= 255 and PROJECT_NAME.fullmatch(project), f"ProjectName {project!r} reached the API"
-        assert JOB_NAME.fullmatch(job), f"JobName {job!r} reached the API"
+        assert contract.PROJECT_NAME_RULE.problem(project) is None, f"ProjectName {project!r} reached the API"
+        assert contract.JOB_NAME_RULE.problem(job) is None, f"JobName {job!r} reached the API"
     for path in run.api_paths:
         lowered = path.lower()
         assert ".." not in path and "%2f" not in lowered and "%2e" not in lowered and "%25" not in lowered, path

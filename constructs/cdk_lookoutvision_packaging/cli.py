@@ -65,7 +65,8 @@ EXIT_TIMEOUT = 2
 EXIT_ERROR = 3
 EXIT_INTERRUPTED = 130
 
-DEFAULT_TIMEOUT_S = 45 * 60.0
+# The in-stack gate's default wait, so that both gates give a job the same time unless told otherwise.
+DEFAULT_TIMEOUT_S = float(contract.DEFAULT_WAIT_TIMEOUT_S)
 # --interval N polls every N seconds ±20%, so that many pipelines waiting on one job do not poll in step.
 INTERVAL_JITTER = 0.2
 MIN_INTERVAL_S = 0.1
