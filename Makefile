@@ -29,7 +29,7 @@ MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
 SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP)
 
-.PHONY: setup synth test test-fast test-reliability test-deploy test-rest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-fast test-reliability test-deploy test-slow test-rest lint typecheck cfn-lint integ-update bench clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
@@ -95,18 +95,22 @@ typecheck: $(PY_STAMP)
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
-# The checks and three parts of the suite are independent, so they run side by side, which on two cores keeps both
-# busy: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the reliability
-# figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes they started,
-# while the rest mostly computes. Each part starts once the installs it needs are done, so on a clean clone the
-# checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of the suite
-# (tests/test_app.py); `make cfn-lint` runs it alone.
+# The checks and four parts of the suite are independent, so they run side by side, which on two cores keeps both
+# busy to the end: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the
+# reliability figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes
+# they started; the rest mostly computes, in two sessions (its tests marked slow, which drive the CDK CLI, and the
+# others), since one pytest session uses one core. Each part starts once the installs it needs are done, so on a
+# clean clone the checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of
+# the suite (tests/test_app.py); `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
 	tests/test_fuzz.py tests/test_runtime_packaging.py
 DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
 
+REST := $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
+
 test:
-	$(MAKE) --no-print-directory -j6 --output-sync=target lint typecheck test-reliability test-deploy test-rest
+	$(MAKE) --no-print-directory -j7 --output-sync=target \
+		lint typecheck test-reliability test-deploy test-slow test-rest
 
 test-reliability: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(RUNTIME313_STAMP)
 	pytest $(RELIABILITY_SUITES)
@@ -114,8 +118,11 @@ test-reliability: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(RUNTIME313_STAMP)
 test-deploy: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MINISTACK_STAMP)
 	pytest $(DEPLOY_SUITES)
 
+test-slow: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
+	pytest -m slow $(REST)
+
 test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
-	pytest $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
+	pytest -m "not slow" $(REST)
 
 # The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
 # in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import offline_env, wait_until
+from support import HarnessError, offline_env, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 MINISTACK_VENV = ROOT / ".deps" / "ministack"
@@ -36,10 +36,6 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 STOP_GRACE_S = 5.0
 
 
-class MiniStackError(AssertionError):
-    """MiniStack or the CLI did not do what the test needed within its time bound."""
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,10 +47,8 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = STOP_G
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
     # The group also holds MiniStack's Lambda workers, which may outlive their parent's exit.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -89,7 +83,7 @@ class MiniStack:
 
     def __enter__(self) -> MiniStack:
         if not MINISTACK_BIN.exists():
-            raise MiniStackError(f"{MINISTACK_BIN} is missing: run `make setup`")
+            raise HarnessError(f"{MINISTACK_BIN} is missing: run `make setup`")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "wb") as log:
             self.process = subprocess.Popen(
@@ -116,7 +110,7 @@ class MiniStack:
     def _healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise MiniStackError(f"MiniStack exited ({self.process.returncode})")
+            raise HarnessError(f"MiniStack exited ({self.process.returncode})")
         with contextlib.suppress(OSError), urllib.request.urlopen(f"{self.url}/_ministack/health", timeout=2) as r:  # noqa: S310
             return bool(r.status == 200)
         return False
@@ -159,7 +153,7 @@ class CliResult:
 
     def check(self) -> CliResult:
         if self.returncode != 0:
-            raise MiniStackError(f"{' '.join(self.args)} exited {self.returncode}:\n{self.output[-6000:]}")
+            raise HarnessError(f"{' '.join(self.args)} exited {self.returncode}:\n{self.output[-6000:]}")
         return self
 
 
@@ -179,7 +173,7 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, ti
         output, _ = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         stop_process_group(process)
-        raise MiniStackError(f"{' '.join(args)} did not finish within {timeout_s:.0f} s") from None
+        raise HarnessError(f"{' '.join(args)} did not finish within {timeout_s:.0f} s") from None
     finally:
         if process.poll() is None:
             stop_process_group(process)
@@ -194,5 +188,5 @@ def outputs_by_suffix(outputs: Mapping[str, str], suffix: str) -> str:
     """The one output whose logical id ends with ``suffix`` (the prefix is add_outputs()' choice)."""
     found = [value for key, value in outputs.items() if key.endswith(suffix)]
     if len(found) != 1:
-        raise MiniStackError(f"expected one output ending in {suffix}, found {len(found)} in {dict(outputs)}")
+        raise HarnessError(f"expected one output ending in {suffix}, found {len(found)} in {dict(outputs)}")
     return found[0]

@@ -70,14 +70,13 @@ def only_wheel(outdir: Path) -> Path:
     return wheels[0]
 
 
-def offline_pip(python: Path, command: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """pip of ``python`` with the offline wheelhouse as its only source. An install compiles nothing: compiling all
-    of aws-cdk-lib costs about 40 s of CPU per venv, and the few modules a child imports are compiled then (fresh_env
-    lets it write them)."""
+def offline_pip(python: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """pip of ``python`` with the offline wheelhouse as its only source, compiling nothing (PIP_COMPILE=0 reaches the
+    isolated build environments too): compiling all of aws-cdk-lib costs about 40 s of CPU per venv, and the few
+    modules a child imports are compiled then (fresh_env lets it write them)."""
     options = ["--quiet", "--disable-pip-version-check", "--no-index", "--find-links", str(WHEELHOUSE)]
-    if command == "install":
-        options.append("--no-compile")
-    return run([str(python), "-m", "pip", command, *args, *options], **kwargs)
+    kwargs.setdefault("env", {**os.environ, "PIP_COMPILE": "0"})
+    return run([str(python), "-m", "pip", *args, *options], **kwargs)
 
 
 def new_venv(folder: Path) -> Path:
