@@ -153,15 +153,11 @@ def _run(
         reason = cr.too_short_reason(props, remaining_s, needed_s)
         return Answer(cr.FAILED, reason, failed_id, cr.result_data(props, result))
     if result.outcome == "yield":
-        refused = Answer(
-            cr.FAILED,
-            f"Could not continue waiting for model packaging job {props.physical_id} in a new invocation "
-            f"(last status {result.status or 'unknown'})",
-            failed_id,
-            cr.result_data(props, result),
+        what = f"model packaging job {props.physical_id}"
+        last = f"last status {result.status or 'unknown'}"
+        return _continuation(
+            event, state, props, failed_id, result.next_look_at, what, last, cr.result_data(props, result)
         )
-        payload = cr.continuation_event(event, state, result.next_look_at)
-        return Continuation(payload, state.invocation + 1, props.physical_id, refused)
     decision = cr.decide(props, result, clock.now() - state.started_at)
     if decision.status == cr.FAILED:
         return Answer(decision.status, decision.reason, failed_id, decision.data)
@@ -179,18 +175,28 @@ def _run(
     if checked.outcome == "deployable":
         return Answer(decision.status, decision.reason, props.physical_id, decision.data)
     if checked.outcome == "yield":
-        refused = Answer(
-            cr.FAILED,
-            f"Could not continue waiting for Greengrass component {arn} in a new invocation "
-            f"(last state {checked.state or 'unknown'})",
-            failed_id,
-            decision.data,
-        )
-        payload = cr.continuation_event(event, state, checked.next_look_at)
-        return Continuation(payload, state.invocation + 1, props.physical_id, refused)
+        last = f"last state {checked.state or 'unknown'}"
+        what = f"Greengrass component {arn}"
+        return _continuation(event, state, props, failed_id, checked.next_look_at, what, last, decision.data)
     if checked.outcome == "timeout":
         reason = component.timeout_reason(arn, checked.state, clock.now() - state.started_at)
         if too_short:
             reason = cr.too_short_reason(props, remaining_s, needed_s)
         return Answer(cr.FAILED, reason, failed_id, decision.data)
     return Answer(cr.FAILED, checked.reason, failed_id, decision.data)
+
+
+def _continuation(
+    event: Mapping[str, Any],
+    state: cr.WaitState,
+    props: cr.JobProperties,
+    failed_id: str,
+    next_look_at: float | None,
+    what: str,
+    last: str,
+    data: dict[str, str],
+) -> Continuation:
+    """Continue waiting for ``what`` in a new invocation; if that is refused, answer FAILED saying so."""
+    reason = f"Could not continue waiting for {what} in a new invocation ({last})"
+    payload = cr.continuation_event(event, state, next_look_at)
+    return Continuation(payload, state.invocation + 1, props.physical_id, Answer(cr.FAILED, reason, failed_id, data))
