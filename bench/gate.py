@@ -129,8 +129,7 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
     use_project_paths()
     from support import VirtualClock, make_event, properties
 
-    from model_packaging_job import custom_resource as cr
-    from model_packaging_job import step
+    from model_packaging_job import lifecycle, response
 
     clock = VirtualClock(EPOCH)
     client = JobThatFinishes(clock, EPOCH + finish_after_s, assumptions.describe_call_s)
@@ -143,13 +142,13 @@ def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], as
             raise RuntimeError("the simulated wait never ended")
         invocation_start = clock.now()
         # A fresh invocation has its whole timeout ahead of it.
-        outcome = step.run(event, function_timeout_s, lookoutvision=client, clock=wait_clock)
+        outcome = lifecycle.run(event, function_timeout_s, lookoutvision=client, clock=wait_clock)
         billed.append(ceil_ms(clock.now() - invocation_start + assumptions.short_invocation_s))
-        if isinstance(outcome, step.Continuation):
+        if isinstance(outcome, lifecycle.Continuation):
             event = outcome.event
             clock.sleep(assumptions.handoff_gap_s)  # the asynchronous invocation starts (and initializes)
             continue
-        if outcome.status != cr.SUCCESS:
+        if outcome.status != response.SUCCESS:
             raise RuntimeError(f"the simulated gate did not succeed: {outcome}")
         break
     if client.detected_at is None:
@@ -310,14 +309,13 @@ def measure(
 
 def describe_models(function: dict[str, Any]) -> dict[str, Any]:
     use_project_paths()
-    from model_packaging_job import custom_resource as cr
-    from model_packaging_job import packaging_job as pj
+    from model_packaging_job import continuation, waiting
 
     return {
         "assumptions": asdict(ASSUMPTIONS),
         "ours_function": function,
-        "ours_handoff_margin_s": cr.HANDOFF_MARGIN_S,
-        "ours_poll_interval_s": list(pj.POLL_INTERVAL_S),
+        "ours_handoff_margin_s": continuation.HANDOFF_MARGIN_S,
+        "ours_poll_interval_s": list(waiting.POLL_INTERVAL_S),
         "crhelper_polling_interval_s": crhelper_polling_interval_s(),
         "crhelper_first_poll": "one rate interval after the rule is created (EventBridge rate schedules start at "
         "creation)",

@@ -102,8 +102,7 @@ def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], ass
     use_project_paths()
     from support import VirtualClock, make_event
 
-    from model_packaging_job import custom_resource as cr
-    from model_packaging_job import step
+    from model_packaging_job import lifecycle, response
 
     clock = VirtualClock(EPOCH)
     job, component = _Job(clock, after_s, exists=mode == "component"), _Component()
@@ -113,14 +112,14 @@ def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], ass
         invocations += 1
         if invocations > 100:
             raise RuntimeError("the simulated wait never ended")
-        outcome = step.run(
+        outcome = lifecycle.run(
             event, float(function["timeout_s"]), lookoutvision=job, greengrass=component, clock=clock.clock(seed)
         )
-        if isinstance(outcome, step.Continuation):
+        if isinstance(outcome, lifecycle.Continuation):
             event = outcome.event
             clock.sleep(assumptions.handoff_gap_s)
             continue
-        if outcome.status != cr.SUCCESS:
+        if outcome.status != response.SUCCESS:
             raise RuntimeError(f"the simulated gate did not succeed: {outcome}")
         break
     return StartRun(
@@ -135,15 +134,14 @@ def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], ass
 def measure(
     function: dict[str, Any], seeds: int, rows: Sequence[tuple[str, int]] = ROWS, assumptions: Assumptions = ASSUMPTIONS
 ) -> list[dict[str, Any]]:
-    from model_packaging_job import packaging_job as pj
+    from model_packaging_job import waiting
 
     out = []
     for mode, after_s in rows:
         runs = []
         for seed in range(seeds):
-            phase = (
-                0.0 if after_s == 0 else random.Random(f"start-phase:{after_s}:{seed}").random() * pj.POLL_INTERVAL_S[1]
-            )
+            draw = random.Random(f"start-phase:{after_s}:{seed}").random()
+            phase = 0.0 if after_s == 0 else draw * waiting.POLL_INTERVAL_S[1]
             run = simulate(mode, after_s + phase, seed, function, assumptions)
             runs.append({"seed": seed, "finish_after_start_s": round(after_s + phase, 3), **run.__dict__})
         row: dict[str, Any] = {"mode": mode, "finish_after_s": after_s, "seeds": seeds}
@@ -152,7 +150,7 @@ def measure(
             row[f"{key}_median"] = round(median(values), 3)
             row[f"{key}_worst"] = max(values)
         row["invocations_allowed"] = invocation_allowance(max(r["finish_after_start_s"] for r in runs))
-        row["poll_interval_high_s"] = pj.POLL_INTERVAL_S[1]
+        row["poll_interval_high_s"] = waiting.POLL_INTERVAL_S[1]
         row["runs"] = runs
         out.append(row)
     return out

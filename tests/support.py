@@ -79,9 +79,9 @@ class VirtualClock:
         self.t += seconds
 
     def clock(self, seed: int = 7) -> Any:
-        from model_packaging_job import packaging_job as pj
+        from model_packaging_job.outbound import Clock
 
-        return pj.Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))
+        return Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))
 
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
@@ -342,6 +342,9 @@ class FakeLookoutVision(LoopbackServer):
         self.starts: list[dict[str, Any]] = []
         self.started: dict[tuple[str, str], str] = {}
         self.refusals: deque[Step] = deque()
+        # Once the queued refusals are used up: the refusal a Start answers, given its request, or None to let it
+        # through (a refusal that depends on the time, such as throttling until a given moment).
+        self.refuse_start: Callable[[dict[str, Any]], Step | None] | None = None
         self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
             ok(packaged(request, "CREATED")),
             ok(packaged(request, "RUNNING")),
@@ -443,6 +446,8 @@ class FakeLookoutVision(LoopbackServer):
         with self._lock:
             self.starts.append({"project": project, "job": job, "token": token, "body": body, "at": time.monotonic()})
             refusal = self.refusals.popleft() if self.refusals else None
+            if refusal is None and self.refuse_start is not None:
+                refusal = self.refuse_start(body)
             previous = self.started.get((project, job))
             exists = (project, job) in self.scripts or (project, job) in self._timelines
             if refusal is None and ((previous is None and exists) or previous not in (None, token)):

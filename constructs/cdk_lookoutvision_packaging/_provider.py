@@ -28,14 +28,14 @@ from constructs import Construct, IValidation
 import model_packaging_job
 from cdk_lookoutvision_packaging import _model, _vendor
 from model_packaging_job import contract
-from model_packaging_job import packaging_job as pj
+from model_packaging_job.waiting import PollBudget
 
 HANDLER_DIR = Path(model_packaging_job.__file__).resolve().parent
 # The handler package keeps its name inside the asset, so its modules import each other the same way everywhere.
 HANDLER_PACKAGE = model_packaging_job.__name__
-HANDLER = f"{HANDLER_PACKAGE}.index.handler"
+HANDLER = f"{HANDLER_PACKAGE}.{contract.HANDLER_FUNCTION}"
 # The asset's model folder, relative to the function's code root (/var/task in AWS Lambda).
-ASSET_MODELS_DIR = "models"
+ASSET_MODELS_DIR = contract.MODELS_DIR
 LAMBDA_TASK_ROOT = "/var/task"
 # The newest Python runtime that the tests can run the asset on: aws-cdk-lib offers python3.14, but no registry that
 # the development and CI machines reach installs a 3.14 interpreter, while pyenv carries 3.13 (tests/lambda_runtime.py
@@ -156,7 +156,7 @@ class JobFunction(Construct):
             description="Describes Lookout for Vision model packaging jobs for Custom::LookoutVisionModelPackagingJob",
         )
         # DescribeModelPackagingJob supports no resource types, so "*" is the only resource IAM accepts for it.
-        self.role.add_to_policy(iam.PolicyStatement(actions=[pj.DESCRIBE_ACTION], resources=["*"]))
+        self.role.add_to_policy(iam.PolicyStatement(actions=[contract.DESCRIBE_JOB_ACTION], resources=["*"]))
         default_policy = self.role.node.find_child("DefaultPolicy")
         # For policy-validation plugins such as cdk-nag's AwsSolutions pack: the one wildcard is forced by the service.
         Validations.of(default_policy).acknowledge(
@@ -207,7 +207,7 @@ class JobFunction(Construct):
             self,
             "ContinueWaitPolicy",
             roles=[self.role],
-            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
+            statements=[iam.PolicyStatement(actions=[contract.INVOKE_ACTION], resources=[self.function.function_arn])],
         )
 
     def allow(self, actions: list[str], resources: list[str], *, wildcard_reason: str | None = None) -> None:
@@ -234,11 +234,11 @@ class JobFunction(Construct):
         )
 
     @property
-    def budget(self) -> pj.PollBudget:
+    def budget(self) -> PollBudget:
         """The stack's polling budget: the smallest any job asked for (a job that gives none asks for the default),
         shared by all."""
         rps = min(self._requested_rps) if self._requested_rps else contract.DEFAULT_DESCRIBE_BUDGET_RPS
-        return pj.PollBudget(rps, max(1, len(self._jobs)))
+        return PollBudget(rps, max(1, len(self._jobs)))
 
     def _budget_problems(self) -> list[str]:
         budget = self.budget

@@ -11,20 +11,20 @@
                                                    [--job-name J] [--wait [--timeout 45m] [--interval 5s]]
                                                    [--region R] [--endpoint-url URL] [--format json|text]
 
-``start`` starts the job through the handler's own code (packaging.ensure_job: the same client token, the adoption
+``start`` starts the job through the handler's own code (start.ensure_job: the same client token, the adoption
 of an existing job with the same configuration, the refusal of one with another) and prints the job name on stdout;
 with ``--wait`` it then waits like ``wait`` (the job name goes to stderr, the result to stdout) with its exit codes.
 A refused start exits 3.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
-the custom resource's Data keys (packaging_job.DATA_KEYS). Describing, classifying and waiting are the handler's own
-code (packaging_job); this module only parses arguments, builds the client and reports.
+the custom resource's Data keys (contract.DATA_KEYS). Describing, classifying and waiting are the handler's own
+code (job); this module only parses arguments, builds the client and reports.
 
 Exit codes:
 
 - 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
 - 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
-  (no component to deploy), which the in-stack gate fails too (packaging_job.has_greengrass_output).
+  (no component to deploy), which the in-stack gate fails too (job.has_greengrass_output).
 - 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
 - 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
   cannot fix; the message is on stderr.
@@ -52,9 +52,11 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 from cdk_lookoutvision_packaging import _model
-from model_packaging_job import contract
-from model_packaging_job import packaging_job as pj
-from model_packaging_job.packaging import Packaging, check, ensure_job
+from model_packaging_job import contract, outbound
+from model_packaging_job import job as jobs
+from model_packaging_job.configuration import Packaging, check
+from model_packaging_job.start import ensure_job
+from model_packaging_job.waiting import POLL_INTERVAL_S
 
 PROG = "python -m cdk_lookoutvision_packaging"
 USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
@@ -81,12 +83,15 @@ DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain secon
 # The options that take a DURATION, for _attach_negative_values.
 _DURATION_OPTIONS = ("--timeout", "--interval")
 # How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
-WORDING = pj.Wording(
+WORDING = outbound.Wording(
     "--project-name",
     "--job-name",
     "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)",
     "Raise --timeout or run wait again.",
+    "--component-version",
 )
+# `start` retries throttling, 5xx and connection errors for at most this long.
+START_RETRY_BUDGET_S = 60.0
 
 
 class CliError(Exception):
@@ -229,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=(
                 # "%%": argparse %-formats help strings.
                 f"poll every DURATION ±{INTERVAL_JITTER:.0%}% while the job is CREATED or RUNNING "
-                f"(default {pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s)"
+                f"(default {POLL_INTERVAL_S[0]:g}-{POLL_INTERVAL_S[1]:g}s)"
             ),
         )
 
@@ -336,10 +341,10 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
         session.set_config_variable("data_path", os.pathsep.join(p for p in (model_path, existing) if p))
     try:
         return session.create_client(
-            pj.SERVICE_NAME,
+            contract.LOOKOUTVISION_SERVICE,
             region_name=region or os.environ.get("AWS_REGION") or None,
             endpoint_url=endpoint_url or None,
-            config=pj.client_config(user_agent_extra=USER_AGENT),
+            config=outbound.client_config(user_agent_extra=USER_AGENT),
         )
     except UnknownServiceError:
         raise CliError(
@@ -379,7 +384,7 @@ def format_duration(seconds: float) -> str:
 def format_result(attributes: dict[str, str], output: str) -> str:
     if output == "json":
         return json.dumps(attributes)
-    return "\n".join(f"{key}: {pj.one_line(value)}".rstrip() for key, value in attributes.items())
+    return "\n".join(f"{key}: {outbound.one_line(value)}".rstrip() for key, value in attributes.items())
 
 
 @dataclass
@@ -402,7 +407,7 @@ class Progress:
 
     def on_status(self, status: str, description: dict[str, Any]) -> None:
         text = f"{self.job}: {status or '(no status)'}"
-        message = pj.one_line(str(description.get("StatusMessage") or ""))
+        message = outbound.one_line(str(description.get("StatusMessage") or ""))
         if message:
             text += f" - {message}"
         if self.retries > self.retries_reported:
@@ -421,16 +426,6 @@ class Progress:
         self.line(f"{self.job}: {problem.message}; retry {self.retries} in {min(delay, remaining):.1f}s")
 
 
-def explain(problem: Any, project: str, job: str, region: str) -> str:
-    """A final problem's message in the CLI's terms (--project-name where the construct says project_name)."""
-    if problem.error is None:
-        return str(problem.message)
-    return str(pj.classify_error(problem.error, project, job, region, WORDING).message)
-
-
-def _attributes(description: dict[str, Any] | None, project: str, job: str) -> dict[str, str]:
-    attributes: dict[str, str] = pj.to_attributes(description or {}, project, job)
-    return attributes
 
 
 # --- commands ------------------------------------------------------------------------------------------------------
@@ -444,27 +439,27 @@ class _Look:
     job: str
     client: Any
     region: str
-    clock: pj.Clock
+    clock: outbound.Clock
     progress: Progress
 
     @classmethod
     def begin(cls, args: argparse.Namespace, err: IO[str], budget_s: float, client: Any = None) -> _Look:
         project, job = str(args.project_name), str(args.job_name)
         client = client or make_client(args.region, args.endpoint_url)
-        clock = pj.Clock(now=time.monotonic)
+        clock = outbound.Clock(now=time.monotonic)
         start = clock.now()
         progress = Progress(f"{project}/{job}", err, clock.now, start, start + budget_s)
         return cls(project, job, client, str(client.meta.region_name or ""), clock, progress)
 
-    def wait(self, *, wait: bool, **extra: Any) -> pj.WaitResult:
-        return pj.wait_for_job(
+    def wait(self, *, wait: bool, **extra: Any) -> jobs.WaitResult:
+        return jobs.wait_for_job(
             self.client,
+            jobs.describe_call(self.project, self.job, self.region, WORDING),
             self.project,
             self.job,
             deadline=self.progress.deadline,
             wait=wait,
             clock=self.clock,
-            region=self.region,
             on_status=self.progress.on_status if wait else None,
             on_retry=self.progress.on_retry,
             **extra,
@@ -477,9 +472,9 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
     if interval is None:
-        polling = f"{pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s"
+        polling = f"{POLL_INTERVAL_S[0]:g}-{POLL_INTERVAL_S[1]:g}s"
     else:
-        extra["poll_interval_s"] = (interval * (1 - INTERVAL_JITTER), interval * (1 + INTERVAL_JITTER))
+        extra["interval"] = (interval * (1 - INTERVAL_JITTER), interval * (1 + INTERVAL_JITTER))
         polling = f"{format_duration(interval)} ±{INTERVAL_JITTER:.0%}"
     print(
         f"Waiting up to {format_duration(args.timeout)} for model packaging job {project}/{job}"
@@ -493,26 +488,27 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     outcome = str(result.outcome)
     if outcome == "error":
         problem = result.problem
-        message = explain(problem, project, job, region) if problem else "the wait ended with an error"
+        message = problem.message if problem else "the wait ended with an error"
         print(f"error: {message}", file=err, flush=True)
         return EXIT_ERROR
 
-    attributes = _attributes(result.description, project, job)
+    attributes = jobs.to_attributes(result.description or {}, project, job)
     if result.description is not None:
         print(format_result(attributes, args.output), file=out, flush=True)
     if outcome == "succeeded":
-        if not pj.has_greengrass_output(attributes):
+        if not jobs.has_greengrass_output(attributes):
             # The in-stack gate answers FAILED here: the job left no component to deploy.
-            print(pj.no_output_reason(project, job), file=err, flush=True)
+            print(jobs.no_output_reason(project, job), file=err, flush=True)
             return EXIT_FAILED
         print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
         return EXIT_SUCCEEDED
     if outcome == "failed":
-        print(pj.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
+        print(jobs.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
         return EXIT_FAILED
     # "timeout": the deadline passed. ("not_ready" and "yield" cannot happen with wait=True and no yield_at.)
     waited = f"{elapsed} ({calls})"
-    text = pj.timeout_reason(project, job, result.status, 0.0, result.last_error, waited=waited, wording=WORDING)
+    what, last = f"model packaging job {project}/{job}", f"last status {result.status or 'unknown'}"
+    text = jobs.timeout_reason(what, last, 0.0, result.last_error, waited=waited, remedy=WORDING.timeout_remedy)
     print(text, file=err, flush=True)
     return EXIT_TIMEOUT
 
@@ -523,8 +519,16 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     job = args.job_name or contract.default_job_name(packaging.component_name, str(packaging.component_version))
     client = make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
+    clock = outbound.Clock(now=time.monotonic)
     started = ensure_job(
-        client, project, job, packaging, clock=pj.Clock(now=time.monotonic), region=region, wording=WORDING
+        client,
+        project,
+        job,
+        packaging,
+        clock=clock,
+        give_up_at=clock.now() + START_RETRY_BUDGET_S,
+        region=region,
+        wording=WORDING,
     )
     if started.outcome == "refused":
         print(f"error: {started.reason}", file=err, flush=True)
@@ -540,13 +544,13 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     look = _Look.begin(args, err, DESCRIBE_RETRY_BUDGET_S)
-    project, job, region = look.project, look.job, look.region
+    project, job = look.project, look.job
     result = look.wait(wait=False)
     if result.description is not None and str(result.outcome) in ("succeeded", "failed", "not_ready"):
-        print(format_result(_attributes(result.description, project, job), args.output), file=out, flush=True)
+        print(format_result(jobs.to_attributes(result.description, project, job), args.output), file=out, flush=True)
         return EXIT_SUCCEEDED
     if result.problem is not None:
-        message = explain(result.problem, project, job, region)
+        message = result.problem.message
     else:
         message = f"could not describe {project}/{job} within {DESCRIBE_RETRY_BUDGET_S:g}s: {result.last_error}"
     print(f"error: {message}", file=err, flush=True)

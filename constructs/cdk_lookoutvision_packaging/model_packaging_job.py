@@ -12,7 +12,7 @@ from constructs import Construct
 from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, Attribute, JobAttributes
 from cdk_lookoutvision_packaging._provider import JobFunction
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
-from model_packaging_job import component, contract
+from model_packaging_job import contract
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
@@ -112,7 +112,7 @@ class ModelPackagingJob(Construct, JobAttributes):
             if wait_for_completion:
                 # The deployment passes on only a component version that Greengrass can deploy.
                 handler.allow(
-                    [component.DESCRIBE_ACTION],
+                    [contract.DESCRIBE_COMPONENT_ACTION],
                     [component_version_arn(Stack.of(self), expected_component_name, None)],
                     wildcard_reason="the job names its component version only when it succeeds: DescribeComponent "
                     "on every version of the one component the job is expected to produce",

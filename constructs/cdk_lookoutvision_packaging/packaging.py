@@ -12,8 +12,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_lookoutvision_packaging._provider import JobFunction
-from model_packaging_job import component, contract
-from model_packaging_job.packaging import Packaging, check
+from model_packaging_job import contract
+from model_packaging_job.configuration import Packaging, check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +120,7 @@ class GreengrassPackaging:
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         handler.allow(
-            ["lookoutvision:StartModelPackagingJob"],
+            [contract.START_JOB_ACTION],
             [model],
             wildcard_reason="model_version latest names no model version at synth time: any version of this project",
         )
@@ -134,9 +134,9 @@ class GreengrassPackaging:
         if self.output_bucket.encryption_key is not None:
             handler.allow(["kms:GenerateDataKey"], [self.output_bucket.encryption_key.key_arn])
         components = component_arns(stack, packaging.component_name, packaging.component_version)
-        handler.allow(["greengrass:CreateComponentVersion", component.DESCRIBE_ACTION], components)
+        handler.allow([contract.CREATE_COMPONENT_ACTION, contract.DESCRIBE_COMPONENT_ACTION], components)
         if self.tags:
-            handler.allow(["greengrass:TagResource"], components)
+            handler.allow([contract.TAG_COMPONENT_ACTION], components)
 
 
 def component_version_arn(stack: Stack, name: str, version: str | None) -> str:

@@ -2,9 +2,9 @@
 
 A job that SUCCEEDED has created the component version, but Greengrass registers it asynchronously: a deployment
 made before it is DEPLOYABLE fails on the devices, long after the stack said yes. So once the job SUCCEEDED, the
-component version is described (greengrassv2 DescribeComponent): DEPLOYABLE passes, REQUESTED and INITIATED (and a
-version Greengrass does not list yet) keep waiting within the same wait timeout, FAILED and DEPRECATED fail with the
-component's own message.
+component version is described (greengrassv2 DescribeComponent) in the same wait loop as the job: DEPLOYABLE passes,
+REQUESTED and INITIATED (and a version Greengrass does not list yet) keep waiting within the same wait timeout,
+FAILED and DEPRECATED fail with the component's own message.
 """
 
 from __future__ import annotations
@@ -14,15 +14,29 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from . import packaging_job as pj
+from . import waiting
+from .contract import DESCRIBE_COMPONENT_ACTION
+from .outbound import CONSTRUCT_WORDING, Call, Clock, Wording, bounded_call, classify, one_line
 
-SERVICE_NAME = "greengrassv2"
-DESCRIBE_ACTION = "greengrass:DescribeComponent"
 DEPLOYABLE = "DEPLOYABLE"
 WAITING_STATES = frozenset({"REQUESTED", "INITIATED"})
 FAILED_STATES = frozenset({"FAILED", "DEPRECATED"})
 # What a version Greengrass does not list yet counts as while the wait goes on.
 NOT_LISTED = "not registered yet"
+
+
+def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
+    """Greengrass DescribeComponent of the component version ``arn``, as the calling policy needs to know it."""
+    return Call(
+        "DescribeComponent",
+        DESCRIBE_COMPONENT_ACTION,
+        arn,
+        f"Cannot describe Greengrass component {arn}",
+        f"Access denied describing Greengrass component {arn}: grant {DESCRIBE_COMPONENT_ACTION} on it",
+        service="Greengrass",
+        wording=wording,
+        region=region,
+    )
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,7 @@ class ComponentResult:
     reason: str = ""
     calls: int = 0
     next_look_at: float | None = None
+    last_error: str = ""
 
 
 def wait_deployable(
@@ -42,80 +57,46 @@ def wait_deployable(
     *,
     deadline: float,
     yield_at: float | None,
-    clock: pj.Clock,
+    clock: Clock,
+    call: Call | None = None,
     on_state: Callable[[str], None] | None = None,
 ) -> ComponentResult:
     """Describe the component version ``arn`` until it is DEPLOYABLE or can never be, or the wait's time is up."""
-    state, calls, attempt = "", 0, 0
-    while True:
-        calls += 1
+    call = call or describe_call(arn)
+    seen: dict[str, Any] = {"state": "", "status": {}}
+
+    def look(timeout_s: float) -> bool:
         try:
-            response = pj.bounded_call(partial(client.describe_component, arn=arn), pj.MAX_CALL_S, "DescribeComponent")
+            response = bounded_call(partial(client.describe_component, arn=arn), timeout_s, "DescribeComponent")
             status = response.get("status") or {}
-            new_state = str(status.get("componentState") or "")
-            attempt = 0
-        except Exception as error:  # noqa: BLE001 - classified below
-            retry, implied, reason = _classify(error, arn)
-            if not retry:
-                return ComponentResult("error", state, reason, calls)
-            new_state, status = implied or state, {}
-            attempt += 1
-        if new_state != state and on_state is not None:
-            on_state(new_state)
-        state = new_state
-        if state == DEPLOYABLE:
-            return ComponentResult("deployable", state, "", calls)
-        if state in FAILED_STATES:
-            return ComponentResult("failed", state, failed_reason(arn, state, status), calls)
-        if state and state not in WAITING_STATES and state != NOT_LISTED:
-            return ComponentResult("error", state, f"Greengrass component {arn} is in unknown state {state}", calls)
-        low, high = pj.POLL_INTERVAL_S
-        backoff = pj.BACKOFF_BASE_S * 2.0 ** min(attempt, 8)
-        delay = clock.rng.uniform(low, high) if attempt == 0 else min(pj.BACKOFF_CAP_S, backoff)
-        now = clock.now()
-        if yield_at is not None and now + delay >= yield_at:
-            return ComponentResult("yield", state, "", calls, next_look_at=now + delay)
-        if now + delay > deadline:
-            return ComponentResult("timeout", state, "", calls)
-        clock.sleep(delay)
+            state = str(status.get("componentState") or "")
+        except Exception as error:
+            if classify(error, call).kind != "not_found":
+                raise
+            state, status = NOT_LISTED, {}
+        if state != seen["state"] and on_state is not None:
+            on_state(state)
+        seen.update(state=state, status=status)
+        return state not in WAITING_STATES and state != NOT_LISTED
 
-
-def _classify(error: BaseException, arn: str) -> tuple[bool, str, str]:
-    """(retry, state it implies, reason) for a failed DescribeComponent."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(error, ClientError):
-        err = error.response.get("Error", {})
-        code = str(err.get("Code", "Unknown"))
-        message = pj.one_line(str(err.get("Message", "")).strip())
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code == "ResourceNotFoundException" or status == 404:
-            return True, NOT_LISTED, ""
-        if code in ("ThrottlingException", "InternalServerException") or status == 429 or status >= 500:
-            return True, "", ""
-        if code == "AccessDeniedException" or status == 403:
-            return (
-                False,
-                "",
-                (f"Access denied describing Greengrass component {arn}: grant {DESCRIBE_ACTION} on it ({message})"),
-            )
-        return False, "", f"DescribeComponent for {arn} failed with {code} ({status}): {message}"
-    if isinstance(error, BotoCoreError | ConnectionError | TimeoutError):
-        # Connection failures, timeouts and malformed answers are retried; a name that does not resolve is not.
-        problem = pj.classify_error(error, "", "")
-        if problem.retryable:
-            return True, "", ""
-        return False, "", f"DescribeComponent for {arn} failed: {type(error).__name__}: {pj.one_line(str(error))}"
-    return False, "", f"DescribeComponent for {arn} failed: {type(error).__name__}: {error}"
+    waited = waiting.wait(look, call, deadline=deadline, yield_at=yield_at, clock=clock)
+    state = seen["state"]
+    if waited.outcome == "error" and waited.problem is not None:
+        return ComponentResult("error", state, waited.problem.message, waited.calls)
+    if waited.outcome != "done":
+        return ComponentResult(waited.outcome, state, "", waited.calls, waited.next_look_at, waited.last_error)
+    if state == DEPLOYABLE:
+        return ComponentResult("deployable", state, "", waited.calls)
+    if state in FAILED_STATES:
+        return ComponentResult("failed", state, failed_reason(arn, state, seen["status"]), waited.calls)
+    return ComponentResult("error", state, f"Greengrass component {arn} is in unknown state {state}", waited.calls)
 
 
 def failed_reason(arn: str, state: str, status: Mapping[str, Any]) -> str:
-    message = pj.one_line(str(status.get("message") or "").strip())
+    message = one_line(str(status.get("message") or "").strip())
     errors = status.get("errors") or {}
     detail = (
-        "; ".join(f"{k}: {pj.one_line(str(v))}" for k, v in sorted(errors.items()))
-        if isinstance(errors, Mapping)
-        else ""
+        "; ".join(f"{k}: {one_line(str(v))}" for k, v in sorted(errors.items())) if isinstance(errors, Mapping) else ""
     )
     said = " ".join(part for part in (message, detail) if part) or "no message"
     return (
@@ -124,8 +105,6 @@ def failed_reason(arn: str, state: str, status: Mapping[str, Any]) -> str:
     )
 
 
-def timeout_reason(arn: str, state: str, waited_s: float) -> str:
-    return (
-        f"Greengrass component {arn} was still {state or 'not described'} after {waited_s / 60:.1f} minutes: "
-        "Greengrass has not made it deployable yet. Retry the deployment, or raise wait_timeout"
-    )
+def timeout_what(arn: str) -> str:
+    """What a component wait that timed out was waiting for, for ``job.timeout_reason``."""
+    return f"Greengrass component {arn} to become deployable"

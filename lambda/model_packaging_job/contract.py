@@ -16,6 +16,22 @@ RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
 # The one crhelper release the handler is written against and the asset carries (the construct bundles it).
 CRHELPER_VERSION = "2.0.12"
 
+# --- the services and the IAM actions the function's role needs: the construct grants exactly these ---------------
+
+LOOKOUTVISION_SERVICE = "lookoutvision"
+GREENGRASS_SERVICE = "greengrassv2"
+# DescribeModelPackagingJob supports no resource types: its statement must use Resource "*".
+DESCRIBE_JOB_ACTION = "lookoutvision:DescribeModelPackagingJob"
+START_JOB_ACTION = "lookoutvision:StartModelPackagingJob"
+DESCRIBE_COMPONENT_ACTION = "greengrass:DescribeComponent"
+CREATE_COMPONENT_ACTION = "greengrass:CreateComponentVersion"
+TAG_COMPONENT_ACTION = "greengrass:TagResource"
+INVOKE_ACTION = "lambda:InvokeFunction"
+# The asset: this package, the service models it carries (botocore dropped lookoutvision in 1.40.61) beside it, and
+# the entry point.
+MODELS_DIR = "models"
+HANDLER_FUNCTION = "index.handler"
+
 # --- ResourceProperties --------------------------------------------------------------------------------------------
 
 PROJECT_NAME = "ProjectName"
@@ -112,9 +128,12 @@ JOB_NAME_RULE = NameRule("JobName", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits an
 COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "letters, digits, '-', '_' and '.'")
 
 
-def show(value: str, limit: int = 80) -> str:
+def show(value: object, limit: int = 80) -> str:
     """repr() of a value, shortened so that an error message stays readable."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "...")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # --- starting the job: the packaging configuration (StartModelPackagingJob) -----------------------------------------
@@ -130,8 +149,6 @@ BUCKET_RULE = NameRule("Bucket", 3, 63, r"[0-9A-Za-z.\-_]*", "an S3 bucket name"
 PREFIX_RULE = NameRule(
     "Prefix", 1, 1024, r"[a-zA-Z0-9!_.*'()-][/a-zA-Z0-9!_.*'()-]*", "an S3 key prefix such as lookoutvision/pcb/"
 )
-# StartModelPackagingJob's idempotency token.
-CLIENT_TOKEN_RULE = NameRule("ClientToken", 1, 64, r"[a-zA-Z0-9-]+", "letters, digits and '-'")
 TARGET_DEVICES = ("jetson_xavier",)
 TARGET_OS = ("LINUX",)
 TARGET_ARCHS = ("ARM64", "X86_64")

@@ -7,12 +7,12 @@ delete functions, turns their exceptions into FAILED and answers. What we replac
   PUT). ``_send`` goes through one claim under one lock: the handler's answer, the timer's and the hand-off of the wait
   to a new invocation exclude each other, and the invocation does not return before a claimed answer was delivered
   (Lambda would freeze the timer's thread halfway through its PUT).
-- **A bounded sender.** Its sender retries forever; ``custom_resource.send_response`` gives up within the time the
+- **A bounded sender.** Its sender retries forever; ``delivery.send_response`` gives up within the time the
   invocation has left (at most ``SEND_BUDGET_S``), and at once for a ResponseURL http.client refuses.
-- **A 4096-byte fit.** Its body can exceed what CloudFormation accepts; ``custom_resource.encode_response`` shortens the
+- **A 4096-byte fit.** Its body can exceed what CloudFormation accepts; ``response.encode_response`` shortens the
   Reason, then Data, so that the answer fits.
 - **No ResponseURL in logs.** At DEBUG it logs the event, whose ResponseURL is a presigned S3 URL:
-  ``custom_resource.install_redaction`` redacts it in every form before crhelper's first line.
+  ``redaction.install_redaction`` redacts it in every form before crhelper's first line.
 - **No poller.** Its poller creates an EventBridge rule (at least a minute between looks). We never enable it, and
   ``AWS_SAM_LOCAL`` is set while its constructor runs so that it does not create the lambda, events and logs clients
   the poller needs (about a third of the cold start); its polling keys (CrHelperPoll, CrHelperData, ...) are dropped
@@ -22,8 +22,8 @@ delete functions, turns their exceptions into FAILED and answers. What we replac
 - ``_set_timeout`` / ``_timeout``: the timer fires ``TIMER_MARGIN_S`` before the deadline (not 0.5 s, too late for a
   PUT), is a daemon, and answers with a reason that says where to look.
 
-``tests/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not ``contract.CRHELPER_VERSION``
-or the signatures of the internals we override differ from ``PINNED_SIGNATURES``.
+``tests/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not ``contract.CRHELPER_VERSION``,
+or when a crhelper function this module overrides or calls (``log_helper.setup`` among them) changed its signature.
 """
 
 from __future__ import annotations
@@ -38,21 +38,11 @@ from typing import Any
 
 from crhelper import CfnResource, log_helper
 
-from . import custom_resource as cr
+from . import response as cr
+from .delivery import send_response
+from .redaction import install_redaction
 
-logger = logging.getLogger("model_packaging_job")
-
-# The crhelper internals this module overrides, and their signatures in contract.CRHELPER_VERSION (a default that is a
-# function shows as <function name>).
-PINNED_SIGNATURES = {
-    "__init__": "(self, json_logging=False, log_level='DEBUG', boto_level='ERROR', polling_interval=2, "
-    "sleep_on_delete=120, ssl_verify=None)",
-    "__call__": "(self, event, context)",
-    "_log_setup": "(self, event, context)",
-    "_set_timeout": "(self)",
-    "_timeout": "(self)",
-    "_send": "(self, status=None, reason='', send_response=<function _send_response>)",
-}
+logger = logging.getLogger(__name__)
 
 # crhelper answers with "ran out of time" this long before the Lambda deadline if nothing else answered by then.
 TIMER_MARGIN_S = 4.0
@@ -94,6 +84,11 @@ class Responder(CfnResource):
         self.PhysicalResourceId = physical_id
         return physical_id
 
+    def answered(self) -> bool:
+        """Whether this request's answer was claimed (by the handler or the timer)."""
+        with self._answer_lock:
+            return self._claim == "answer"
+
     def claim_hand_off(self) -> bool:
         """Claim the request for a continuation; False when an answer was claimed first (the timer's)."""
         with self._answer_lock:
@@ -110,7 +105,7 @@ class Responder(CfnResource):
 
     def __call__(self, event: Any, context: Any) -> None:
         """Answer one request exactly once (or hand it off), and return only once the answer was delivered."""
-        cr.install_redaction(response_url=event.get("ResponseURL") if isinstance(event, dict) else None)
+        install_redaction(response_url=event.get("ResponseURL") if isinstance(event, dict) else None)
         problem = _precheck(event)
         if problem:
             logger.error("Cannot process the request: %s", problem)
@@ -200,7 +195,7 @@ def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
             }
         )
     )
-    return cr.send_response(event.get("ResponseURL"), encoded, deadline=time.monotonic() + budget)
+    return send_response(event.get("ResponseURL"), encoded, deadline=time.monotonic() + budget)
 
 
 def _precheck(event: Any) -> str | None:

@@ -12,7 +12,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-logger = logging.getLogger("model_packaging_job")
+from .contract import INVOKE_ACTION
+from .outbound import ApiProblem, Call, Clock, client_config, retrying
+
+logger = logging.getLogger(__name__)
 
 # At most this many Invoke attempts, within this long.
 HANDOFF_ATTEMPTS = 3
@@ -28,10 +31,22 @@ class Claim(Protocol):
 
 
 def lambda_client_config() -> Any:
-    from botocore.config import Config
-
     # One attempt per call: botocore would retry a read timeout, and so queue the same continuation twice.
-    return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
+    return client_config()
+
+
+def invoke_call(function_arn: str) -> Call:
+    """The asynchronous Invoke, as the calling policy needs to know it: never repeated once it may have reached
+    Lambda (``repeatable`` False makes a 5xx or a read timeout an unknown outcome, not a retry)."""
+    return Call(
+        "Invoke",
+        INVOKE_ACTION,
+        function_arn,
+        "Could not hand the wait on",
+        f"check that the function may {INVOKE_ACTION} itself",
+        service="Lambda",
+        repeatable=False,
+    )
 
 
 def continue_elsewhere(
@@ -54,43 +69,57 @@ def continue_elsewhere(
     if not claim.claim_hand_off():
         logger.info("Not handing the wait on: this request was already answered")
         return None
-    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
-
     body = json.dumps(payload).encode("utf-8")
-    give_up_at = monotonic() + HANDOFF_BUDGET_S
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=body)
-        except (EndpointConnectionError, ConnectTimeoutError) as error:
-            # Refused, unresolvable or unreachable while connecting: the request was never sent.
-            problem = f"{type(error).__name__} connecting to Lambda"
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code") or "")
-            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            if status >= 500:
-                _handed_off_maybe(f"Lambda answered {code or 'an error'} ({status})", invocation)
-                return None
-            if code == "AccessDeniedException":
-                claim.release_hand_off()
-                return f"{code}: check that the function may lambda:InvokeFunction itself"
-            if status != 429 and code != "TooManyRequestsException":
-                claim.release_hand_off()
-                return f"Lambda refused the Invoke with {code or 'an error'} ({status})"
-            problem = f"{code or 'throttled'} ({status})"
-        except Exception as error:  # noqa: BLE001 - a read timeout, a connection closed after sending, ...
-            _handed_off_maybe(type(error).__name__, invocation)
-            return None
-        else:
-            logger.info(json.dumps({"handedOffTo": "invocation", "invocation": invocation}))
-            return None
-        delay = min(2.0**attempt, give_up_at - monotonic())
-        logger.warning(json.dumps({"handOffRetry": problem, "attempt": attempt}))
-        if attempt == HANDOFF_ATTEMPTS or delay <= 0:
-            claim.release_hand_off()
-            return f"Lambda did not take the Invoke after {attempt} attempts ({problem})"
-        sleep(delay)
+
+    def invoke(_timeout_s: float) -> Any:
+        return lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=body)
+
+    def on_retry(problem: ApiProblem, _delay: float) -> None:
+        logger.warning(json.dumps({"handOffRetry": _detail(problem), "attempt": attempts.count}))
+
+    attempts = _Counter()
+    clock = Clock(now=monotonic, sleep=sleep)
+    sent = retrying(
+        attempts.counting(invoke),
+        invoke_call(function_arn),
+        clock=clock,
+        give_up_at=monotonic() + HANDOFF_BUDGET_S,
+        max_attempts=HANDOFF_ATTEMPTS,
+        on_retry=on_retry,
+    )
+    problem = sent.problem
+    if problem is None:
+        logger.info(json.dumps({"handedOffTo": "invocation", "invocation": invocation}))
+        return None
+    if problem.kind == "unknown_outcome":
+        _handed_off_maybe(_detail(problem), invocation)
+        return None
+    claim.release_hand_off()
+    if sent.gave_up:
+        return f"Lambda did not take the Invoke after {sent.attempts} attempts ({_detail(problem)})"
+    if problem.kind == "denied":
+        return f"{problem.code}: check that the function may {INVOKE_ACTION} itself"
+    return f"Lambda refused the Invoke with {problem.code or 'an error'} ({problem.status})"
+
+
+class _Counter:
+    """Counts the attempts of a call, for the retry log line."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def counting(self, fn: Callable[[float], Any]) -> Callable[[float], Any]:
+        def counted(timeout_s: float) -> Any:
+            self.count += 1
+            return fn(timeout_s)
+
+        return counted
+
+
+def _detail(problem: ApiProblem) -> str:
+    if problem.status:
+        return f"{problem.code} ({problem.status})"
+    return f"{problem.code} connecting to Lambda" if problem.kind == "transient" else problem.code
 
 
 def _handed_off_maybe(problem: str, invocation: int) -> None:

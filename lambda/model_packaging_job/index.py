@@ -1,7 +1,7 @@
 """Lambda entry point of Custom::LookoutVisionModelPackagingJob: parse the request, run one step, answer once.
 
 ``crhelper_adapter.Responder`` (crhelper with its unsafe edges replaced) parses the event and answers it. A Create or
-Update runs ``step.run`` once: it answers, or the wait goes on in a new invocation (``handoff``). A Delete changes
+Update runs ``lifecycle.run`` once: it answers, or the wait goes on in a new invocation (``handoff``). A Delete changes
 nothing. ``make_handler`` takes the clients, the clock and the environment, so that tests run this same entry point
 against stubs, loopback servers or a virtual clock.
 """
@@ -17,18 +17,18 @@ from typing import Any
 
 # botocore dropped lookoutvision in 1.40.61; the asset carries the model under models/, beside this package. Put it
 # on the data path before any boto3 session exists, keeping whatever path the environment already has.
-_MODELS = Path(__file__).resolve().parents[1] / "models"
+_MODELS = Path(__file__).resolve().parents[1] / "models"  # contract.MODELS_DIR
 if _MODELS.is_dir():
     _paths = [p for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
     if str(_MODELS) not in _paths:
         os.environ["AWS_DATA_PATH"] = os.pathsep.join([str(_MODELS), *_paths])
 
-from . import component, contract, handoff, step  # noqa: E402
-from . import custom_resource as cr  # noqa: E402
-from . import packaging_job as pj  # noqa: E402
+from . import contract, handoff, lifecycle  # noqa: E402
 from .crhelper_adapter import Responder  # noqa: E402
+from .outbound import Clock, client_config  # noqa: E402
+from .response import fallback_physical_id  # noqa: E402
 
-logger = logging.getLogger("model_packaging_job")
+logger = logging.getLogger(__name__)
 
 REGION = os.environ.get("AWS_REGION", "")
 
@@ -55,12 +55,12 @@ def _client(service: str, config: Any, **kwargs: Any) -> Any:
 
 def make_lookoutvision_client(**kwargs: Any) -> Any:
     """The Lookout for Vision client the handler uses; ``kwargs`` go to boto3 (tests pass an endpoint_url)."""
-    return _client(pj.SERVICE_NAME, pj.client_config(), **kwargs)
+    return _client(contract.LOOKOUTVISION_SERVICE, client_config(), **kwargs)
 
 
 def make_greengrass_client(**kwargs: Any) -> Any:
     """The Greengrass V2 client that checks a component version is deployable."""
-    return _client(component.SERVICE_NAME, pj.client_config(), **kwargs)
+    return _client(contract.GREENGRASS_SERVICE, client_config(), **kwargs)
 
 
 def make_lambda_client(**kwargs: Any) -> Any:
@@ -73,7 +73,7 @@ def make_handler(
     lookoutvision: Any = None,
     greengrass: Any = None,
     lambda_client: Any = None,
-    clock: pj.Clock | None = None,
+    clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     environ: Mapping[str, str] = os.environ,
 ) -> Responder:
@@ -82,13 +82,15 @@ def make_handler(
     lookoutvision = LazyClient(make_lookoutvision_client) if lookoutvision is None else lookoutvision
     lambda_client = LazyClient(make_lambda_client) if lambda_client is None else lambda_client
     greengrass = LazyClient(make_greengrass_client) if greengrass is None else greengrass
-    clock = clock or pj.Clock()
+    clock = clock or Clock()
     responder = Responder(log_level=environ.get(contract.LOG_LEVEL_ENV, "INFO"))
 
     @responder.create
     @responder.update
     def create_or_update(event: dict[str, Any], context: Any) -> str:
-        outcome = step.run(
+        # Whoever answers first (this function or the timer) names the job the request is about.
+        responder.PhysicalResourceId = lifecycle.failed_physical_id(event)
+        outcome = lifecycle.run(
             event,
             context.get_remaining_time_in_millis() / 1000.0,
             lookoutvision=lookoutvision,
@@ -97,8 +99,9 @@ def make_handler(
             region=REGION,
             environ=environ,
             log_stream=str(getattr(context, "log_stream_name", "")),
+            answered=responder.answered,
         )
-        if isinstance(outcome, step.Continuation):
+        if isinstance(outcome, lifecycle.Continuation):
             arn, sleep = context.invoked_function_arn, clock.sleep
             refusal = handoff.continue_elsewhere(
                 lambda_client, arn, outcome.event, outcome.invocation, responder, sleep=sleep, monotonic=monotonic
@@ -112,7 +115,7 @@ def make_handler(
     def delete(event: dict[str, Any], context: Any) -> str:
         # Never delete the job or its component (even one the stack started): devices may be running it.
         logger.info("Delete: nothing to clean up; the packaging job belongs to Lookout for Vision")
-        return cr.fallback_physical_id(event)
+        return fallback_physical_id(event)
 
     return responder
 

@@ -1,11 +1,9 @@
-"""Start a model packaging job, or adopt the one that already exists: the one implementation the handler and the
-CLI's ``start`` share.
+"""A packaging configuration: StartModelPackagingJob's ModelVersion, Description and Configuration.Greengrass, its
+rules, its client token and how an existing job's configuration differs from it.
 
-The configuration is StartModelPackagingJob's own (ModelVersion, Description, Configuration.Greengrass). A job is
-started with a client token derived from the project, the job name and that configuration, so a repeated or
-continued request never starts a second job; an existing job with the same model version, component name and
-version, target and output location is adopted; one with another configuration is refused, naming what differs,
-because a packaging job cannot change.
+The construct checks it at synth time (skipping tokens), the handler when the request arrives, the CLI before it
+starts a job: one set of rules, each phrased with the API's field name and what to do. A value botocore would refuse
+(a wrong shape, an unknown key) is refused here, before any call.
 """
 
 from __future__ import annotations
@@ -14,11 +12,9 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from . import contract as c
-from . import packaging_job as pj
 
 
 class PackagingError(ValueError):
@@ -133,8 +129,11 @@ def parse(raw: object) -> Packaging:
         raise PackagingError(f"{c.PACKAGING} has unknown keys {', '.join(unknown[:5])}")
     configuration = raw.get("Configuration")
     greengrass = configuration.get("Greengrass") if isinstance(configuration, Mapping) else None
-    if not isinstance(greengrass, Mapping):
+    if not isinstance(configuration, Mapping) or not isinstance(greengrass, Mapping):
         raise PackagingError(f"{c.PACKAGING}.Configuration.Greengrass is required (an object)")
+    extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
+    if extra:
+        raise PackagingError(extra[0])
     description = raw.get("Description")
     packaging = Packaging(str(raw.get("ModelVersion", "")), dict(greengrass), str(description) if description else None)
     problems = check(packaging)
@@ -157,58 +156,71 @@ _GREENGRASS_KEYS = frozenset(
 )
 
 
-def check(packaging: Packaging, *, skip: Callable[[object], bool] = lambda _value: False) -> list[str]:
+Skip = Callable[[object], bool]
+
+
+def check(packaging: Packaging, *, skip: Skip = lambda _value: False) -> list[str]:
     """Every rule the configuration breaks, each phrased with the API's field name and what to do. ``skip`` tells
     values not to check yet (the construct skips tokens, which the handler checks at deploy time)."""
     g = packaging.greengrass
-    problems: list[str] = []
-
-    def rule(rule: c.NameRule, value: object) -> None:
-        if value is not None and not skip(value):
-            problem = rule.problem(value)
-            if problem:
-                problems.append(problem)
-
-    unknown = sorted(set(map(str, g)) - _GREENGRASS_KEYS)
-    if unknown:
-        problems.append(f"Configuration.Greengrass has unknown keys {', '.join(unknown[:5])}")
-    rule(c.MODEL_VERSION_RULE, packaging.model_version)
+    problems = _unknown_keys("Configuration.Greengrass", g, _GREENGRASS_KEYS)
+    problems += _rule(c.MODEL_VERSION_RULE, packaging.model_version, skip)
     if "ComponentName" not in g:
         problems.append("ComponentName is required")
-    rule(c.COMPONENT_NAME_RULE, g.get("ComponentName"))
-    rule(c.COMPONENT_VERSION_RULE, g.get("ComponentVersion"))
+    problems += _rule(c.COMPONENT_NAME_RULE, g.get("ComponentName"), skip)
+    problems += _rule(c.COMPONENT_VERSION_RULE, g.get("ComponentVersion"), skip)
     if packaging.model_version == "latest" and not g.get("ComponentVersion"):
         problems.append(
             "ModelVersion latest needs a ComponentVersion: the component version (and the default job name) "
             "cannot be derived from it"
         )
     for key, value in (("ComponentDescription", g.get("ComponentDescription")), ("Description", packaging.description)):
-        if value is not None and not skip(value):
-            problem = c.DESCRIPTION_RULE.problem(value)
-            if problem:
-                problems.append(problem.replace(c.DESCRIPTION_RULE.label, key, 1))
-    problems += _target_problems(g, skip)
+        problems += [p.replace(c.DESCRIPTION_RULE.label, key, 1) for p in _rule(c.DESCRIPTION_RULE, value, skip)]
+    return problems + _target_problems(g, skip) + _location_problems(g, skip) + _tag_problems(g, skip)
+
+
+def _rule(rule: c.NameRule, value: object, skip: Skip) -> list[str]:
+    problem = None if value is None or skip(value) else rule.problem(value)
+    return [problem] if problem else []
+
+
+def _unknown_keys(where: str, value: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+    unknown = sorted(set(map(str, value)) - allowed)
+    return (
+        [f"{where} has unknown keys {', '.join(unknown[:5])}; it takes {', '.join(sorted(allowed))}"] if unknown else []
+    )
+
+
+def _location_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
     location = g.get("S3OutputLocation")
     if not isinstance(location, Mapping) or "Bucket" not in location:
-        problems.append("S3OutputLocation with a Bucket is required")
-    else:
-        rule(c.BUCKET_RULE, location.get("Bucket"))
-        if location.get("Prefix"):
-            rule(c.PREFIX_RULE, location.get("Prefix"))
-    tags = g.get("Tags") or []
+        return ["S3OutputLocation with a Bucket is required"]
+    problems = _unknown_keys("S3OutputLocation", location, frozenset({"Bucket", "Prefix"}))
+    problems += _rule(c.BUCKET_RULE, location.get("Bucket"), skip)
+    return problems + (_rule(c.PREFIX_RULE, location.get("Prefix"), skip) if location.get("Prefix") else [])
+
+
+def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
+    tags = g.get("Tags")
+    if tags is None or skip(tags):
+        return []
     if not isinstance(tags, list) or len(tags) > c.MAX_TAGS:
-        problems.append(f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs")
-    else:
-        for tag in tags:
-            if not isinstance(tag, Mapping) or skip(tag.get("Key")) or skip(tag.get("Value")):
-                continue
+        return [f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs, got {type(tags).__name__}"]
+    problems: list[str] = []
+    for tag in tags:
+        if skip(tag):
+            continue
+        if not isinstance(tag, Mapping):
+            problems.append(f"each of Tags must be a {{Key, Value}} pair, got {type(tag).__name__}")
+            continue
+        problems += _unknown_keys("a tag", tag, frozenset({"Key", "Value"}))
+        if not (skip(tag.get("Key")) or skip(tag.get("Value"))):
             problem = c.tag_problem(tag.get("Key"), tag.get("Value"))
-            if problem:
-                problems.append(problem)
+            problems += [problem] if problem else []
     return problems
 
 
-def _target_problems(g: Mapping[str, Any], skip: Callable[[object], bool]) -> list[str]:
+def _target_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
     device, platform, options = g.get("TargetDevice"), g.get("TargetPlatform"), g.get("CompilerOptions")
     if (device is None) == (platform is None):
         return ["give exactly one of TargetDevice (such as jetson_xavier) and TargetPlatform (Os, Arch, Accelerator)"]
@@ -223,18 +235,28 @@ def _target_problems(g: Mapping[str, Any], skip: Callable[[object], bool]) -> li
         return problems
     if not isinstance(platform, Mapping):
         return ["TargetPlatform must be an object with Os, Arch and optionally Accelerator"]
-    problems = []
-    for key, allowed, required in (
-        ("Os", c.TARGET_OS, True),
-        ("Arch", c.TARGET_ARCHS, True),
-        ("Accelerator", c.TARGET_ACCELERATORS, False),
-    ):
+    return _platform_problems(platform) + _compiler_problems(platform, options, skip)
+
+
+_PLATFORM_VALUES = (
+    ("Os", c.TARGET_OS, True),
+    ("Arch", c.TARGET_ARCHS, True),
+    ("Accelerator", c.TARGET_ACCELERATORS, False),
+)
+
+
+def _platform_problems(platform: Mapping[str, Any]) -> list[str]:
+    problems = _unknown_keys("TargetPlatform", platform, frozenset(key for key, _, _ in _PLATFORM_VALUES))
+    for key, allowed, required in _PLATFORM_VALUES:
         value = platform.get(key)
-        if value is None and not required:
-            continue
-        if value not in allowed:
+        if (value is not None or required) and value not in allowed:
             problems.append(f"TargetPlatform.{key} {value!r} is not one of {', '.join(allowed)}")
+    return problems
+
+
+def _compiler_problems(platform: Mapping[str, Any], options: object, skip: Skip) -> list[str]:
     parsed: object = None
+    problems: list[str] = []
     if options is not None and not skip(options):
         low, high = c.COMPILER_OPTIONS_CHARS
         try:
@@ -253,130 +275,3 @@ def _target_problems(g: Mapping[str, Any], skip: Callable[[object], bool]) -> li
                 f"missing {', '.join(missing)}"
             )
     return problems
-
-
-# --- start or adopt ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Started:
-    """How ensure_job ended: ``started`` or ``adopted`` (then wait for the job), or ``refused`` with a reason."""
-
-    outcome: str
-    reason: str = ""
-
-
-# How long starting may take in all (its retries of throttling and transient errors included).
-START_BUDGET_S = 60.0
-
-
-def ensure_job(
-    client: Any,
-    project_name: str,
-    job_name: str,
-    packaging: Packaging,
-    *,
-    clock: pj.Clock,
-    region: str = "",
-    wording: pj.Wording = pj.CONSTRUCT_WORDING,
-    budget_s: float = START_BUDGET_S,
-) -> Started:
-    """Adopt ``project_name/job_name`` when it exists with this configuration, start it when it does not."""
-    give_up_at = clock.now() + budget_s
-    job = f"{project_name}/{job_name}"
-    attempt = 0
-    conflict: pj.ApiProblem | None = None
-    while True:
-        attempt += 1
-        try:
-            return _adopt(pj.describe(client, project_name, job_name, pj.MAX_CALL_S), packaging, job, wording)
-        except Exception as error:  # noqa: BLE001 - classified below
-            problem = pj.classify_error(error, project_name, job_name, region, wording)
-            if not _job_missing(problem):
-                if problem.retryable and _pause(clock, attempt, give_up_at, problem):
-                    continue
-                return Started("refused", problem.message)
-        if conflict is not None:
-            # The start conflicted and still no job has this name: the conflict is the component version.
-            return Started("refused", refusal_reason(conflict, job, packaging, wording))
-        try:
-            request = packaging.start_request(project_name, job_name)
-            pj.bounded_call(
-                partial(client.start_model_packaging_job, **request), pj.MAX_CALL_S, "StartModelPackagingJob"
-            )
-            return Started("started")
-        except Exception as error:  # noqa: BLE001 - classified below
-            problem = pj.classify_error(error, project_name, job_name, region, wording)
-            if problem.code == "ConflictException":
-                conflict = problem  # a duplicate request started the job meanwhile, or the component version exists
-                continue
-            if problem.retryable and _pause(clock, attempt, give_up_at, problem):
-                continue
-            return Started("refused", refusal_reason(problem, job, packaging, wording))
-
-
-def _job_missing(problem: pj.ApiProblem) -> bool:
-    """Whether a Describe said the job does not exist (and not that the project does not)."""
-    from botocore.exceptions import ClientError
-
-    if problem.code != "ResourceNotFoundException" or not isinstance(problem.error, ClientError):
-        return False
-    return str(problem.error.response.get("ResourceType") or "") != "PROJECT"
-
-
-def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wording: pj.Wording) -> Started:
-    differences = packaging.differences(description)
-    if not differences:
-        return Started("adopted")
-    return Started(
-        "refused",
-        f"Model packaging job {job} already exists with another configuration: {'; '.join(differences)}. A "
-        f"packaging job cannot change: give this configuration a new {wording.job_name} (the default job name "
-        "changes with the component version)",
-    )
-
-
-def _pause(clock: pj.Clock, attempt: int, give_up_at: float, problem: pj.ApiProblem) -> bool:
-    delay = min(pj.BACKOFF_CAP_S, pj.BACKOFF_BASE_S * 2 ** (attempt - 1)) * clock.rng.uniform(0.5, 1.0)
-    delay = max(delay, problem.retry_after_s or 0.0)
-    if clock.now() + delay > give_up_at:
-        return False
-    clock.sleep(delay)
-    return True
-
-
-def refusal_reason(problem: pj.ApiProblem, job: str, packaging: Packaging, wording: pj.Wording) -> str:
-    """One line saying why the service refused to start ``job`` and what to change."""
-    text = _message_of(problem)
-    name, version = packaging.component_name, packaging.component_version or "(the service's default)"
-    if problem.code == "ConflictException":
-        advice = (
-            f"Greengrass component {name} version {version} probably exists already: give the configuration a new "
-            "component version"
-        )
-    elif problem.code == "ResourceNotFoundException":
-        advice = (
-            f"model version {packaging.model_version} of the project does not exist: check model_version and "
-            f"{wording.project_name}"
-        )
-    elif problem.code == "ValidationException":
-        advice = "check that the model version is trained, and the packaging configuration"
-    elif problem.code == "ServiceQuotaExceededException":
-        advice = "wait for running packaging jobs to end, or ask for a higher quota"
-    elif problem.code == "AccessDeniedException":
-        advice = (
-            "grant lookoutvision:StartModelPackagingJob on the model, s3:PutObject under the output prefix, "
-            "s3:GetBucketLocation, greengrass:CreateComponentVersion and greengrass:DescribeComponent on the "
-            "component (and kms:GenerateDataKey on the bucket's key)"
-        )
-    else:
-        return f"Could not start model packaging job {job}: {problem.message}"
-    return f"Could not start model packaging job {job}: {problem.code}: {text}; {advice}"
-
-
-def _message_of(problem: pj.ApiProblem) -> str:
-    from botocore.exceptions import ClientError
-
-    if isinstance(problem.error, ClientError):
-        return pj.one_line(str(problem.error.response.get("Error", {}).get("Message", "")).strip()) or "no message"
-    return problem.message

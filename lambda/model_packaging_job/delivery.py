@@ -1,0 +1,100 @@
+"""Deliver the answer: PUT the body to the presigned ResponseURL, under the one calling policy.
+
+Unlike crhelper's sender it gives up: at its deadline, or at once on a 4xx (an expired or forged URL will not start
+working) or on a URL that http.client refuses. The URL itself is never logged: it is a credential.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .outbound import ApiProblem, Backoff, Call, Clock, HttpStatusError, retrying
+
+logger = logging.getLogger(__name__)
+
+PUT_CALL = Call(
+    "PUT",
+    "",
+    "the ResponseURL",
+    "Could not answer CloudFormation",
+    "CloudFormation refused the answer",
+    service="CloudFormation",
+    backoff=Backoff(base_s=0.5, cap_s=5.0),
+)
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+
+
+def _target(response_url: object) -> _Target | None:
+    if not isinstance(response_url, str):
+        logger.error("No ResponseURL in the event; nobody can be answered")
+        return None
+    try:
+        parts = urlsplit(response_url)
+        port = parts.port
+    except ValueError:
+        logger.error("The ResponseURL is not a valid URL; nobody can be answered")
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        logger.error("The ResponseURL is not an http(s) URL; nobody can be answered")
+        return None
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(parts.scheme, parts.hostname, port, path)
+
+
+def send_response(
+    response_url: object,
+    body: bytes,
+    *,
+    deadline: float,
+    now: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """PUT ``body`` to ``response_url``, retrying transient failures until ``deadline`` (a ``now()`` value); returns
+    whether CloudFormation accepted it."""
+    target = _target(response_url)
+    if target is None:
+        return False
+    attempts = 0
+
+    def put(timeout_s: float) -> int:
+        nonlocal attempts
+        attempts += 1
+        conn_cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(target.host, target.port, timeout=min(10.0, timeout_s))
+        try:
+            conn.request("PUT", target.path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
+            status = conn.getresponse().status
+        finally:
+            conn.close()
+        if not 200 <= status < 300:
+            raise HttpStatusError(status)
+        return status
+
+    def on_retry(problem: ApiProblem, delay: float) -> None:
+        logger.warning("Answering CloudFormation failed (attempt %d): %s", attempts, problem.code)
+
+    clock = Clock(now=now, sleep=sleep, rng=random.Random())
+    sent = retrying(put, PUT_CALL, clock=clock, give_up_at=deadline, on_retry=on_retry)
+    if sent.problem is None:
+        logger.info("CloudFormation accepted the answer (HTTP %d, attempt %d)", sent.value, sent.attempts)
+        return True
+    if sent.gave_up:
+        logger.error("Gave up answering CloudFormation after %d attempts: out of time", sent.attempts)
+    elif sent.problem.status:
+        logger.error("CloudFormation refused the answer with HTTP %d; not retrying", sent.problem.status)
+    else:
+        logger.error("The ResponseURL was rejected as invalid; nobody can be answered")
+    return False

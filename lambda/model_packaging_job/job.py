@@ -1,0 +1,289 @@
+"""An Amazon Lookout for Vision model packaging job: describe it, read its attributes, wait for it, and say why.
+
+The handler, the pipeline CLI and the benchmark all use this one implementation. Each reason a job's wait can end
+with is written here, beside the outcome that produces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Literal
+
+from . import waiting
+from .contract import DATA_KEYS, DESCRIBE_JOB_ACTION, OUTPUT_KEYS
+from .outbound import (
+    CONSTRUCT_WORDING,
+    ApiProblem,
+    Call,
+    Clock,
+    MalformedResponseError,
+    Wording,
+    bounded_call,
+    classify,
+    one_line,
+)
+
+WAITING_STATUSES = frozenset({"CREATED", "RUNNING"})
+SUCCEEDED = "SUCCEEDED"
+JOB_FAILED = "FAILED"
+
+# How long a job that a Start created (or that a Conflict says exists) may stay invisible to Describe: Lookout for
+# Vision is eventually consistent.
+VISIBILITY_GRACE_S = 60.0
+
+Phase = Literal["waiting", "succeeded", "failed", "unknown"]
+
+
+def classify_status(status: str | None) -> Phase:
+    """Map a job Status to what a waiter does next."""
+    if status in WAITING_STATUSES:
+        return "waiting"
+    if status == SUCCEEDED:
+        return "succeeded"
+    if status == JOB_FAILED:
+        return "failed"
+    return "unknown"
+
+
+def describe_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
+    """DescribeModelPackagingJob of ``project_name/job_name``, as the calling policy needs to know it."""
+    job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
+    return Call(
+        "DescribeModelPackagingJob",
+        DESCRIBE_JOB_ACTION,
+        job,
+        f"Cannot describe model packaging job {job}{where}",
+        f"Access denied describing model packaging job {job}{where}: grant {DESCRIBE_JOB_ACTION} on Resource "
+        '"*" to the caller, and check SCPs and permission boundaries',
+        wording=wording,
+        region=region,
+    )
+
+
+def describe(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:
+    """One DescribeModelPackagingJob call, bounded as a whole by ``timeout_s`` when given; returns the
+    ModelPackagingDescription."""
+    call = partial(client.describe_model_packaging_job, ProjectName=project_name, JobName=job_name)
+    response = call() if timeout_s is None else bounded_call(call, timeout_s, "DescribeModelPackagingJob")
+    description = response.get("ModelPackagingDescription")
+    if not isinstance(description, dict):
+        raise MalformedResponseError("DescribeModelPackagingJob returned no ModelPackagingDescription")
+    return description
+
+
+def explain(problem: ApiProblem, call: Call, project_name: str, job_name: str) -> ApiProblem:
+    """A Describe problem in the job's own words when the project or the job is missing or the request rejected."""
+    job, said, w = f"{project_name}/{job_name}", problem.said, call.wording
+    where = f" in {call.region}" if call.region else ""
+    if problem.kind == "not_found":
+        if problem.resource_type == "PROJECT":
+            text = f"Lookout for Vision project '{project_name}' does not exist{where}: check {w.project_name}"
+        elif problem.resource_type == "MODEL_PACKAGE_JOB":
+            text = (
+                f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
+                f"check {w.job_name} (ListModelPackagingJobs lists the project's jobs)"
+            )
+        else:
+            text = (
+                f"Model packaging job {job} was not found{where}: check {w.project_name}, {w.job_name} and {w.region}"
+            )
+        return replace(problem, message=f"{text} ({said})" if said else text)
+    if problem.kind == "invalid" and problem.status:
+        text = (
+            f"Lookout for Vision rejected the request for {job}: {said}. "
+            f"Check {w.project_name} and {w.job_name} against the naming rules"
+        )
+        return replace(problem, message=text)
+    return problem
+
+
+def job_missing(problem: ApiProblem) -> bool:
+    """Whether a Describe said the job does not exist (and not that the project does not)."""
+    return problem.kind == "not_found" and problem.resource_type != "PROJECT"
+
+
+def _iso_utc(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return "" if value is None else str(value)
+
+
+def greengrass_output(description: Mapping[str, Any]) -> dict[str, Any]:
+    """The Greengrass output details of a job, or {} when the job has none (yet)."""
+    details = description.get("ModelPackagingOutputDetails") or {}
+    greengrass = details.get("Greengrass") or {}
+    return greengrass if isinstance(greengrass, dict) else {}
+
+
+def to_attributes(description: Mapping[str, Any], project_name: str = "", job_name: str = "") -> dict[str, str]:
+    """Flatten a ModelPackagingDescription to the documented keys; every key present, "" where there is no value."""
+    output = greengrass_output(description)
+    values: dict[str, Any] = {
+        "ComponentVersionArn": output.get("ComponentVersionArn"),
+        "ComponentName": output.get("ComponentName"),
+        "ComponentVersion": output.get("ComponentVersion"),
+        "Status": description.get("Status"),
+        "StatusMessage": description.get("StatusMessage"),
+        "ModelVersion": description.get("ModelVersion"),
+        "ProjectName": description.get("ProjectName") or project_name,
+        "JobName": description.get("JobName") or job_name,
+        "CreationTimestamp": _iso_utc(description.get("CreationTimestamp")),
+        "LastUpdatedTimestamp": _iso_utc(description.get("LastUpdatedTimestamp")),
+    }
+    return {key: "" if values[key] is None else str(values[key]) for key in DATA_KEYS}
+
+
+def has_greengrass_output(attributes: Mapping[str, str]) -> bool:
+    """Whether a job's attributes name the component it produced. A SUCCEEDED job without it fails the gate: the
+    custom resource answers FAILED and the CLI's wait exits 1."""
+    return all(attributes.get(key) for key in OUTPUT_KEYS)
+
+
+# --- why a job's wait ended as it did --------------------------------------------------------------------------------
+
+# A job never runs twice, so the fix for a FAILED one is a new one.
+NEVER_TWICE = (
+    "A packaging job never runs twice: to package again, give a new {component_version} (the default job name follows "
+    "it) or a new {job_name}"
+)
+
+
+def failed_reason(project_name: str, job_name: str, status_message: str, *, adopted: bool = False) -> str:
+    message = one_line(status_message or "") or "(no StatusMessage)"
+    if not adopted:
+        return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
+    remedy = NEVER_TWICE.format(component_version="component_version", job_name="job_name")
+    return (
+        f"Model packaging job {project_name}/{job_name} already existed with this configuration and was adopted; "
+        f"it FAILED earlier: {message}. {remedy}"
+    )
+
+
+def timeout_reason(
+    what: str, last: str, waited_s: float, last_error: str = "", *, remedy: str, waited: str | None = None
+) -> str:
+    """Why a wait for ``what`` ended at its deadline; ``waited`` replaces the minutes waited (the CLI says more)."""
+    text = f"Timed out after {waited or f'{waited_s / 60.0:.1f} minutes'} waiting for {what}; {last}"
+    if last_error:
+        text += f"; last error {last_error}"
+    return f"{text}. {remedy}"
+
+
+def no_output_reason(project_name: str, job_name: str) -> str:
+    return (
+        f"Model packaging job {project_name}/{job_name} SUCCEEDED but reported no Greengrass output details "
+        "(ModelPackagingOutputDetails.Greengrass.ComponentVersionArn is missing); only Greengrass packaging "
+        "jobs can be gated"
+    )
+
+
+def component_mismatch_reason(project_name: str, job_name: str, expected: str, actual: str) -> str:
+    return (
+        f"Model packaging job {project_name}/{job_name} produced component '{actual}', but expected_component_name "
+        f"is '{expected}': set expected_component_name to the job's ComponentName"
+    )
+
+
+def not_visible_reason(project_name: str, job_name: str) -> str:
+    return (
+        f"Model packaging job {project_name}/{job_name} was started but is not visible to DescribeModelPackagingJob "
+        f"after {VISIBILITY_GRACE_S:.0f} s: rerun the deployment, which adopts the job once Lookout for Vision shows it"
+    )
+
+
+def unknown_status_reason(project_name: str, job_name: str, status: str) -> str:
+    return f"Model packaging job {project_name}/{job_name} reported an unknown status {status!r}"
+
+
+# --- waiting for the job ---------------------------------------------------------------------------------------------
+
+Outcome = Literal["succeeded", "failed", "not_ready", "timeout", "yield", "error"]
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """How a wait ended, what it last saw and what it cost."""
+
+    outcome: Outcome
+    description: dict[str, Any] | None = None
+    status: str = ""
+    api_calls: int = 0
+    problem: ApiProblem | None = None
+    last_error: str = ""
+    # With outcome "yield": when the wait would have taken its next look, for the invocation that continues it.
+    next_look_at: float | None = None
+
+
+def wait_for_job(
+    client: Any,
+    call: Call,
+    project_name: str,
+    job_name: str,
+    *,
+    deadline: float,
+    yield_at: float | None = None,
+    wait: bool = True,
+    clock: Clock,
+    interval: tuple[float, float] = waiting.POLL_INTERVAL_S,
+    first_look_at: float | None = None,
+    visible_by: float | None = None,
+    on_status: Callable[[str, dict[str, Any]], None] | None = None,
+    on_retry: Callable[[ApiProblem, float], None] | None = None,
+) -> WaitResult:
+    """Describe the job until it is terminal (``succeeded``/``failed``), or, when ``wait`` is False, once
+    (``not_ready`` while it is CREATED or RUNNING); ``timeout``, ``yield`` and ``error`` as ``waiting.wait`` ends.
+    A job that was just started counts as not visible yet, rather than missing, until ``visible_by``."""
+    seen: dict[str, Any] = {"description": None, "status": "", "outcome": "timeout"}
+
+    def look(timeout_s: float) -> bool:
+        try:
+            description = describe(client, project_name, job_name, timeout_s)
+        except Exception as error:
+            if visible_by is None or clock.now() >= visible_by or not job_missing(classify(error, call)):
+                raise
+            return False
+        status = str(description.get("Status") or "")
+        if (status != seen["status"] or seen["description"] is None) and on_status is not None:
+            on_status(status, description)
+        seen.update(description=description, status=status)
+        phase = classify_status(status)
+        if phase in ("succeeded", "failed"):
+            seen["outcome"] = phase
+        elif not wait:
+            seen["outcome"] = "not_ready"
+        elif phase == "unknown":
+            seen["outcome"] = "unknown"
+        return phase != "waiting" or not wait
+
+    waited = waiting.wait(
+        look,
+        call,
+        deadline=deadline,
+        yield_at=yield_at,
+        clock=clock,
+        interval=interval,
+        first_look_at=first_look_at,
+        on_retry=on_retry,
+    )
+    ended: str = seen["outcome"] if waited.outcome == "done" else waited.outcome
+    problem = explain(waited.problem, call, project_name, job_name) if waited.problem else None
+    if problem is not None and visible_by is not None and job_missing(problem):
+        problem = replace(problem, message=not_visible_reason(project_name, job_name))
+    if ended == "unknown":
+        reason = unknown_status_reason(project_name, job_name, seen["status"])
+        ended, problem = "error", ApiProblem("refused", "UnknownStatus", reason)
+    outcome: Outcome = ended  # type: ignore[assignment]
+    return WaitResult(
+        outcome,
+        seen["description"],
+        seen["status"],
+        waited.calls,
+        problem,
+        waited.last_error,
+        waited.next_look_at,
+    )

@@ -1,0 +1,342 @@
+"""One invocation of a Create or Update, read forward: the properties, the window this invocation may wait in,
+starting or adopting the job, waiting for it, deciding, checking its Greengrass component, and the answer. Each
+outcome's reason is written beside the decision that produces it.
+
+``run`` returns an ``Answer`` for CloudFormation, or a ``Continuation``: the wait goes on in a new invocation of the
+function. The Lambda entry point (index) and the benchmark's simulated invocations both call it; its clients and
+clock are arguments, and it knows neither crhelper nor Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import component, continuation, job, waiting
+from .contract import DATA_KEYS, MAX_SERVICE_TIMEOUT_S, SERVICE_TIMEOUT_AFTER_WAIT_S
+from .outbound import CONSTRUCT_WORDING, ApiProblem, Clock
+from .properties import JobProperties, PropertyError, parse_properties
+from .response import FAILED, SUCCESS, fallback_physical_id
+from .start import ensure_job
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to answer CloudFormation."""
+
+    status: str
+    reason: str
+    physical_id: str
+    data: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The wait goes on in a new invocation, which receives ``event``; ``refused`` is the answer if it cannot."""
+
+    event: dict[str, Any]
+    invocation: int
+    physical_id: str
+    refused: Answer
+
+    def refused_because(self, why: str) -> Answer:
+        return Answer(self.refused.status, f"{self.refused.reason}: {why}", self.refused.physical_id, self.refused.data)
+
+
+def failed_physical_id(event: Mapping[str, Any]) -> str:
+    """The id a FAILED answer carries: <project>/<job> for a Create whose names are valid, so that CloudFormation
+    knows which job failed; the old id for an Update (a failure is never a replacement); a stable stand-in else."""
+    if event.get("RequestType") == "Create":
+        try:
+            return parse_properties(event.get("ResourceProperties")).physical_id
+        except PropertyError:
+            pass
+    return fallback_physical_id(event)
+
+
+def run(
+    event: Mapping[str, Any],
+    remaining_s: float,
+    *,
+    lookoutvision: Any,
+    clock: Clock,
+    greengrass: Any = None,
+    region: str = "",
+    environ: Mapping[str, str] | None = None,
+    log_stream: str = "",
+    answered: Callable[[], bool] = lambda: False,
+) -> Answer | Continuation:
+    """Run one invocation's step for a Create or Update ``event``, with ``remaining_s`` left in the invocation.
+    ``answered`` tells whether the request was answered meanwhile (the timer's answer): then nothing is started.
+    An unexpected error answers FAILED with a clean line (the traceback goes to the log only)."""
+    try:
+        props = parse_properties(event.get("ResourceProperties"))
+    except PropertyError as error:
+        return Answer(FAILED, f"Invalid properties: {error}", fallback_physical_id(event), empty_data())
+    try:
+        step = _Invocation(event, props, remaining_s, lookoutvision, greengrass, clock, region, environ or {})
+        return step.run(answered)
+    except continuation.StateError as error:
+        reason = f"Invalid continuation of the wait: {error}"
+        return Answer(FAILED, reason, failed_physical_id(event), empty_data(props))
+    except Exception as error:  # our own bug
+        logger.exception("Unexpected error in the handler")
+        return Answer(FAILED, internal_error_reason(error, log_stream), failed_physical_id(event), {})
+
+
+class _Invocation:
+    """One invocation's wait: what it knows of the request, its window and its clients."""
+
+    def __init__(
+        self,
+        event: Mapping[str, Any],
+        props: JobProperties,
+        remaining_s: float,
+        lookoutvision: Any,
+        greengrass: Any,
+        clock: Clock,
+        region: str,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.event, self.props, self.remaining_s, self.clock, self.region = event, props, remaining_s, clock, region
+        self.lookoutvision, self.greengrass = lookoutvision, greengrass
+        self.failed_id = failed_physical_id(event)
+        self.now = clock.now()
+        self.state = continuation.wait_state(event, self.now, props)
+        self.budget, budget_problem = continuation.poll_budget(environ)
+        if budget_problem:
+            logger.warning(json.dumps({"pollBudget": budget_problem}))
+        self.window = continuation.wait_window(props, self.state, self.now, remaining_s)
+        self.interval = waiting.poll_interval(self.budget)
+        self.needed_s = continuation.needed_invocation_s(self.interval[1])
+        # An invocation too short to wait in takes one look, and answers FAILED if the job still needs waiting for:
+        # handing on at once would chain invocations as fast as Lambda starts them.
+        self.too_short = self.window.deadline > self.window.hand_off_at and remaining_s < self.needed_s
+        self.deadline = self.now if self.too_short else self.window.deadline
+        self.yield_at = None if self.too_short else self.window.hand_off_at
+        self.describing = job.describe_call(props.project_name, props.job_name, region)
+        self._log_request(event)
+
+    def _log_request(self, event: Mapping[str, Any]) -> None:
+        logger.info(
+            json.dumps(
+                {
+                    "request": event["RequestType"],
+                    "logicalResourceId": event.get("LogicalResourceId"),
+                    "job": self.props.physical_id,
+                    "waitForCompletion": self.props.wait_for_completion,
+                    "waitTimeoutSeconds": self.props.wait_timeout_s,
+                    "invocation": self.state.invocation,
+                    "waitedSeconds": round(self.now - self.state.started_at, 1),
+                    "pollShareSeconds": round(self.budget.share_s, 2) if self.budget else None,
+                }
+            )
+        )
+
+    def failed(self, reason: str, data: dict[str, str] | None = None) -> Answer:
+        return Answer(FAILED, reason, self.failed_id, empty_data(self.props) if data is None else data)
+
+    def waited_s(self) -> float:
+        return self.clock.now() - self.state.started_at
+
+    # --- the step, read forward -------------------------------------------------------------------------------------
+
+    def run(self, answered: Callable[[], bool]) -> Answer | Continuation:
+        adopted = False
+        if self.props.packaging is not None and self.state.invocation == 1:
+            refusal = self.cannot_start_reason(answered)
+            if refusal:
+                return self.failed(refusal)
+            started = ensure_job(
+                self.lookoutvision,
+                self.props.project_name,
+                self.props.job_name,
+                self.props.packaging,
+                clock=self.clock,
+                give_up_at=min(self.window.deadline, self.window.hand_off_at),
+                region=self.region,
+                on_retry=self.on_retry,
+            )
+            logger.info(json.dumps({"job": self.props.physical_id, "packagingJob": started.outcome}))
+            if started.outcome == "refused":
+                return self.failed(started.reason)
+            adopted = started.outcome == "adopted"
+            visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
+        else:
+            visible_by = None
+        result = self.wait_for_job(visible_by)
+        data = result_data(self.props, result)
+        if result.outcome == "yield":
+            last = f"last status {result.status or 'unknown'}"
+            return self.continuation(result.next_look_at, f"model packaging job {self.props.physical_id}", last, data)
+        if self.too_short and result.outcome == "timeout":
+            return self.failed(self.too_short_reason(), data)
+        reason = self.job_failure(result, data, adopted)
+        if reason is not None:
+            return self.failed(reason, data)
+        if not (self.props.wait_for_completion and self.props.expected_component_name):
+            return Answer(SUCCESS, "", self.props.physical_id, data)
+        return self.check_component(data)
+
+    def cannot_start_reason(self, answered: Callable[[], bool]) -> str | None:
+        """Why this invocation must not start the job: decided before starting, never after answering."""
+        if answered():
+            return "The handler ran out of time before it could start the job; see the function's log"
+        if not self.props.wait_for_completion:
+            return None
+        if self.too_short:
+            return self.too_short_reason()
+        if self.window.deadline - self.now < self.needed_s - continuation.HANDOFF_MARGIN_S:
+            return (
+                f"Cannot start model packaging job {self.props.physical_id}: CloudFormation's ServiceTimeout of "
+                f"{self.props.answer_within_s} s leaves no time to wait for it (the wait ends "
+                f"{continuation.SERVICE_TIMEOUT_MARGIN_S} s before it). {self.service_timeout_remedy()}"
+            )
+        return None
+
+    def wait_for_job(self, visible_by: float | None) -> job.WaitResult:
+        first_look_at = self.state.next_look_at
+        if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.staggers_start:
+            first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
+
+        def on_status(status: str, _description: dict[str, Any]) -> None:
+            waited = round(self.waited_s(), 1)
+            logger.info(json.dumps({"job": self.props.physical_id, "status": status, "waitedSeconds": waited}))
+
+        return job.wait_for_job(
+            self.lookoutvision,
+            self.describing,
+            self.props.project_name,
+            self.props.job_name,
+            deadline=self.deadline,
+            yield_at=self.yield_at,
+            wait=self.props.wait_for_completion,
+            clock=self.clock,
+            interval=self.interval,
+            first_look_at=first_look_at,
+            visible_by=visible_by,
+            on_status=on_status,
+            on_retry=self.on_retry,
+        )
+
+    def on_retry(self, problem: ApiProblem, delay: float) -> None:
+        logger.warning(
+            json.dumps({"job": self.props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)})
+        )
+
+    def job_failure(self, result: job.WaitResult, data: dict[str, str], adopted: bool) -> str | None:
+        """Why the job does not pass the gate, or None when it does (or when the caller asked for its state only)."""
+        p, j, expected = self.props.project_name, self.props.job_name, self.props.expected_component_name
+        if result.outcome == "error":
+            return result.problem.message if result.problem else "unknown error"
+        if expected is not None and data["ComponentName"] and data["ComponentName"] != expected:
+            return job.component_mismatch_reason(p, j, expected, data["ComponentName"])
+        if not self.props.wait_for_completion and result.outcome in ("succeeded", "failed", "not_ready"):
+            return None  # the caller asked for the current state, not a gate: report it, whatever it is
+        if result.outcome == "failed":
+            return job.failed_reason(p, j, data["StatusMessage"], adopted=adopted)
+        if result.outcome == "timeout" and not self.props.wait_for_completion:
+            # Only transient errors can keep a no-wait look from answering; wait_timeout is not what bounds it.
+            return (
+                f"Could not describe model packaging job {self.props.physical_id} in {self.waited_s() / 60.0:.1f} "
+                f"minutes, before CloudFormation's ServiceTimeout of {self.props.answer_within_s} s; last error "
+                f"{result.last_error or 'unknown'}. Rerun the deployment when Lookout for Vision answers again"
+            )
+        if result.outcome == "timeout":
+            what, last = f"model packaging job {p}/{j}", f"last status {result.status or 'unknown'}"
+            return job.timeout_reason(what, last, self.waited_s(), result.last_error, remedy=self.timeout_remedy())
+        if result.outcome != "succeeded":
+            return f"Model packaging job {p}/{j}: the wait ended unexpectedly ({result.outcome})"
+        return None if job.has_greengrass_output(data) else job.no_output_reason(p, j)
+
+    def check_component(self, data: dict[str, str]) -> Answer | Continuation:
+        """The component name is known: pass it on only once Greengrass can deploy it."""
+        arn = data["ComponentVersionArn"]
+
+        def on_state(state: str) -> None:
+            logger.info(json.dumps({"job": self.props.physical_id, "component": arn, "componentState": state}))
+
+        checked = component.wait_deployable(
+            self.greengrass,
+            arn,
+            deadline=self.deadline,
+            yield_at=self.yield_at,
+            clock=self.clock,
+            call=component.describe_call(arn, self.region),
+            on_state=on_state,
+        )
+        if checked.outcome == "deployable":
+            return Answer(SUCCESS, "", self.props.physical_id, data)
+        if checked.outcome == "yield":
+            last = f"last state {checked.state or 'unknown'}"
+            return self.continuation(checked.next_look_at, f"Greengrass component {arn}", last, data)
+        if checked.outcome != "timeout":
+            return self.failed(checked.reason, data)
+        if self.too_short:
+            return self.failed(self.too_short_reason(), data)
+        last = f"last state {checked.state or 'not described'}"
+        remedy = self.timeout_remedy("rerun the deployment once Greengrass has registered the component")
+        reason = job.timeout_reason(
+            component.timeout_what(arn), last, self.waited_s(), checked.last_error, remedy=remedy
+        )
+        return self.failed(reason, data)
+
+    def continuation(self, next_look_at: float | None, what: str, last: str, data: dict[str, str]) -> Continuation:
+        """Continue waiting for ``what`` in a new invocation; if that is refused, answer FAILED saying so."""
+        reason = f"Could not continue waiting for {what} in a new invocation ({last})"
+        payload = continuation.continuation_event(self.event, self.state, next_look_at)
+        return Continuation(payload, self.state.invocation + 1, self.props.physical_id, self.failed(reason, data))
+
+    # --- reasons that depend on the window -------------------------------------------------------------------------
+
+    def timeout_remedy(self, rerun: str = "") -> str:
+        """What to do about a wait that timed out, naming what ended it: wait_timeout or the ServiceTimeout."""
+        if self.window.capped_by_service_timeout:
+            return (
+                f"CloudFormation's ServiceTimeout of {self.props.answer_within_s} s ended the wait before wait_timeout "
+                f"({self.props.wait_timeout_s} s) did. {self.service_timeout_remedy()}"
+            )
+        if rerun:
+            return f"Raise wait_timeout or {rerun}"
+        return CONSTRUCT_WORDING.timeout_remedy
+
+    def service_timeout_remedy(self) -> str:
+        return (
+            f"Raise the resource's ServiceTimeout (at most {MAX_SERVICE_TIMEOUT_S} s; the construct sets it "
+            f"{SERVICE_TIMEOUT_AFTER_WAIT_S // 60} minutes after wait_timeout), or rerun the deployment when the job "
+            "has finished"
+        )
+
+    def too_short_reason(self) -> str:
+        return (
+            f"Cannot wait for model packaging job {self.props.physical_id}: this invocation of the handler function "
+            f"had {self.remaining_s:.1f} s, and a wait needs at least {math.ceil(self.needed_s)} s per invocation "
+            f"({continuation.HANDOFF_MARGIN_S:.0f} s to hand the wait on, and room for "
+            f"{continuation.MIN_LOOKS_PER_INVOCATION} looks). Restore the function's timeout (15 minutes as the "
+            "construct sets it)"
+        )
+
+
+def empty_data(props: JobProperties | None = None) -> dict[str, str]:
+    data = dict.fromkeys(DATA_KEYS, "")
+    if props:
+        data["ProjectName"], data["JobName"] = props.project_name, props.job_name
+    return data
+
+
+def result_data(props: JobProperties, result: job.WaitResult) -> dict[str, str]:
+    """The attributes of what the wait last saw; every key empty but the names when it saw nothing."""
+    if result.description:
+        return job.to_attributes(result.description, props.project_name, props.job_name)
+    return empty_data(props)
+
+
+def internal_error_reason(error: BaseException, log_stream: str) -> str:
+    """The Reason for a bug of ours: its type and where its traceback is, never its text (which may be anything)."""
+    return f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); see log stream {log_stream}"

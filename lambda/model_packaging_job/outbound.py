@@ -1,0 +1,438 @@
+"""The one policy for calling AWS: how a failed call is classified, how long to back off, and the one retry loop.
+
+Every call the function makes goes through here: DescribeModelPackagingJob, StartModelPackagingJob, Greengrass
+DescribeComponent, the Lambda Invoke that hands a wait on, and the PUT to the ResponseURL. What differs per call is
+data (a ``Call``): its name and IAM action for the advice, what it is about, whether repeating it is safe when its
+outcome is unknown, and its backoff. ``retrying`` and the wait loop in ``waiting`` both use ``classify`` and
+``Backoff``. Standard library and botocore only; the clock is an argument, so that a caller can run on a virtual one.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+USER_AGENT = "cdk-lookoutvision-packaging/0.1"
+# The longest one call may take: the client's connect timeout (3 s) and read timeout (10 s), and a margin.
+MAX_CALL_S = 15.0
+
+
+@dataclass
+class Clock:
+    """Time, sleep and randomness, injectable so that waits and retries can run on a virtual clock."""
+
+    now: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How advice names the caller's inputs: the construct's properties, or a CLI's options."""
+
+    project_name: str
+    job_name: str
+    region: str
+    # What to do when the wait timed out.
+    timeout_remedy: str = "Raise wait_timeout or rerun the deployment when the job has finished"
+    component_version: str = "component_version"
+
+
+# The construct's terms: what the handler's answers say.
+CONSTRUCT_WORDING = Wording("project_name", "job_name", "the Region the stack deploys to")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: the n-th consecutive failure waits a uniform draw from [d/2, d], where
+    d = min(cap, base * 2**(n-1)); a Retry-After the service sent is a floor."""
+
+    base_s: float = 2.0
+    cap_s: float = 30.0
+
+    def delay(self, failures: int, rng: random.Random, retry_after_s: float | None = None) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2 ** min(max(failures, 1) - 1, 16))
+        return max(rng.uniform(ceiling / 2, ceiling), retry_after_s or 0.0)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One kind of call, as the policy needs to know it."""
+
+    operation: str  # DescribeModelPackagingJob
+    action: str  # lookoutvision:DescribeModelPackagingJob
+    subject: str  # model packaging job pcb/pcb-v3 (what the call is about, in a sentence)
+    failure: str  # Cannot describe model packaging job pcb/pcb-v3 in us-east-1 (the start of an error sentence)
+    denied: str  # Access denied describing ...: grant ... (the advice for a 403, before the service's message)
+    service: str = "Lookout for Vision"
+    # Whether a call whose outcome is unknown (a read timeout, a 5xx) may be repeated: not for an asynchronous
+    # Invoke, which a repeat would queue twice.
+    repeatable: bool = True
+    backoff: Backoff = Backoff()
+    wording: Wording = CONSTRUCT_WORDING
+    region: str = ""
+
+
+Kind = Literal[
+    "transient",  # retry while time remains
+    "throttled",  # retry, and slow down
+    "unknown_outcome",  # the call may have happened; retry only a repeatable call
+    "not_found",
+    "denied",
+    "invalid",  # the service or the client refused the request as it is
+    "conflict",
+    "refused",  # any other answer the service gave
+    "broken",  # credentials, endpoint or client set-up: retrying cannot fix it
+]
+
+
+@dataclass(frozen=True)
+class ApiProblem:
+    """A failed call, classified: retry while time remains, or stop with a message that says what to fix."""
+
+    kind: Kind
+    code: str
+    message: str
+    status: int = 0
+    # The service's own message, on one line ("" when it said none).
+    said: str = ""
+    retry_after_s: float | None = None
+    # The service's ResourceType of a ResourceNotFoundException, when it named one.
+    resource_type: str = ""
+    repeatable: bool = True
+    error: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def throttled(self) -> bool:
+        return self.kind == "throttled"
+
+    @property
+    def retryable(self) -> bool:
+        if self.kind == "unknown_outcome":
+            return self.repeatable
+        return self.kind in ("transient", "throttled")
+
+
+class MalformedResponseError(Exception):
+    """The API answered 200 without a usable body (a cut-off or garbled one): transient."""
+
+
+class CallTimeoutError(TimeoutError):
+    """A call that did not complete within its bound, such as a response that trickles in a byte at a time
+    (botocore's read timeout applies to each read, not to the call): its outcome is unknown."""
+
+
+class HttpStatusError(Exception):
+    """A plain HTTP call (the ResponseURL PUT) that was answered with a status other than 2xx."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: every run of whitespace, line breaks included, becomes one space."""
+    return " ".join(text.split())
+
+
+def client_config(**overrides: Any) -> Any:
+    """The botocore Config of every client we make (handler, CLI): calls fail fast and make one attempt, because
+    this module owns retries, with jitter and backoff across the whole wait."""
+    from botocore.config import Config
+
+    settings: dict[str, Any] = {
+        "connect_timeout": 3,
+        "read_timeout": 10,
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "user_agent_extra": USER_AGENT,
+    }
+    settings.update(overrides)
+    return Config(**settings)
+
+
+def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
+    """``call()``, or CallTimeoutError once ``timeout_s`` seconds passed. The call runs on a daemon thread, which is
+    left to end on its own when it overruns (its result is then dropped)."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="bounded-call", daemon=True).start()
+    if not done.wait(max(0.0, timeout_s)):
+        raise CallTimeoutError(f"{what} did not complete within {timeout_s:.1f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+# --- classifying ---------------------------------------------------------------------------------------------------
+
+_THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
+)
+_TRANSIENT_CODES = frozenset(
+    {
+        "InternalServerException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403,
+# and the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable.
+_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+_UNKNOWN_KEY_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}
+)
+_SIGNATURE_CODES = frozenset(
+    {"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "IncompleteSignatureException"}
+)
+_CLOCK_SKEW_CODES = frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"})
+# InvalidSignatureException also stands for a clock that is off by more than 5 minutes; only its message tells.
+_CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
+_CLOCK_ADVICE = (
+    "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the machine that "
+    "signs the requests (synchronise it with NTP) and run again"
+)
+_EXPIRED_ADVICE = (
+    "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role session) and "
+    "run again"
+)
+_UNKNOWN_KEY_ADVICE = (
+    "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, secret and "
+    "session token must come from one set of credentials, of this partition)"
+)
+_SIGNATURE_ADVICE = (
+    "the request signature does not match: check the secret access key (it must belong to the access key ID)"
+)
+
+
+def error_text(code: str, status: int, message: str) -> str:
+    """``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error."""
+    text = f"{code or 'HTTP error'} ({status})"
+    return f"{text}: {message}" if message else text
+
+
+def credential_advice(code: str, message: str) -> str | None:
+    """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
+    if code in _CLOCK_SKEW_CODES or (
+        code in _SIGNATURE_CODES and any(text in message.lower() for text in _CLOCK_SKEW_MESSAGES)
+    ):
+        return _CLOCK_ADVICE
+    if code in _EXPIRED_CODES:
+        return _EXPIRED_ADVICE
+    if code in _UNKNOWN_KEY_CODES:
+        return _UNKNOWN_KEY_ADVICE
+    if code in _SIGNATURE_CODES:
+        return _SIGNATURE_ADVICE
+    return None
+
+
+def classify(error: BaseException, call: Call) -> ApiProblem:
+    """Turn an exception from ``call`` into an ApiProblem whose message says what happened and what to do."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        problem = _classify_answer(error.response, call)
+    elif isinstance(error, HttpStatusError):
+        problem = _classify_status(error.status, "", "", None, call)
+    else:
+        problem = _classify_failure(error, call)
+    return ApiProblem(
+        problem.kind,
+        problem.code,
+        problem.message,
+        problem.status,
+        problem.said,
+        problem.retry_after_s,
+        problem.resource_type,
+        call.repeatable,
+        error,
+    )
+
+
+def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
+    """An error answer of the service: its code, HTTP status and message decide."""
+    err = response.get("Error", {})
+    code = str(err.get("Code", "Unknown"))
+    said = one_line(str(err.get("Message", "")).strip())
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    advice = credential_advice(code, said)
+    if advice:
+        return ApiProblem("broken", code, f"{call.failure}: {advice} ({error_text(code, status, said)})", status, said)
+    problem = _classify_status(status, code, said, _retry_after(response), call)
+    return ApiProblem(
+        problem.kind,
+        problem.code,
+        problem.message,
+        status,
+        said,
+        problem.retry_after_s,
+        str(response.get("ResourceType") or ""),
+    )
+
+
+def _classify_status(status: int, code: str, said: str, retry_after: float | None, call: Call) -> ApiProblem:
+    text = error_text(code, status, said)
+    if code in _THROTTLING_CODES or status == 429:
+        return ApiProblem("throttled", code or "Throttled", text, status, said, retry_after)
+    if code in _TRANSIENT_CODES or status >= 500:
+        kind: Kind = "transient" if call.repeatable else "unknown_outcome"
+        return ApiProblem(kind, code or f"HTTP{status}", text, status, said, retry_after)
+    if code == "AccessDeniedException" or status == 403:
+        return ApiProblem("denied", code or "AccessDenied", f"{call.denied} ({said})", status, said)
+    if code == "ResourceNotFoundException" or status == 404:
+        return ApiProblem("not_found", code or "NotFound", text, status, said)
+    if code == "ConflictException" or status == 409:
+        return ApiProblem("conflict", code or "Conflict", text, status, said)
+    if code == "ValidationException" or status == 400:
+        return ApiProblem("invalid", code or "BadRequest", text, status, said)
+    return ApiProblem(
+        "refused", code or f"HTTP{status}", f"{call.operation} for {call.subject} failed with {text}", status
+    )
+
+
+def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
+    """A call that got no answer of the service: a connection, a timeout, the client's own checks or set-up."""
+    from botocore import exceptions as be
+
+    name = type(error).__name__
+    if isinstance(error, be.ParamValidationError):
+        # botocore refused the request before sending it: the same request will be refused again.
+        return ApiProblem("invalid", name, f"{call.failure}: the request is invalid: {one_line(str(error))}")
+    if isinstance(error, be.UnknownServiceError):
+        return ApiProblem(
+            "broken",
+            name,
+            "this botocore has no lookoutvision service model; set AWS_DATA_PATH to a folder holding "
+            "lookoutvision/2020-11-20/service-2.json.gz (the asset and the package carry one)",
+        )
+    if isinstance(error, be.NoCredentialsError):
+        return ApiProblem("broken", name, f"no AWS credentials were found to call {call.service}")
+    unresolved = _unresolvable_name(error) if isinstance(error, be.EndpointConnectionError) else None
+    if unresolved is not None:
+        # A name that does not resolve will not resolve a minute later: a Region without the service, or a mistyped
+        # endpoint URL. Waiting out the timeout would only hide that.
+        endpoint, host = _endpoint_of(error)
+        for_region = f" for Region {call.region}" if call.region else ""
+        return ApiProblem(
+            "broken",
+            name,
+            f"Cannot resolve the {call.service} endpoint {endpoint}{for_region}: the name {host} does not resolve in "
+            f"DNS ({unresolved}). Check {call.wording.region}, and the endpoint URL if one is set: {call.service} is "
+            "offered in only some Regions",
+        )
+    if isinstance(error, be.ConnectTimeoutError | be.EndpointConnectionError | ConnectionRefusedError):
+        return ApiProblem("transient", name, one_line(str(error)) or name)  # never sent: always safe to repeat
+    if isinstance(error, MalformedResponseError):
+        return ApiProblem("transient", "MalformedResponse", str(error))
+    if isinstance(error, http.client.InvalidURL | ValueError):
+        return ApiProblem("invalid", name, f"{call.failure}: {name}: {one_line(str(error))}")
+    if isinstance(error, be.BotoCoreError | ConnectionError | TimeoutError | OSError | http.client.HTTPException):
+        # Sent, or maybe sent: a read timeout, a connection closed or reset, a body that did not parse.
+        return ApiProblem("unknown_outcome", name, one_line(str(error)) or name)
+    return ApiProblem("refused", name, f"{name}: {error}")
+
+
+def _retry_after(response: Mapping[str, Any]) -> float | None:
+    value = response.get("RetryAfterSeconds")
+    if value is None:
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+        value = headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 300 else None
+
+
+def _unresolvable_name(error: BaseException) -> BaseException | None:
+    """The DNS failure behind a connection error when the name does not resolve; None for anything else.
+
+    botocore raises EndpointConnectionError for a refused connection and for a name that does not resolve alike;
+    the socket.gaierror lies below it (urllib3's NameResolutionError, raised from it). A resolver that could not
+    answer (EAI_AGAIN, "temporary failure") is left to the retries, like a refused connection.
+    """
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return None if current.errno == socket.EAI_AGAIN else current
+        kwargs = getattr(current, "kwargs", None)
+        wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
+        pending += [wrapped if isinstance(wrapped, BaseException) else None, current.__cause__, current.__context__]
+    return None
+
+
+def _endpoint_of(error: BaseException) -> tuple[str, str]:
+    """The endpoint (scheme and host) of a botocore connection error, and its host name."""
+    kwargs = getattr(error, "kwargs", None)
+    url = str(kwargs.get("endpoint_url") or "") if isinstance(kwargs, dict) else ""
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
+
+
+# --- retrying ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """How a call ended under ``retrying``: its value, or the last problem and how many attempts were made."""
+
+    value: Any = None
+    problem: ApiProblem | None = None
+    attempts: int = 0
+    # Whether it stopped because time (or attempts) ran out while the problem was still retryable.
+    gave_up: bool = False
+
+
+def retrying(
+    fn: Callable[[float], T],
+    call: Call,
+    *,
+    clock: Clock,
+    give_up_at: float,
+    max_attempts: int | None = None,
+    on_retry: Callable[[ApiProblem, float], None] | None = None,
+) -> Attempts:
+    """``fn(timeout_s)`` until it returns, retrying what ``classify`` calls retryable with ``call.backoff`` while a
+    retry can start before ``give_up_at`` (a ``clock.now()`` value) and ``max_attempts`` allows. Each attempt gets
+    at most MAX_CALL_S, and never more than the time left."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return Attempts(fn(max(0.5, min(MAX_CALL_S, give_up_at - clock.now()))), attempts=attempt)
+        except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes unanswered
+            problem = classify(error, call)
+        if not problem.retryable:
+            return Attempts(problem=problem, attempts=attempt)
+        delay = call.backoff.delay(attempt, clock.rng, problem.retry_after_s)
+        if (max_attempts is not None and attempt >= max_attempts) or clock.now() + delay >= give_up_at:
+            return Attempts(problem=problem, attempts=attempt, gave_up=True)
+        if on_retry is not None:
+            on_retry(problem, delay)
+        clock.sleep(delay)

@@ -1,0 +1,117 @@
+"""The answer to CloudFormation: its body, with a Reason on one printable line, cut to fit 4096 bytes."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from .outbound import one_line
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
+
+MAX_RESPONSE_BYTES = 4096
+MAX_REASON_CHARS = 1000
+
+
+def fallback_physical_id(event: Mapping[str, Any]) -> str:
+    """A physical id for an answer that has none of its own: the one CloudFormation sent, or a stable stand-in."""
+    existing = event.get("PhysicalResourceId")
+    if isinstance(existing, str) and existing:
+        return existing
+    logical = event.get("LogicalResourceId")
+    request = event.get("RequestId")
+    return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(request)[:8]}"
+
+
+def clean_reason(text: str) -> str:
+    """One line of printable text: control characters (NUL, escapes, line breaks) become spaces, runs collapse."""
+    return one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text))
+
+
+def build_response(
+    event: Mapping[str, Any], status: str, reason: str, physical_id: str, data: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "Status": status,
+        "Reason": clean_reason(reason),
+        "PhysicalResourceId": physical_id,
+        "StackId": _as_text(event.get("StackId")),
+        "RequestId": _as_text(event.get("RequestId")),
+        "LogicalResourceId": _as_text(event.get("LogicalResourceId")),
+        "NoEcho": False,
+        "Data": dict(data),
+    }
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def _shorten(text: str, by_bytes: int) -> str:
+    """Cut ``text`` so its JSON encoding shrinks by at least ``by_bytes``, keeping its start and marking the cut."""
+    marker = " ...(truncated)"
+
+    def encoded_len(value: str) -> int:
+        return len(json.dumps(value)) - 2
+
+    keep_target = max(0, encoded_len(text) - by_bytes - len(marker))
+    # JSON escapes make encoded length and character count differ (up to 12 bytes for one astral character), so
+    # search for the longest prefix that fits instead of guessing a ratio.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if encoded_len(text[:middle]) <= keep_target:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + marker if low < len(text) else text
+
+
+def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
+    """Serialize the body so it fits CloudFormation's 4096-byte limit.
+
+    Cuts the Reason to MAX_REASON_CHARS, then shortens Data.StatusMessage, then the Reason. If the body still does
+    not fit (only absurd identifiers can do that), answers FAILED with the data dropped rather than not at all.
+    """
+    body = dict(body)
+    body["Data"] = dict(body.get("Data") or {})
+    if len(body["Reason"]) > MAX_REASON_CHARS:
+        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - 15] + " ...(truncated)"
+    encoded = _encode(body)
+    for path in (("Data", "StatusMessage"), ("Reason",)):
+        if len(encoded) <= limit:
+            return encoded
+        holder = body["Data"] if path[0] == "Data" else body
+        key = path[-1]
+        if isinstance(holder.get(key), str) and holder[key]:
+            holder[key] = _shorten(holder[key], len(encoded) - limit)
+            encoded = _encode(body)
+    if len(encoded) <= limit:
+        return encoded
+    body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
+    encoded = _encode(body)
+    if len(encoded) > limit:
+        for key in ("PhysicalResourceId", "LogicalResourceId", "StackId", "RequestId"):
+            body[key] = _prefix_within(body[key], 256)
+        encoded = _encode(body)
+    return encoded
+
+
+def _prefix_within(text: str, max_encoded: int) -> str:
+    """The longest prefix of ``text`` whose JSON encoding is at most ``max_encoded`` bytes."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle])) - 2 <= max_encoded:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]

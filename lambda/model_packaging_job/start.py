@@ -1,0 +1,177 @@
+"""Start a model packaging job, or adopt the one that already exists: the one implementation the handler and the
+CLI's ``start`` share.
+
+A job is started with a client token derived from the project, the job name and the configuration, so a repeated or
+continued request never starts a second job. An existing job with the same configuration is adopted; one with
+another configuration is refused, naming what differs, because a packaging job cannot change. Lookout for Vision is
+eventually consistent: a job that was just started (or that a Conflict says a duplicate request started) may not be
+visible to Describe yet, so it counts as "not visible yet" for a grace period (job.VISIBILITY_GRACE_S), never as
+missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+from . import job as jobs
+from . import waiting
+from .configuration import Packaging
+from .contract import (
+    CREATE_COMPONENT_ACTION,
+    DESCRIBE_COMPONENT_ACTION,
+    START_JOB_ACTION,
+)
+from .outbound import (
+    CONSTRUCT_WORDING,
+    ApiProblem,
+    Call,
+    Clock,
+    Wording,
+    bounded_call,
+    classify,
+    retrying,
+)
+
+
+@dataclass(frozen=True)
+class Started:
+    """How ensure_job ended: ``started`` or ``adopted`` (then wait for the job), or ``refused`` with a reason;
+    ``temporary`` when it was refused only because the service kept throttling or failing until time ran out."""
+
+    outcome: Literal["started", "adopted", "refused"]
+    reason: str = ""
+    temporary: bool = False
+
+
+def start_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
+    """StartModelPackagingJob, as the calling policy needs to know it. Its client token makes a repeat safe."""
+    job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
+    return Call(
+        "StartModelPackagingJob",
+        START_JOB_ACTION,
+        job,
+        f"Could not start model packaging job {job}{where}",
+        f"Access denied starting model packaging job {job}{where}: grant {START_JOB_ACTION} on the model",
+        wording=wording,
+        region=region,
+    )
+
+
+def ensure_job(
+    client: Any,
+    project_name: str,
+    job_name: str,
+    packaging: Packaging,
+    *,
+    clock: Clock,
+    give_up_at: float,
+    region: str = "",
+    wording: Wording = CONSTRUCT_WORDING,
+    on_retry: Callable[[ApiProblem, float], None] | None = None,
+) -> Started:
+    """Adopt ``project_name/job_name`` when it exists with this configuration, start it when it does not. Throttling
+    and transient failures are retried until ``give_up_at`` (a ``clock.now()`` value)."""
+    job = f"{project_name}/{job_name}"
+    describing = jobs.describe_call(project_name, job_name, region, wording)
+
+    def look(timeout_s: float) -> dict[str, Any]:
+        return jobs.describe(client, project_name, job_name, timeout_s)
+
+    found = retrying(look, describing, clock=clock, give_up_at=give_up_at, on_retry=on_retry)
+    if found.problem is None:
+        return _adopt(found.value, packaging, job, wording)
+    if not jobs.job_missing(found.problem):
+        message = jobs.explain(found.problem, describing, project_name, job_name).message
+        return Started("refused", message, temporary=found.gave_up)
+    starting = start_call(project_name, job_name, region, wording)
+    request = packaging.start_request(project_name, job_name)
+
+    def start(timeout_s: float) -> Any:
+        return bounded_call(partial(client.start_model_packaging_job, **request), timeout_s, starting.operation)
+
+    started = retrying(start, starting, clock=clock, give_up_at=give_up_at, on_retry=on_retry)
+    problem = started.problem
+    if problem is None:
+        return Started("started")  # the wait gives it jobs.VISIBILITY_GRACE_S to show
+    if problem.kind != "conflict":
+        return Started("refused", refusal_reason(problem, job, packaging, wording, gave_up=started.gave_up))
+    # A duplicate request started the job meanwhile, or the component version exists: look until the job shows.
+    until = min(give_up_at, clock.now() + jobs.VISIBILITY_GRACE_S)
+    description = _until_visible(client, describing, project_name, job_name, clock, until)
+    if description is None:
+        return Started("refused", refusal_reason(problem, job, packaging, wording))
+    return _adopt(description, packaging, job, wording)
+
+
+def _until_visible(
+    client: Any, call: Call, project_name: str, job_name: str, clock: Clock, until: float
+) -> dict[str, Any] | None:
+    """Describe the job until Describe shows it, or until ``until``; its description, or None."""
+    seen: dict[str, Any] = {}
+
+    def look(timeout_s: float) -> bool:
+        try:
+            seen["description"] = jobs.describe(client, project_name, job_name, timeout_s)
+        except Exception as error:
+            if not jobs.job_missing(classify(error, call)):
+                raise
+            return False
+        return True
+
+    waited = waiting.wait(look, call, deadline=until, yield_at=None, clock=clock)
+    return seen.get("description") if waited.outcome == "done" else None
+
+
+def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wording: Wording) -> Started:
+    differences = packaging.differences(description)
+    if not differences:
+        return Started("adopted")
+    # A new job name with the same component version would only conflict again: that version exists already.
+    renamed = wording.job_name if any(d.startswith("ComponentVersion ") for d in differences) else None
+    remedy = (
+        f"give this configuration a new {renamed}"
+        if renamed
+        else f"give this configuration a new {wording.component_version} (the default job name follows it)"
+    )
+    return Started(
+        "refused",
+        f"Model packaging job {job} already exists with another configuration: {'; '.join(differences)}. A "
+        f"packaging job cannot change: {remedy}",
+    )
+
+
+_ADVICE: dict[str, Callable[[Packaging, Wording], str]] = {
+    "ConflictException": lambda p, w: (
+        f"Greengrass component {p.component_name} version {p.component_version or '(the service default)'} "
+        f"probably exists already: give the configuration a new {w.component_version}"
+    ),
+    "ResourceNotFoundException": lambda p, w: (
+        f"model version {p.model_version} of the project does not exist: check model_version and {w.project_name}"
+    ),
+    "ValidationException": lambda p, w: "check that the model version is trained, and the packaging configuration",
+    "ServiceQuotaExceededException": lambda p, w: "wait for running packaging jobs to end, or ask for a higher quota",
+    "AccessDeniedException": lambda p, w: (
+        f"grant {START_JOB_ACTION} on the model, s3:PutObject under the output prefix, s3:GetBucketLocation, "
+        f"{CREATE_COMPONENT_ACTION} and {DESCRIBE_COMPONENT_ACTION} on the component (and kms:GenerateDataKey on "
+        "the bucket's key)"
+    ),
+}
+
+
+def refusal_reason(
+    problem: ApiProblem, job: str, packaging: Packaging, wording: Wording, *, gave_up: bool = False
+) -> str:
+    """One line saying why ``job`` could not be started and what to change."""
+    prefix = f"Could not start model packaging job {job}"
+    if gave_up:
+        return (
+            f"{prefix}: Lookout for Vision kept answering {problem.message} until the wait's time ran out; rerun the "
+            f"deployment later, or ask for a higher {START_JOB_ACTION.split(':')[1]} quota"
+        )
+    advice = _ADVICE.get(problem.code)
+    if advice is not None and problem.status:
+        return f"{prefix}: {problem.code}: {problem.said or 'no message'}; {advice(packaging, wording)}"
+    return problem.message if problem.message.startswith(prefix) else f"{prefix}: {problem.message}"
