@@ -21,7 +21,7 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
 from model_packaging_job import contract
-from model_packaging_job import custom_resource as cr
+from model_packaging_job import continuation, properties, waiting
 from model_packaging_job.contract import DATA_KEYS, RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -310,8 +310,8 @@ def test_the_function_carries_the_stack_s_polling_budget(synth: Synth) -> None:
     assert _environment(synth.templates["Default"])["DESCRIBE_BUDGET_JOBS"] == "1"
     assert _environment(synth.templates["Three"])["DESCRIBE_BUDGET_JOBS"] == "3"
     # What the handler makes of it: three jobs, each polling at most every 0.75 s (so at POLL_INTERVAL_S).
-    budget, problem = cr.poll_budget(_environment(synth.templates["Three"]))
-    assert (budget, problem) == (cr.pj.PollBudget(4.0, 3), "")
+    budget, problem = continuation.poll_budget(_environment(synth.templates["Three"]))
+    assert (budget, problem) == (waiting.PollBudget(4.0, 3), "")
 
 
 def test_the_smallest_budget_any_job_asks_for_applies_to_the_whole_stack() -> None:
@@ -729,7 +729,7 @@ def test_handler_accepts_the_properties_the_construct_synthesizes(synth: Synth, 
         if stringify:
             # CloudFormation delivers every custom resource property value as a string.
             props = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in props.items()}
-        parsed = cr.parse_properties(props)
+        parsed = properties.parse_properties(props)
         assert parsed.project_name == resource["Properties"]["ProjectName"]
         assert parsed.job_name == resource["Properties"]["JobName"]
         assert parsed.wait_for_completion is resource["Properties"]["WaitForCompletion"]

@@ -9,11 +9,33 @@ import inspect
 import re
 
 import pytest
-from crhelper import CfnResource
+from crhelper import CfnResource, log_helper
 
 from cdk_lookoutvision_packaging import _vendor
 from model_packaging_job import contract
-from model_packaging_job.crhelper_adapter import PINNED_SIGNATURES, Responder
+from model_packaging_job.crhelper_adapter import Responder
+
+# Every crhelper function the adapter overrides (the CfnResource internals) or calls (the constructor, the dispatch
+# in __call__, the create/update/delete decorators, log_helper.setup), with its signature in the pinned release (a
+# default that is a function shows as <function name>).
+OVERRIDDEN = {
+    "__init__": "(self, json_logging=False, log_level='DEBUG', boto_level='ERROR', polling_interval=2, "
+    "sleep_on_delete=120, ssl_verify=None)",
+    "__call__": "(self, event, context)",
+    "_log_setup": "(self, event, context)",
+    "_set_timeout": "(self)",
+    "_timeout": "(self)",
+    "_send": "(self, status=None, reason='', send_response=<function _send_response>)",
+}
+CALLED = {
+    "CfnResource.create": (CfnResource.create, "(self, func)"),
+    "CfnResource.update": (CfnResource.update, "(self, func)"),
+    "CfnResource.delete": (CfnResource.delete, "(self, func)"),
+    "log_helper.setup": (
+        log_helper.setup,
+        "(level='DEBUG', formatter_cls=<class 'crhelper.log_helper.JsonFormatter'>, boto_level=None, **kwargs)",
+    ),
+}
 
 # sha256 of crhelper 2.0.12's modules, as the asset bundles them.
 PINNED_MODULES = {
@@ -38,13 +60,19 @@ def test_the_bundled_crhelper_is_the_pinned_release_byte_for_byte() -> None:
     assert digests == PINNED_MODULES
 
 
-@pytest.mark.parametrize("name", sorted(PINNED_SIGNATURES))
+@pytest.mark.parametrize("name", sorted(OVERRIDDEN))
 def test_each_overridden_internal_keeps_its_pinned_signature(name: str) -> None:
-    assert _signature(getattr(CfnResource, name)) == PINNED_SIGNATURES[name], (
+    assert _signature(getattr(CfnResource, name)) == OVERRIDDEN[name], (
         f"crhelper's CfnResource.{name} changed; re-check crhelper_adapter.Responder.{name} against it"
     )
 
 
+@pytest.mark.parametrize("name", sorted(CALLED))
+def test_each_crhelper_function_the_adapter_calls_keeps_its_pinned_signature(name: str) -> None:
+    function, signature = CALLED[name]
+    assert _signature(function) == signature, f"crhelper's {name} changed; re-check crhelper_adapter's call of it"
+
+
 def test_the_responder_overrides_exactly_the_pinned_internals() -> None:
     overridden = {name for name in vars(Responder) if name in vars(CfnResource) and callable(vars(CfnResource)[name])}
-    assert overridden == set(PINNED_SIGNATURES)
+    assert overridden == set(OVERRIDDEN)

@@ -45,10 +45,8 @@ from support import (
     slow,
 )
 
-from model_packaging_job import contract, index
-from model_packaging_job import custom_resource as cr
-from model_packaging_job import packaging as pk
-from model_packaging_job import packaging_job as pj
+from model_packaging_job import configuration, continuation, contract, index, lifecycle, outbound, response
+from model_packaging_job import job as jobs
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
@@ -81,7 +79,7 @@ class Gate:
     """One handler made by the product's factory, its virtual clock and its Lambda double."""
 
     def __init__(
-        self, lookoutvision: Any, lam: FakeLambda | None = None, clock: pj.Clock | None = None, **kwargs: Any
+        self, lookoutvision: Any, lam: FakeLambda | None = None, clock: outbound.Clock | None = None, **kwargs: Any
     ) -> None:
         self.vclock = VirtualClock(time.time())
         self.lam = lam or FakeLambda()
@@ -173,7 +171,7 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/")
     assert f"/{index.REGION}/lookoutvision/aws4_request" in headers["authorization"]
-    assert pj.USER_AGENT in headers["user-agent"]
+    assert outbound.USER_AGENT in headers["user-agent"]
     assert gate.vclock.sleeps == []
 
 
@@ -187,7 +185,7 @@ def test_a_failed_job_answers_failed_with_its_status_message(
 
     body = recorder.only
     assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", PHYSICAL_ID)
-    assert body["Reason"] == pj.failed_reason(PROJECT, JOB, message)
+    assert body["Reason"] == jobs.failed_reason(PROJECT, JOB, message)
     assert (body["Data"]["Status"], body["Data"]["StatusMessage"]) == ("FAILED", message)
     assert api.calls() == 2
 
@@ -208,7 +206,7 @@ def test_maximal_names_reach_the_api_intact_and_a_huge_status_message_still_fits
     gate(event_for(recorder, props=properties(MAX_PROJECT, MAX_JOB)))
 
     assert api.requests[0]["path"] == f"/2020-11-20/projects/{MAX_PROJECT}/modelpackagingjobs/{MAX_JOB}"
-    assert len(recorder.raw[0]) <= cr.MAX_RESPONSE_BYTES
+    assert len(recorder.raw[0]) <= response.MAX_RESPONSE_BYTES
     body = recorder.only
     assert body["Status"] == ("SUCCESS" if status == "SUCCEEDED" else "FAILED"), body["Reason"]
     assert body["PhysicalResourceId"] == f"{MAX_PROJECT}/{MAX_JOB}"
@@ -258,7 +256,10 @@ def test_a_response_slower_than_the_read_timeout_is_cut_off_and_retried(
 ) -> None:
     # The product's client settings, with a read timeout of 1 s instead of 10 s.
     client = boto3.session.Session().client(
-        pj.SERVICE_NAME, region_name=index.REGION, endpoint_url=api.url, config=pj.client_config(read_timeout=1)
+        contract.LOOKOUTVISION_SERVICE,
+        region_name=index.REGION,
+        endpoint_url=api.url,
+        config=outbound.client_config(read_timeout=1),
     )
     api.script(PROJECT, JOB, [slow(3.0, ok(description("RUNNING"))), ok(description())])
 
@@ -298,7 +299,8 @@ def test_a_final_error_on_the_wire_reaches_its_classification_intact_and_is_answ
 
     body = recorder.only
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == pj.classify_error(expected, project, job, index.REGION).message
+    call = jobs.describe_call(project, job, index.REGION)
+    assert body["Reason"] == jobs.explain(outbound.classify(expected, call), call, project, job).message
     # Every attribute, empty but for the names: the job was never described.
     assert body["Data"] == {**dict.fromkeys(EXPECTED_DATA_KEYS, ""), "ProjectName": project, "JobName": job}
     assert api.calls() == 1
@@ -394,11 +396,11 @@ def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_t
     def broken() -> float:
         raise RuntimeError(f"bug while answering {event['ResponseURL']}")
 
-    Gate(client, clock=pj.Clock(now=broken))(event)
+    Gate(client, clock=outbound.Clock(now=broken))(event)
 
     body = recorder.only
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == cr.internal_error_reason(RuntimeError(), FakeContext().log_stream_name)
+    assert body["Reason"] == lifecycle.internal_error_reason(RuntimeError(), FakeContext().log_stream_name)
     assert body["PhysicalResourceId"] == PHYSICAL_ID
     assert any("Traceback" in line and "RuntimeError: bug while answering" in line for line in captured.lines)
     captured.assert_clean(recorder)
@@ -469,7 +471,7 @@ def test_a_hand_off_and_its_continuation_answer_exactly_once_overall(
     [call] = gate.lam.invocations
     assert (call["FunctionName"], call["InvocationType"]) == (FUNCTION_ARN, "Event")
     payload = json.loads(call["Payload"])
-    state = payload.pop(cr.CONTINUATION_KEY)
+    state = payload.pop(continuation.CONTINUATION_KEY)
     assert payload == event
     assert state["Invocation"] == 2
 
@@ -517,7 +519,7 @@ def test_an_event_crhelper_cannot_parse_is_answered_failed_saying_why(
 
     gate(event)
 
-    assert len(recorder.raw[0]) <= cr.MAX_RESPONSE_BYTES
+    assert len(recorder.raw[0]) <= response.MAX_RESPONSE_BYTES
     assert (recorder.only["Status"], recorder.only["Reason"]) == ("FAILED", reason)
     assert api.calls() == 0
 
@@ -658,7 +660,7 @@ def test_a_missing_job_is_started_once_then_awaited_until_greengrass_can_deploy_
 
     [start] = api.starts
     assert start["body"] == start_request()
-    assert start["token"] == pk.parse(packaging_props()["Packaging"]).client_token(PROJECT, STARTED_JOB)
+    assert start["token"] == configuration.parse(packaging_props()["Packaging"]).client_token(PROJECT, STARTED_JOB)
     body = recorder.only
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{STARTED_JOB}")
     assert body["Data"]["ComponentVersionArn"] == STARTED_ARN
@@ -763,7 +765,8 @@ def test_a_component_still_not_deployable_at_the_wait_timeout_fails_saying_so(
     starting(event_for(recorder, props=properties(ExpectedComponentName=COMPONENT, WaitTimeoutSeconds="60")))
     body = recorder.only
     assert body["Status"] == "FAILED"
-    assert f"Greengrass component {COMPONENT_ARN} was still REQUESTED after 1.0 minutes" in body["Reason"]
+    assert f"after 1.0 minutes waiting for Greengrass component {COMPONENT_ARN}" in body["Reason"]
+    assert "last state REQUESTED" in body["Reason"]
 
 
 def test_delete_of_a_started_job_calls_nothing(

@@ -20,7 +20,7 @@ from support import FakeContext, ResponseRecorder, description, make_event
 
 from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
 from model_packaging_job import contract, index
-from model_packaging_job import packaging_job as pj
+from model_packaging_job import outbound
 
 COMPONENT = "com.example.pcb-defects"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -326,4 +326,4 @@ def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgement_names_one
 def test_client_config_is_shared_by_the_greengrass_client() -> None:
     client = index.make_greengrass_client()
     assert client.meta.config.retries["total_max_attempts"] == 1
-    assert pj.USER_AGENT in client.meta.config.user_agent_extra
+    assert outbound.USER_AGENT in client.meta.config.user_agent_extra

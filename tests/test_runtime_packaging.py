@@ -14,7 +14,7 @@ from lambda_runtime import LambdaHarness, SynthesizedApp, synthesized_gate
 from support import FakeGreengrass, ResponseRecorder, component_arn, make_event, ok, packaged
 
 from model_packaging_job import contract
-from model_packaging_job import packaging as pk
+from model_packaging_job import configuration
 
 PROJECT, COMPONENT = "pcb", "com.example.pcb-defects"
 ARN = component_arn(COMPONENT, "3.0.0")
@@ -61,7 +61,7 @@ def test_the_synthesized_resource_starts_its_job_once_and_passes_a_deployable_co
     job = cfn_properties["JobName"]
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{job}"), body["Reason"]
     [start] = harness.lookoutvision.starts
-    assert start["token"] == pk.parse(cfn_properties["Packaging"]).client_token(PROJECT, job)
+    assert start["token"] == configuration.parse(cfn_properties["Packaging"]).client_token(PROJECT, job)
     assert start["body"]["Configuration"] == cfn_properties["Packaging"]["Configuration"]
     assert harness.greengrass.calls(ARN) == 2
 

@@ -426,8 +426,6 @@ class Progress:
         self.line(f"{self.job}: {problem.message}; retry {self.retries} in {min(delay, remaining):.1f}s")
 
 
-
-
 # --- commands ------------------------------------------------------------------------------------------------------
 
 

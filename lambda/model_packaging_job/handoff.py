@@ -92,7 +92,7 @@ def continue_elsewhere(
         logger.info(json.dumps({"handedOffTo": "invocation", "invocation": invocation}))
         return None
     if problem.kind == "unknown_outcome":
-        _handed_off_maybe(_detail(problem), invocation)
+        _handed_off_maybe(f"Lambda answered {_detail(problem)}" if problem.status else problem.code, invocation)
         return None
     claim.release_hand_off()
     if sent.gave_up:
