@@ -20,8 +20,7 @@ import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
-from model_packaging_job import contract
-from model_packaging_job import continuation, properties, waiting
+from model_packaging_job import continuation, contract, properties, waiting
 from model_packaging_job.contract import DATA_KEYS, RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]

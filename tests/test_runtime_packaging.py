@@ -13,8 +13,7 @@ import pytest
 from lambda_runtime import LambdaHarness, SynthesizedApp, synthesized_gate
 from support import FakeGreengrass, ResponseRecorder, component_arn, make_event, ok, packaged
 
-from model_packaging_job import contract
-from model_packaging_job import configuration
+from model_packaging_job import configuration, contract
 
 PROJECT, COMPONENT = "pcb", "com.example.pcb-defects"
 ARN = component_arn(COMPONENT, "3.0.0")
