@@ -61,8 +61,8 @@ from model_packaging_job.contract import RESOURCE_TYPE
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 NODE_BIN = ROOT / "node_modules" / ".bin"
-# The function declares python3.14, which these machines cannot install; make setup puts awslambdaric and the newest
-# boto3 for python3.13 (pyenv) into .deps/runtime-py313 and names the interpreter in its .python file.
+# The function declares python3.13 (the construct's RUNTIME); make setup puts awslambdaric and the newest boto3 for
+# python3.13 (pyenv) into .deps/runtime-py313 and names the interpreter in its .python file.
 RUNTIME_TARGET = "3.13"
 _RUNTIME313 = ROOT / ".deps" / "runtime-py313"
 _NAMED = (_RUNTIME313 / ".python").read_text().strip() if (_RUNTIME313 / ".python").is_file() else ""

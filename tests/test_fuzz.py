@@ -1,4 +1,4 @@
-"""Bad input (issue 4, section 3): hypothesis builds CloudFormation events, and the synthesized function answers
+"""Bad input: hypothesis builds CloudFormation events, and the synthesized function answers
 each of them, run under awslambdaric by the stand-in of tests/lambda_runtime.py (one invocation per event).
 
 - ``test_fuzz_event_envelope``: the event around the properties (non-object events; missing, empty, mistyped, huge
@@ -1055,7 +1055,7 @@ def test_fuzz_valid_events(bench: Bench) -> None:
             }[case.outcome]
             assert_names(reason, {must_say})
             if case.outcome == "failed":
-                # Issue 2: "Model packaging job <project>/<job> FAILED: <StatusMessage>", on one line, maybe shortened.
+                # "Model packaging job <project>/<job> FAILED: <StatusMessage>", on one line, maybe shortened.
                 message = json.loads(json.dumps(case.status_message)) or "(no StatusMessage)"
                 # Control characters (U+0000-U+001F, U+007F-U+009F) become spaces before the runs collapse.
                 printable = re.sub(

@@ -600,7 +600,7 @@ def test_no_log_line_carries_the_response_url_and_every_line_is_json(
         assert json.loads(line)["level"] in {log_level, "INFO", "WARNING", "ERROR"}, line
 
 
-# --- starting the job from the stack, and passing only a deployable component (issue 11) ---------------------------
+# --- starting the job from the stack, and passing only a deployable component -------------------------------------
 
 COMPONENT = "com.example.pcb-defects"
 STARTED_JOB = contract.default_job_name(COMPONENT, "3.0.0")

@@ -1,4 +1,4 @@
-"""Load (issue 4 §4): one stack with 100 ModelPackagingJobs, whose Create events arrive at once, against a
+"""Load: one stack with 100 ModelPackagingJobs, whose Create events arrive at once, against a
 Lookout for Vision API that throttles above 5 requests per second.
 
 The stack is synthesized in-process with aws_cdk; the 100 custom resources' properties come from its template, as

@@ -1,4 +1,4 @@
-"""The fault matrix of issue 4 §2, run through the Lambda stand-in of tests/lambda_runtime.py.
+"""The fault matrix, run through the Lambda stand-in of tests/lambda_runtime.py.
 
 The function under test is the asset the real `cdk synth` wrote, configured from the synthesized template and run by
 AWS's runtime interface client on the newest boto3 (no lookoutvision), against a loopback Lookout for Vision API

@@ -24,7 +24,7 @@ _HOMES = {
 
 if not TYPE_CHECKING:
     # Hidden from type checkers: they see the imports above, and a module __getattr__ would make every missing
-    # name of the package (such as the untyped _handler subpackage) look like an attribute.
+    # name of the package look like an attribute.
 
     def __getattr__(name: str) -> Any:
         if name in _HOMES:

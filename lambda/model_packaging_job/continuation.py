@@ -13,14 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import (
-    BUDGET_JOBS_ENV,
-    BUDGET_RPS_ENV,
-    DEFAULT_DESCRIBE_BUDGET_RPS,
-    DESCRIBE_BUDGET_RPS_RANGE,
-    MAX_BUDGET_JOBS,
-    show,
-)
+from . import contract as c
 from .properties import JobProperties
 from .waiting import PollBudget
 
@@ -59,13 +52,13 @@ class StateError(ValueError):
 def _state_time(raw: Mapping[str, Any], key: str) -> float:
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StateError(f"{CONTINUATION_KEY}.{key} must be a number of seconds, got {show(value, 60)}")
+        raise StateError(f"{CONTINUATION_KEY}.{key} must be a number of seconds, got {c.show(value, 60)}")
     try:
         seconds = float(value)
     except OverflowError:
         seconds = math.inf
     if not math.isfinite(seconds):
-        raise StateError(f"{CONTINUATION_KEY}.{key} {show(value, 60)} is not a finite time")
+        raise StateError(f"{CONTINUATION_KEY}.{key} {c.show(value, 60)} is not a finite time")
     return seconds
 
 
@@ -89,7 +82,7 @@ def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> Wa
     if isinstance(invocation, bool) or not isinstance(invocation, int) or not 2 <= invocation <= MAX_INVOCATIONS:
         raise StateError(
             f"{CONTINUATION_KEY}.Invocation must be a whole number from 2 to {MAX_INVOCATIONS}, "
-            f"got {show(invocation, 60)}"
+            f"got {c.show(invocation, 60)}"
         )
     next_look: float | None = None
     if raw.get("NextLookAt") is not None:
@@ -141,26 +134,28 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[PollBudget | None, str]:
     None when neither variable is set (a function configured without a budget polls at POLL_INTERVAL_S alone).
     An unusable value falls back to the default budget or to one job, and says so: a wait must not fail over it.
     """
-    raw_rps, raw_jobs = environ.get(BUDGET_RPS_ENV), environ.get(BUDGET_JOBS_ENV)
+    raw_rps, raw_jobs = environ.get(c.BUDGET_RPS_ENV), environ.get(c.BUDGET_JOBS_ENV)
     if raw_rps is None and raw_jobs is None:
         return None, ""
     problems: list[str] = []
-    rps = DEFAULT_DESCRIBE_BUDGET_RPS
+    rps = c.DEFAULT_DESCRIBE_BUDGET_RPS
     if raw_rps is not None:
         try:
             parsed = float(raw_rps)
         except ValueError:
             parsed = float("nan")
-        low, high = DESCRIBE_BUDGET_RPS_RANGE
+        low, high = c.DESCRIBE_BUDGET_RPS_RANGE
         if low <= parsed <= high:
             rps = parsed
         else:
-            problems.append(f"{BUDGET_RPS_ENV}={show(raw_rps, 60)} is not a positive number; using {rps:g}")
+            problems.append(f"{c.BUDGET_RPS_ENV}={c.show(raw_rps, 60)} is not a positive number; using {rps:g}")
     jobs = 1
     if raw_jobs is not None:
         text = raw_jobs.strip()
-        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_BUDGET_JOBS:
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_BUDGET_JOBS:
             jobs = int(text)
         else:
-            problems.append(f"{BUDGET_JOBS_ENV}={show(raw_jobs, 60)} is not a job count (1-{MAX_BUDGET_JOBS}); using 1")
+            problems.append(
+                f"{c.BUDGET_JOBS_ENV}={c.show(raw_jobs, 60)} is not a job count (1-{c.MAX_BUDGET_JOBS}); using 1"
+            )
     return PollBudget(rps, jobs), "; ".join(problems)

@@ -237,10 +237,6 @@ class _Invocation:
             return result.problem.message if result.problem else "unknown error"
         if expected is not None and data["ComponentName"] and data["ComponentName"] != expected:
             return job.component_mismatch_reason(p, j, expected, data["ComponentName"])
-        if not self.props.wait_for_completion and result.outcome in ("succeeded", "failed", "not_ready"):
-            return None  # the caller asked for the current state, not a gate: report it, whatever it is
-        if result.outcome == "failed":
-            return job.failed_reason(p, j, data["StatusMessage"], adopted=adopted)
         if result.outcome == "timeout" and not self.props.wait_for_completion:
             # Only transient errors can keep a no-wait look from answering; wait_timeout is not what bounds it.
             return (
@@ -248,11 +244,13 @@ class _Invocation:
                 f"minutes, before CloudFormation's ServiceTimeout of {self.props.answer_within_s} s; last error "
                 f"{result.last_error or 'unknown'}. Rerun the deployment when Lookout for Vision answers again"
             )
+        if not self.props.wait_for_completion:
+            return None  # the caller asked for the current state, not a gate: report it, whatever it is
+        if result.outcome == "failed":
+            return job.failed_reason(p, j, data["StatusMessage"], adopted=adopted)
         if result.outcome == "timeout":
             what, last = f"model packaging job {p}/{j}", f"last status {result.status or 'unknown'}"
             return job.timeout_reason(what, last, self.waited_s(), result.last_error, remedy=self.timeout_remedy())
-        if result.outcome != "succeeded":
-            return f"Model packaging job {p}/{j}: the wait ended unexpectedly ({result.outcome})"
         return None if job.has_greengrass_output(data) else job.no_output_reason(p, j)
 
     def check_component(self, data: dict[str, str]) -> Answer | Continuation:

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -183,47 +183,54 @@ def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
 
 # --- classifying ---------------------------------------------------------------------------------------------------
 
-_THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
+# The kind an error answer is, by its code or else its HTTP status, in this order.
+_ANSWER_RULES: tuple[tuple[Kind, frozenset[str], Callable[[int], bool]], ...] = (
+    (
+        "throttled",
+        frozenset(
+            {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
+        ),
+        lambda status: status == 429,
+    ),
+    (
+        "transient",
+        frozenset(
+            {"InternalServerException", "InternalFailure", "InternalError", "ServiceUnavailable"}
+            | {"ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException"}
+        ),
+        lambda status: status >= 500,
+    ),
+    ("denied", frozenset({"AccessDeniedException"}), lambda status: status == 403),
+    ("not_found", frozenset({"ResourceNotFoundException"}), lambda status: status == 404),
+    ("conflict", frozenset({"ConflictException"}), lambda status: status == 409),
+    ("invalid", frozenset({"ValidationException"}), lambda status: status == 400),
 )
-_TRANSIENT_CODES = frozenset(
-    {
-        "InternalServerException",
-        "InternalFailure",
-        "InternalError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
+# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403, and
+# the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable. Signature
+# errors also stand for a clock more than 5 minutes off; only their message tells (CLOCK_SKEW_MESSAGES).
+_CREDENTIAL_RULES: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"}),
+        "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the machine "
+        "that signs the requests (synchronise it with NTP) and run again",
+    ),
+    (
+        frozenset({"ExpiredToken", "ExpiredTokenException"}),
+        "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role session) "
+        "and run again",
+    ),
+    (
+        frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}),
+        "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, secret "
+        "and session token must come from one set of credentials, of this partition)",
+    ),
+    (
+        frozenset({"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature"})
+        | frozenset({"IncompleteSignatureException"}),
+        "the request signature does not match: check the secret access key (it must belong to the access key ID)",
+    ),
 )
-# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403,
-# and the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable.
-_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
-_UNKNOWN_KEY_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}
-)
-_SIGNATURE_CODES = frozenset(
-    {"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature", "IncompleteSignatureException"}
-)
-_CLOCK_SKEW_CODES = frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"})
-# InvalidSignatureException also stands for a clock that is off by more than 5 minutes; only its message tells.
-_CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
-_CLOCK_ADVICE = (
-    "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the machine that "
-    "signs the requests (synchronise it with NTP) and run again"
-)
-_EXPIRED_ADVICE = (
-    "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role session) and "
-    "run again"
-)
-_UNKNOWN_KEY_ADVICE = (
-    "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, secret and "
-    "session token must come from one set of credentials, of this partition)"
-)
-_SIGNATURE_ADVICE = (
-    "the request signature does not match: check the secret access key (it must belong to the access key ID)"
-)
+CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
 
 
 def error_text(code: str, status: int, message: str) -> str:
@@ -234,17 +241,9 @@ def error_text(code: str, status: int, message: str) -> str:
 
 def credential_advice(code: str, message: str) -> str | None:
     """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
-    if code in _CLOCK_SKEW_CODES or (
-        code in _SIGNATURE_CODES and any(text in message.lower() for text in _CLOCK_SKEW_MESSAGES)
-    ):
-        return _CLOCK_ADVICE
-    if code in _EXPIRED_CODES:
-        return _EXPIRED_ADVICE
-    if code in _UNKNOWN_KEY_CODES:
-        return _UNKNOWN_KEY_ADVICE
-    if code in _SIGNATURE_CODES:
-        return _SIGNATURE_ADVICE
-    return None
+    if code in _CREDENTIAL_RULES[3][0] and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
+        return _CREDENTIAL_RULES[0][1]
+    return next((advice for codes, advice in _CREDENTIAL_RULES if code in codes), None)
 
 
 def classify(error: BaseException, call: Call) -> ApiProblem:
@@ -254,61 +253,31 @@ def classify(error: BaseException, call: Call) -> ApiProblem:
     if isinstance(error, ClientError):
         problem = _classify_answer(error.response, call)
     elif isinstance(error, HttpStatusError):
-        problem = _classify_status(error.status, "", "", None, call)
+        problem = _classify_answer({"ResponseMetadata": {"HTTPStatusCode": error.status}}, call)
     else:
         problem = _classify_failure(error, call)
-    return ApiProblem(
-        problem.kind,
-        problem.code,
-        problem.message,
-        problem.status,
-        problem.said,
-        problem.retry_after_s,
-        problem.resource_type,
-        call.repeatable,
-        error,
-    )
+    return replace(problem, repeatable=call.repeatable, error=error)
 
 
 def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
-    """An error answer of the service: its code, HTTP status and message decide."""
+    """An error answer: its code, HTTP status and message decide."""
     err = response.get("Error", {})
-    code = str(err.get("Code", "Unknown"))
-    said = one_line(str(err.get("Message", "")).strip())
+    code, said = str(err.get("Code", "")), one_line(str(err.get("Message", "")).strip())
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    text = error_text(code, status, said)
     advice = credential_advice(code, said)
     if advice:
-        return ApiProblem("broken", code, f"{call.failure}: {advice} ({error_text(code, status, said)})", status, said)
-    problem = _classify_status(status, code, said, _retry_after(response), call)
-    return ApiProblem(
-        problem.kind,
-        problem.code,
-        problem.message,
-        status,
-        said,
-        problem.retry_after_s,
-        str(response.get("ResourceType") or ""),
-    )
-
-
-def _classify_status(status: int, code: str, said: str, retry_after: float | None, call: Call) -> ApiProblem:
-    text = error_text(code, status, said)
-    if code in _THROTTLING_CODES or status == 429:
-        return ApiProblem("throttled", code or "Throttled", text, status, said, retry_after)
-    if code in _TRANSIENT_CODES or status >= 500:
-        kind: Kind = "transient" if call.repeatable else "unknown_outcome"
-        return ApiProblem(kind, code or f"HTTP{status}", text, status, said, retry_after)
-    if code == "AccessDeniedException" or status == 403:
-        return ApiProblem("denied", code or "AccessDenied", f"{call.denied} ({said})", status, said)
-    if code == "ResourceNotFoundException" or status == 404:
-        return ApiProblem("not_found", code or "NotFound", text, status, said)
-    if code == "ConflictException" or status == 409:
-        return ApiProblem("conflict", code or "Conflict", text, status, said)
-    if code == "ValidationException" or status == 400:
-        return ApiProblem("invalid", code or "BadRequest", text, status, said)
-    return ApiProblem(
-        "refused", code or f"HTTP{status}", f"{call.operation} for {call.subject} failed with {text}", status
-    )
+        return ApiProblem("broken", code, f"{call.failure}: {advice} ({text})", status, said)
+    rules = _ANSWER_RULES
+    kind: Kind = next((kind for kind, codes, by_status in rules if code in codes or by_status(status)), "refused")
+    if kind == "transient" and not call.repeatable:
+        kind = "unknown_outcome"
+    message = {
+        "denied": f"{call.denied} ({said})",
+        "refused": f"{call.operation} for {call.subject} failed with {text}",
+    }
+    problem = ApiProblem(kind, code or f"HTTP{status}", message.get(kind, text), status, said, _retry_after(response))
+    return replace(problem, resource_type=str(response.get("ResourceType") or ""))
 
 
 def _classify_failure(error: BaseException, call: Call) -> ApiProblem:

@@ -9,27 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import contract as c
 from .configuration import Packaging, PackagingError
 from .configuration import parse as parse_packaging
-from .contract import (
-    CFN_PROPERTIES,
-    COMPONENT_NAME_RULE,
-    DEFAULT_WAIT_TIMEOUT_S,
-    EXPECTED_COMPONENT_NAME,
-    JOB_NAME,
-    JOB_NAME_RULE,
-    MAX_SERVICE_TIMEOUT_S,
-    MAX_WAIT_TIMEOUT_S,
-    MIN_WAIT_TIMEOUT_S,
-    PACKAGING,
-    PROJECT_NAME,
-    PROJECT_NAME_RULE,
-    PROPERTIES,
-    SERVICE_TIMEOUT,
-    WAIT_FOR_COMPLETION,
-    WAIT_TIMEOUT_SECONDS,
-    show,
-)
 
 
 class PropertyError(ValueError):
@@ -41,7 +23,7 @@ class JobProperties:
     project_name: str
     job_name: str
     wait_for_completion: bool = True
-    wait_timeout_s: int = DEFAULT_WAIT_TIMEOUT_S
+    wait_timeout_s: int = c.DEFAULT_WAIT_TIMEOUT_S
     expected_component_name: str | None = None
     # CloudFormation's own ServiceTimeout property (seconds), when the template sets one.
     service_timeout_s: int | None = None
@@ -55,47 +37,40 @@ class JobProperties:
     @property
     def answer_within_s(self) -> int:
         """How long CloudFormation waits for the answer after sending the request."""
-        return self.service_timeout_s if self.service_timeout_s is not None else MAX_SERVICE_TIMEOUT_S
+        return self.service_timeout_s if self.service_timeout_s is not None else c.MAX_SERVICE_TIMEOUT_S
 
 
 def parse_properties(properties: object) -> JobProperties:
     """Validate ResourceProperties; raise PropertyError naming the property and the rule it breaks."""
     if not isinstance(properties, Mapping):
         raise PropertyError(f"ResourceProperties must be an object, got {type(properties).__name__}")
-    unknown = sorted(str(k) for k in properties if k not in CFN_PROPERTIES and k not in PROPERTIES)
+    unknown = sorted(str(k) for k in properties if k not in c.CFN_PROPERTIES and k not in c.PROPERTIES)
     if unknown:
         shown = ", ".join(repr(name[:64]) for name in unknown[:5])
-        raise PropertyError(f"unknown properties {shown}; supported: {', '.join(PROPERTIES)}")
+        raise PropertyError(f"unknown properties {shown}; supported: {', '.join(c.PROPERTIES)}")
     project_name, job_name = _names(properties)
-    wait = _parse_bool(WAIT_FOR_COMPLETION, properties.get(WAIT_FOR_COMPLETION, True))
-    timeout = _parse_int(WAIT_TIMEOUT_SECONDS, properties.get(WAIT_TIMEOUT_SECONDS, DEFAULT_WAIT_TIMEOUT_S))
-    if not MIN_WAIT_TIMEOUT_S <= timeout <= MAX_WAIT_TIMEOUT_S:
-        raise PropertyError(
-            f"{WAIT_TIMEOUT_SECONDS} {timeout} is outside {MIN_WAIT_TIMEOUT_S}..{MAX_WAIT_TIMEOUT_S} (1 to 55 minutes)"
-        )
-    expected = properties.get(EXPECTED_COMPONENT_NAME)
+    wait = _parse_bool(c.WAIT_FOR_COMPLETION, properties.get(c.WAIT_FOR_COMPLETION, True))
+    timeout = _parse_int(c.WAIT_TIMEOUT_SECONDS, properties.get(c.WAIT_TIMEOUT_SECONDS, c.DEFAULT_WAIT_TIMEOUT_S))
+    if not c.MIN_WAIT_TIMEOUT_S <= timeout <= c.MAX_WAIT_TIMEOUT_S:
+        bounds = f"{c.MIN_WAIT_TIMEOUT_S}..{c.MAX_WAIT_TIMEOUT_S}"
+        raise PropertyError(f"{c.WAIT_TIMEOUT_SECONDS} {timeout} is outside {bounds} (1 to 55 minutes)")
+    expected = properties.get(c.EXPECTED_COMPONENT_NAME)
     if expected is not None:
-        problem = COMPONENT_NAME_RULE.problem(expected)
+        problem = c.COMPONENT_NAME_RULE.problem(expected)
         if problem:
-            raise PropertyError(problem.replace(COMPONENT_NAME_RULE.label, EXPECTED_COMPONENT_NAME, 1))
-    packaging = _packaging(properties.get(PACKAGING), expected)
-    return JobProperties(
-        project_name,
-        job_name,
-        wait,
-        timeout,
-        packaging.component_name if packaging else expected,
-        _service_timeout(properties.get(SERVICE_TIMEOUT)),
-        packaging,
-    )
+            raise PropertyError(problem.replace(c.COMPONENT_NAME_RULE.label, c.EXPECTED_COMPONENT_NAME, 1))
+    packaging = _packaging(properties.get(c.PACKAGING), expected)
+    expected = packaging.component_name if packaging else expected
+    service_timeout = _service_timeout(properties.get(c.SERVICE_TIMEOUT))
+    return JobProperties(project_name, job_name, wait, timeout, expected, service_timeout, packaging)
 
 
 def _names(properties: Mapping[str, Any]) -> tuple[str, str]:
-    for required in (PROJECT_NAME, JOB_NAME):
+    for required in (c.PROJECT_NAME, c.JOB_NAME):
         if required not in properties:
             raise PropertyError(f"{required} is required")
-    project_name, job_name = properties[PROJECT_NAME], properties[JOB_NAME]
-    for rule, value in ((PROJECT_NAME_RULE, project_name), (JOB_NAME_RULE, job_name)):
+    project_name, job_name = properties[c.PROJECT_NAME], properties[c.JOB_NAME]
+    for rule, value in ((c.PROJECT_NAME_RULE, project_name), (c.JOB_NAME_RULE, job_name)):
         problem = rule.problem(value)
         if problem:
             raise PropertyError(problem)
@@ -108,11 +83,11 @@ def _packaging(raw: object, expected: object) -> Packaging | None:
     try:
         packaging = parse_packaging(raw)
     except PackagingError as error:
-        raise PropertyError(f"{PACKAGING}: {error}") from None
+        raise PropertyError(f"{c.PACKAGING}: {error}") from None
     if expected is not None and expected != packaging.component_name:
         raise PropertyError(
-            f"{EXPECTED_COMPONENT_NAME} {expected!r} differs from the component the job is started with "
-            f"({packaging.component_name!r}); leave {EXPECTED_COMPONENT_NAME} out"
+            f"{c.EXPECTED_COMPONENT_NAME} {expected!r} differs from the component the job is started with "
+            f"({packaging.component_name!r}); leave {c.EXPECTED_COMPONENT_NAME} out"
         )
     return packaging
 
@@ -121,10 +96,10 @@ def _service_timeout(value: object) -> int | None:
     """CloudFormation's ServiceTimeout in seconds; None when absent or not one CloudFormation accepts (it validates
     its own property, 1 to 3600, before it sends the request: such a value never comes from it)."""
     try:
-        seconds = _parse_int(SERVICE_TIMEOUT, value)
+        seconds = _parse_int(c.SERVICE_TIMEOUT, value)
     except PropertyError:
         return None
-    return seconds if 1 <= seconds <= MAX_SERVICE_TIMEOUT_S else None
+    return seconds if 1 <= seconds <= c.MAX_SERVICE_TIMEOUT_S else None
 
 
 def _parse_bool(name: str, value: object) -> bool:
@@ -132,14 +107,14 @@ def _parse_bool(name: str, value: object) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise PropertyError(f"{name} must be true or false, got {show(value, 60)}")
+    raise PropertyError(f"{name} must be true or false, got {c.show(value, 60)}")
 
 
 def _parse_int(name: str, value: object) -> int:
     if isinstance(value, bool):
-        raise PropertyError(f"{name} must be a whole number of seconds, got {show(value, 60)}")
+        raise PropertyError(f"{name} must be a whole number of seconds, got {c.show(value, 60)}")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
         return int(value.strip())
-    raise PropertyError(f"{name} must be a whole number of seconds, got {show(value, 60)}")
+    raise PropertyError(f"{name} must be a whole number of seconds, got {c.show(value, 60)}")
