@@ -368,8 +368,8 @@ def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployme
 
 def test_the_stack_starts_its_job_and_a_new_model_version_replaces_it(deployment: Deployment) -> None:
     """Starting the job, for real: the gate (now watching pcb-v1) switches to starting its own job, then only
-    modelVersion changes from 3 to 4. Each deploy starts one job with the handler's client token; the new job name is a new
-    physical id, so CloudFormation deletes the old resource, and that Delete calls no API."""
+    modelVersion changes from 3 to 4. Each deploy starts one job with the handler's client token; the new job name
+    is a new physical id, so CloudFormation deletes the old resource, and that Delete calls no API."""
     deployment.lookoutvision.projects.add(PROJECT)
     for variant, version in (("model3", "3.0.0"), ("model4", "4.0.0")):
         before = len(deployment.events())
