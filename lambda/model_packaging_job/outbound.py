@@ -183,50 +183,44 @@ def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
 
 # --- classifying ---------------------------------------------------------------------------------------------------
 
-# The kind an error answer is, by its code or else its HTTP status, in this order.
-_ANSWER_RULES: tuple[tuple[Kind, frozenset[str], Callable[[int], bool]], ...] = (
-    (
-        "throttled",
-        frozenset(
-            {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
-        ),
-        lambda status: status == 429,
-    ),
+# The kind an error answer is, by its code or else its HTTP status (a range), in this order.
+_ANSWER_RULES: tuple[tuple[Kind, frozenset[str], int, int], ...] = (
+    ("throttled", frozenset("ThrottlingException Throttling TooManyRequestsException SlowDown".split()), 429, 429),
+    ("throttled", frozenset({"RequestLimitExceeded"}), 429, 429),
+    ("transient", frozenset("InternalServerException InternalFailure InternalError RequestTimeout".split()), 500, 599),
     (
         "transient",
-        frozenset(
-            {"InternalServerException", "InternalFailure", "InternalError", "ServiceUnavailable"}
-            | {"ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException"}
-        ),
-        lambda status: status >= 500,
+        frozenset("ServiceUnavailable ServiceUnavailableException RequestTimeoutException".split()),
+        500,
+        599,
     ),
-    ("denied", frozenset({"AccessDeniedException"}), lambda status: status == 403),
-    ("not_found", frozenset({"ResourceNotFoundException"}), lambda status: status == 404),
-    ("conflict", frozenset({"ConflictException"}), lambda status: status == 409),
-    ("invalid", frozenset({"ValidationException"}), lambda status: status == 400),
+    ("denied", frozenset({"AccessDeniedException"}), 403, 403),
+    ("not_found", frozenset({"ResourceNotFoundException"}), 404, 404),
+    ("conflict", frozenset({"ConflictException"}), 409, 409),
+    ("invalid", frozenset({"ValidationException"}), 400, 400),
 )
 # Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403, and
-# the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable. Signature
-# errors also stand for a clock more than 5 minutes off; only their message tells (CLOCK_SKEW_MESSAGES).
+# the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable. A signature
+# error also stands for a clock more than 5 minutes off; only its message tells (CLOCK_SKEW_MESSAGES).
+_SIGNATURE_CODES = frozenset("InvalidSignatureException SignatureDoesNotMatch IncompleteSignature".split())
 _CREDENTIAL_RULES: tuple[tuple[frozenset[str], str], ...] = (
     (
-        frozenset({"RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture"}),
+        frozenset("RequestExpired RequestTimeTooSkewed RequestInTheFuture".split()),
         "the request was signed at a time more than 5 minutes away from AWS's clock: fix the clock of the machine "
         "that signs the requests (synchronise it with NTP) and run again",
     ),
     (
-        frozenset({"ExpiredToken", "ExpiredTokenException"}),
+        frozenset("ExpiredToken ExpiredTokenException".split()),
         "the AWS credentials have expired: refresh them (a new session token, aws sso login, or a new role session) "
         "and run again",
     ),
     (
-        frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId", "AuthFailure"}),
+        frozenset("UnrecognizedClientException InvalidClientTokenId InvalidAccessKeyId AuthFailure".split()),
         "AWS does not recognise the access key ID or its session token: check the access keys (the key ID, secret "
         "and session token must come from one set of credentials, of this partition)",
     ),
     (
-        frozenset({"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature"})
-        | frozenset({"IncompleteSignatureException"}),
+        _SIGNATURE_CODES | {"IncompleteSignatureException"},
         "the request signature does not match: check the secret access key (it must belong to the access key ID)",
     ),
 )
@@ -241,7 +235,7 @@ def error_text(code: str, status: int, message: str) -> str:
 
 def credential_advice(code: str, message: str) -> str | None:
     """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
-    if code in _CREDENTIAL_RULES[3][0] and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
+    if code in _SIGNATURE_CODES and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
         return _CREDENTIAL_RULES[0][1]
     return next((advice for codes, advice in _CREDENTIAL_RULES if code in codes), None)
 
@@ -269,7 +263,7 @@ def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
     if advice:
         return ApiProblem("broken", code, f"{call.failure}: {advice} ({text})", status, said)
     rules = _ANSWER_RULES
-    kind: Kind = next((kind for kind, codes, by_status in rules if code in codes or by_status(status)), "refused")
+    kind: Kind = next((kind for kind, codes, low, high in rules if code in codes or low <= status <= high), "refused")
     if kind == "transient" and not call.repeatable:
         kind = "unknown_outcome"
     message = {

@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any, Literal
 
 from . import job as jobs
-from . import waiting
 from .configuration import Packaging
 from .contract import (
     CREATE_COMPONENT_ACTION,
@@ -31,7 +30,6 @@ from .outbound import (
     Clock,
     Wording,
     bounded_call,
-    classify,
     retrying,
 )
 
@@ -77,15 +75,28 @@ def ensure_job(
     job = f"{project_name}/{job_name}"
     describing = jobs.describe_call(project_name, job_name, region, wording)
 
-    def look(timeout_s: float) -> dict[str, Any]:
-        return jobs.describe(client, project_name, job_name, timeout_s)
+    def look(visible_by: float | None = None) -> jobs.WaitResult:
+        """One look at the job (retried while transient); with ``visible_by``, a missing job is looked at again."""
+        until = give_up_at if visible_by is None else min(give_up_at, visible_by)
+        return jobs.wait_for_job(
+            client,
+            describing,
+            project_name,
+            job_name,
+            deadline=until,
+            wait=False,
+            clock=clock,
+            visible_by=visible_by,
+            on_retry=on_retry,
+        )
 
-    found = retrying(look, describing, clock=clock, give_up_at=give_up_at, on_retry=on_retry)
+    found = look()
+    if found.description is not None:
+        return _adopt(found.description, packaging, job, wording)
     if found.problem is None:
-        return _adopt(found.value, packaging, job, wording)
+        return Started("refused", f"{describing.failure}: {found.last_error}", temporary=True)
     if not jobs.job_missing(found.problem):
-        message = jobs.explain(found.problem, describing, project_name, job_name).message
-        return Started("refused", message, temporary=found.gave_up)
+        return Started("refused", found.problem.message)
     starting = start_call(project_name, job_name, region, wording)
     request = packaging.start_request(project_name, job_name)
 
@@ -99,30 +110,10 @@ def ensure_job(
     if problem.kind != "conflict":
         return Started("refused", refusal_reason(problem, job, packaging, wording, gave_up=started.gave_up))
     # A duplicate request started the job meanwhile, or the component version exists: look until the job shows.
-    until = min(give_up_at, clock.now() + jobs.VISIBILITY_GRACE_S)
-    description = _until_visible(client, describing, project_name, job_name, clock, until)
-    if description is None:
+    seen = look(clock.now() + jobs.VISIBILITY_GRACE_S)
+    if seen.description is None:
         return Started("refused", refusal_reason(problem, job, packaging, wording))
-    return _adopt(description, packaging, job, wording)
-
-
-def _until_visible(
-    client: Any, call: Call, project_name: str, job_name: str, clock: Clock, until: float
-) -> dict[str, Any] | None:
-    """Describe the job until Describe shows it, or until ``until``; its description, or None."""
-    seen: dict[str, Any] = {}
-
-    def look(timeout_s: float) -> bool:
-        try:
-            seen["description"] = jobs.describe(client, project_name, job_name, timeout_s)
-        except Exception as error:
-            if not jobs.job_missing(classify(error, call)):
-                raise
-            return False
-        return True
-
-    waited = waiting.wait(look, call, deadline=until, yield_at=None, clock=clock)
-    return seen.get("description") if waited.outcome == "done" else None
+    return _adopt(seen.description, packaging, job, wording)
 
 
 def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wording: Wording) -> Started:
