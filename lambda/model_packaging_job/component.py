@@ -29,7 +29,6 @@ def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDI
     """Greengrass DescribeComponent of the component version ``arn``, as the calling policy needs to know it."""
     return Call(
         "DescribeComponent",
-        DESCRIBE_COMPONENT_ACTION,
         arn,
         f"Cannot describe Greengrass component {arn}",
         f"Access denied describing Greengrass component {arn}: grant {DESCRIBE_COMPONENT_ACTION} on it",

@@ -20,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 PUT_CALL = Call(
     "PUT",
-    "",
     "the ResponseURL",
     "Could not answer CloudFormation",
     "CloudFormation refused the answer",

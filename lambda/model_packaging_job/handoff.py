@@ -40,7 +40,6 @@ def invoke_call(function_arn: str) -> Call:
     Lambda (``repeatable`` False makes a 5xx or a read timeout an unknown outcome, not a retry)."""
     return Call(
         "Invoke",
-        INVOKE_ACTION,
         function_arn,
         "Could not hand the wait on",
         f"check that the function may {INVOKE_ACTION} itself",

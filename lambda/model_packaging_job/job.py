@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Literal
 
 from . import waiting
-from .contract import DATA_KEYS, DESCRIBE_JOB_ACTION, OUTPUT_KEYS
+from .contract import DATA_KEYS, DESCRIBE_JOB_ACTION, OUTPUT_KEYS, START_JOB_ACTION
 from .outbound import (
     CONSTRUCT_WORDING,
     ApiProblem,
@@ -48,19 +48,36 @@ def classify_status(status: str | None) -> Phase:
     return "unknown"
 
 
-def describe_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
-    """DescribeModelPackagingJob of ``project_name/job_name``, as the calling policy needs to know it."""
+# The calls about one job: how an error sentence starts, the gerund and the grant an access denial advises.
+_JOB_CALLS = {
+    "DescribeModelPackagingJob": (
+        "Cannot describe",
+        "describing",
+        f'{DESCRIBE_JOB_ACTION} on Resource "*" to the caller, and check SCPs and permission boundaries',
+    ),
+    "StartModelPackagingJob": ("Could not start", "starting", f"{START_JOB_ACTION} on the model"),
+}
+
+
+def job_call(
+    operation: str, project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING
+) -> Call:
+    """A call about ``project_name/job_name`` (DescribeModelPackagingJob, StartModelPackagingJob), as the calling
+    policy needs to know it."""
+    failure, gerund, grant = _JOB_CALLS[operation]
     job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
     return Call(
-        "DescribeModelPackagingJob",
-        DESCRIBE_JOB_ACTION,
+        operation,
         job,
-        f"Cannot describe model packaging job {job}{where}",
-        f"Access denied describing model packaging job {job}{where}: grant {DESCRIBE_JOB_ACTION} on Resource "
-        '"*" to the caller, and check SCPs and permission boundaries',
+        f"{failure} model packaging job {job}{where}",
+        f"Access denied {gerund} model packaging job {job}{where}: grant {grant}",
         wording=wording,
         region=region,
     )
+
+
+def describe_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
+    return job_call("DescribeModelPackagingJob", project_name, job_name, region, wording)
 
 
 def describe(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:

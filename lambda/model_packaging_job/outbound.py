@@ -69,10 +69,9 @@ class Call:
     """One kind of call, as the policy needs to know it."""
 
     operation: str  # DescribeModelPackagingJob
-    action: str  # lookoutvision:DescribeModelPackagingJob
     subject: str  # model packaging job pcb/pcb-v3 (what the call is about, in a sentence)
     failure: str  # Cannot describe model packaging job pcb/pcb-v3 in us-east-1 (the start of an error sentence)
-    denied: str  # Access denied describing ...: grant ... (the advice for a 403, before the service's message)
+    denied: str  # Access denied describing ...: grant <the IAM action> ... (a 403's advice, before the service's words)
     service: str = "Lookout for Vision"
     # Whether a call whose outcome is unknown (a read timeout, a 5xx) may be repeated: not for an asynchronous
     # Invoke, which a repeat would queue twice.

@@ -26,7 +26,6 @@ from .contract import (
 from .outbound import (
     CONSTRUCT_WORDING,
     ApiProblem,
-    Call,
     Clock,
     Wording,
     bounded_call,
@@ -42,20 +41,6 @@ class Started:
     outcome: Literal["started", "adopted", "refused"]
     reason: str = ""
     temporary: bool = False
-
-
-def start_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
-    """StartModelPackagingJob, as the calling policy needs to know it. Its client token makes a repeat safe."""
-    job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
-    return Call(
-        "StartModelPackagingJob",
-        START_JOB_ACTION,
-        job,
-        f"Could not start model packaging job {job}{where}",
-        f"Access denied starting model packaging job {job}{where}: grant {START_JOB_ACTION} on the model",
-        wording=wording,
-        region=region,
-    )
 
 
 def ensure_job(
@@ -97,7 +82,7 @@ def ensure_job(
         return Started("refused", f"{describing.failure}: {found.last_error}", temporary=True)
     if not jobs.job_missing(found.problem):
         return Started("refused", found.problem.message)
-    starting = start_call(project_name, job_name, region, wording)
+    starting = jobs.job_call("StartModelPackagingJob", project_name, job_name, region, wording)
     request = packaging.start_request(project_name, job_name)
 
     def start(timeout_s: float) -> Any:
