@@ -577,9 +577,12 @@ def valid_cases(draw: st.DrawFn) -> Case:
 
 # --- the bench: the synthesized function under awslambdaric, one invocation per event -----------------------------
 
-# Appended to packaging_job.py in the copy of the asset that the valid events run on: the poll and backoff pace of
-# the in-process fuzz this replaces, so that a job still waiting is handed on after a few looks, not after 9 s.
-FAST_PACE = "\nPOLL_INTERVAL_S = (0.01, 0.02)  # tests/test_fuzz.py\nBACKOFF_BASE_S = 0.01\nBACKOFF_CAP_S = 0.05\n"
+# Appended to the copy of the asset that the valid events run on: a fast poll and backoff pace, so that a job still
+# waiting is handed on after a few looks, not after 9 s.
+FAST_PACE = {
+    "model_packaging_job/waiting.py": "\nPOLL_INTERVAL_S = (0.01, 0.02)  # tests/test_fuzz.py\n",
+    "model_packaging_job/outbound.py": "\nBACKOFF = Backoff(0.01, 0.05)  # tests/test_fuzz.py\n",
+}
 # With the template's budget (4 requests/s for its one job) a wait looks every 0.25-0.375 s; 100/s leaves FAST_PACE.
 FAST_BUDGET = {"DESCRIBE_BUDGET_RPS": "100"}
 ANSWER_LINE = "CloudFormation accepted the answer"  # the last line of an answered invocation
@@ -714,8 +717,7 @@ class Functions:
         if key not in self._harnesses:
             name = f"{log_level.lower()}{'-paced' if paced else ''}"
             if paced and self._paced_root is None:
-                appended = {"model_packaging_job/packaging_job.py": FAST_PACE}
-                self._paced_root = prepare_task_root(self.app.function, self.work / "paced-task", appended)
+                self._paced_root = prepare_task_root(self.app.function, self.work / "paced-task", FAST_PACE)
             harness = LambdaHarness(
                 self.app.function,
                 self.work / name,

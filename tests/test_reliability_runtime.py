@@ -401,9 +401,10 @@ def _scenario_malformed_state(m: Matrix) -> Run:
     return m.request(build)
 
 
-# Appended to packaging_job.py in a copy of the asset: bugs deep inside our code, on the success path, whatever the
+# Appended to job.py in a copy of the asset: bugs deep inside our code, on the success path, whatever the
 # input (independent of how the handler validates events): for one job it raises, for another it never returns.
 INJECTED_FAULT = """
+import time
 
 _injected_original_to_attributes = to_attributes
 
@@ -412,7 +413,7 @@ def to_attributes(description, project_name="", job_name=""):  # injected by tes
     if job_name == "blocked-forever":
         time.sleep(3600)
     if job_name == "patched-bug":
-        raise RuntimeError("injected fault in packaging_job.to_attributes")
+        raise RuntimeError("injected fault in job.to_attributes")
     return _injected_original_to_attributes(description, project_name, job_name)
 """
 
@@ -699,7 +700,7 @@ def matrix(
             gate_app.function, work / name, lookoutvision=FakeLookoutVision(time_scale=SCALE), **options
         )
 
-    injected = {"model_packaging_job/packaging_job.py": INJECTED_FAULT}
+    injected = {"model_packaging_job/job.py": INJECTED_FAULT}
     with (
         function("main", max_concurrency=48, timeout_policy=timeout_policy) as harness,
         function("debug", max_concurrency=4, extra_environment={"LOG_LEVEL": "DEBUG"}) as debug,
@@ -858,7 +859,7 @@ def test_a_bug_deep_in_our_code_answers_failed_without_a_trace(matrix: Matrix) -
         assert reason.startswith("Internal error in the ModelPackagingJob handler (RuntimeError)"), reason
         assert "injected fault" not in reason, "the exception's text stays in the log"
         assert len(run.api) == 1
-        assert any("injected fault in packaging_job.to_attributes" in line for line in run.log_lines)
+        assert any("injected fault in job.to_attributes" in line for line in run.log_lines)
 
 
 # --- the ResponseURL -----------------------------------------------------------------------------------------------

@@ -75,13 +75,13 @@ def run(
     """Run one invocation's step for a Create or Update ``event``, with ``remaining_s`` left in the invocation.
     ``answered`` tells whether the request was answered meanwhile (the timer's answer): then nothing is started.
     An unexpected error answers FAILED with a clean line (the traceback goes to the log only)."""
+    props = None
     try:
         props = parse_properties(event.get("ResourceProperties"))
-    except PropertyError as error:
-        return Answer(FAILED, f"Invalid properties: {error}", fallback_physical_id(event), empty_data())
-    try:
         step = _Invocation(event, props, remaining_s, lookoutvision, greengrass, clock, region, environ or {})
         return step.run(answered)
+    except PropertyError as error:
+        return Answer(FAILED, f"Invalid properties: {error}", fallback_physical_id(event), empty_data())
     except continuation.StateError as error:
         reason = f"Invalid continuation of the wait: {error}"
         return Answer(FAILED, reason, failed_physical_id(event), empty_data(props))

@@ -4,7 +4,7 @@ Every call the function makes goes through here: DescribeModelPackagingJob, Star
 DescribeComponent, the Lambda Invoke that hands a wait on, and the PUT to the ResponseURL. What differs per call is
 data (a ``Call``): its name and IAM action for the advice, what it is about, whether repeating it is safe when its
 outcome is unknown, and its backoff. ``retrying`` and the wait loop in ``waiting`` both use ``classify`` and
-``Backoff``. Standard library and botocore only; the clock is an argument, so that a caller can run on a virtual one.
+``Call.pause``. Standard library and botocore only; the clock is an argument, so that a caller can run on a virtual one.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class Backoff:
         return max(rng.uniform(ceiling / 2, ceiling), retry_after_s or 0.0)
 
 
+# The backoff of the calls to the services: 1-2 s after the first failure, up to 15-30 s.
+BACKOFF = Backoff()
+
+
 @dataclass(frozen=True)
 class Call:
     """One kind of call, as the policy needs to know it."""
@@ -76,9 +80,13 @@ class Call:
     # Whether a call whose outcome is unknown (a read timeout, a 5xx) may be repeated: not for an asynchronous
     # Invoke, which a repeat would queue twice.
     repeatable: bool = True
-    backoff: Backoff = Backoff()
+    backoff: Backoff | None = None  # None: BACKOFF, read when the call backs off
     wording: Wording = CONSTRUCT_WORDING
     region: str = ""
+
+    def pause(self, failures: int, rng: random.Random, retry_after_s: float | None) -> float:
+        """How long to wait before the next attempt after ``failures`` consecutive failures."""
+        return (self.backoff or BACKOFF).delay(failures, rng, retry_after_s)
 
 
 Kind = Literal[
@@ -392,7 +400,7 @@ def retrying(
             problem = classify(error, call)
         if not problem.retryable:
             return Attempts(problem=problem, attempts=attempt)
-        delay = call.backoff.delay(attempt, clock.rng, problem.retry_after_s)
+        delay = call.pause(attempt, clock.rng, problem.retry_after_s)
         if (max_attempts is not None and attempt >= max_attempts) or clock.now() + delay >= give_up_at:
             return Attempts(problem=problem, attempts=attempt, gave_up=True)
         if on_retry is not None:

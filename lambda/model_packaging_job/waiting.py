@@ -2,7 +2,7 @@
 
 The job wait and the component wait both run it, so that both keep the same meaning of the deadline (the look
 taken at the deadline decides), the same hand-off point, and the same handling of failed looks: ``outbound``
-classifies them, transient ones back off with ``Call.backoff``, throttling slows the pace, the rest end the wait.
+classifies them, transient ones back off (``Call.pause``), throttling slows the pace, the rest end the wait.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def wait(
                 return Waited("error", calls, problem, last_error)
             failures += 1
             last_error = problem.message
-            delay = call.backoff.delay(failures, clock.rng, problem.retry_after_s)
+            delay = call.pause(failures, clock.rng, problem.retry_after_s)
             if problem.throttled:
                 pressure = min(PRESSURE_MAX, pressure + 1.0)
                 delay = max(delay, min(pace_cap, clock.rng.uniform(*interval) * 2**pressure))
