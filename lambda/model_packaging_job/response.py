@@ -58,21 +58,8 @@ def _encode(body: Mapping[str, Any]) -> bytes:
 def _shorten(text: str, by_bytes: int) -> str:
     """Cut ``text`` so its JSON encoding shrinks by at least ``by_bytes``, keeping its start and marking the cut."""
     marker = " ...(truncated)"
-
-    def encoded_len(value: str) -> int:
-        return len(json.dumps(value)) - 2
-
-    keep_target = max(0, encoded_len(text) - by_bytes - len(marker))
-    # JSON escapes make encoded length and character count differ (up to 12 bytes for one astral character), so
-    # search for the longest prefix that fits instead of guessing a ratio.
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if encoded_len(text[:middle]) <= keep_target:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low] + marker if low < len(text) else text
+    kept = _prefix_within(text, len(json.dumps(text)) - 2 - by_bytes - len(marker))
+    return kept + marker if len(kept) < len(text) else text
 
 
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
@@ -106,7 +93,9 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
 
 
 def _prefix_within(text: str, max_encoded: int) -> str:
-    """The longest prefix of ``text`` whose JSON encoding is at most ``max_encoded`` bytes."""
+    """The longest prefix of ``text`` whose JSON encoding is at most ``max_encoded`` bytes. JSON escapes make encoded
+    length and character count differ (up to 12 bytes for one astral character), so it searches instead of guessing
+    a ratio."""
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
