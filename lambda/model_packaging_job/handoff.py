@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .contract import INVOKE_ACTION
-from .outbound import ApiProblem, Call, Clock, client_config, retrying
+from .outbound import ApiProblem, Call, Clock, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ class Claim(Protocol):
     def claim_hand_off(self) -> bool: ...
 
     def release_hand_off(self) -> None: ...
-
-
-def lambda_client_config() -> Any:
-    # One attempt per call: botocore would retry a read timeout, and so queue the same continuation twice.
-    return client_config()
 
 
 def invoke_call(function_arn: str) -> Call:
@@ -68,18 +63,19 @@ def continue_elsewhere(
     if not claim.claim_hand_off():
         logger.info("Not handing the wait on: this request was already answered")
         return None
-    body = json.dumps(payload).encode("utf-8")
+    body, attempts = json.dumps(payload).encode("utf-8"), 0
 
     def invoke(_timeout_s: float) -> Any:
+        nonlocal attempts
+        attempts += 1
         return lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=body)
 
     def on_retry(problem: ApiProblem, _delay: float) -> None:
-        logger.warning(json.dumps({"handOffRetry": _detail(problem), "attempt": attempts.count}))
+        logger.warning(json.dumps({"handOffRetry": _detail(problem), "attempt": attempts}))
 
-    attempts = _Counter()
     clock = Clock(now=monotonic, sleep=sleep)
     sent = retrying(
-        attempts.counting(invoke),
+        invoke,
         invoke_call(function_arn),
         clock=clock,
         give_up_at=monotonic() + HANDOFF_BUDGET_S,
@@ -99,20 +95,6 @@ def continue_elsewhere(
     if problem.kind == "denied":
         return f"{problem.code}: check that the function may {INVOKE_ACTION} itself"
     return f"Lambda refused the Invoke with {problem.code or 'an error'} ({problem.status})"
-
-
-class _Counter:
-    """Counts the attempts of a call, for the retry log line."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def counting(self, fn: Callable[[float], Any]) -> Callable[[float], Any]:
-        def counted(timeout_s: float) -> Any:
-            self.count += 1
-            return fn(timeout_s)
-
-        return counted
 
 
 def _detail(problem: ApiProblem) -> str:

@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .contract import MODELS_DIR
+
 # botocore dropped lookoutvision in 1.40.61; the asset carries the model under models/, beside this package. Put it
 # on the data path before any boto3 session exists, keeping whatever path the environment already has.
-_MODELS = Path(__file__).resolve().parents[1] / "models"  # contract.MODELS_DIR
+_MODELS = Path(__file__).resolve().parents[1] / MODELS_DIR
 if _MODELS.is_dir():
     _paths = [p for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
     if str(_MODELS) not in _paths:
@@ -64,8 +66,9 @@ def make_greengrass_client(**kwargs: Any) -> Any:
 
 
 def make_lambda_client(**kwargs: Any) -> Any:
-    """The Lambda client the wait is handed on with."""
-    return _client("lambda", handoff.lambda_client_config(), **kwargs)
+    """The Lambda client the wait is handed on with: one attempt per call, since a retried read timeout would queue
+    the same continuation twice."""
+    return _client("lambda", client_config(), **kwargs)
 
 
 def make_handler(
