@@ -127,8 +127,7 @@ test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 # The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
 # in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime
 # suite: `make test` runs those too, and is what CI runs.
-FAST_TESTS := $(addprefix tests/test_,contract.py packaging_job.py custom_resource.py step.py handoff.py \
-	crhelper_adapter.py handler.py construct.py consumers.py security.py readme.py bench.py)
+FAST_TESTS := tests/unit $(addprefix tests/test_,handler.py construct.py consumers.py security.py readme.py bench.py)
 
 test-fast: $(PY_STAMP) $(NODE_STAMP)
 	pytest -q -m "not slow" $(FAST_TESTS)

@@ -234,7 +234,8 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        # The rules are contract's (tests/test_contract.py): the CLI checks its arguments against them before any call.
+        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
+        # any call.
         (["--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
         (["--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
         (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),

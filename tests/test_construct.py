@@ -653,8 +653,8 @@ def stack() -> cdk.Stack:
 def test_each_name_is_checked_against_its_rule_before_anything_is_added(
     stack: cdk.Stack, parameter: str, value: str, rule: contract.NameRule
 ) -> None:
-    # What each rule accepts is contract's (tests/test_contract.py); here: each parameter is held to its own, under its
-    # own name, at synth time.
+    # What each rule accepts is contract's (tests/unit/test_contract.py); here: each parameter is held to its own,
+    # under its own name, at synth time.
     with pytest.raises(ValueError) as raised:
         ModelPackagingJob(stack, "Job", **{"project_name": "pcb", "job_name": "pcb-v3-x86", parameter: value})
     assert str(raised.value) == f"{parameter}: {rule.problem(value)}"

@@ -78,7 +78,7 @@ OUR_PROPERTIES = contract.PROPERTIES
 CFN_PROPERTIES = tuple(sorted(contract.CFN_PROPERTIES))
 CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
 
-# The naming rules are the contract's, written once there; tests/test_contract.py checks them against a table of
+# The naming rules are the contract's, written once there; tests/unit/test_contract.py checks them against a table of
 # valid and invalid names, so the oracle does not inherit a bug in them unnoticed.
 PROJECT_NAME = re.compile(contract.PROJECT_NAME_RULE.pattern)
 JOB_NAME = re.compile(contract.JOB_NAME_RULE.pattern)

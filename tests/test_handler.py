@@ -4,8 +4,8 @@ through the crhelper adapter and its sender to a loopback ResponseURL that recor
 
 The wait runs on a virtual clock (``support.VirtualClock``, from the wall clock's now), so polls and backoff take no
 time while each call, the Lambda deadline and the crhelper timer stay real. The Lambda client that hands a wait on is
-a double here; ``tests/test_handoff.py`` checks the Invoke itself against the Lambda service model. What each reason
-says is the unit tests' (test_packaging_job, test_custom_resource, test_step); this suite checks what only the whole
+a double here; ``tests/unit/test_handoff.py`` checks the Invoke itself against the Lambda service model. What each
+reason says is the unit tests' (tests/unit, one file per module); this suite checks what only the whole
 handler can get wrong: the wire, exactly one answer, and the logs.
 """
 

@@ -22,8 +22,9 @@ delete functions, turns their exceptions into FAILED and answers. What we replac
 - ``_set_timeout`` / ``_timeout``: the timer fires ``TIMER_MARGIN_S`` before the deadline (not 0.5 s, too late for a
   PUT), is a daemon, and answers with a reason that says where to look.
 
-``tests/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not ``contract.CRHELPER_VERSION``,
-or when a crhelper function this module overrides or calls (``log_helper.setup`` among them) changed its signature.
+``tests/unit/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not
+``contract.CRHELPER_VERSION``, or when a crhelper function this module overrides or calls (``log_helper.setup`` among
+them) changed its signature.
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ PROJECT, JOB, COMPONENT = contract.PROJECT_NAME_RULE, contract.JOB_NAME_RULE, co
         *((PROJECT, n) for n in ["p", "pcb", "PCB_line-2", "0abc", "7", "a" * 255, "a-_-_"]),
         *((JOB, n) for n in ["j", "pcb-v3-x86", "ABC-123", "a" * 64, "-leading-dash"]),
         *((COMPONENT, n) for n in ["com.example.pcb-defects", "a", "A_b.c-d", "x" * 128]),
+        *((contract.MODEL_VERSION_RULE, n) for n in ["3", "10", "latest"]),
+        *((contract.COMPONENT_VERSION_RULE, n) for n in ["3.0.0", "999999.0.123456"]),
     ],
 )
 def test_valid_names(rule: contract.NameRule, name: str) -> None:
@@ -56,6 +58,8 @@ def test_valid_names(rule: contract.NameRule, name: str) -> None:
         *((PROJECT, n) for n in ["-pcb", "_pcb", "pcb line", "pcb/line", "pcb.v1", "pcb!"]),
         *((JOB, n) for n in ["pcb_v3", "pcb v3", "pcb.v3", "pcb/v3", "jöb"]),
         *((COMPONENT, n) for n in ["com example", "com/example", "comp:1"]),
+        *((contract.MODEL_VERSION_RULE, n) for n in ["03", "v3", "Latest"]),
+        *((contract.COMPONENT_VERSION_RULE, n) for n in ["1234567.0.0", "3.0.x", "3-0-0"]),
     ],
 )
 def test_an_invalid_name_shows_its_label_value_and_rule(rule: contract.NameRule, name: str) -> None:
@@ -82,3 +86,30 @@ def test_a_name_of_the_wrong_length_shows_its_start_its_length_and_the_bounds(
 
 def test_a_name_that_is_not_a_string_is_refused_by_type() -> None:
     assert PROJECT.problem(123) == "ProjectName must be a string, got int"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("team", "vision ünd 2: a_b.c/d=e+f-g@h", None),
+        ("k" * 129, "v", f"tag key {'k' * 80 + '...'!r} is 129 characters long; it must be 1-128"),
+        ("k", "v" * 257, f"tag value {'v' * 80 + '...'!r} is 257 characters long; it must be 0-256"),
+        ("team", "a|b", "tag value 'a|b' has '|'; use letters, digits, spaces and _ . : / = + - @"),
+        ("AWS:team", "v", "tag key 'AWS:team' starts with aws:, which AWS reserves"),
+        (1, "v", "tag key must be a string, got int"),
+    ],
+)
+def test_a_tag_is_held_to_the_service_s_rules(key: object, value: object, problem: str | None) -> None:
+    assert contract.tag_problem(key, value) == problem
+
+
+def test_the_default_job_name_is_a_valid_job_name_distinct_for_distinct_components() -> None:
+    names = {
+        contract.default_job_name(name, version)
+        for name in ("com.example.pcb-defects", "com.example.pcb_defects", "com-example-pcb-defects", "x" * 128)
+        for version in ("3.0.0", "4.0.0", "999999.999999.999999")
+    }
+    assert len(names) == 12
+    assert [JOB.problem(name) for name in names] == [None] * 12
+    # Deployed stacks name their jobs with it: another name for the same component would start a second job.
+    assert contract.default_job_name("com.example.pcb-defects", "3.0.0") == "com-example-pcb-defects-3-0-0-a37fcc1e"

@@ -1,0 +1,87 @@
+"""component: DescribeComponent until Greengrass can deploy the version, behind a Stubber on the newest greengrassv2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+from support import COMPONENT_ARN, VirtualClock
+
+from model_packaging_job.component import NOT_LISTED, ComponentResult, timeout_what, wait_deployable
+from model_packaging_job.outbound import client_config
+
+NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
+WAITING = [("ResourceNotFoundException", 404), "REQUESTED", "REQUESTED", "INITIATED", "DEPLOYABLE"]
+DENIED = f"Access denied describing Greengrass component {COMPONENT_ARN}: grant greengrass:DescribeComponent on it (no)"
+FAILED = {"componentState": "FAILED", "message": "recipe\nrejected", "errors": {"b": "x", "artifact": "bad\nsum"}}
+
+
+def cannot(state: str, said: str) -> str:
+    return (
+        f"The model packaged, but Greengrass component {COMPONENT_ARN} is {state} and cannot be deployed: {said}. "
+        "Package it again under a new component version"
+    )
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    assert (NEWEST_BOTOCORE_DATA / "greengrassv2").is_dir(), "make setup installs .deps/boto3-newest"
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, str(NEWEST_BOTOCORE_DATA))
+    return session.create_client("greengrassv2", region_name="us-east-1", config=client_config())
+
+
+def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float | None = None) -> tuple[Any, list[str]]:
+    """Answer each look with the next of ``script``: a state, a status, or an error's (code, HTTP status)."""
+    seen: list[str] = []
+    vclock = VirtualClock()
+    with Stubber(client) as stubber:
+        for step in script:
+            if isinstance(step, tuple):
+                stubber.add_client_error("describe_component", step[0], "no", step[1])
+            else:
+                status = step if isinstance(step, dict) else {"componentState": step}
+                stubber.add_response(
+                    "describe_component", {"arn": COMPONENT_ARN, "status": status}, {"arn": COMPONENT_ARN}
+                )
+        result = wait_deployable(
+            client,
+            COMPONENT_ARN,
+            deadline=vclock.start + limit_s,
+            yield_at=None if yield_s is None else vclock.start + yield_s,
+            clock=vclock.clock(),
+            on_state=seen.append,
+        )
+        stubber.assert_no_pending_responses()
+    return result, seen
+
+
+@pytest.mark.parametrize(
+    ("script", "seen", "outcome", "reason"),
+    [
+        (["DEPLOYABLE"], ["DEPLOYABLE"], "deployable", ""),
+        # A version Greengrass does not list yet, REQUESTED and INITIATED keep the wait going; each is told once.
+        (WAITING, [NOT_LISTED, "REQUESTED", "INITIATED", "DEPLOYABLE"], "deployable", ""),
+        ([FAILED], ["FAILED"], "failed", cannot("FAILED", "recipe rejected artifact: bad sum; b: x")),
+        (["DEPRECATED"], ["DEPRECATED"], "failed", cannot("DEPRECATED", "no message")),
+        ([("AccessDeniedException", 403)], [], "error", DENIED),
+        (["MELTED"], ["MELTED"], "error", f"Greengrass component {COMPONENT_ARN} is in unknown state MELTED"),
+    ],
+)
+def test_the_wait_ends_when_the_component_is_deployable_or_never_can_be(
+    client: Any, script: list[Any], seen: list[str], outcome: str, reason: str
+) -> None:
+    assert wait(client, script) == (ComponentResult(outcome, (seen or [""])[-1], reason, len(script)), seen)
+
+
+def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_state(client: Any) -> None:
+    # Looks at 0 s and at the deadline, 1 s later: the first one's server error is the last error.
+    timed_out, _ = wait(client, [("InternalServerException", 500), "REQUESTED"], limit_s=1.0)
+    assert timed_out == ComponentResult("timeout", "REQUESTED", "", 2, None, "InternalServerException (500): no")
+    yielded, _ = wait(client, ["INITIATED"], yield_s=1.0)
+    assert (yielded.outcome, yielded.state, yielded.calls) == ("yield", "INITIATED", 1)
+    assert yielded.next_look_at is not None and yielded.next_look_at > VirtualClock().start + 1.0
+    assert timeout_what(COMPONENT_ARN) == f"Greengrass component {COMPONENT_ARN} to become deployable"
