@@ -205,7 +205,8 @@ def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
     if tags is None or skip(tags):
         return []
     if not isinstance(tags, list) or len(tags) > c.MAX_TAGS:
-        return [f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs, got {type(tags).__name__}"]
+        got = f"{len(tags)} pairs" if isinstance(tags, list) else type(tags).__name__
+        return [f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs, got {got}"]
     problems: list[str] = []
     for tag in tags:
         if skip(tag):

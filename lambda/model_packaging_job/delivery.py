@@ -66,6 +66,9 @@ def send_response(
     target = _target(response_url)
     if target is None:
         return False
+    if deadline <= now():
+        logger.error("Gave up answering CloudFormation after 0 attempts: out of time")
+        return False
     attempts = 0
 
     def put(timeout_s: float) -> int:

@@ -79,7 +79,8 @@ def ensure_job(
     if found.description is not None:
         return _adopt(found.description, packaging, job, wording)
     if found.problem is None:
-        return Started("refused", f"{describing.failure}: {found.last_error}", temporary=True)
+        reason = f"{describing.failure}: Lookout for Vision kept answering {found.last_error} until the time ran out"
+        return Started("refused", f"{reason}; rerun the deployment later", temporary=True)
     if not jobs.job_missing(found.problem):
         return Started("refused", found.problem.message)
     starting = jobs.job_call("StartModelPackagingJob", project_name, job_name, region, wording)
@@ -93,7 +94,8 @@ def ensure_job(
     if problem is None:
         return Started("started")  # the wait gives it jobs.VISIBILITY_GRACE_S to show
     if problem.kind != "conflict":
-        return Started("refused", refusal_reason(problem, job, packaging, wording, gave_up=started.gave_up))
+        reason = refusal_reason(problem, job, packaging, wording, gave_up=started.gave_up)
+        return Started("refused", reason, temporary=started.gave_up)
     # A duplicate request started the job meanwhile, or the component version exists: look until the job shows.
     seen = look(clock.now() + jobs.VISIBILITY_GRACE_S)
     if seen.description is None:

@@ -20,7 +20,6 @@ GREENGRASS = {
 NVIDIA = {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
 NVIDIA_OPTIONS = json.dumps({"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"})
 TAG = {"Key": "team", "Value": "vision ünd 2"}
-TOO_LONG = pytest.mark.xfail(strict=True, reason="a list of too many tags is refused as 'got list', not by its length")
 
 
 def packaging(description_: str | None = None, model_version: str = "3", **change: Any) -> Packaging:
@@ -68,10 +67,7 @@ def on(platform: Any, options: str | None = None) -> dict[str, Any]:
             "S3OutputLocation has unknown keys Region; it takes Bucket",
         ),
         ({"Tags": ""}, "Tags must be a list of at most 200 {Key, Value} pairs, got str"),
-        ({"Tags": [TAG] * 201}, "Tags must be a list of at most 200 {Key, Value} pairs, got "),
-        pytest.param(
-            {"Tags": [TAG] * 201}, "Tags must be a list of at most 200 {Key, Value} pairs, got 201", marks=TOO_LONG
-        ),
+        ({"Tags": [TAG] * 201}, "Tags must be a list of at most 200 {Key, Value} pairs, got 201 pairs"),
         ({"Tags": ["team=vision"]}, "each of Tags must be a {Key, Value} pair, got str"),
         ({"Tags": [{**TAG, "Extra": "x"}]}, "a tag has unknown keys Extra; it takes Key, Value"),
         ({"Tags": [{"Key": "team$", "Value": "v"}]}, "tag key 'team$' has '$'"),

@@ -80,7 +80,6 @@ def test_a_url_that_cannot_work_is_refused_at_once_without_raising(url: object) 
     assert vclock.sleeps == []
 
 
-@pytest.mark.xfail(strict=True, reason="retrying makes its first attempt whatever the deadline")
 def test_a_deadline_already_past_makes_no_attempt() -> None:
     with ResponseRecorder() as recorder:
         assert send_response(recorder.url, BODY, deadline=time.monotonic() - 1) is False
