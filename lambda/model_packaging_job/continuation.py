@@ -43,6 +43,8 @@ class WaitState:
     invocation: int = 1
     # When the previous invocation would have taken its next look: the continuation keeps the wait's pace.
     next_look_at: float | None = None
+    # Until when a job the first invocation started counts as not visible yet, rather than missing.
+    visible_by: float | None = None
 
 
 class StateError(ValueError):
@@ -84,14 +86,18 @@ def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> Wa
             f"{CONTINUATION_KEY}.Invocation must be a whole number from 2 to {MAX_INVOCATIONS}, "
             f"got {c.show(invocation, 60)}"
         )
-    next_look: float | None = None
-    if raw.get("NextLookAt") is not None:
-        next_look = _state_time(raw, "NextLookAt")
-        if not started <= next_look <= started + props.answer_within_s:
-            raise StateError(
-                f"{CONTINUATION_KEY}.NextLookAt {next_look:.1f} lies outside the wait, which began at {started:.1f}"
-            )
-    return WaitState(started, invocation, next_look)
+    within = (started, started + props.answer_within_s)
+    return WaitState(started, invocation, _moment(raw, "NextLookAt", within), _moment(raw, "VisibleBy", within))
+
+
+def _moment(raw: Mapping[str, Any], key: str, within: tuple[float, float]) -> float | None:
+    """An optional moment of the wait, which must lie within it."""
+    if raw.get(key) is None:
+        return None
+    moment = _state_time(raw, key)
+    if not within[0] <= moment <= within[1]:
+        raise StateError(f"{CONTINUATION_KEY}.{key} {moment:.1f} lies outside the wait, which began at {within[0]:.1f}")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -118,12 +124,15 @@ def needed_invocation_s(pace_high_s: float) -> float:
     return HANDOFF_MARGIN_S + MIN_LOOKS_PER_INVOCATION * pace_high_s
 
 
-def continuation_event(event: Mapping[str, Any], state: WaitState, next_look_at: float | None) -> dict[str, Any]:
+def continuation_event(
+    event: Mapping[str, Any], state: WaitState, next_look_at: float | None, visible_by: float | None = None
+) -> dict[str, Any]:
     """The event to invoke ourselves with: the original request plus where the wait stands."""
     forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}
     carried: dict[str, Any] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
-    if next_look_at is not None:
-        carried["NextLookAt"] = next_look_at
+    for key, moment in (("NextLookAt", next_look_at), ("VisibleBy", visible_by)):
+        if moment is not None:
+            carried[key] = moment
     forwarded[CONTINUATION_KEY] = carried
     return forwarded
 

@@ -121,6 +121,8 @@ class _Invocation:
         self.deadline = self.now if self.too_short else self.window.deadline
         self.yield_at = None if self.too_short else self.window.hand_off_at
         self.describing = job.describe_call(props.project_name, props.job_name, region)
+        # A job this request started may not be visible to Describe yet: not missing until then, in every invocation.
+        self.visible_by = self.state.visible_by
         self._log_request(event)
 
     def _log_request(self, event: Mapping[str, Any]) -> None:
@@ -167,10 +169,8 @@ class _Invocation:
             if started.outcome == "refused":
                 return self.failed(started.reason)
             adopted = started.outcome == "adopted"
-            visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
-        else:
-            visible_by = None
-        result = self.wait_for_job(visible_by)
+            self.visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
+        result = self.wait_for_job(self.visible_by)
         data = result_data(self.props, result)
         if result.outcome == "yield":
             last = f"last status {result.status or 'unknown'}"
@@ -288,7 +288,7 @@ class _Invocation:
     def continuation(self, next_look_at: float | None, what: str, last: str, data: dict[str, str]) -> Continuation:
         """Continue waiting for ``what`` in a new invocation; if that is refused, answer FAILED saying so."""
         reason = f"Could not continue waiting for {what} in a new invocation ({last})"
-        payload = continuation.continuation_event(self.event, self.state, next_look_at)
+        payload = continuation.continuation_event(self.event, self.state, next_look_at, self.visible_by)
         return Continuation(payload, self.state.invocation + 1, self.props.physical_id, self.failed(reason, data))
 
     # --- reasons that depend on the window -------------------------------------------------------------------------

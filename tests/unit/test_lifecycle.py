@@ -267,11 +267,6 @@ class Deployable:
         return {"arn": arn, "status": {"componentState": "DEPLOYABLE"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle gives a started job VISIBILITY_GRACE_S to show only in the invocation that started it: the "
-    "continuation event does not carry it, so a continuation within the grace takes the job's 404 as final",
-)
 def test_a_job_started_just_before_a_hand_off_is_not_missing_in_the_continuation() -> None:
     def shown_20_s_after_the_start(now: float) -> dict[str, Any]:
         if now < client.vclock.start + 20:

@@ -15,8 +15,8 @@ from model_packaging_job import outbound as ob
 
 ENDPOINT = "https://lookoutvision.eu-west-9.amazonaws.invalid"
 FAILURE = "Cannot do"
-CALL = ob.Call("Describe", "svc:Describe", "t-1", FAILURE, "Grant svc:Describe", region="eu-west-9")
-ONCE = ob.Call("Invoke", "lambda:InvokeFunction", "the hand-off", "Cannot hand on", "Denied", repeatable=False)
+CALL = ob.Call("Describe", "t-1", FAILURE, "Grant svc:Describe", region="eu-west-9")
+ONCE = ob.Call("Invoke", "the hand-off", "Cannot hand on", "Denied", repeatable=False)
 THROTTLED = client_error("ThrottlingException", 429, "Rate exceeded")
 RETRIED, UNKNOWN = ("throttled", "transient"), "unknown_outcome"
 REFUSED = be.EndpointConnectionError(endpoint_url=ENDPOINT, error=ConnectionRefusedError())
@@ -43,18 +43,18 @@ def unresolvable(errno: int) -> be.EndpointConnectionError:
     [
         (answer("ThrottlingException", 400), "ThrottlingException", "throttled", "throttled"),
         (answer("SlowDown", 503), "SlowDown", "throttled", "throttled"),
-        (answer("", 429), "Throttled", "throttled", "throttled"),
+        (answer("", 429), "HTTP429", "throttled", "throttled"),
         (answer("RequestTimeout", 408), "RequestTimeout", "transient", UNKNOWN),
         (answer("ServiceUnavailableException", 503), "ServiceUnavailableException", "transient", UNKNOWN),
         (answer("", 502), "HTTP502", "transient", UNKNOWN),
         (answer("AccessDeniedException", 400), "AccessDeniedException", "denied", "denied"),
-        (answer("", 403), "AccessDenied", "denied", "denied"),
+        (answer("", 403), "HTTP403", "denied", "denied"),
         (answer("ResourceNotFoundException", 400), "ResourceNotFoundException", "not_found", "not_found"),
-        (answer("", 404), "NotFound", "not_found", "not_found"),
+        (answer("", 404), "HTTP404", "not_found", "not_found"),
         (answer("ConflictException", 400), "ConflictException", "conflict", "conflict"),
-        (answer("", 409), "Conflict", "conflict", "conflict"),
+        (answer("", 409), "HTTP409", "conflict", "conflict"),
         (answer("ValidationException", 422), "ValidationException", "invalid", "invalid"),
-        (answer("", 400), "BadRequest", "invalid", "invalid"),
+        (answer("", 400), "HTTP400", "invalid", "invalid"),
         (answer("", 418), "HTTP418", "refused", "refused"),
         # Never sent, or the resolver could not answer now: safe to repeat.
         (REFUSED, "EndpointConnectionError", "transient", "transient"),
@@ -120,7 +120,7 @@ def test_an_endpoint_that_does_not_resolve_is_final_naming_the_endpoint_the_regi
         "service not known). Check the Region the stack deploys to, and the endpoint URL if one is set: Lookout for "
         "Vision is offered in only some Regions"
     )
-    cli = ob.Call("X", "x:X", "x", "x", "x", wording=ob.Wording("--project-name", "--job-name", "--region"))
+    cli = ob.Call("X", "x", "x", "x", wording=ob.Wording("--project-name", "--job-name", "--region"))
     message = ob.classify(unresolvable(socket.EAI_NONAME), cli).message
     assert "for Region" not in message and "Check --region," in message
 

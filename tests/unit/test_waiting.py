@@ -9,10 +9,10 @@ import pytest
 from support import VirtualClock, client_error
 
 from model_packaging_job import waiting
-from model_packaging_job.outbound import MAX_CALL_S, Call
+from model_packaging_job.outbound import BACKOFF, MAX_CALL_S, Call
 
 LOW, HIGH = waiting.POLL_INTERVAL_S
-CALL = Call("Describe", "svc:Describe", "t-1", "Cannot describe t-1", "Access denied")
+CALL = Call("Describe", "t-1", "Cannot describe t-1", "Access denied")
 THROTTLED = client_error("ThrottlingException", 429, "Rate exceeded")
 THROTTLED_TEXT = "ThrottlingException (429): Rate exceeded"
 
@@ -116,7 +116,7 @@ def test_throttling_slows_the_pace_with_the_backoff_up_to_the_cap() -> None:
     assert wait(looks, on_retry=lambda _, delay: retries.append(delay)) == waiting.Waited("done", 10)
     assert retries == looks.vclock.sleeps
     for failures, slept in enumerate(looks.vclock.sleeps, start=1):
-        ceiling = min(CALL.backoff.cap_s, CALL.backoff.base_s * 2 ** (failures - 1))
+        ceiling = min(BACKOFF.cap_s, BACKOFF.base_s * 2 ** (failures - 1))
         low, high = paced(min(waiting.PRESSURE_MAX, failures))
         # The later of the backoff and the poll interval stretched by the pressure.
         assert max(ceiling / 2, low) <= slept <= max(ceiling, high), (failures, slept)
