@@ -102,9 +102,8 @@ cfn-lint: synth
 # others), since one pytest session uses one core. Each part starts once the installs it needs are done, so on a
 # clean clone the checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of
 # the suite (tests/test_app.py); `make cfn-lint` runs it alone.
-RELIABILITY_SUITES := tests/test_reliability_runtime.py tests/test_runtime_independence.py tests/test_load.py \
-	tests/test_fuzz.py tests/test_runtime_packaging.py
-DEPLOY_SUITES := tests/test_wheel.py tests/test_deploy_ministack.py
+RELIABILITY_SUITES := tests/runtime
+DEPLOY_SUITES := tests/deploy
 
 REST := $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
 

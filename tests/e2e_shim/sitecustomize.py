@@ -1,4 +1,4 @@
-"""Records every event a MiniStack Lambda worker hands to its handler, for tests/test_deploy_ministack.py.
+"""Records every event a MiniStack Lambda worker hands to its handler, for tests/deploy/test_deploy_ministack.py.
 
 MiniStack runs a Python function as a worker process that reads one JSON line per invocation from stdin
 (``{"event": ..., "ctx": ...}``) and passes ``event`` to the handler unchanged. The end-to-end suite puts this

@@ -409,7 +409,7 @@ import time
 _injected_original_to_attributes = to_attributes
 
 
-def to_attributes(description, project_name="", job_name=""):  # injected by tests/test_reliability_runtime.py
+def to_attributes(description, project_name="", job_name=""):  # injected by tests/runtime/test_reliability_runtime.py
     if job_name == "blocked-forever":
         time.sleep(3600)
     if job_name == "patched-bug":

@@ -20,7 +20,7 @@ from support import offline_env
 from cdk_lookoutvision_packaging import _vendor
 from model_packaging_job.contract import RESOURCE_TYPE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = ROOT / ".deps" / "wheelhouse"
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 NODE_BIN = ROOT / "node_modules" / ".bin"

@@ -580,8 +580,8 @@ def valid_cases(draw: st.DrawFn) -> Case:
 # Appended to the copy of the asset that the valid events run on: a fast poll and backoff pace, so that a job still
 # waiting is handed on after a few looks, not after 9 s.
 FAST_PACE = {
-    "model_packaging_job/waiting.py": "\nPOLL_INTERVAL_S = (0.01, 0.02)  # tests/test_fuzz.py\n",
-    "model_packaging_job/outbound.py": "\nBACKOFF = Backoff(0.01, 0.05)  # tests/test_fuzz.py\n",
+    "model_packaging_job/waiting.py": "\nPOLL_INTERVAL_S = (0.01, 0.02)  # tests/runtime/test_fuzz.py\n",
+    "model_packaging_job/outbound.py": "\nBACKOFF = Backoff(0.01, 0.05)  # tests/runtime/test_fuzz.py\n",
 }
 # With the template's budget (4 requests/s for its one job) a wait looks every 0.25-0.375 s; 100/s leaves FAST_PACE.
 FAST_BUDGET = {"DESCRIBE_BUDGET_RPS": "100"}
