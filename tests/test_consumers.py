@@ -211,6 +211,32 @@ def test_add_outputs_requires_waiting_like_publish_parameters() -> None:
     assert "Outputs" not in Template.from_stack(stack).to_json()
 
 
+@pytest.mark.parametrize("consumer", ["greengrass_component", "from_job"])
+def test_every_way_to_consume_a_job_refuses_one_that_does_not_wait(consumer: str) -> None:
+    # The same refusal as add_outputs() and publish_parameters(): a consumer of a job that does not wait could deploy
+    # with an empty component version, or with one from a job that FAILED later.
+    app = cdk.App()
+    stack = cdk.Stack(app, "Gate")
+    job = ModelPackagingJob(
+        stack,
+        "Job",
+        project_name="pcb",
+        job_name="j1",
+        expected_component_name="com.example.pcb-defects",
+        wait_for_completion=False,
+    )
+    with pytest.raises(ValueError) as raised:
+        if consumer == "greengrass_component":
+            job.greengrass_component()
+        else:
+            ModelPackagingJobReference.from_job(cdk.Stack(app, "Edge"), "Model", job)
+    message = str(raised.value)
+    shown = "greengrass_component()" if consumer == "greengrass_component" else "ModelPackagingJobReference.from_job()"
+    assert f"{shown} on Gate/Job needs wait_for_completion=True" in message
+    assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
+    assert "Create the job with wait_for_completion=True" in message
+
+
 @pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])
 def test_a_token_parameter_prefix_is_refused_with_what_to_do(side: str) -> None:
     stack = cdk.Stack(cdk.App(), "Gate")

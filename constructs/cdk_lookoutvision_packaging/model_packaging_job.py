@@ -49,8 +49,9 @@ class ModelPackagingJob(Construct, JobAttributes):
             ``component_name`` is then ``packaging.component_name``, checked like ``expected_component_name``.
             Delete never deletes the job or the component. :default: watch a job started elsewhere
         :param wait_for_completion: Wait while the job is CREATED or RUNNING, and fail the deployment when it FAILED.
-            When False, the resource reports the job's current status at once and never fails on it.
-            :default: True
+            When False, the resource reports the job's current status at once and never fails on it; such a job is
+            no gate, so ``add_outputs``, ``publish_parameters``, ``greengrass_component`` and
+            ``ModelPackagingJobReference.from_job`` refuse it. :default: True
         :param wait_timeout: How long to wait before failing the deployment: a whole number of seconds from 1 to
             55 minutes, known at synth time (not a token). :default: 45 minutes
         :param expected_component_name: The Greengrass component name the job produces. When set,

@@ -48,7 +48,9 @@ class ModelPackagingJobReference(Construct, JobAttributes):
 
         Across stacks of one app, CDK turns the attributes into an export and Fn::ImportValue and orders the stacks;
         within one stack they are plain Fn::GetAtt. Either way, what reads them is created only after the gate passed.
+        Like ``add_outputs``, it needs the job to have ``wait_for_completion=True``.
         """
+        job._require_waiting("ModelPackagingJobReference.from_job()", "what reads the reference would deploy with them")
         return cls(
             scope,
             id,
