@@ -258,6 +258,30 @@ def test_greengrass_component_requires_expected_component_name() -> None:
         job.greengrass_component()
 
 
+@pytest.mark.parametrize("where", ["ModelPackagingJob", "from_stack_output", "from_parameters"])
+def test_a_token_expected_component_name_is_refused_where_it_is_given(where: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Edge")
+    name = cdk.CfnParameter(stack, "ComponentName", type="String").value_as_string
+    with pytest.raises(ValueError) as raised:
+        if where == "ModelPackagingJob":
+            ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", expected_component_name=name)
+        elif where == "from_stack_output":
+            ModelPackagingJobReference.from_stack_output(
+                stack, "Model", stack_name="Gate", expected_component_name=name
+            )
+        else:
+            ModelPackagingJobReference.from_parameters(
+                stack, "Model", parameter_prefix="/lookoutvision/pcb/j1", expected_component_name=name
+            )
+    message = str(raised.value)
+    assert message.startswith(f"expected_component_name {name!r} is a token")
+    assert "AWS::GreengrassV2::Deployment.Components is a map keyed by component name" in message
+    assert "a map key cannot be a token" in message
+    assert "not a CfnParameter" in message
+    assert "CfnJson" not in message
+    assert stack.node.try_find_child("Job") is None and stack.node.try_find_child("Model") is None
+
+
 def _deployment(stack: cdk.Stack, components: dict[str, object]) -> greengrassv2.CfnDeployment:
     return greengrassv2.CfnDeployment(
         stack, "Deployment", target_arn="arn:aws:iot:us-east-1:123456789012:thinggroup/stations", components=components

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, overload
 
+from aws_cdk import Token
 from aws_cdk import aws_greengrassv2 as greengrassv2
 
 # The keys published as stack outputs and SSM parameters, in documented order. StatusMessage and the timestamps are
@@ -82,3 +83,14 @@ class JobAttributes:
                 component_version=self.component_version
             )
         }
+
+
+def check_literal_component_name(name: str | None) -> None:
+    """Refuse a token ``expected_component_name`` where it is given, instead of at synth in greengrass_component()."""
+    if name is not None and Token.is_unresolved(name):
+        raise ValueError(
+            f"expected_component_name {name!r} is a token; it must be a literal known at synth time, because "
+            "AWS::GreengrassV2::Deployment.Components is a map keyed by component name and a map key cannot be a "
+            "token (greengrass_component() makes that key). Pass the component name as a Python string, from "
+            "context or code, not a CfnParameter or another resource's attribute"
+        )

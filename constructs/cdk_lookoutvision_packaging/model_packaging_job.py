@@ -9,7 +9,13 @@ from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, Attribute, JobAttributes
+from cdk_lookoutvision_packaging._attributes import (
+    DEFAULT_OUTPUT_PREFIX,
+    PUBLISHED_KEYS,
+    Attribute,
+    JobAttributes,
+    check_literal_component_name,
+)
 from cdk_lookoutvision_packaging._provider import JobFunction
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
 from model_packaging_job import component, contract
@@ -57,7 +63,8 @@ class ModelPackagingJob(Construct, JobAttributes):
         :param expected_component_name: The Greengrass component name the job produces. When set,
             ``component_name`` is this literal, so it can key ``AWS::GreengrassV2::Deployment.Components``
             (CloudFormation cannot use Fn::GetAtt as a map key), and the deployment fails if the job produced
-            another name. :default: no check; ``component_name`` resolves at deploy time
+            another name. It must be a literal: a token (a CfnParameter's value) is refused, since a map key cannot
+            be one. :default: no check; ``component_name`` resolves at deploy time
         :param describe_requests_per_second: How many DescribeModelPackagingJob requests per second all the
             ModelPackagingJobs of this stack may make together (one function answers them all). Each job takes an
             equal share: with N jobs and a budget of R, a job looks at its status every N/R to 1.5 N/R seconds (never
@@ -68,6 +75,7 @@ class ModelPackagingJob(Construct, JobAttributes):
             their own budget: keep their sum under the quota.
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
+        check_literal_component_name(expected_component_name)
         super().__init__(scope, id)
         _check_name(contract.PROJECT_NAME_RULE, "project_name", project_name)
         started = packaging._validated() if packaging is not None else None

@@ -9,7 +9,12 @@ from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
+from cdk_lookoutvision_packaging._attributes import (
+    DEFAULT_OUTPUT_PREFIX,
+    PUBLISHED_KEYS,
+    JobAttributes,
+    check_literal_component_name,
+)
 from cdk_lookoutvision_packaging.model_packaging_job import ModelPackagingJob, check_parameter_prefix
 from model_packaging_job import contract
 
@@ -29,11 +34,12 @@ class ModelPackagingJobReference(Construct, JobAttributes):
         read: Callable[[str], str],
         expected_component_name: str | None = None,
     ) -> None:
-        super().__init__(scope, id)
-        if expected_component_name is not None and not Token.is_unresolved(expected_component_name):
+        check_literal_component_name(expected_component_name)
+        if expected_component_name is not None:
             problem = contract.COMPONENT_NAME_RULE.problem(expected_component_name)
             if problem:
                 raise ValueError(f"expected_component_name: {problem}")
+        super().__init__(scope, id)
         self._read = read
         self._expected_component_name = expected_component_name
 
@@ -80,8 +86,9 @@ class ModelPackagingJobReference(Construct, JobAttributes):
             value, whatever the producer's construct id. :default: "ModelPackagingJob"
         :param region: The producer's Region. :default: this stack's Region
         :param role_arn: A role CloudFormation assumes to read another account's stack. :default: none
-        :param expected_component_name: The literal component name, needed for ``greengrass_component()``.
-            :default: none; ``component_name`` reads the output
+        :param expected_component_name: The literal component name, needed for ``greengrass_component()`` (a
+            token is refused: it keys the Greengrass deployment's Components map). :default: none; ``component_name``
+            reads the output
         """
         if not Token.is_unresolved(output_prefix) and not re.fullmatch(r"[A-Za-z0-9]*", output_prefix):
             raise ValueError(f"output_prefix {output_prefix!r} must contain only letters and digits")
