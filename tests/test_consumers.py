@@ -159,6 +159,58 @@ def test_from_stack_output_reads_with_get_stack_output() -> None:
         ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: ModelPackagingJobReference.from_job(s, "M", "Gate/Job"), "job takes a ModelPackagingJob"),
+        (lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name=3), "stack_name takes a str"),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", output_prefix=None),
+            "output_prefix takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", region=["eu-west-1"]),
+            "region takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", role_arn=3),
+            "role_arn takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(
+                s, "M", stack_name="Gate", expected_component_name=3
+            ),
+            "expected_component_name takes a str",
+        ),
+        (lambda s: ModelPackagingJobReference.from_parameters(s, "M", parameter_prefix=3), "parameter_prefix takes"),
+        (
+            lambda s: ModelPackagingJobReference.from_parameters(
+                s, "M", parameter_prefix="/p", expected_component_name=b"com.example"
+            ),
+            "expected_component_name takes a str",
+        ),
+        (lambda s: ModelPackagingJobReference(s, "M", read="ComponentVersionArn"), "read takes a function"),
+    ],
+    ids=[
+        "from_job-job",
+        "from_stack_output-stack_name",
+        "from_stack_output-output_prefix",
+        "from_stack_output-region",
+        "from_stack_output-role_arn",
+        "from_stack_output-expected_component_name",
+        "from_parameters-parameter_prefix",
+        "from_parameters-expected_component_name",
+        "init-read",
+    ],
+)
+def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Edge")
+    with pytest.raises(TypeError) as raised:
+        call(stack)
+    assert message in str(raised.value)
+    assert stack.node.try_find_child("M") is None
+
+
 def test_publish_and_read_ssm_parameters() -> None:
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")

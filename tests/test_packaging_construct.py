@@ -270,6 +270,89 @@ def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dic
     assert fragment in str(raised.value)
 
 
+def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
+    config: dict[str, Any] = {"model_version": "3", "component_name": COMPONENT, "target_device": "jetson_xavier"}
+    config.update(options)
+    if "output_bucket" not in config:
+        config["output_bucket"] = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
+    return GreengrassPackaging(**config)
+
+
+# Each field of GreengrassPackaging and TargetPlatform, a value of a wrong type, and what the TypeError says.
+WRONG_TYPES: list[tuple[str, Any, str]] = [
+    ("model_version", 3.0, "GreengrassPackaging.model_version takes a str or an int, a model version such as 3"),
+    ("model_version", True, "got bool True"),
+    ("component_name", 3, "GreengrassPackaging.component_name takes a str"),
+    ("output_bucket", "pcb-lookoutvision-models", "GreengrassPackaging.output_bucket takes an s3.IBucket"),
+    ("output_prefix", 3, "GreengrassPackaging.output_prefix takes a str"),
+    ("component_version", 3, "GreengrassPackaging.component_version takes a str"),
+    ("target_device", 3, "GreengrassPackaging.target_device takes a str"),
+    ("target_platform", "linux/x86_64", "GreengrassPackaging.target_platform takes a TargetPlatform"),
+    ("compiler_options", '{"mcpu": "skylake-avx512"}', "GreengrassPackaging.compiler_options takes a dict"),
+    ("compiler_options", {"mcpu": object()}, "GreengrassPackaging.compiler_options must be JSON"),
+    ("component_description", 3, "GreengrassPackaging.component_description takes a str"),
+    ("tags", [("team", "vision")], "GreengrassPackaging.tags takes a dict of str keys and str values"),
+    ("tags", {"team": 3}, "GreengrassPackaging.tags['team'] takes a str"),
+    ("job_description", 3, "GreengrassPackaging.job_description takes a str"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"), WRONG_TYPES, ids=[f"{w[0]}-{type(w[1]).__name__}" for w in WRONG_TYPES]
+)
+def test_a_wrong_type_in_the_packaging_is_a_type_error_naming_the_field(field: str, value: Any, message: str) -> None:
+    options = {field: value}
+    if field == "compiler_options":
+        options.update(target_device=None, target_platform=TargetPlatform(arch="X86_64"))
+    stack = cdk.Stack(cdk.App(), "Gate")
+    with pytest.raises(TypeError) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("arch", 3, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
+        ("accelerator", True, "TargetPlatform.accelerator takes a str, NVIDIA"),
+        ("os", None, "TargetPlatform.os takes a str, LINUX"),
+    ],
+)
+def test_a_wrong_type_in_the_target_platform_is_a_type_error_naming_the_field(
+    field: str, value: Any, message: str
+) -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    with pytest.raises(TypeError) as raised:
+        platform = TargetPlatform(**{"arch": "X86_64", field: value})
+        ModelPackagingJob(
+            stack, "Job", project_name="pcb", packaging=_packaging(stack, target_device=None, target_platform=platform)
+        )
+    assert message in str(raised.value)
+
+
+def test_a_model_version_given_as_an_int_is_that_version() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    as_int = ModelPackagingJob(stack, "Int", project_name="pcb", packaging=_packaging(stack, model_version=3))
+    props = resource_properties(stack)
+    assert props["Packaging"]["ModelVersion"] == "3"
+    assert props["JobName"] == contract.default_job_name(COMPONENT, "3.0.0")
+    assert props["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "3.0.0"
+    assert as_int.component_name == COMPONENT
+    other = cdk.Stack(cdk.App(), "Other")
+    bucket = s3.Bucket.from_bucket_name(other, "Models", "pcb-lookoutvision-models")
+    same = [_packaging(other, model_version=v, output_bucket=bucket) for v in (3, "3")]
+    assert same[0] == same[1] and same[0].model_version == "3"
+
+
+def test_empty_compiler_options_are_no_compiler_options() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    platform = TargetPlatform(arch="X86_64")
+    packaging = _packaging(stack, target_device=None, target_platform=platform, compiler_options={})
+    assert packaging.compiler_options is None
+    ModelPackagingJob(stack, "Job", project_name="pcb", packaging=packaging)
+    assert "CompilerOptions" not in resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+
+
 def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:
     stack = cdk.Stack(cdk.App(), "Bad")
     with pytest.raises(ValueError, match="job_name is required"):

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from cdk_lookoutvision_packaging._arguments import check_type
 from cdk_lookoutvision_packaging._attributes import (
     DEFAULT_OUTPUT_PREFIX,
     PUBLISHED_KEYS,
@@ -21,6 +22,11 @@ from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component
 from model_packaging_job import component, contract
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
+PACKAGING_TAKES = (
+    "a GreengrassPackaging(model_version=..., component_name=..., output_bucket=..., target_device=...) from "
+    "cdk_lookoutvision_packaging"
+)
+COMPONENT_NAME_TAKES = "a str, the Greengrass component's name such as com.example.pcb-defects"
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
 
 
@@ -75,8 +81,21 @@ class ModelPackagingJob(Construct, JobAttributes):
             their own budget: keep their sum under the quota.
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
+        # Every argument is checked before the construct joins the tree, so a refused one leaves nothing behind.
+        check_type("project_name", project_name, str, "a str, the Lookout for Vision project's name", optional=False)
+        check_type("job_name", job_name, str, "a str, the model packaging job's name", optional=True)
+        check_type("packaging", packaging, GreengrassPackaging, PACKAGING_TAKES, optional=True)
+        check_type("wait_for_completion", wait_for_completion, bool, "True or False", optional=False)
+        check_type("wait_timeout", wait_timeout, Duration, "a Duration such as Duration.minutes(30)", optional=True)
+        check_type("expected_component_name", expected_component_name, str, COMPONENT_NAME_TAKES, optional=True)
+        check_type(
+            "describe_requests_per_second",
+            describe_requests_per_second,
+            (int, float),
+            "a number of requests per second such as 4",
+            optional=True,
+        )
         check_literal_component_name(expected_component_name)
-        super().__init__(scope, id)
         _check_name(contract.PROJECT_NAME_RULE, "project_name", project_name)
         started = packaging._validated() if packaging is not None else None
         if started is not None:
@@ -98,6 +117,7 @@ class ModelPackagingJob(Construct, JobAttributes):
             _check_name(contract.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
         timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
+        super().__init__(scope, id)
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
         self._output_prefix: str | None = None
@@ -172,6 +192,8 @@ class ModelPackagingJob(Construct, JobAttributes):
             :default: no exports
         :returns: the outputs by key
         """
+        check_type("output_prefix", output_prefix, str, "a str of letters and digits such as PcbArm", optional=True)
+        check_type("export_prefix", export_prefix, str, "a str such as pcb-arm-model", optional=True)
         self._require_waiting("add_outputs()", "what reads the outputs would deploy with empty values")
         prefix = output_prefix if output_prefix is not None else DEFAULT_OUTPUT_PREFIX
         if not re.fullmatch(r"[A-Za-z0-9]*", prefix):
@@ -204,8 +226,8 @@ class ModelPackagingJob(Construct, JobAttributes):
 
         :param parameter_prefix: A path such as ``/lookoutvision/pcb/pcb-v3-x86``: starts with "/", no trailing "/".
         """
-        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         check_parameter_prefix(parameter_prefix)
+        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         parameters: dict[str, ssm.StringParameter] = {}
         for key in PUBLISHED_KEYS:
             parameters[key] = ssm.StringParameter(
@@ -259,6 +281,13 @@ class ModelPackagingJob(Construct, JobAttributes):
 
 def check_parameter_prefix(prefix: str) -> None:
     """Validate an SSM parameter path prefix, which must be known at synth time."""
+    check_type(
+        "parameter_prefix",
+        prefix,
+        str,
+        "a str, an SSM parameter path such as /lookoutvision/pcb/pcb-v3-x86",
+        optional=False,
+    )
     if Token.is_unresolved(prefix):
         # CDK needs a literal name to build the parameters' ARNs, and a consumer reads each parameter through a
         # CloudFormation parameter whose Default cannot hold an intrinsic function.
@@ -300,11 +329,9 @@ def _wait_timeout_seconds(timeout: Duration) -> int:
     return int(seconds)
 
 
-def _check_rate(value: object) -> None:
+def _check_rate(value: float | None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"describe_requests_per_second must be a number, got {type(value).__name__}")
     # Finite first: a NaN or an infinity cannot cross into jsii (its JSON has no such numbers).
     if math.isfinite(value) and Token.is_unresolved(value):
         raise ValueError(
@@ -319,7 +346,7 @@ def _check_rate(value: object) -> None:
         )
 
 
-def _check_name(rule: contract.NameRule, parameter: str, value: object) -> None:
+def _check_name(rule: contract.NameRule, parameter: str, value: str) -> None:
     if isinstance(value, str) and Token.is_unresolved(value):
         return  # resolved at deploy time; the handler validates it then
     problem = rule.problem(value)
