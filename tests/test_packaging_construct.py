@@ -270,6 +270,44 @@ def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dic
     assert fragment in str(raised.value)
 
 
+@pytest.mark.parametrize("job_names", [(None, None), ("pcb-v3-x86", "pcb-v3-arm")], ids=["default", "explicit"])
+def test_two_jobs_of_a_stack_that_create_one_component_version_are_refused_naming_both(
+    job_names: tuple[str | None, str | None],
+) -> None:
+    # One model for two targets: without a component_version or component_name of its own, each job would create
+    # com.example.pcb-defects 3.0.0, under one default job name and one physical id.
+    stack = cdk.Stack(cdk.App(), "Gate")
+    bucket = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
+    x86 = TargetPlatform(arch="X86_64")
+    ModelPackagingJob(
+        stack,
+        "X86",
+        project_name="pcb",
+        job_name=job_names[0],
+        packaging=_packaging(stack, output_bucket=bucket, target_device=None, target_platform=x86),
+    )
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(
+            stack, "Arm", project_name="pcb", job_name=job_names[1], packaging=_packaging(stack, output_bucket=bucket)
+        )
+    message = str(raised.value)
+    assert "Gate/Arm and Gate/X86 both create Greengrass component com.example.pcb-defects version 3.0.0" in message
+    assert "each target needs its own component_name or component_version" in message
+    assert stack.node.try_find_child("Arm") is None
+    # With a component version of its own, the second target is a job of its own.
+    ModelPackagingJob(
+        stack,
+        "Arm",
+        project_name="pcb",
+        job_name=job_names[1],
+        packaging=_packaging(stack, output_bucket=bucket, component_version="3.1.0"),
+    )
+    names = {
+        r["Properties"]["JobName"] for r in Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()
+    }
+    assert len(names) == 2
+
+
 def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
     config: dict[str, Any] = {"model_version": "3", "component_name": COMPONENT, "target_device": "jetson_xavier"}
     config.update(options)

@@ -20,6 +20,7 @@ from cdk_lookoutvision_packaging._attributes import (
 from cdk_lookoutvision_packaging._provider import JobFunction
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
 from model_packaging_job import component, contract
+from model_packaging_job.packaging import Packaging
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
 PACKAGING_TAKES = (
@@ -117,7 +118,15 @@ class ModelPackagingJob(Construct, JobAttributes):
             _check_name(contract.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
         timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
+        if started is not None:
+            created = _stack_registry(Stack.of(scope), "_lookoutvision_component_versions")
+            component_key = f"{started.component_name}:{started.component_version}"
+            if component_key in created:
+                path = f"{scope.node.path}/{id}".lstrip("/")
+                raise ValueError(_same_component_version(path, created[component_key], started, job_name))
         super().__init__(scope, id)
+        if started is not None:
+            created[component_key] = self.node.path
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
         self._output_prefix: str | None = None
@@ -252,12 +261,9 @@ class ModelPackagingJob(Construct, JobAttributes):
     def _claim_output_ids(self, prefix: str, *, defaulted: bool) -> None:
         """Reserve this job's output logical ids in its stack, refusing ids another job of the stack already has."""
         stack = Stack.of(self)
-        # Kept on the stack's Python object (jsii returns the same one for every lookup): outputs override their
-        # logical ids, so CDK itself only notices a clash when it writes the template, with a bare "already contains".
-        claimed: dict[str, str] | None = getattr(stack, "_lookoutvision_output_ids", None)
-        if claimed is None:
-            claimed = {}
-            stack._lookoutvision_output_ids = claimed  # type: ignore[attr-defined]
+        # Outputs override their logical ids, so CDK itself only notices a clash when it writes the template, with a
+        # bare "already contains".
+        claimed = _stack_registry(stack, "_lookoutvision_output_ids")
         ids = [f"{prefix}{key}" for key in PUBLISHED_KEYS]
         taken = [(logical_id, claimed[logical_id]) for logical_id in ids if logical_id in claimed]
         if taken:
@@ -277,6 +283,35 @@ class ModelPackagingJob(Construct, JobAttributes):
         if isinstance(project, str) and isinstance(job, str) and not Token.is_unresolved(project + job):
             return f"{project}/{job}"
         return self.node.path
+
+
+def _stack_registry(stack: Stack, name: str) -> dict[str, str]:
+    """What the jobs of ``stack`` claimed (output ids, component versions), each with the claiming job's path.
+
+    Kept on the stack's Python object, which jsii returns for every lookup of the stack: a claim is refused when it
+    is made, naming both jobs, rather than when the template is written."""
+    registry: dict[str, str] | None = getattr(stack, name, None)
+    if registry is None:
+        registry = {}
+        setattr(stack, name, registry)
+    return registry
+
+
+def _same_component_version(path: str, owner: str, started: Packaging, job_name: str) -> str:
+    version = str(started.component_version)
+    major, minor, patch = version.split(".")
+    shared = (
+        f", under one job name ({job_name}) and one physical id"
+        if job_name == contract.default_job_name(started.component_name, version)
+        else ""
+    )
+    return (
+        f"{path} and {owner} both create Greengrass component {started.component_name} version {version}{shared}; "
+        "the service creates a component version once, so the two cannot both be packaged. When one model is "
+        "packaged for several targets (such as x86_64 and arm64), each target needs its own component_name or "
+        f"component_version in its GreengrassPackaging: for example component_version='{major}.{int(minor) + 1}."
+        f"{patch}', or component_name='{started.component_name}-arm64'"
+    )
 
 
 def check_parameter_prefix(prefix: str) -> None:
