@@ -13,7 +13,7 @@ import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from botocore.stub import ANY, Stubber
 from cdk_nag import AwsSolutionsChecks
 from support import FakeContext, ResponseRecorder, description, make_event
@@ -65,6 +65,10 @@ def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
     (default,) = [p for logical_id, p in policies.items() if "DefaultPolicy" in logical_id]
     return list(default["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _tag_resource(stack: cdk.Stack) -> list[dict[str, Any]]:
+    return [s for s in statements(stack) if "greengrass:TagResource" in s["Action"]]
 
 
 def _logical_id(stack: cdk.Stack, construct: Any) -> str:
@@ -126,12 +130,67 @@ def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resour
     found = {json.dumps(s["Action"]): s for s in statements(stack)}
     key_id = next(iter(Template.from_stack(stack).find_resources("AWS::KMS::Key")))
     assert found['"kms:GenerateDataKey"']["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert len(found['"greengrass:TagResource"']["Resource"]) == 2
-    plain = {json.dumps(s["Action"]) for s in statements(gate()[0])}
-    assert '"kms:GenerateDataKey"' not in plain and '"greengrass:TagResource"' not in plain
+    # Tagging is one more action on the component and its version, beside creating and describing them.
+    (tagging,) = _tag_resource(stack)
+    assert tagging["Action"] == [
+        "greengrass:CreateComponentVersion",
+        "greengrass:DescribeComponent",
+        "greengrass:TagResource",
+    ]
+    assert len(tagging["Resource"]) == 2
+    plain = statements(gate()[0])
+    assert not [s for s in plain if s["Action"] == "kms:GenerateDataKey"] and not _tag_resource(gate()[0])
     assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
         {"Key": "team", "Value": "vision"}
     ]
+
+
+def test_tags_of_the_stack_and_of_the_job_reach_the_component_and_the_packaging_s_own_tags_win() -> None:
+    stack, job, _ = gate(tags={"team": "vision", "owner": "packaging"})
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    cdk.Tags.of(stack).add("owner", "stack")
+    cdk.Tags.of(job).add("stage", "prod")
+    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+        {"Key": "cost-center", "Value": "pcb-line"},
+        {"Key": "owner", "Value": "packaging"},
+        {"Key": "stage", "Value": "prod"},
+        {"Key": "team", "Value": "vision"},
+    ]
+    assert len(_tag_resource(stack)) == 1
+
+
+def test_tags_of_alone_grant_tag_resource_on_the_component_and_without_tags_nothing_does() -> None:
+    component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+        {"Key": "cost-center", "Value": "pcb-line"}
+    ]
+    (statement,) = _tag_resource(stack)
+    assert statement["Resource"] == [arn(component), arn(f"{component}:versions:3.0.0")]
+    # Excluded from the component's resource type, a stack tag reaches neither the component nor the role.
+    excluded, _, _ = gate()
+    cdk.Tags.of(excluded).add("cost-center", "pcb-line", exclude_resource_types=["AWS::GreengrassV2::ComponentVersion"])
+    assert "Tags" not in resource_properties(excluded)["Packaging"]["Configuration"]["Greengrass"]
+    assert _tag_resource(excluded) == []
+
+
+def test_tags_of_the_stack_reach_the_function_its_role_and_its_log_group() -> None:
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    template = Template.from_stack(stack)
+    for resource_type in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"):
+        template.has_resource_properties(
+            resource_type, {"Tags": Match.array_with([{"Key": "cost-center", "Value": "pcb-line"}])}
+        )
+
+
+def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> None:
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("team", "a|b")
+    with pytest.raises(RuntimeError) as raised:
+        Template.from_stack(stack)
+    assert "Gate/Job" in str(raised.value) and "tag value 'a|b' has '|'" in str(raised.value)
 
 
 def test_a_target_platform_sends_its_compiler_options_as_json() -> None:

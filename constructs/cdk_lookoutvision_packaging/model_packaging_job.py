@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
+import jsii
+from aws_cdk import CfnOutput, CustomResource, Duration, ITaggable, Lazy, Stack, TagManager, TagType, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -17,12 +18,14 @@ from cdk_lookoutvision_packaging._attributes import (
     JobAttributes,
     check_literal_component_name,
 )
-from cdk_lookoutvision_packaging._provider import JobFunction
+from cdk_lookoutvision_packaging._provider import JobFunction, ProduceAny, Validate
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
 from model_packaging_job import component, contract
 from model_packaging_job.packaging import Packaging
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
+# The resource type Tags.of() sees for the job's tags: they land on the Greengrass component version it creates.
+COMPONENT_RESOURCE_TYPE = "AWS::GreengrassV2::ComponentVersion"
 PACKAGING_TAKES = (
     "a GreengrassPackaging(model_version=..., component_name=..., output_bucket=..., target_device=...) from "
     "cdk_lookoutvision_packaging"
@@ -31,11 +34,16 @@ COMPONENT_NAME_TAKES = "a str, the Greengrass component's name such as com.examp
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
 
 
+@jsii.implements(ITaggable)
 class ModelPackagingJob(Construct, JobAttributes):
     """Waits on ``cdk deploy`` for a Lookout for Vision model packaging job and exposes what it produced.
 
     The deployment fails with the job's own StatusMessage when the job FAILED, so nothing that references these
     attributes (a Greengrass deployment, an output) is created or updated with a model that did not package.
+
+    Taggable like aws-cdk-lib's resources: ``Tags.of()`` on the job or any scope above it tags the Greengrass
+    component version that a job with ``packaging`` creates (resource type ``AWS::GreengrassV2::ComponentVersion``
+    for ``include_resource_types``/``exclude_resource_types``). A watched job creates nothing to tag.
     """
 
     def __init__(
@@ -127,6 +135,8 @@ class ModelPackagingJob(Construct, JobAttributes):
         super().__init__(scope, id)
         if started is not None:
             created[component_key] = self.node.path
+        self._tags = TagManager(TagType.MAP, COMPONENT_RESOURCE_TYPE)
+        self._packaging_tags = dict(packaging.tags or {}) if packaging is not None else {}
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
         self._output_prefix: str | None = None
@@ -143,8 +153,10 @@ class ModelPackagingJob(Construct, JobAttributes):
             contract.WAIT_TIMEOUT_SECONDS: timeout_s,
         }
         if started is not None and packaging is not None:
-            properties[contract.PACKAGING] = started.as_property()
-            packaging._grant(handler, self, project_name, started)
+            properties[contract.PACKAGING] = self._packaging_property(started)
+            packaging._grant(handler, self, project_name, started, tagged=lambda: bool(self._component_tags()))
+            # Tags.of() adds its tags at synth, after this constructor: they are checked once the tree is final.
+            self.node.add_validation(Validate(self._tag_problems))
         elif expected_component_name is not None:
             properties[contract.EXPECTED_COMPONENT_NAME] = expected_component_name
             if wait_for_completion:
@@ -175,6 +187,44 @@ class ModelPackagingJob(Construct, JobAttributes):
     def resource(self) -> CustomResource:
         """The underlying ``Custom::LookoutVisionModelPackagingJob`` resource."""
         return self._resource
+
+    @property
+    def tags(self) -> TagManager:
+        """Tags of the Greengrass component version the job creates, as ``Tags.of()`` sets them; ``packaging.tags``
+        win on the same key. Used only with ``packaging``."""
+        return self._tags
+
+    def _component_tags(self) -> dict[str, str]:
+        return {**self._tags.tag_values(), **self._packaging_tags}
+
+    def _packaging_property(self, started: Packaging) -> dict[str, object]:
+        """The Packaging property, its Configuration.Greengrass.Tags resolved when the template is written (after
+        Tags.of() has run) and left out when there are none."""
+        greengrass = {key: value for key, value in started.greengrass.items() if key != "Tags"}
+        greengrass["Tags"] = Lazy.uncached_any(
+            ProduceAny(lambda: [{"Key": k, "Value": v} for k, v in sorted(self._component_tags().items())]),
+            omit_empty_array=True,
+        )
+        value = started.as_property()
+        value["Configuration"] = {"Greengrass": greengrass}
+        return value
+
+    def _tag_problems(self) -> list[str]:
+        tags = self._component_tags()
+        source = "Tags.of() and packaging.tags"
+        problems = []
+        if len(tags) > contract.MAX_TAGS:
+            problems.append(
+                f"the Greengrass component gets {len(tags)} tags ({source}); the service allows at most "
+                f"{contract.MAX_TAGS}: exclude AWS::GreengrassV2::ComponentVersion from some Tags.of() calls"
+            )
+        for key, value in sorted(tags.items()):
+            if Token.is_unresolved(key) or Token.is_unresolved(value):
+                continue
+            problem = contract.tag_problem(key, value)
+            if problem:
+                problems.append(f"a tag of the Greengrass component ({source}): {problem}")
+        return problems
 
     def _attribute(self, key: str) -> str:
         return self._resource.get_att_string(key)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, Lazy, Stack, Token
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_lookoutvision_packaging._arguments import check_type
-from cdk_lookoutvision_packaging._provider import JobFunction
+from cdk_lookoutvision_packaging._provider import JobFunction, ProduceList
 from model_packaging_job import component, contract
 from model_packaging_job.packaging import Packaging, check
 
@@ -60,7 +60,8 @@ class GreengrassPackaging:
         ``{"mcpu": "skylake-avx512"}``; the job receives them as a JSON object. A JSON string is refused (pass
         ``json.loads(text)``), and an empty dict means no compiler options. :default: none
     :param component_description: The component's description. :default: none
-    :param tags: Tags of the Greengrass component (adds ``greengrass:TagResource`` to the role). :default: none
+    :param tags: Tags of the Greengrass component (adds ``greengrass:TagResource`` to the role). ``Tags.of()`` on
+        the job or any scope above it adds tags too; these win on the same key. :default: none
     :param job_description: The packaging job's description. :default: none
     """
 
@@ -142,9 +143,18 @@ class GreengrassPackaging:
             raise ValueError(f"packaging: {'; '.join(problems)}")
         return packaging
 
-    def _grant(self, handler: JobFunction, scope: Construct, project_name: str, packaging: Packaging) -> None:
+    def _grant(
+        self,
+        handler: JobFunction,
+        scope: Construct,
+        project_name: str,
+        packaging: Packaging,
+        *,
+        tagged: Callable[[], bool],
+    ) -> None:
         """What StartModelPackagingJob needs, each statement as narrow as the Service Authorization Reference
-        allows (the README's IAM table lists them)."""
+        allows (the README's IAM table lists them). ``tagged`` says, when the template is written, whether the
+        component gets tags."""
         stack = Stack.of(scope)
         version = "*" if packaging.model_version == "latest" else packaging.model_version
         model = stack.format_arn(
@@ -168,9 +178,20 @@ class GreengrassPackaging:
         if self.output_bucket.encryption_key is not None:
             handler.allow(["kms:GenerateDataKey"], [self.output_bucket.encryption_key.key_arn])
         components = component_arns(stack, packaging.component_name, packaging.component_version)
-        handler.allow(["greengrass:CreateComponentVersion", component.DESCRIBE_ACTION], components)
-        if self.tags:
-            handler.allow(["greengrass:TagResource"], components)
+        # Tags.of() adds tags after this runs, so whether the role may tag the component is decided when the
+        # template is written: greengrass:TagResource only for a component that gets tags.
+        handler.allow(
+            Lazy.uncached_list(
+                ProduceList(
+                    lambda: [
+                        "greengrass:CreateComponentVersion",
+                        component.DESCRIBE_ACTION,
+                        *(["greengrass:TagResource"] if tagged() else []),
+                    ]
+                )
+            ),
+            components,
+        )
 
 
 # The fields of GreengrassPackaging after model_version: name, what it takes, its type, and whether None is allowed.
