@@ -233,6 +233,17 @@ def test_changing_only_the_model_version_gives_a_new_job_name_and_component_vers
     }
 
 
+def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model() -> None:
+    # The template names no model version for latest: training a new model changes nothing in it, so cdk deploy
+    # does nothing. A new component version changes the configuration and the job name: a new job starts.
+    today, after_training = (resource_properties(gate("latest", component_version="1.0.0")[0]) for _ in range(2))
+    assert today == after_training
+    assert today["Packaging"]["ModelVersion"] == "latest"
+    bumped = resource_properties(gate("latest", component_version="1.1.0")[0])
+    assert bumped["JobName"] == contract.default_job_name(COMPONENT, "1.1.0") != today["JobName"]
+    assert bumped["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "1.1.0"
+
+
 def test_cloudformation_replaces_the_resource_and_the_delete_of_the_old_one_changes_nothing() -> None:
     """The Update CloudFormation sends for 3 -> 4, answered by the real handler: the answer carries a new physical
     id, which makes CloudFormation delete the old resource afterwards; that Delete calls no API at all."""

@@ -48,7 +48,10 @@ class GreengrassPackaging:
     """A model packaging job for the stack to start: StartModelPackagingJob's configuration, as CDK values.
 
     :param model_version: The model version to package: a number such as ``"3"`` (or the int ``3``), or
-        ``"latest"`` (which then needs ``component_version``).
+        ``"latest"``, which then needs ``component_version``. The service resolves ``"latest"`` when the job starts,
+        and the job starts only when the resource is created or its configuration changes: a newly trained model
+        changes nothing in the template, so ``cdk deploy`` does nothing. A new ``component_version`` is what packages
+        the new model.
     :param component_name: The Greengrass component the job creates: a literal, which keys the Greengrass deployment.
     :param output_bucket: Where the job writes the component's artifacts.
     :param output_prefix: The key prefix in ``output_bucket``. :default: the bucket's root
