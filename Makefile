@@ -27,14 +27,16 @@ NODE_STAMP := node_modules/.installed
 DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
-SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP)
+LOWEST_VENV := .deps/lowest
+LOWEST_STAMP := $(LOWEST_VENV)/.installed
+SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP) $(LOWEST_STAMP)
 
-.PHONY: setup synth test test-fast test-reliability test-deploy test-slow test-rest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
 setup:
-	$(MAKE) --no-print-directory -j5 --output-sync=target $(SETUP_STAMPS)
+	$(MAKE) --no-print-directory -j6 --output-sync=target $(SETUP_STAMPS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +83,15 @@ else
 endif
 	touch $@
 
+# The lowest versions of the declared dependencies (requirements-lowest.txt) and the test runner, nothing else: the
+# package itself is installed from its wheel by test-lowest, since it changes with every edit.
+$(LOWEST_STAMP): requirements-lowest.txt requirements-dev.txt
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+		-r requirements-lowest.txt $$(grep -E '^pytest==' requirements-dev.txt)
+	touch $@
+
 synth: $(PY_STAMP) $(NODE_STAMP)
 	cdk synth --quiet --no-notices --output cdk.out
 	@ls cdk.out/*.template.json
@@ -108,8 +119,8 @@ DEPLOY_SUITES := tests/deploy
 REST := $(addprefix --ignore=,$(RELIABILITY_SUITES) $(DEPLOY_SUITES))
 
 test:
-	$(MAKE) --no-print-directory -j7 --output-sync=target \
-		lint typecheck test-reliability test-deploy test-slow test-rest
+	$(MAKE) --no-print-directory -j8 --output-sync=target \
+		lint typecheck test-reliability test-deploy test-slow test-rest test-lowest
 
 test-reliability: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(RUNTIME313_STAMP)
 	pytest $(RELIABILITY_SUITES)
@@ -123,10 +134,24 @@ test-slow: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 	pytest -m "not slow" $(REST)
 
+# The package at the lowest dependency versions it declares, as a consumer installs it: its wheel (built, like the
+# wheel test's, from a copy of the source so that nothing is written into the tree) in the venv of
+# requirements-lowest.txt, where the example apps and every README block synthesize (tests/test_lowest_versions.py,
+# tests/test_readme.py). The venv is made once (make setup); each run installs the current wheel.
+test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
+	rm -rf $(LOWEST_VENV)/src $(LOWEST_VENV)/dist
+	mkdir -p $(LOWEST_VENV)/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(LOWEST_VENV)/src
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		--wheel-dir $(LOWEST_VENV)/dist $(LOWEST_VENV)/src
+	$(LOWEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+		--force-reinstall $(LOWEST_VENV)/dist/*.whl
+	LOWEST_VERSIONS=1 $(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_lowest_versions.py tests/test_readme.py
+
 # The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
 # in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime
 # suite: `make test` runs those too, and is what CI runs.
-FAST_TESTS := tests/unit $(addprefix tests/test_,handler.py construct.py consumers.py security.py readme.py bench.py)
+FAST_TESTS := tests/unit $(addprefix tests/test_,handler.py construct.py consumers.py security.py readme.py bench.py lowest_versions.py)
 
 test-fast: $(PY_STAMP) $(NODE_STAMP)
 	pytest -q -m "not slow" $(FAST_TESTS)

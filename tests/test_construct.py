@@ -97,13 +97,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     tokens = stack("Tokens")
     project = cdk.CfnParameter(tokens, "Project", type="String")
     job = cdk.CfnParameter(tokens, "JobName", type="String")
-    component = cdk.CfnParameter(tokens, "Component", type="String")
+    # expected_component_name cannot be a token (tests/test_consumers.py): it keys the Greengrass deployment.
     jobs["tokens"] = ModelPackagingJob(
-        tokens,
-        "Job",
-        project_name=project.value_as_string,
-        job_name=job.value_as_string,
-        expected_component_name=component.value_as_string,
+        tokens, "Job", project_name=project.value_as_string, job_name=job.value_as_string
     )
 
     assembly = app.synth()
@@ -247,7 +243,6 @@ def test_tokens_skip_validation_and_synthesize_as_refs(synth: Synth) -> None:
             {
                 "ProjectName": {"Ref": "Project"},
                 "JobName": {"Ref": "JobName"},
-                "ExpectedComponentName": {"Ref": "Component"},
             }
         ),
     )
@@ -347,8 +342,6 @@ def test_adding_a_job_reconfigures_the_function_but_not_the_other_jobs() -> None
         (20_000, ValueError, "is 20000;"),
         (float("nan"), ValueError, "is nan;"),
         (float("inf"), ValueError, "is inf;"),
-        (True, TypeError, "must be a number, got bool"),
-        ("4", TypeError, "must be a number, got str"),
     ],
 )
 def test_an_unusable_budget_is_rejected_with_the_rule(
@@ -659,6 +652,49 @@ def test_each_name_is_checked_against_its_rule_before_anything_is_added(
         ModelPackagingJob(stack, "Job", **{"project_name": "pcb", "job_name": "pcb-v3-x86", parameter: value})
     assert str(raised.value) == f"{parameter}: {rule.problem(value)}"
     assert stack.node.try_find_child("LookoutVisionModelPackagingJobHandler") is None
+
+
+# Each public argument of the construct and its methods, a value of a wrong type, and what the TypeError says the
+# parameter takes. jsii-generated constructs raise a TypeError naming the argument for every one; so does this one.
+WRONG_TYPES: list[tuple[str, dict[str, Any], str]] = [
+    ("project_name", {"project_name": 3}, "project_name takes a str, the Lookout for Vision project's name; got int 3"),
+    ("job_name", {"job_name": 3}, "job_name takes a str"),
+    ("packaging", {"packaging": {"model_version": "3"}}, "packaging takes a GreengrassPackaging("),
+    ("wait_for_completion", {"wait_for_completion": "false"}, "wait_for_completion takes True or False; got str"),
+    ("wait_timeout", {"wait_timeout": 30}, "wait_timeout takes a Duration such as Duration.minutes(30)"),
+    ("expected_component_name", {"expected_component_name": ["x"]}, "expected_component_name takes a str"),
+    ("describe_requests_per_second", {"describe_requests_per_second": "4"}, "describe_requests_per_second takes a"),
+    ("describe_requests_per_second", {"describe_requests_per_second": True}, "got bool True"),
+]
+
+
+@pytest.mark.parametrize(("parameter", "arguments", "message"), WRONG_TYPES, ids=[w[0] for w in WRONG_TYPES])
+def test_a_wrong_type_is_a_type_error_naming_the_parameter(
+    stack: cdk.Stack, parameter: str, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        ModelPackagingJob(stack, "Job", **{"project_name": "pcb", "job_name": "pcb-v3-x86", **arguments})
+    assert str(raised.value).startswith(f"{parameter} takes "), raised.value
+    assert message in str(raised.value)
+    # Nothing is added to the tree: the construct was refused before it was built.
+    assert stack.node.try_find_child("Job") is None
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda job: job.add_outputs(output_prefix=3), "output_prefix takes a str"),
+        (lambda job: job.add_outputs(export_prefix=["pcb"]), "export_prefix takes a str"),
+        (lambda job: job.publish_parameters(3), "parameter_prefix takes a str"),
+        (lambda job: ModelPackagingJob("Gate", "Job", project_name="pcb", job_name="j"), "argument scope"),
+        (lambda job: ModelPackagingJob(cdk.Stack.of(job), 3, project_name="pcb", job_name="j"), "argument id"),
+    ],
+    ids=["add_outputs-output_prefix", "add_outputs-export_prefix", "publish_parameters", "scope", "id"],
+)
+def test_a_wrong_type_given_to_a_method_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+    job = ModelPackagingJob(cdk.Stack(cdk.App(), "Gate"), "Job", project_name="pcb", job_name="pcb-v3-x86")
+    with pytest.raises(TypeError, match=re.escape(message)):
+        call(job)
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,58 @@ def test_from_stack_output_reads_with_get_stack_output() -> None:
         ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: ModelPackagingJobReference.from_job(s, "M", "Gate/Job"), "job takes a ModelPackagingJob"),
+        (lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name=3), "stack_name takes a str"),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", output_prefix=None),
+            "output_prefix takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", region=["eu-west-1"]),
+            "region takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", role_arn=3),
+            "role_arn takes a str",
+        ),
+        (
+            lambda s: ModelPackagingJobReference.from_stack_output(
+                s, "M", stack_name="Gate", expected_component_name=3
+            ),
+            "expected_component_name takes a str",
+        ),
+        (lambda s: ModelPackagingJobReference.from_parameters(s, "M", parameter_prefix=3), "parameter_prefix takes"),
+        (
+            lambda s: ModelPackagingJobReference.from_parameters(
+                s, "M", parameter_prefix="/p", expected_component_name=b"com.example"
+            ),
+            "expected_component_name takes a str",
+        ),
+        (lambda s: ModelPackagingJobReference(s, "M", read="ComponentVersionArn"), "read takes a function"),
+    ],
+    ids=[
+        "from_job-job",
+        "from_stack_output-stack_name",
+        "from_stack_output-output_prefix",
+        "from_stack_output-region",
+        "from_stack_output-role_arn",
+        "from_stack_output-expected_component_name",
+        "from_parameters-parameter_prefix",
+        "from_parameters-expected_component_name",
+        "init-read",
+    ],
+)
+def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Edge")
+    with pytest.raises(TypeError) as raised:
+        call(stack)
+    assert message in str(raised.value)
+    assert stack.node.try_find_child("M") is None
+
+
 def test_publish_and_read_ssm_parameters() -> None:
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")
@@ -211,6 +263,32 @@ def test_add_outputs_requires_waiting_like_publish_parameters() -> None:
     assert "Outputs" not in Template.from_stack(stack).to_json()
 
 
+@pytest.mark.parametrize("consumer", ["greengrass_component", "from_job"])
+def test_every_way_to_consume_a_job_refuses_one_that_does_not_wait(consumer: str) -> None:
+    # The same refusal as add_outputs() and publish_parameters(): a consumer of a job that does not wait could deploy
+    # with an empty component version, or with one from a job that FAILED later.
+    app = cdk.App()
+    stack = cdk.Stack(app, "Gate")
+    job = ModelPackagingJob(
+        stack,
+        "Job",
+        project_name="pcb",
+        job_name="j1",
+        expected_component_name="com.example.pcb-defects",
+        wait_for_completion=False,
+    )
+    with pytest.raises(ValueError) as raised:
+        if consumer == "greengrass_component":
+            job.greengrass_component()
+        else:
+            ModelPackagingJobReference.from_job(cdk.Stack(app, "Edge"), "Model", job)
+    message = str(raised.value)
+    shown = "greengrass_component()" if consumer == "greengrass_component" else "ModelPackagingJobReference.from_job()"
+    assert f"{shown} on Gate/Job needs wait_for_completion=True" in message
+    assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
+    assert "Create the job with wait_for_completion=True" in message
+
+
 @pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])
 def test_a_token_parameter_prefix_is_refused_with_what_to_do(side: str) -> None:
     stack = cdk.Stack(cdk.App(), "Gate")
@@ -230,6 +308,30 @@ def test_greengrass_component_requires_expected_component_name() -> None:
     job = _job(cdk.Stack(cdk.App(), "Gate"), expected=None)
     with pytest.raises(ValueError, match="cannot use Fn::GetAtt as a map key"):
         job.greengrass_component()
+
+
+@pytest.mark.parametrize("where", ["ModelPackagingJob", "from_stack_output", "from_parameters"])
+def test_a_token_expected_component_name_is_refused_where_it_is_given(where: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Edge")
+    name = cdk.CfnParameter(stack, "ComponentName", type="String").value_as_string
+    with pytest.raises(ValueError) as raised:
+        if where == "ModelPackagingJob":
+            ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", expected_component_name=name)
+        elif where == "from_stack_output":
+            ModelPackagingJobReference.from_stack_output(
+                stack, "Model", stack_name="Gate", expected_component_name=name
+            )
+        else:
+            ModelPackagingJobReference.from_parameters(
+                stack, "Model", parameter_prefix="/lookoutvision/pcb/j1", expected_component_name=name
+            )
+    message = str(raised.value)
+    assert message.startswith(f"expected_component_name {name!r} is a token")
+    assert "AWS::GreengrassV2::Deployment.Components is a map keyed by component name" in message
+    assert "a map key cannot be a token" in message
+    assert "not a CfnParameter" in message
+    assert "CfnJson" not in message
+    assert stack.node.try_find_child("Job") is None and stack.node.try_find_child("Model") is None
 
 
 def _deployment(stack: cdk.Stack, components: dict[str, object]) -> greengrassv2.CfnDeployment:

@@ -13,7 +13,7 @@ import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from botocore.stub import ANY, Stubber
 from cdk_nag import AwsSolutionsChecks
 from support import FakeContext, ResponseRecorder, description, make_event
@@ -64,6 +64,10 @@ def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
     (default,) = [p for logical_id, p in policies.items() if "DefaultPolicy" in logical_id]
     return list(default["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _tag_resource(stack: cdk.Stack) -> list[dict[str, Any]]:
+    return [s for s in statements(stack) if "greengrass:TagResource" in s["Action"]]
 
 
 def _logical_id(stack: cdk.Stack, construct: Any) -> str:
@@ -125,12 +129,67 @@ def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resour
     found = {json.dumps(s["Action"]): s for s in statements(stack)}
     key_id = next(iter(Template.from_stack(stack).find_resources("AWS::KMS::Key")))
     assert found['"kms:GenerateDataKey"']["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert len(found['"greengrass:TagResource"']["Resource"]) == 2
-    plain = {json.dumps(s["Action"]) for s in statements(gate()[0])}
-    assert '"kms:GenerateDataKey"' not in plain and '"greengrass:TagResource"' not in plain
+    # Tagging is one more action on the component and its version, beside creating and describing them.
+    (tagging,) = _tag_resource(stack)
+    assert tagging["Action"] == [
+        "greengrass:CreateComponentVersion",
+        "greengrass:DescribeComponent",
+        "greengrass:TagResource",
+    ]
+    assert len(tagging["Resource"]) == 2
+    plain = statements(gate()[0])
+    assert not [s for s in plain if s["Action"] == "kms:GenerateDataKey"] and not _tag_resource(gate()[0])
     assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
         {"Key": "team", "Value": "vision"}
     ]
+
+
+def test_tags_of_the_stack_and_of_the_job_reach_the_component_and_the_packaging_s_own_tags_win() -> None:
+    stack, job, _ = gate(tags={"team": "vision", "owner": "packaging"})
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    cdk.Tags.of(stack).add("owner", "stack")
+    cdk.Tags.of(job).add("stage", "prod")
+    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+        {"Key": "cost-center", "Value": "pcb-line"},
+        {"Key": "owner", "Value": "packaging"},
+        {"Key": "stage", "Value": "prod"},
+        {"Key": "team", "Value": "vision"},
+    ]
+    assert len(_tag_resource(stack)) == 1
+
+
+def test_tags_of_alone_grant_tag_resource_on_the_component_and_without_tags_nothing_does() -> None:
+    component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+        {"Key": "cost-center", "Value": "pcb-line"}
+    ]
+    (statement,) = _tag_resource(stack)
+    assert statement["Resource"] == [arn(component), arn(f"{component}:versions:3.0.0")]
+    # Excluded from the component's resource type, a stack tag reaches neither the component nor the role.
+    excluded, _, _ = gate()
+    cdk.Tags.of(excluded).add("cost-center", "pcb-line", exclude_resource_types=["AWS::GreengrassV2::ComponentVersion"])
+    assert "Tags" not in resource_properties(excluded)["Packaging"]["Configuration"]["Greengrass"]
+    assert _tag_resource(excluded) == []
+
+
+def test_tags_of_the_stack_reach_the_function_its_role_and_its_log_group() -> None:
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("cost-center", "pcb-line")
+    template = Template.from_stack(stack)
+    for resource_type in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"):
+        template.has_resource_properties(
+            resource_type, {"Tags": Match.array_with([{"Key": "cost-center", "Value": "pcb-line"}])}
+        )
+
+
+def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> None:
+    stack, _, _ = gate()
+    cdk.Tags.of(stack).add("team", "a|b")
+    with pytest.raises(RuntimeError) as raised:
+        Template.from_stack(stack)
+    assert "Gate/Job" in str(raised.value) and "tag value 'a|b' has '|'" in str(raised.value)
 
 
 def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
@@ -171,6 +230,17 @@ def test_changing_only_the_model_version_gives_a_new_job_name_and_component_vers
     assert {k: v for k, v in three.items() if k not in ("JobName", "Packaging")} == {
         k: v for k, v in four.items() if k not in ("JobName", "Packaging")
     }
+
+
+def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model() -> None:
+    # The template names no model version for latest: training a new model changes nothing in it, so cdk deploy
+    # does nothing. A new component version changes the configuration and the job name: a new job starts.
+    today, after_training = (resource_properties(gate("latest", component_version="1.0.0")[0]) for _ in range(2))
+    assert today == after_training
+    assert today["Packaging"]["ModelVersion"] == "latest"
+    bumped = resource_properties(gate("latest", component_version="1.1.0")[0])
+    assert bumped["JobName"] == contract.default_job_name(COMPONENT, "1.1.0") != today["JobName"]
+    assert bumped["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "1.1.0"
 
 
 def test_cloudformation_replaces_the_resource_and_the_delete_of_the_old_one_changes_nothing() -> None:
@@ -267,6 +337,127 @@ def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dic
     with pytest.raises(ValueError, match="packaging") as raised:
         ModelPackagingJob(stack, "Job", project_name="pcb", packaging=GreengrassPackaging(**config))
     assert fragment in str(raised.value)
+
+
+@pytest.mark.parametrize("job_names", [(None, None), ("pcb-v3-x86", "pcb-v3-arm")], ids=["default", "explicit"])
+def test_two_jobs_of_a_stack_that_create_one_component_version_are_refused_naming_both(
+    job_names: tuple[str | None, str | None],
+) -> None:
+    # One model for two targets: without a component_version or component_name of its own, each job would create
+    # com.example.pcb-defects 3.0.0, under one default job name and one physical id.
+    stack = cdk.Stack(cdk.App(), "Gate")
+    bucket = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
+    x86 = TargetPlatform(arch="X86_64")
+    ModelPackagingJob(
+        stack,
+        "X86",
+        project_name="pcb",
+        job_name=job_names[0],
+        packaging=_packaging(stack, output_bucket=bucket, target_device=None, target_platform=x86),
+    )
+    with pytest.raises(ValueError) as raised:
+        ModelPackagingJob(
+            stack, "Arm", project_name="pcb", job_name=job_names[1], packaging=_packaging(stack, output_bucket=bucket)
+        )
+    message = str(raised.value)
+    assert "Gate/Arm and Gate/X86 both create Greengrass component com.example.pcb-defects version 3.0.0" in message
+    assert "each target needs its own component_name or component_version" in message
+    assert stack.node.try_find_child("Arm") is None
+    # With a component version of its own, the second target is a job of its own.
+    ModelPackagingJob(
+        stack,
+        "Arm",
+        project_name="pcb",
+        job_name=job_names[1],
+        packaging=_packaging(stack, output_bucket=bucket, component_version="3.1.0"),
+    )
+    names = {
+        r["Properties"]["JobName"] for r in Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()
+    }
+    assert len(names) == 2
+
+
+def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
+    config: dict[str, Any] = {"model_version": "3", "component_name": COMPONENT, "target_device": "jetson_xavier"}
+    config.update(options)
+    if "output_bucket" not in config:
+        config["output_bucket"] = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
+    return GreengrassPackaging(**config)
+
+
+# Each field of GreengrassPackaging and TargetPlatform, a value of a wrong type, and what the TypeError says.
+WRONG_TYPES: list[tuple[str, Any, str]] = [
+    ("model_version", 3.0, "GreengrassPackaging.model_version takes a str or an int, a model version such as 3"),
+    ("model_version", True, "got bool True"),
+    ("component_name", 3, "GreengrassPackaging.component_name takes a str"),
+    ("output_bucket", "pcb-lookoutvision-models", "GreengrassPackaging.output_bucket takes an s3.IBucket"),
+    ("output_prefix", 3, "GreengrassPackaging.output_prefix takes a str"),
+    ("component_version", 3, "GreengrassPackaging.component_version takes a str"),
+    ("target_device", 3, "GreengrassPackaging.target_device takes a str"),
+    ("target_platform", "linux/x86_64", "GreengrassPackaging.target_platform takes a TargetPlatform"),
+    ("compiler_options", '{"mcpu": "skylake-avx512"}', "GreengrassPackaging.compiler_options takes a dict"),
+    ("compiler_options", {"mcpu": object()}, "GreengrassPackaging.compiler_options must be JSON"),
+    ("component_description", 3, "GreengrassPackaging.component_description takes a str"),
+    ("tags", [("team", "vision")], "GreengrassPackaging.tags takes a dict of str keys and str values"),
+    ("tags", {"team": 3}, "GreengrassPackaging.tags['team'] takes a str"),
+    ("job_description", 3, "GreengrassPackaging.job_description takes a str"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"), WRONG_TYPES, ids=[f"{w[0]}-{type(w[1]).__name__}" for w in WRONG_TYPES]
+)
+def test_a_wrong_type_in_the_packaging_is_a_type_error_naming_the_field(field: str, value: Any, message: str) -> None:
+    options = {field: value}
+    if field == "compiler_options":
+        options.update(target_device=None, target_platform=TargetPlatform(arch="X86_64"))
+    stack = cdk.Stack(cdk.App(), "Gate")
+    with pytest.raises(TypeError) as raised:
+        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("arch", 3, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
+        ("accelerator", True, "TargetPlatform.accelerator takes a str, NVIDIA"),
+        ("os", None, "TargetPlatform.os takes a str, LINUX"),
+    ],
+)
+def test_a_wrong_type_in_the_target_platform_is_a_type_error_naming_the_field(
+    field: str, value: Any, message: str
+) -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    with pytest.raises(TypeError) as raised:
+        platform = TargetPlatform(**{"arch": "X86_64", field: value})
+        ModelPackagingJob(
+            stack, "Job", project_name="pcb", packaging=_packaging(stack, target_device=None, target_platform=platform)
+        )
+    assert message in str(raised.value)
+
+
+def test_a_model_version_given_as_an_int_is_that_version() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    as_int = ModelPackagingJob(stack, "Int", project_name="pcb", packaging=_packaging(stack, model_version=3))
+    props = resource_properties(stack)
+    assert props["Packaging"]["ModelVersion"] == "3"
+    assert props["JobName"] == contract.default_job_name(COMPONENT, "3.0.0")
+    assert props["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "3.0.0"
+    assert as_int.component_name == COMPONENT
+    other = cdk.Stack(cdk.App(), "Other")
+    bucket = s3.Bucket.from_bucket_name(other, "Models", "pcb-lookoutvision-models")
+    same = [_packaging(other, model_version=v, output_bucket=bucket) for v in (3, "3")]
+    assert same[0] == same[1] and same[0].model_version == "3"
+
+
+def test_empty_compiler_options_are_no_compiler_options() -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    platform = TargetPlatform(arch="X86_64")
+    packaging = _packaging(stack, target_device=None, target_platform=platform, compiler_options={})
+    assert packaging.compiler_options is None
+    ModelPackagingJob(stack, "Job", project_name="pcb", packaging=packaging)
+    assert "CompilerOptions" not in resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
 
 
 def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:

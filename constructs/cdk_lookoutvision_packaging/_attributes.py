@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, overload
 
+from aws_cdk import Token
 from aws_cdk import aws_greengrassv2 as greengrassv2
 
 # The keys published as stack outputs and SSM parameters, in documented order. StatusMessage and the timestamps are
@@ -40,6 +41,11 @@ class JobAttributes:
     def _attribute(self, key: str) -> str:
         raise NotImplementedError
 
+    def _require_waiting(self, method: str, consequence: str) -> None:
+        """Refuse ``method`` unless what backs these attributes waits for the job. A ModelPackagingJob checks its own
+        ``wait_for_completion``; a reference was published by add_outputs, publish_parameters or from_job, which each
+        made this check already."""
+
     component_version_arn = Attribute("ComponentVersionArn", "The Greengrass component version ARN the job produced.")
 
     @property
@@ -59,7 +65,12 @@ class JobAttributes:
 
         Merge it into a ``CfnDeployment``'s ``components``. Requires ``expected_component_name``: Components is a
         map keyed by component name, and CloudFormation cannot use Fn::GetAtt (or any other function) as a map key.
+        On a ModelPackagingJob it needs ``wait_for_completion=True``, like ``add_outputs``: without waiting, the
+        deployment could name an empty component version, or one from a job that FAILED later.
         """
+        self._require_waiting(
+            "greengrass_component()", "the Greengrass deployment would name a component version that may not exist"
+        )
         if self._expected_component_name is None:
             raise ValueError(
                 "greengrass_component() needs expected_component_name: AWS::GreengrassV2::Deployment.Components is a "
@@ -72,3 +83,14 @@ class JobAttributes:
                 component_version=self.component_version
             )
         }
+
+
+def check_literal_component_name(name: str | None) -> None:
+    """Refuse a token ``expected_component_name`` where it is given, instead of at synth in greengrass_component()."""
+    if name is not None and Token.is_unresolved(name):
+        raise ValueError(
+            f"expected_component_name {name!r} is a token; it must be a literal known at synth time, because "
+            "AWS::GreengrassV2::Deployment.Components is a map keyed by component name and a map key cannot be a "
+            "token (greengrass_component() makes that key). Pass the component name as a Python string, from "
+            "context or code, not a CfnParameter or another resource's attribute"
+        )

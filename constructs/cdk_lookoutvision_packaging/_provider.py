@@ -13,6 +13,8 @@ from aws_cdk import (
     BundlingOptions,
     DockerImage,
     Duration,
+    IAnyProducer,
+    IListProducer,
     ILocalBundling,
     IResolveContext,
     IStringProducer,
@@ -113,8 +115,30 @@ class _Produce:
         return str(self._produce())
 
 
+@jsii.implements(IAnyProducer)
+class ProduceAny:
+    """Any value computed when the template is written: after aspects such as ``Tags.of()`` have run."""
+
+    def __init__(self, produce: Any) -> None:
+        self._produce = produce
+
+    def produce(self, context: IResolveContext) -> Any:
+        return self._produce()
+
+
+@jsii.implements(IListProducer)
+class ProduceList:
+    """A list of strings computed when the template is written: after aspects such as ``Tags.of()`` have run."""
+
+    def __init__(self, produce: Any) -> None:
+        self._produce = produce
+
+    def produce(self, context: IResolveContext) -> list[str]:
+        return list(self._produce())
+
+
 @jsii.implements(IValidation)
-class _Validate:
+class Validate:
     def __init__(self, validate: Any) -> None:
         self._validate = validate
 
@@ -147,7 +171,7 @@ class JobFunction(Construct):
         # budgets they asked for: together they set every job's polling pace.
         self._jobs: list[tuple[str, float]] = []
         self._requested_rps: list[float] = []
-        self.node.add_validation(_Validate(self._budget_problems))
+        self.node.add_validation(Validate(self._budget_problems))
         self.log_group = logs.LogGroup(self, "LogGroup", retention=logs.RetentionDays.ONE_MONTH)
         self.role = iam.Role(
             self,
@@ -211,9 +235,9 @@ class JobFunction(Construct):
         )
 
     def allow(self, actions: list[str], resources: list[str], *, wildcard_reason: str | None = None) -> None:
-        """Add a statement to the role. A resource that ends in a wildcard the job cannot avoid (an output prefix,
-        every version of a component) is acknowledged for cdk-nag's IAM5 rule, by its exact finding id, with
-        ``wildcard_reason``; any other wildcard is still reported."""
+        """Add a statement to the role (``actions`` may be a lazy list). A resource that ends in a wildcard the job
+        cannot avoid (an output prefix, every version of a component) is acknowledged for cdk-nag's IAM5 rule, by
+        its exact finding id, with ``wildcard_reason``; any other wildcard is still reported."""
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
         for resource in resources:
             text = _nag_text(Stack.of(self).resolve(resource))

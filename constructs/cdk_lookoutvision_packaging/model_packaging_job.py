@@ -5,24 +5,45 @@ from __future__ import annotations
 import math
 import re
 
-from aws_cdk import CfnOutput, CustomResource, Duration, Stack, Token
+import jsii
+from aws_cdk import CfnOutput, CustomResource, Duration, ITaggable, Lazy, Stack, TagManager, TagType, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, Attribute, JobAttributes
-from cdk_lookoutvision_packaging._provider import JobFunction
+from cdk_lookoutvision_packaging._arguments import check_type
+from cdk_lookoutvision_packaging._attributes import (
+    DEFAULT_OUTPUT_PREFIX,
+    PUBLISHED_KEYS,
+    Attribute,
+    JobAttributes,
+    check_literal_component_name,
+)
+from cdk_lookoutvision_packaging._provider import JobFunction, ProduceAny, Validate
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
 from model_packaging_job import contract
+from model_packaging_job.configuration import Packaging
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
+# The resource type Tags.of() sees for the job's tags: they land on the Greengrass component version it creates.
+COMPONENT_RESOURCE_TYPE = "AWS::GreengrassV2::ComponentVersion"
+PACKAGING_TAKES = (
+    "a GreengrassPackaging(model_version=..., component_name=..., output_bucket=..., target_device=...) from "
+    "cdk_lookoutvision_packaging"
+)
+COMPONENT_NAME_TAKES = "a str, the Greengrass component's name such as com.example.pcb-defects"
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(contract.DEFAULT_WAIT_TIMEOUT_S)
 
 
+@jsii.implements(ITaggable)
 class ModelPackagingJob(Construct, JobAttributes):
     """Waits on ``cdk deploy`` for a Lookout for Vision model packaging job and exposes what it produced.
 
     The deployment fails with the job's own StatusMessage when the job FAILED, so nothing that references these
     attributes (a Greengrass deployment, an output) is created or updated with a model that did not package.
+
+    Taggable like aws-cdk-lib's resources: ``Tags.of()`` on the job or any scope above it tags the Greengrass
+    component version that a job with ``packaging`` creates (resource type ``AWS::GreengrassV2::ComponentVersion``
+    for ``include_resource_types``/``exclude_resource_types``). A watched job creates nothing to tag.
     """
 
     def __init__(
@@ -49,14 +70,16 @@ class ModelPackagingJob(Construct, JobAttributes):
             ``component_name`` is then ``packaging.component_name``, checked like ``expected_component_name``.
             Delete never deletes the job or the component. :default: watch a job started elsewhere
         :param wait_for_completion: Wait while the job is CREATED or RUNNING, and fail the deployment when it FAILED.
-            When False, the resource reports the job's current status at once and never fails on it.
-            :default: True
+            When False, the resource reports the job's current status at once and never fails on it; such a job is
+            no gate, so ``add_outputs``, ``publish_parameters``, ``greengrass_component`` and
+            ``ModelPackagingJobReference.from_job`` refuse it. :default: True
         :param wait_timeout: How long to wait before failing the deployment: a whole number of seconds from 1 to
             55 minutes, known at synth time (not a token). :default: 45 minutes
         :param expected_component_name: The Greengrass component name the job produces. When set,
             ``component_name`` is this literal, so it can key ``AWS::GreengrassV2::Deployment.Components``
             (CloudFormation cannot use Fn::GetAtt as a map key), and the deployment fails if the job produced
-            another name. :default: no check; ``component_name`` resolves at deploy time
+            another name. It must be a literal: a token (a CfnParameter's value) is refused, since a map key cannot
+            be one. :default: no check; ``component_name`` resolves at deploy time
         :param describe_requests_per_second: How many DescribeModelPackagingJob requests per second all the
             ModelPackagingJobs of this stack may make together (one function answers them all). Each job takes an
             equal share: with N jobs and a budget of R, a job looks at its status every N/R to 1.5 N/R seconds (never
@@ -67,7 +90,21 @@ class ModelPackagingJob(Construct, JobAttributes):
             their own budget: keep their sum under the quota.
             :default: 4, which leaves 1 of the account's default quota of 5 requests per second to other callers
         """
-        super().__init__(scope, id)
+        # Every argument is checked before the construct joins the tree, so a refused one leaves nothing behind.
+        check_type("project_name", project_name, str, "a str, the Lookout for Vision project's name", optional=False)
+        check_type("job_name", job_name, str, "a str, the model packaging job's name", optional=True)
+        check_type("packaging", packaging, GreengrassPackaging, PACKAGING_TAKES, optional=True)
+        check_type("wait_for_completion", wait_for_completion, bool, "True or False", optional=False)
+        check_type("wait_timeout", wait_timeout, Duration, "a Duration such as Duration.minutes(30)", optional=True)
+        check_type("expected_component_name", expected_component_name, str, COMPONENT_NAME_TAKES, optional=True)
+        check_type(
+            "describe_requests_per_second",
+            describe_requests_per_second,
+            (int, float),
+            "a number of requests per second such as 4",
+            optional=True,
+        )
+        check_literal_component_name(expected_component_name)
         _check_name(contract.PROJECT_NAME_RULE, "project_name", project_name)
         started = packaging._validated() if packaging is not None else None
         if started is not None:
@@ -89,6 +126,17 @@ class ModelPackagingJob(Construct, JobAttributes):
             _check_name(contract.COMPONENT_NAME_RULE, "expected_component_name", expected_component_name)
         timeout_s = _wait_timeout_seconds(wait_timeout if wait_timeout is not None else DEFAULT_WAIT_TIMEOUT)
         _check_rate(describe_requests_per_second)
+        if started is not None:
+            created = _stack_registry(Stack.of(scope), "_lookoutvision_component_versions")
+            component_key = f"{started.component_name}:{started.component_version}"
+            if component_key in created:
+                path = f"{scope.node.path}/{id}".lstrip("/")
+                raise ValueError(_same_component_version(path, created[component_key], started, job_name))
+        super().__init__(scope, id)
+        if started is not None:
+            created[component_key] = self.node.path
+        self._tags = TagManager(TagType.MAP, COMPONENT_RESOURCE_TYPE)
+        self._packaging_tags = dict(packaging.tags or {}) if packaging is not None else {}
         self._expected_component_name = expected_component_name
         self._wait_for_completion = wait_for_completion
         self._output_prefix: str | None = None
@@ -105,8 +153,10 @@ class ModelPackagingJob(Construct, JobAttributes):
             contract.WAIT_TIMEOUT_SECONDS: timeout_s,
         }
         if started is not None and packaging is not None:
-            properties[contract.PACKAGING] = started.as_property()
-            packaging._grant(handler, self, project_name, started)
+            properties[contract.PACKAGING] = self._packaging_property(started)
+            packaging._grant(handler, self, project_name, started, tagged=lambda: bool(self._component_tags()))
+            # Tags.of() adds its tags at synth, after this constructor: they are checked once the tree is final.
+            self.node.add_validation(Validate(self._tag_problems))
         elif expected_component_name is not None:
             properties[contract.EXPECTED_COMPONENT_NAME] = expected_component_name
             if wait_for_completion:
@@ -138,6 +188,44 @@ class ModelPackagingJob(Construct, JobAttributes):
         """The underlying ``Custom::LookoutVisionModelPackagingJob`` resource."""
         return self._resource
 
+    @property
+    def tags(self) -> TagManager:
+        """Tags of the Greengrass component version the job creates, as ``Tags.of()`` sets them; ``packaging.tags``
+        win on the same key. Used only with ``packaging``."""
+        return self._tags
+
+    def _component_tags(self) -> dict[str, str]:
+        return {**self._tags.tag_values(), **self._packaging_tags}
+
+    def _packaging_property(self, started: Packaging) -> dict[str, object]:
+        """The Packaging property, its Configuration.Greengrass.Tags resolved when the template is written (after
+        Tags.of() has run) and left out when there are none."""
+        greengrass = {key: value for key, value in started.greengrass.items() if key != "Tags"}
+        greengrass["Tags"] = Lazy.uncached_any(
+            ProduceAny(lambda: [{"Key": k, "Value": v} for k, v in sorted(self._component_tags().items())]),
+            omit_empty_array=True,
+        )
+        value = started.as_property()
+        value["Configuration"] = {"Greengrass": greengrass}
+        return value
+
+    def _tag_problems(self) -> list[str]:
+        tags = self._component_tags()
+        source = "Tags.of() and packaging.tags"
+        problems = []
+        if len(tags) > contract.MAX_TAGS:
+            problems.append(
+                f"the Greengrass component gets {len(tags)} tags ({source}); the service allows at most "
+                f"{contract.MAX_TAGS}: exclude AWS::GreengrassV2::ComponentVersion from some Tags.of() calls"
+            )
+        for key, value in sorted(tags.items()):
+            if Token.is_unresolved(key) or Token.is_unresolved(value):
+                continue
+            problem = contract.tag_problem(key, value)
+            if problem:
+                problems.append(f"a tag of the Greengrass component ({source}): {problem}")
+        return problems
+
     def _attribute(self, key: str) -> str:
         return self._resource.get_att_string(key)
 
@@ -163,6 +251,8 @@ class ModelPackagingJob(Construct, JobAttributes):
             :default: no exports
         :returns: the outputs by key
         """
+        check_type("output_prefix", output_prefix, str, "a str of letters and digits such as PcbArm", optional=True)
+        check_type("export_prefix", export_prefix, str, "a str such as pcb-arm-model", optional=True)
         self._require_waiting("add_outputs()", "what reads the outputs would deploy with empty values")
         prefix = output_prefix if output_prefix is not None else DEFAULT_OUTPUT_PREFIX
         if not re.fullmatch(r"[A-Za-z0-9]*", prefix):
@@ -195,8 +285,8 @@ class ModelPackagingJob(Construct, JobAttributes):
 
         :param parameter_prefix: A path such as ``/lookoutvision/pcb/pcb-v3-x86``: starts with "/", no trailing "/".
         """
-        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         check_parameter_prefix(parameter_prefix)
+        self._require_waiting("publish_parameters()", "SSM parameters cannot hold an empty value")
         parameters: dict[str, ssm.StringParameter] = {}
         for key in PUBLISHED_KEYS:
             parameters[key] = ssm.StringParameter(
@@ -221,12 +311,9 @@ class ModelPackagingJob(Construct, JobAttributes):
     def _claim_output_ids(self, prefix: str, *, defaulted: bool) -> None:
         """Reserve this job's output logical ids in its stack, refusing ids another job of the stack already has."""
         stack = Stack.of(self)
-        # Kept on the stack's Python object (jsii returns the same one for every lookup): outputs override their
-        # logical ids, so CDK itself only notices a clash when it writes the template, with a bare "already contains".
-        claimed: dict[str, str] | None = getattr(stack, "_lookoutvision_output_ids", None)
-        if claimed is None:
-            claimed = {}
-            stack._lookoutvision_output_ids = claimed  # type: ignore[attr-defined]
+        # Outputs override their logical ids, so CDK itself only notices a clash when it writes the template, with a
+        # bare "already contains".
+        claimed = _stack_registry(stack, "_lookoutvision_output_ids")
         ids = [f"{prefix}{key}" for key in PUBLISHED_KEYS]
         taken = [(logical_id, claimed[logical_id]) for logical_id in ids if logical_id in claimed]
         if taken:
@@ -248,8 +335,44 @@ class ModelPackagingJob(Construct, JobAttributes):
         return self.node.path
 
 
+def _stack_registry(stack: Stack, name: str) -> dict[str, str]:
+    """What the jobs of ``stack`` claimed (output ids, component versions), each with the claiming job's path.
+
+    Kept on the stack's Python object, which jsii returns for every lookup of the stack: a claim is refused when it
+    is made, naming both jobs, rather than when the template is written."""
+    registry: dict[str, str] | None = getattr(stack, name, None)
+    if registry is None:
+        registry = {}
+        setattr(stack, name, registry)
+    return registry
+
+
+def _same_component_version(path: str, owner: str, started: Packaging, job_name: str) -> str:
+    version = str(started.component_version)
+    major, minor, patch = version.split(".")
+    shared = (
+        f", under one job name ({job_name}) and one physical id"
+        if job_name == contract.default_job_name(started.component_name, version)
+        else ""
+    )
+    return (
+        f"{path} and {owner} both create Greengrass component {started.component_name} version {version}{shared}; "
+        "the service creates a component version once, so the two cannot both be packaged. When one model is "
+        "packaged for several targets (such as x86_64 and arm64), each target needs its own component_name or "
+        f"component_version in its GreengrassPackaging: for example component_version='{major}.{int(minor) + 1}."
+        f"{patch}', or component_name='{started.component_name}-arm64'"
+    )
+
+
 def check_parameter_prefix(prefix: str) -> None:
     """Validate an SSM parameter path prefix, which must be known at synth time."""
+    check_type(
+        "parameter_prefix",
+        prefix,
+        str,
+        "a str, an SSM parameter path such as /lookoutvision/pcb/pcb-v3-x86",
+        optional=False,
+    )
     if Token.is_unresolved(prefix):
         # CDK needs a literal name to build the parameters' ARNs, and a consumer reads each parameter through a
         # CloudFormation parameter whose Default cannot hold an intrinsic function.
@@ -291,11 +414,9 @@ def _wait_timeout_seconds(timeout: Duration) -> int:
     return int(seconds)
 
 
-def _check_rate(value: object) -> None:
+def _check_rate(value: float | None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"describe_requests_per_second must be a number, got {type(value).__name__}")
     # Finite first: a NaN or an infinity cannot cross into jsii (its JSON has no such numbers).
     if math.isfinite(value) and Token.is_unresolved(value):
         raise ValueError(
@@ -310,7 +431,7 @@ def _check_rate(value: object) -> None:
         )
 
 
-def _check_name(rule: contract.NameRule, parameter: str, value: object) -> None:
+def _check_name(rule: contract.NameRule, parameter: str, value: str) -> None:
     if isinstance(value, str) and Token.is_unresolved(value):
         return  # resolved at deploy time; the handler validates it then
     problem = rule.problem(value)

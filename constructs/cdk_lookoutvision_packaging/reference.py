@@ -9,8 +9,18 @@ from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cdk_lookoutvision_packaging._attributes import DEFAULT_OUTPUT_PREFIX, PUBLISHED_KEYS, JobAttributes
-from cdk_lookoutvision_packaging.model_packaging_job import ModelPackagingJob, check_parameter_prefix
+from cdk_lookoutvision_packaging._arguments import check_type
+from cdk_lookoutvision_packaging._attributes import (
+    DEFAULT_OUTPUT_PREFIX,
+    PUBLISHED_KEYS,
+    JobAttributes,
+    check_literal_component_name,
+)
+from cdk_lookoutvision_packaging.model_packaging_job import (
+    COMPONENT_NAME_TAKES,
+    ModelPackagingJob,
+    check_parameter_prefix,
+)
 from model_packaging_job import contract
 
 
@@ -29,11 +39,14 @@ class ModelPackagingJobReference(Construct, JobAttributes):
         read: Callable[[str], str],
         expected_component_name: str | None = None,
     ) -> None:
-        super().__init__(scope, id)
-        if expected_component_name is not None and not Token.is_unresolved(expected_component_name):
+        check_type("read", read, Callable, "a function from a published key to its value", optional=False)  # type: ignore[arg-type]
+        check_type("expected_component_name", expected_component_name, str, COMPONENT_NAME_TAKES, optional=True)
+        check_literal_component_name(expected_component_name)
+        if expected_component_name is not None:
             problem = contract.COMPONENT_NAME_RULE.problem(expected_component_name)
             if problem:
                 raise ValueError(f"expected_component_name: {problem}")
+        super().__init__(scope, id)
         self._read = read
         self._expected_component_name = expected_component_name
 
@@ -48,7 +61,10 @@ class ModelPackagingJobReference(Construct, JobAttributes):
 
         Across stacks of one app, CDK turns the attributes into an export and Fn::ImportValue and orders the stacks;
         within one stack they are plain Fn::GetAtt. Either way, what reads them is created only after the gate passed.
+        Like ``add_outputs``, it needs the job to have ``wait_for_completion=True``.
         """
+        check_type("job", job, ModelPackagingJob, "a ModelPackagingJob of this app", optional=False)
+        job._require_waiting("ModelPackagingJobReference.from_job()", "what reads the reference would deploy with them")
         return cls(
             scope,
             id,
@@ -78,9 +94,14 @@ class ModelPackagingJobReference(Construct, JobAttributes):
             value, whatever the producer's construct id. :default: "ModelPackagingJob"
         :param region: The producer's Region. :default: this stack's Region
         :param role_arn: A role CloudFormation assumes to read another account's stack. :default: none
-        :param expected_component_name: The literal component name, needed for ``greengrass_component()``.
-            :default: none; ``component_name`` reads the output
+        :param expected_component_name: The literal component name, needed for ``greengrass_component()`` (a
+            token is refused: it keys the Greengrass deployment's Components map). :default: none; ``component_name``
+            reads the output
         """
+        check_type("stack_name", stack_name, str, "a str, the producing stack's name", optional=False)
+        check_type("output_prefix", output_prefix, str, "a str of letters and digits such as PcbArm", optional=False)
+        check_type("region", region, str, "a str, a Region such as eu-west-1", optional=True)
+        check_type("role_arn", role_arn, str, "a str, an IAM role ARN", optional=True)
         if not Token.is_unresolved(output_prefix) and not re.fullmatch(r"[A-Za-z0-9]*", output_prefix):
             raise ValueError(f"output_prefix {output_prefix!r} must contain only letters and digits")
         if not Token.is_unresolved(stack_name) and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", stack_name):
