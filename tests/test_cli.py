@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,7 +239,7 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
         (["--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
         (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
         (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
-        (["--output", "yaml"], "invalid choice: 'yaml'"),
+        (["--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
         (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
         (["--timeout=-5s"], "'-5s' is negative"),
         (["--time", "-1m"], "'-1m' is negative"),
@@ -576,7 +576,25 @@ def test_aws_data_path_supplies_the_model_when_the_package_has_none(
     assert run.json()["Status"] == "SUCCEEDED"
 
 
-# --- start (issue 11) ----------------------------------------------------------------------------------------------
+# --- in process: cli.main(argv) against the loopback APIs ------------------------------------------------------------
+
+
+@pytest.fixture
+def main(
+    fake: FakeLookoutVision, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Run]:
+    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variable pointing at the loopback API."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LOOKOUTVISION", fake.url)
+
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+# --- start ----------------------------------------------------------------------------------------------
 
 COMPONENT = "com.example.pcb-defects"
 STARTED = contract.default_job_name(COMPONENT, "3.0.0")
@@ -592,7 +610,7 @@ def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_
         "3",
         "--component-name",
         COMPONENT,
-        "--output",
+        "--s3-output-location",
         OUTPUT,
         *target,
         *extra,
@@ -622,12 +640,12 @@ def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
     return fake
 
 
-def test_start_starts_the_job_with_the_handlers_client_token_and_prints_its_name(
-    starting: FakeLookoutVision, env: dict[str, str]
+def test_start_starts_the_job_with_the_handlers_client_token(
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
-    run = run_cli(*start_args(), env=env)
+    run = main(*start_args())
     assert run.code == 0, run.stderr
-    assert run.stdout.strip() == STARTED
+    assert run.json()["JobName"] == STARTED
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
     expected = _the_handlers_configuration()
@@ -637,44 +655,44 @@ def test_start_starts_the_job_with_the_handlers_client_token_and_prints_its_name
 
 
 def test_start_adopts_an_identical_job_and_refuses_a_different_one(
-    starting: FakeLookoutVision, env: dict[str, str]
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
     from support import packaged
 
     request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
     same = _the_handlers_configuration().greengrass
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
-    adopted = run_cli(*start_args(), env=env)
-    assert (adopted.code, adopted.stdout.strip()) == (0, STARTED), adopted.stderr
+    adopted = main(*start_args())
+    assert (adopted.code, adopted.json()["JobName"], adopted.json()["Outcome"]) == (0, STARTED, "adopted")
     assert "Adopted the existing model packaging job" in adopted.stderr
 
     other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
-    refused = run_cli(*start_args(), env=env)
+    refused = main(*start_args())
     assert refused.code == cli.EXIT_ERROR and refused.stdout == ""
     assert "S3OutputLocation is s3://elsewhere/, this configuration asks for " in refused.stderr
     assert "give this configuration a new --job-name" in refused.stderr
     assert starting.starts == []
 
 
-def test_start_wait_waits_like_wait_with_its_exit_codes(starting: FakeLookoutVision, env: dict[str, str]) -> None:
+def test_start_wait_waits_like_wait_with_its_exit_codes(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
     from support import packaged
 
-    run = run_cli(*start_args("--wait", *FAST), env=env)
+    run = main(*start_args("--wait", *FAST))
     assert run.code == cli.EXIT_SUCCEEDED, run.stderr
     assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
 
     starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
-    failed = run_cli(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"), env=env)
+    failed = main(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"))
     assert failed.code == cli.EXIT_FAILED, failed.stderr
 
 
 def test_start_for_a_target_platform_sends_its_compiler_options(
-    starting: FakeLookoutVision, env: dict[str, str]
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
     options = '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'
     target = ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", options)
-    run = run_cli(*start_args(target=target), env=env)
+    run = main(*start_args(target=target))
     assert run.code == 0, run.stderr
     greengrass = starting.starts[0]["body"]["Configuration"]["Greengrass"]
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
@@ -692,9 +710,98 @@ def test_start_for_a_target_platform_sends_its_compiler_options(
     ],
 )
 def test_start_refuses_a_bad_configuration_before_any_call(
-    fake: FakeLookoutVision, env: dict[str, str], args: list[str], fragment: str
+    fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
 ) -> None:
-    run = run_cli(*args, env=env)
+    run = main(*args)
     assert run.code == cli.EXIT_ERROR
     assert fragment in run.stderr
     assert fake.requests == [] and fake.starts == []
+
+
+def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
+    starting: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    started = main(*start_args("--output", "json"))
+    assert started.code == cli.EXIT_SUCCEEDED, started.stderr
+    assert started.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
+
+    adopted = main(*start_args("--output", "text"))
+    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
+    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
+    assert len(starting.starts) == 1
+
+
+@pytest.mark.parametrize("option", [("--timeout", "10m"), ("--interval", "1s")])
+def test_start_refuses_the_options_of_waiting_without_wait(
+    fake: FakeLookoutVision, main: Callable[..., Run], option: tuple[str, ...]
+) -> None:
+    run = main(*start_args(*option))
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert "usage:" in run.stderr
+    assert f"{option[0]} goes with --wait" in run.stderr
+    assert run.stdout == "" and fake.requests == [] and fake.starts == []
+
+
+def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
+    starting.refusals.append(error(429, "ThrottlingException", "Rate exceeded"))
+
+    run = main(*start_args())
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert re.search(
+        rf"^\[ *[\d.]+s\] {PROJECT}/{STARTED}: ThrottlingException \(429\): Rate exceeded; retry 1 in \d+\.\ds$",
+        run.stderr,
+        re.M,
+    ), run.stderr
+    assert len(starting.starts) == 2
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        error(429, "ThrottlingException", "Rate exceeded", headers={"Retry-After": "120"}),
+        error(503, "ServiceUnavailableException", "Try later", headers={"Retry-After": "120"}),
+    ],
+    ids=["throttled", "5xx"],
+)
+def test_a_start_that_gives_up_on_a_temporary_problem_exits_2_saying_to_run_again_later(
+    starting: FakeLookoutVision, main: Callable[..., Run], refusal: Any
+) -> None:
+    # The service asks for more time than the start's retries have left: it gives up at once.
+    starting.refusals.append(refusal)
+
+    run = main(*start_args())
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    assert refusal.message in run.stderr and "run start again later" in run.stderr
+    assert run.stdout == ""
+
+
+def test_version_prints_the_distribution_version(main: Callable[..., Run]) -> None:
+    import importlib.metadata
+
+    run = main("--version")
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    distribution = "cdk-lookoutvision-packaging"
+    assert run.stdout.strip() == f"{distribution} {importlib.metadata.version(distribution)}"
+
+
+def test_output_is_the_format_on_start_too_and_says_where_the_s3_location_went(
+    fake: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    run = main(*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier")
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert f"argument --output: {OUTPUT!r} is not an output format: use json or text" in run.stderr
+    assert "the S3 location is --s3-output-location" in run.stderr
+    assert fake.requests == [] and fake.starts == []
+
+
+def test_format_is_a_deprecated_alias_of_output_on_start(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
+    run = main(*start_args("--format", "text"))
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.stdout.splitlines()[0] == f"JobName: {STARTED}"
+    assert "--format is deprecated: use --output" in run.stderr

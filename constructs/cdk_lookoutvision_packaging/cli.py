@@ -1,33 +1,41 @@
-"""Pipeline gate CLI: wait for, or describe, an Amazon Lookout for Vision model packaging job.
+"""Pipeline gate CLI: wait for, describe or start an Amazon Lookout for Vision model packaging job.
 
     python -m cdk_lookoutvision_packaging wait     --project-name P --job-name J [--timeout 45m] [--interval 5s]
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging describe --project-name P --job-name J
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging start    --project-name P --model-version 3 --component-name N
-                                                   --output s3://bucket/prefix [--component-version 3.0.0]
+                                                   --s3-output-location s3://bucket/prefix [--component-version 3.0.0]
                                                    [--target-device jetson_xavier | --target-platform
                                                    linux/x86_64[/nvidia] [--compiler-options JSON]]
                                                    [--job-name J] [--wait [--timeout 45m] [--interval 5s]]
-                                                   [--region R] [--endpoint-url URL] [--format json|text]
+                                                   [--region R] [--endpoint-url URL] [--output json|text]
+    python -m cdk_lookoutvision_packaging --version
+
+``--output`` is the format of stdout on every command, as in the AWS CLI (``--format`` is a deprecated alias of it
+on ``start``, whose S3 location is ``--s3-output-location``).
 
 ``start`` starts the job through the handler's own code (packaging.ensure_job: the same client token, the adoption
-of an existing job with the same configuration, the refusal of one with another) and prints the job name on stdout;
-with ``--wait`` it then waits like ``wait`` (the job name goes to stderr, the result to stdout) with its exit codes.
-A refused start exits 3.
+of an existing job with the same configuration, the refusal of one with another) and prints JobName, ProjectName and
+Outcome (started or adopted); each retry of a throttled or failing call is reported on stderr. With ``--wait`` it
+then waits like ``wait`` (the result on stdout) with its exit codes; without ``--wait`` the options of waiting are
+refused.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
 the custom resource's Data keys (packaging_job.DATA_KEYS). Describing, classifying and waiting are the handler's own
-code (packaging_job); this module only parses arguments, builds the client and reports.
+code (packaging_job); this module only parses arguments, builds the clients and reports.
 
 Exit codes:
 
-- 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
+- 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described,
+  whatever its status. ``start``: the job was started or adopted.
 - 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
   (no component to deploy), which the in-stack gate fails too (packaging_job.has_greengrass_output).
-- 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
-- 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
-  cannot fix; the message is on stderr.
+- 2: temporary. ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing
+  transiently). ``start``: it gave up on throttling, 5xx or connection
+  errors. Run it again later.
+- 3: the job or project was not found, access was denied, an argument was bad, the service refused the start, or any
+  other error that retrying cannot fix; the message is on stderr.
 - 130: interrupted (Ctrl-C).
 
 The Region comes from --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, as with the AWS CLI v2.
@@ -46,6 +54,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +66,7 @@ from model_packaging_job import packaging_job as pj
 from model_packaging_job.packaging import Packaging, check, ensure_job
 
 PROG = "python -m cdk_lookoutvision_packaging"
+DISTRIBUTION = "cdk-lookoutvision-packaging"
 USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
 
 EXIT_SUCCEEDED = 0
@@ -72,6 +82,7 @@ INTERVAL_JITTER = 0.2
 MIN_INTERVAL_S = 0.1
 # `describe` retries throttling, 5xx and connection errors for at most this long before it reports the last error.
 DESCRIBE_RETRY_BUDGET_S = 30.0
+OUTPUT_FORMATS = ("json", "text")
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 # Hours, minutes, seconds: in that order, each at most once.
@@ -91,6 +102,16 @@ WORDING = pj.Wording(
 
 class CliError(Exception):
     """An error that ends the command with EXIT_ERROR and a message on stderr."""
+
+
+def version() -> str:
+    """The installed distribution's version (importlib.metadata), as ``--version`` prints it."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed from a distribution)"
 
 
 # --- arguments -----------------------------------------------------------------------------------------------------
@@ -164,28 +185,68 @@ def _name_arg(rule: Any) -> Callable[[str], str]:
     return check
 
 
+def _output_arg(text: str) -> str:
+    if text in OUTPUT_FORMATS:
+        return text
+    # Before --output was the format on every command, it was start's S3 location.
+    moved = "; the S3 location is --s3-output-location" if text.lower().startswith("s3://") else ""
+    raise argparse.ArgumentTypeError(f"{text!r} is not an output format: use json or text{moved}")
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of another option: stores into that option's dest and records the spelling, so that the
+    command can warn once it runs (a warning printed while parsing would come before a usage error's)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.deprecated = [*getattr(namespace, "deprecated", []), option]
+
+
 class _ArgumentParser(argparse.ArgumentParser):
-    """argparse exits 2 on a usage error, but 2 means "timed out" here: bad arguments exit EXIT_ERROR."""
+    """argparse exits 2 on a usage error, but 2 means "timed out" here: bad arguments exit EXIT_ERROR.
+
+    ``wait_only`` names the options (their dests) that mean something only with ``--wait``: given without it, they
+    are a usage error instead of being ignored.
+    """
+
+    wait_only: tuple[str, ...] = ()
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        if self.wait_only and not getattr(parsed, "wait", False):
+            for action in self._actions:
+                if action.dest in self.wait_only and getattr(parsed, action.dest) != action.default:
+                    self.error(
+                        f"{action.option_strings[0]} goes with --wait: without --wait, start ends once the job is "
+                        "started and waits for nothing"
+                    )
+        return parsed, rest
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog=PROG,
-        description="Wait for, or describe, an Amazon Lookout for Vision model packaging job (a pipeline gate).",
+        description="Wait for, describe or start an Amazon Lookout for Vision model packaging job (a pipeline gate).",
         epilog=(
-            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED, or SUCCEEDED without "
-            "Greengrass output details (the in-stack gate fails it too); 2 timed out; 3 not found, access denied, "
-            "bad arguments or another error that retrying cannot fix; 130 interrupted. "
-            "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
+            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status; start: started or adopted); 1 FAILED, "
+            "or SUCCEEDED without Greengrass output details (the in-stack gate fails it too); 2 timed out, or a "
+            "temporary problem outlasted the retries: run again later; 3 not found, access denied, bad arguments, a "
+            "refused start or another error that retrying cannot fix; 130 interrupted. The endpoint can also come "
+            "from AWS_ENDPOINT_URL_LOOKOUTVISION."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {version()}")
     commands = parser.add_subparsers(dest="command", metavar="{wait,describe,start}", required=True)
 
-    def common(command: argparse.ArgumentParser, *, format_flag: str = "--output", job_required: bool = True) -> None:
+    def common(command: argparse.ArgumentParser, *, job_required: bool = True) -> None:
         command.add_argument(
             "--project-name",
             required=True,
@@ -206,18 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
             "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
         )
         command.add_argument(
-            format_flag,
-            dest="output",
-            choices=("json", "text"),
+            "--output",
+            type=_output_arg,
             default="json",
-            help="stdout format: one JSON object or Key: value",
+            metavar="{json,text}",
+            help="the format of stdout: one JSON object (default) or Key: value lines",
         )
 
     def waiting(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--timeout",
             type=_timeout_arg,
-            default=DEFAULT_TIMEOUT_S,
+            default=None,
             metavar="DURATION",
             help=f"how long to wait (default 45m); {DURATION_HELP}",
         )
@@ -251,17 +312,30 @@ def build_parser() -> argparse.ArgumentParser:
     common(describe)
     start = commands.add_parser(
         "start",
-        help="start a model packaging job (or adopt the identical one) and print its name; --wait waits for it",
+        help="start a model packaging job (or adopt the identical one); --wait waits for it",
         description=(
             "Start the job, or adopt an existing job of that name with the same configuration; a job of that name "
-            "with another configuration is refused (exit 3). Prints the job name. With --wait, waits like wait."
+            "with another configuration is refused (exit 3). Prints JobName, ProjectName and Outcome (started or "
+            "adopted). With --wait, waits like wait and prints its result."
         ),
     )
-    common(start, format_flag="--format", job_required=False)
+    assert isinstance(start, _ArgumentParser)
+    common(start, job_required=False)
+    start.add_argument(
+        "--format",
+        dest="output",
+        type=_output_arg,
+        action=_Deprecated,
+        metavar="{json,text}",
+        help="deprecated: use --output",
+    )
     start.add_argument("--model-version", required=True, help="the model version to package: 3, or latest")
     start.add_argument("--component-name", required=True, help="the Greengrass component to create")
     start.add_argument(
-        "--output", dest="s3_output", required=True, metavar="S3_URL", help="where the artifacts go: s3://bucket/prefix"
+        "--s3-output-location",
+        required=True,
+        metavar="S3_URL",
+        help="where the job writes the component's artifacts: s3://bucket/prefix",
     )
     start.add_argument("--component-version", help="the component version (default: <model version>.0.0)")
     target = start.add_mutually_exclusive_group(required=True)
@@ -273,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--description", help="the job's description")
     start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
     waiting(start)
+    start.wait_only = ("timeout", "interval")
     return parser
 
 
@@ -288,16 +363,16 @@ def _platform_arg(text: str) -> dict[str, str]:
 
 def packaging_from(args: argparse.Namespace) -> Packaging:
     """The packaging configuration the arguments describe, or a CliError naming every rule it breaks."""
-    url = str(args.s3_output)
+    url = str(args.s3_output_location)
     if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
-        raise CliError(f"--output {url!r} must be an S3 URL such as s3://bucket/prefix/")
+        raise CliError(f"--s3-output-location {url!r} must be an S3 URL such as s3://bucket/prefix/")
     bucket, _, prefix = url[5:].partition("/")
     greengrass: dict[str, Any] = {"ComponentName": args.component_name, "S3OutputLocation": {"Bucket": bucket}}
     if prefix:
         greengrass["S3OutputLocation"]["Prefix"] = prefix
-    version = args.component_version or contract.default_component_version(str(args.model_version))
-    if version:
-        greengrass["ComponentVersion"] = version
+    component_version = args.component_version or contract.default_component_version(str(args.model_version))
+    if component_version:
+        greengrass["ComponentVersion"] = component_version
     if args.target_device is not None:
         greengrass["TargetDevice"] = args.target_device
     if args.target_platform is not None:
@@ -472,7 +547,8 @@ class _Look:
 
 
 def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any = None) -> int:
-    look = _Look.begin(args, err, float(args.timeout), client)
+    timeout = DEFAULT_TIMEOUT_S if args.timeout is None else float(args.timeout)
+    look = _Look.begin(args, err, timeout, client)
     project, job, region, clock, start = look.project, look.job, look.region, look.clock, look.progress.start
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
@@ -482,7 +558,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         extra["poll_interval_s"] = (interval * (1 - INTERVAL_JITTER), interval * (1 + INTERVAL_JITTER))
         polling = f"{format_duration(interval)} ±{INTERVAL_JITTER:.0%}"
     print(
-        f"Waiting up to {format_duration(args.timeout)} for model packaging job {project}/{job}"
+        f"Waiting up to {format_duration(timeout)} for model packaging job {project}/{job}"
         f"{f' in {region}' if region else ''} (polling every {polling})",
         file=err,
         flush=True,
@@ -517,22 +593,93 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     return EXIT_TIMEOUT
 
 
+# The calls of ensure_job, for _WatchedCalls.
+_START_CALLS = frozenset({"describe_model_packaging_job", "start_model_packaging_job"})
+
+
+class _WatchedCalls:
+    """A Lookout for Vision client that remembers how its last call of ensure_job ended.
+
+    ensure_job retries throttling and transient errors by sleeping on the clock it is given, and returns only
+    "refused" when it gives up. Watching its calls (and that clock's sleeps, see run_start) lets the CLI report each
+    retry as wait does, and tell a start that gave up on a temporary problem (EXIT_TIMEOUT: run it again later) from
+    one the service refused (EXIT_ERROR).
+    """
+
+    def __init__(self, client: Any, project: str, job: str, region: str) -> None:
+        self._client, self._project, self._job, self._region = client, project, job, region
+        self._lock = threading.Lock()
+        self._calls = 0
+        self.last: pj.ApiProblem | None = None
+
+    def _classify(self, error: BaseException) -> pj.ApiProblem:
+        problem: pj.ApiProblem = pj.classify_error(error, self._project, self._job, self._region, WORDING)
+        return problem
+
+    def _settle(self, call: int, problem: pj.ApiProblem | None) -> None:
+        with self._lock:
+            if call == self._calls:  # a call that bounded_call gave up on may end after the next one began
+                self.last = problem
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in _START_CALLS:
+            return attribute
+
+        def call(**kwargs: Any) -> Any:
+            with self._lock:
+                self._calls += 1
+                number = self._calls
+                # Until it returns, the call counts as cut short: pj.bounded_call gives up on a call that overruns.
+                self.last = self._classify(pj.CallTimeoutError(f"{name} did not complete"))
+            try:
+                response = attribute(**kwargs)
+            except Exception as error:
+                self._settle(number, self._classify(error))
+                raise
+            self._settle(number, None)
+            return response
+
+        return call
+
+
 def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     packaging = packaging_from(args)
     project = str(args.project_name)
     job = args.job_name or contract.default_job_name(packaging.component_name, str(packaging.component_version))
     client = make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
+    watched = _WatchedCalls(client, project, job, region)
+    now = time.monotonic
+    progress = Progress(f"{project}/{job}", err, now, now())
+
+    def sleep(delay: float) -> None:
+        # ensure_job sleeps only before a retry, right after the call that failed.
+        if watched.last is not None:
+            progress.on_retry(watched.last, delay)
+        time.sleep(delay)
+
     started = ensure_job(
-        client, project, job, packaging, clock=pj.Clock(now=time.monotonic), region=region, wording=WORDING
+        watched, project, job, packaging, clock=pj.Clock(now=now, sleep=sleep), region=region, wording=WORDING
     )
     if started.outcome == "refused":
+        last = watched.last
+        if last is not None and last.retryable:
+            retries = f"{progress.retries} {'retry' if progress.retries == 1 else 'retries'}"
+            print(
+                f"error: {started.reason} (a temporary problem, still there after {retries} in {progress.elapsed()}): "
+                "run start again later; the same configuration never starts a second job",
+                file=err,
+                flush=True,
+            )
+            return EXIT_TIMEOUT
         print(f"error: {started.reason}", file=err, flush=True)
         return EXIT_ERROR
     verb = "Started" if started.outcome == "started" else "Adopted the existing"
     print(f"{verb} model packaging job {project}/{job}", file=err, flush=True)
     if not args.wait:
-        print(job, file=out, flush=True)
+        result = {"JobName": job, "ProjectName": project, "Outcome": str(started.outcome)}
+        print(format_result(result, args.output), file=out, flush=True)
         return EXIT_SUCCEEDED
     args.job_name = job
     return run_wait(args, out, err, client=client)
@@ -559,8 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
-        except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
+        except SystemExit as stop:  # --help and --version (0) and usage errors (EXIT_ERROR)
             return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
+        for option in getattr(args, "deprecated", []):
+            print(f"warning: {option} is deprecated: use --output", file=err, flush=True)
         run = {"wait": run_wait, "describe": run_describe, "start": run_start}[args.command]
         return run(args, out, err)
     except CliError as error:
