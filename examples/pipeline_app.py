@@ -98,9 +98,22 @@ class PipelineStack(cdk.Stack):
             input=source,
             commands=[*GATE_INSTALL_COMMANDS, wait],
             env={GATE_REGION_VARIABLE: stage.gate.region},
-            # DescribeModelPackagingJob supports no resource types; "*" is the only resource IAM accepts for it.
             role_policy_statements=[
-                iam.PolicyStatement(actions=["lookoutvision:DescribeModelPackagingJob"], resources=["*"])
+                # DescribeModelPackagingJob supports no resource types; "*" is the only resource IAM accepts for it.
+                iam.PolicyStatement(actions=["lookoutvision:DescribeModelPackagingJob"], resources=["*"]),
+                # wait then checks that the component version the job produced is DEPLOYABLE; which version that is,
+                # only the job knows.
+                iam.PolicyStatement(
+                    actions=["greengrass:DescribeComponent"],
+                    resources=[
+                        stage.gate.format_arn(
+                            service="greengrass",
+                            resource="components",
+                            resource_name=f"{settings['expectedComponentName']}:versions:*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
+                ),
             ],
         )
         pipeline.add_stage(stage, pre=[gate_step])

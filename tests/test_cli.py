@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeLookoutVision, answered_with, client_error, description, error, ok
+from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
 from model_packaging_job import contract
@@ -80,9 +80,21 @@ def fake() -> Iterator[FakeLookoutVision]:
 
 
 @pytest.fixture
-def env(fake: FakeLookoutVision) -> dict[str, str]:
-    """The environment with botocore's service-specific endpoint variable pointing at the fake."""
-    return {**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+def greengrass() -> Iterator[FakeGreengrass]:
+    """Greengrass V2 on loopback, for wait's component check: every component version is DEPLOYABLE unless a test
+    scripts another state."""
+    with FakeGreengrass(default="DEPLOYABLE") as server:
+        yield server
+
+
+@pytest.fixture
+def env(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
+    """The environment with botocore's service-specific endpoint variables pointing at the fakes."""
+    return {**os.environ, **endpoints(fake, greengrass)}
+
+
+def endpoints(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
 
 
 def wait_args(job: str = JOB, *extra: str) -> list[str]:
@@ -105,7 +117,7 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
     assert result["JobName"] == JOB and result["ProjectName"] == PROJECT
     assert fake.calls(PROJECT, JOB) == 3
     # One line per status change (not per poll), each with the elapsed time.
-    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[") and f"{PROJECT}/{JOB}:" in line]
     assert len(progress) == 2, run.stderr
     assert re.fullmatch(rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: RUNNING", progress[0]), progress[0]
     assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
@@ -113,16 +125,20 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
     assert "Traceback" not in run.stderr
 
 
-def test_wait_with_endpoint_url_flag_and_region(fake: FakeLookoutVision) -> None:
+def test_wait_with_endpoint_url_flags_and_region(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_LOOKOUTVISION"}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
 
-    run = run_cli(*wait_args(), "--endpoint-url", fake.url, "--region", "eu-west-1", env=environment)
+    run = run_cli(*wait_args(), *flags, env=environment)
 
     assert run.code == 0, run.stderr
     assert run.json()["Status"] == "SUCCEEDED"
     assert "in eu-west-1" in run.stderr
     assert fake.calls(PROJECT, JOB) == 1
+    # The component check signs for the job's Region too.
+    [request] = greengrass.requests
+    assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]
 
 
 def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -493,8 +509,8 @@ def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def isolated_env(fake: FakeLookoutVision, *path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+def isolated_env(fake: FakeLookoutVision, greengrass: FakeGreengrass, *path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), **endpoints(fake, greengrass)}
 
 
 # -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
@@ -502,9 +518,11 @@ ISOLATED = (sys.executable, "-S")
 
 
 @pytest.mark.slow
-def test_wait_with_the_newest_botocore_from_the_wheel(fake: FakeLookoutVision, wheel_site: Path) -> None:
+def test_wait_with_the_newest_botocore_from_the_wheel(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
+) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
     probe = subprocess.run(
         [*ISOLATED, "-c", "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk'))"],
         env=environment,
@@ -523,10 +541,12 @@ def test_wait_with_the_newest_botocore_from_the_wheel(fake: FakeLookoutVision, w
 
 
 @pytest.mark.slow
-def test_describe_with_the_newest_botocore_and_the_venv_site(fake: FakeLookoutVision, wheel_site: Path) -> None:
+def test_describe_with_the_newest_botocore_and_the_venv_site(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
+) -> None:
     """Without -S: the wheel and the newest botocore come first on the path, the venv's packages after them."""
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
     version = subprocess.run(
         [sys.executable, "-c", "import botocore; print(botocore.__version__)"],
         env=environment,
@@ -551,8 +571,10 @@ def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_without_any_service_model_exits_3_with_a_clear_message(fake: FakeLookoutVision, bare_site: Path) -> None:
-    run = run_cli(*wait_args(), env=isolated_env(fake, bare_site, NEWEST_BOTO3), python=ISOLATED)
+def test_without_any_service_model_exits_3_with_a_clear_message(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, bare_site: Path
+) -> None:
+    run = run_cli(*wait_args(), env=isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3), python=ISOLATED)
 
     assert run.code == 3, run.stderr
     assert "No Lookout for Vision service model found" in run.stderr
@@ -562,11 +584,11 @@ def test_without_any_service_model_exits_3_with_a_clear_message(fake: FakeLookou
 
 @pytest.mark.slow
 def test_aws_data_path_supplies_the_model_when_the_package_has_none(
-    fake: FakeLookoutVision, wheel_site: Path, bare_site: Path
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, bare_site: Path
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
     environment = {
-        **isolated_env(fake, bare_site, NEWEST_BOTO3),
+        **isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3),
         "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
     }
 
@@ -581,10 +603,14 @@ def test_aws_data_path_supplies_the_model_when_the_package_has_none(
 
 @pytest.fixture
 def main(
-    fake: FakeLookoutVision, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fake: FakeLookoutVision,
+    greengrass: FakeGreengrass,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Callable[..., Run]:
-    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variable pointing at the loopback API."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LOOKOUTVISION", fake.url)
+    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variables pointing at the loopback APIs."""
+    for variable, url in endpoints(fake, greengrass).items():
+        monkeypatch.setenv(variable, url)
 
     def run(*argv: str) -> Run:
         code = cli.main(list(argv))
@@ -592,6 +618,88 @@ def main(
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+# --- wait: the component check -------------------------------------------------------------------------------------
+
+ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
+
+
+def test_wait_then_waits_until_the_component_version_is_deployable(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    # One real poll (2-4.5 s): a version not listed yet waits the same way (the timeout test below).
+    greengrass.script(ARN, ["REQUESTED", "DEPLOYABLE"])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.json()["ComponentVersionArn"] == ARN
+    assert greengrass.calls(ARN) == 2
+    states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
+    assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
+    assert f"{ARN} is DEPLOYABLE after" in run.stderr
+
+
+@pytest.mark.parametrize("state", ["FAILED", "DEPRECATED"])
+def test_wait_exits_1_with_the_component_s_message_when_it_cannot_be_deployed(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], state: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [f"{state}:the recipe names an artifact that does not exist"])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_FAILED, run.stderr
+    assert f"Greengrass component {ARN} is {state} and cannot be deployed" in run.stderr
+    assert "the recipe names an artifact that does not exist" in run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("answer", "last"),
+    [("REQUESTED", "REQUESTED"), ("INITIATED", "INITIATED"), (error(404, NOT_FOUND, "no"), "not registered yet")],
+    ids=["requested", "initiated", "not-listed"],
+)
+def test_wait_exits_2_when_the_component_version_is_not_deployable_by_the_timeout(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], answer: Any, last: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [answer])
+
+    run = main(*wait_args(JOB, "--timeout", "1s"))
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    assert f"waiting for Greengrass component {ARN} to be DEPLOYABLE; last state {last}" in run.stderr
+    assert "raise --timeout or run wait again" in run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+
+
+def test_wait_exits_3_when_the_component_cannot_be_described(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert f"Access denied describing Greengrass component {ARN}: grant greengrass:DescribeComponent" in run.stderr
+    assert "--no-component-check skips this check" in run.stderr
+    assert greengrass.calls(ARN) == 1
+
+
+def test_no_component_check_passes_on_the_job_alone(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, ["FAILED:never asked"])
+
+    run = main(*wait_args(JOB, "--no-component-check"))
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert greengrass.requests == []
 
 
 # --- start ----------------------------------------------------------------------------------------------
@@ -675,12 +783,15 @@ def test_start_adopts_an_identical_job_and_refuses_a_different_one(
     assert starting.starts == []
 
 
-def test_start_wait_waits_like_wait_with_its_exit_codes(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
+def test_start_wait_waits_like_wait_with_its_exit_codes(
+    starting: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
     from support import packaged
 
     run = main(*start_args("--wait", *FAST))
     assert run.code == cli.EXIT_SUCCEEDED, run.stderr
     assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
+    assert greengrass.calls(run.json()["ComponentVersionArn"]) == 1
 
     starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
     failed = main(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"))
@@ -731,7 +842,10 @@ def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
     assert len(starting.starts) == 1
 
 
-@pytest.mark.parametrize("option", [("--timeout", "10m"), ("--interval", "1s")])
+@pytest.mark.parametrize(
+    "option",
+    [("--timeout", "10m"), ("--interval", "1s"), ("--no-component-check",), ("--greengrass-endpoint-url", "x")],
+)
 def test_start_refuses_the_options_of_waiting_without_wait(
     fake: FakeLookoutVision, main: Callable[..., Run], option: tuple[str, ...]
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from conftest import ROOT
-from support import FakeLookoutVision, description, ok
+from support import FakeGreengrass, FakeLookoutVision, description, ok
 
 PIPELINE_STACK = "LookoutVisionModelPipeline"
 
@@ -39,6 +39,27 @@ def _action_project(template: dict[str, Any], stage_name: str, action_name: str)
     project: dict[str, Any] = template["Resources"][action["Configuration"]["ProjectName"]["Ref"]]
     assert project["Type"] == "AWS::CodeBuild::Project"
     return project
+
+
+def _allowed(template: dict[str, Any], project: dict[str, Any], action: str) -> list[Any]:
+    """The resources the role of ``project`` may call ``action`` on."""
+    role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    return [
+        resource
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        for resource in (
+            [statement["Resource"]] if not isinstance(statement["Resource"], list) else statement["Resource"]
+        )
+    ]
+
+
+def _greengrass_arn(resource_name: str) -> dict[str, Any]:
+    """A Greengrass components ARN in the pipeline's own partition, Region and account, as format_arn writes it."""
+    pseudo = [{"Ref": "AWS::Partition"}, ":greengrass:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}]
+    return {"Fn::Join": ["", ["arn:", *pseudo, f":components:{resource_name}"]]}
 
 
 def _buildspec(project: dict[str, Any]) -> dict[str, Any]:
@@ -173,13 +194,14 @@ def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
     assert help_run.returncode == 0, help_run.stderr
     assert "wait" in help_run.stdout
 
-    # The wait command itself, against a loopback Lookout for Vision in the Region CodeBuild would pass.
-    with FakeLookoutVision() as fake:
+    # The wait command itself, against a loopback Lookout for Vision and Greengrass in the Region CodeBuild would pass.
+    with FakeLookoutVision() as fake, FakeGreengrass(default="DEPLOYABLE") as greengrass:
         fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
+        endpoints = {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
         run = subprocess.run(
             ["bash", "-eo", "pipefail", "-c", commands[-1]],
             cwd=tmp_path,
-            env={**env, region_variable: "eu-west-1", "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
+            env={**env, region_variable: "eu-west-1", **endpoints},
             capture_output=True,
             text=True,
             timeout=120,
@@ -188,3 +210,9 @@ def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
         assert json.loads(run.stdout)["Status"] == "SUCCEEDED"
         assert fake.requests, "the CLI never called the API"
         assert all("/eu-west-1/lookoutvision/aws4_request" in r["headers"]["Authorization"] for r in fake.requests)
+        # wait checked the component version too, which the step's role may describe.
+        [component] = greengrass.requests
+        assert "/eu-west-1/greengrass/aws4_request" in component["headers"]["Authorization"]
+    assert _allowed(pipeline_template, project, "greengrass:DescribeComponent") == [
+        _greengrass_arn("com.example.pcb-defects:versions:*")
+    ]

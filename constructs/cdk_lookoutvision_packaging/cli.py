@@ -1,6 +1,7 @@
 """Pipeline gate CLI: wait for, describe or start an Amazon Lookout for Vision model packaging job.
 
     python -m cdk_lookoutvision_packaging wait     --project-name P --job-name J [--timeout 45m] [--interval 5s]
+                                                   [--no-component-check] [--greengrass-endpoint-url URL]
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging describe --project-name P --job-name J
                                                    [--region R] [--endpoint-url URL] [--output json|text]
@@ -8,12 +9,19 @@
                                                    --s3-output-location s3://bucket/prefix [--component-version 3.0.0]
                                                    [--target-device jetson_xavier | --target-platform
                                                    linux/x86_64[/nvidia] [--compiler-options JSON]]
-                                                   [--job-name J] [--wait [--timeout 45m] [--interval 5s]]
+                                                   [--job-name J] [--wait [--timeout 45m] [--interval 5s]
+                                                   [--no-component-check] [--greengrass-endpoint-url URL]]
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging --version
 
 ``--output`` is the format of stdout on every command, as in the AWS CLI (``--format`` is a deprecated alias of it
 on ``start``, whose S3 location is ``--s3-output-location``).
+
+``wait`` describes the job until it is SUCCEEDED or FAILED. A job that SUCCEEDED must name its Greengrass component
+version, and (unless ``--no-component-check``) ``wait`` then waits, within the same ``--timeout``, until Greengrass
+says that version is DEPLOYABLE, as the in-stack gate does (component.wait_deployable, on a greengrassv2 client made
+like the lookoutvision one: same Region; the endpoint from ``--greengrass-endpoint-url`` or
+AWS_ENDPOINT_URL_GREENGRASSV2).
 
 ``start`` starts the job through the handler's own code (packaging.ensure_job: the same client token, the adoption
 of an existing job with the same configuration, the refusal of one with another) and prints JobName, ProjectName and
@@ -23,16 +31,17 @@ refused.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
 the custom resource's Data keys (packaging_job.DATA_KEYS). Describing, classifying and waiting are the handler's own
-code (packaging_job); this module only parses arguments, builds the clients and reports.
+code (packaging_job, component); this module only parses arguments, builds the clients and reports.
 
 Exit codes:
 
-- 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described,
+- 0: ``wait``: the job SUCCEEDED and its component version is DEPLOYABLE. ``describe``: the job was described,
   whatever its status. ``start``: the job was started or adopted.
-- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
-  (no component to deploy), which the in-stack gate fails too (packaging_job.has_greengrass_output).
-- 2: temporary. ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing
-  transiently). ``start``: it gave up on throttling, 5xx or connection
+- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), it SUCCEEDED without Greengrass output details (no
+  component to deploy; packaging_job.has_greengrass_output), or its component version is FAILED or DEPRECATED:
+  what the in-stack gate fails too.
+- 2: temporary. ``wait``: the timeout passed while the job was still CREATED or RUNNING, or its component version
+  not yet DEPLOYABLE (or the API kept failing transiently). ``start``: it gave up on throttling, 5xx or connection
   errors. Run it again later.
 - 3: the job or project was not found, access was denied, an argument was bad, the service refused the start, or any
   other error that retrying cannot fix; the message is on stderr.
@@ -61,7 +70,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 from cdk_lookoutvision_packaging import _model
-from model_packaging_job import contract
+from model_packaging_job import component, contract
 from model_packaging_job import packaging_job as pj
 from model_packaging_job.packaging import Packaging, check, ensure_job
 
@@ -236,11 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Wait for, describe or start an Amazon Lookout for Vision model packaging job (a pipeline gate).",
         epilog=(
-            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status; start: started or adopted); 1 FAILED, "
-            "or SUCCEEDED without Greengrass output details (the in-stack gate fails it too); 2 timed out, or a "
-            "temporary problem outlasted the retries: run again later; 3 not found, access denied, bad arguments, a "
-            "refused start or another error that retrying cannot fix; 130 interrupted. The endpoint can also come "
-            "from AWS_ENDPOINT_URL_LOOKOUTVISION."
+            "Exit codes: 0 SUCCEEDED and the component version DEPLOYABLE (describe: described, whatever the status; "
+            "start: started or adopted); 1 FAILED, SUCCEEDED without Greengrass output details, or the component "
+            "version FAILED or DEPRECATED (the in-stack gate fails these too); 2 timed out, or a temporary problem "
+            "outlasted the retries: run again later; 3 not found, access denied, bad arguments, a refused start or "
+            "another error that retrying cannot fix; 130 interrupted. The endpoints can also come from "
+            "AWS_ENDPOINT_URL_LOOKOUTVISION and AWS_ENDPOINT_URL_GREENGRASSV2."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {version()}")
@@ -280,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
             type=_timeout_arg,
             default=None,
             metavar="DURATION",
-            help=f"how long to wait (default 45m); {DURATION_HELP}",
+            help=f"how long to wait, for the job and then its component (default 45m); {DURATION_HELP}",
         )
         command.add_argument(
             "--interval",
@@ -293,11 +303,31 @@ def build_parser() -> argparse.ArgumentParser:
                 f"(default {pj.POLL_INTERVAL_S[0]:g}-{pj.POLL_INTERVAL_S[1]:g}s)"
             ),
         )
+        command.add_argument(
+            "--no-component-check",
+            dest="component_check",
+            action="store_false",
+            help=(
+                "do not wait for the job's Greengrass component version to be DEPLOYABLE (for a caller that may not "
+                "call greengrass:DescribeComponent; the in-stack gate still checks it)"
+            ),
+        )
+        command.add_argument(
+            "--greengrass-endpoint-url",
+            help="the Greengrass V2 endpoint of the component check (default: AWS_ENDPOINT_URL_GREENGRASSV2 or AWS's)",
+        )
 
     wait = commands.add_parser(
         "wait",
-        help="wait until the job SUCCEEDED (exit 0) or FAILED (exit 1), or the timeout passed (exit 2)",
-        description="Describe the job until it is SUCCEEDED or FAILED. Progress on stderr, the result on stdout.",
+        help=(
+            "wait until the job SUCCEEDED and its component version is DEPLOYABLE (exit 0), or FAILED (exit 1), or "
+            "the timeout passed (exit 2)"
+        ),
+        description=(
+            "Describe the job until it is SUCCEEDED or FAILED; then, unless --no-component-check, wait within the "
+            "same timeout until its Greengrass component version is DEPLOYABLE. Progress on stderr, the result on "
+            "stdout."
+        ),
     )
     common(wait)
     waiting(wait)
@@ -347,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--description", help="the job's description")
     start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
     waiting(start)
-    start.wait_only = ("timeout", "interval")
+    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
     return parser
 
 
@@ -426,6 +456,24 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
         ) from None
     except (BotoCoreError, ValueError) as error:
         raise CliError(f"cannot create the Lookout for Vision client: {error}") from None
+
+
+def make_greengrass_client(region: str, endpoint_url: str | None) -> Any:
+    """The greengrassv2 client of the component check, made like the lookoutvision one: the same Region (the one
+    that client resolved), calls that fail fast (wait_deployable owns retries), AWS_ENDPOINT_URL_GREENGRASSV2 honoured
+    by botocore and ``endpoint_url`` (--greengrass-endpoint-url) over it."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return botocore.session.get_session().create_client(
+            component.SERVICE_NAME,
+            region_name=region or None,
+            endpoint_url=endpoint_url or None,
+            config=pj.client_config(user_agent_extra=USER_AGENT),
+        )
+    except (BotoCoreError, ValueError) as error:
+        raise CliError(f"cannot create the Greengrass V2 client: {error}") from None
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
@@ -574,15 +622,19 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         return EXIT_ERROR
 
     attributes = _attributes(result.description, project, job)
+    if outcome == "succeeded" and pj.has_greengrass_output(attributes):
+        print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
+        code = EXIT_SUCCEEDED
+        if args.component_check:
+            code = _wait_deployable(args, look, attributes["ComponentVersionArn"])
+        print(format_result(attributes, args.output), file=out, flush=True)
+        return code
     if result.description is not None:
         print(format_result(attributes, args.output), file=out, flush=True)
     if outcome == "succeeded":
-        if not pj.has_greengrass_output(attributes):
-            # The in-stack gate answers FAILED here: the job left no component to deploy.
-            print(pj.no_output_reason(project, job), file=err, flush=True)
-            return EXIT_FAILED
-        print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
-        return EXIT_SUCCEEDED
+        # The in-stack gate answers FAILED here: the job left no component to deploy.
+        print(pj.no_output_reason(project, job), file=err, flush=True)
+        return EXIT_FAILED
     if outcome == "failed":
         print(pj.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
         return EXIT_FAILED
@@ -590,6 +642,42 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     waited = f"{elapsed} ({calls})"
     text = pj.timeout_reason(project, job, result.status, 0.0, result.last_error, waited=waited, wording=WORDING)
     print(text, file=err, flush=True)
+    return EXIT_TIMEOUT
+
+
+def _wait_deployable(args: argparse.Namespace, look: _Look, arn: str) -> int:
+    """The in-stack gate's last check: wait, within what is left of the timeout, until Greengrass says the component
+    version ``arn`` is DEPLOYABLE; a deployment made before would fail on the devices."""
+    progress = look.progress
+    err = progress.stream
+    greengrass = make_greengrass_client(look.region, args.greengrass_endpoint_url)
+    print(f"Waiting for Greengrass component {arn} to be {component.DEPLOYABLE}", file=err, flush=True)
+
+    def on_state(state: str) -> None:
+        progress.line(f"{arn}: {state or '(no state)'}")
+
+    checked = component.wait_deployable(
+        greengrass, arn, deadline=progress.deadline, yield_at=None, clock=look.clock, on_state=on_state
+    )
+    outcome = str(checked.outcome)
+    if outcome == "deployable":
+        calls = f"{checked.calls} {'call' if checked.calls == 1 else 'calls'}"
+        print(f"{arn} is {component.DEPLOYABLE} after {progress.elapsed()} ({calls})", file=err, flush=True)
+        return EXIT_SUCCEEDED
+    if outcome == "failed":
+        print(checked.reason, file=err, flush=True)
+        return EXIT_FAILED
+    if outcome == "error":
+        print(f"error: {checked.reason}; --no-component-check skips this check", file=err, flush=True)
+        return EXIT_ERROR
+    # "timeout" ("yield" cannot happen without yield_at).
+    print(
+        f"Timed out after {progress.elapsed()} waiting for Greengrass component {arn} to be {component.DEPLOYABLE}; "
+        f"last state {checked.state or 'not described'}. Greengrass has not made it deployable yet: raise --timeout "
+        "or run wait again",
+        file=err,
+        flush=True,
+    )
     return EXIT_TIMEOUT
 
 
