@@ -810,6 +810,21 @@ def test_start_for_a_target_platform_sends_its_compiler_options(
     assert json.loads(greengrass["CompilerOptions"]) == json.loads(options)
 
 
+def test_start_sends_the_component_description_and_tags_as_the_stack_would(
+    starting: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    tags = {"team": "vision", "cost-center": "42"}
+    run = main(*start_args("--component-description", "PCB defects", "--component-tags", json.dumps(tags)))
+
+    assert run.code == 0, run.stderr
+    [start] = starting.starts
+    expected = _the_handlers_configuration(
+        ComponentDescription="PCB defects", Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    )
+    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
+    assert start["token"] == expected.client_token(PROJECT, STARTED)
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -818,6 +833,8 @@ def test_start_for_a_target_platform_sends_its_compiler_options(
         (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
         ([*start_args()[:8], "pcb-lookoutvision-models", "--target-device", "jetson_xavier"], "must be an S3 URL"),
         (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
+        (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
+        (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
     ],
 )
 def test_start_refuses_a_bad_configuration_before_any_call(

@@ -9,6 +9,8 @@
                                                    --s3-output-location s3://bucket/prefix [--component-version 3.0.0]
                                                    [--target-device jetson_xavier | --target-platform
                                                    linux/x86_64[/nvidia] [--compiler-options JSON]]
+                                                   [--component-description TEXT] [--component-tags JSON]
+                                                   [--description TEXT]
                                                    [--job-name J] [--wait [--timeout 45m] [--interval 5s]
                                                    [--no-component-check] [--greengrass-endpoint-url URL]]
                                                    [--region R] [--endpoint-url URL] [--output json|text]
@@ -374,6 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
     )
     start.add_argument("--compiler-options", help='with --target-platform: a JSON object, such as {"mcpu": "..."}')
+    start.add_argument("--component-description", help="the component's description")
+    start.add_argument(
+        "--component-tags",
+        type=_tags_arg,
+        metavar="JSON",
+        help='tags of the component, a JSON object such as {"team": "vision"}',
+    )
     start.add_argument("--description", help="the job's description")
     start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
     waiting(start)
@@ -389,6 +398,16 @@ def _platform_arg(text: str) -> dict[str, str]:
     if len(parts) == 3:
         platform["Accelerator"] = parts[2]
     return platform
+
+
+def _tags_arg(text: str) -> dict[str, str]:
+    try:
+        tags = json.loads(text)
+    except ValueError:
+        tags = None
+    if not isinstance(tags, dict) or not all(isinstance(value, str) for value in tags.values()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object of tag names to strings")
+    return tags
 
 
 def packaging_from(args: argparse.Namespace) -> Packaging:
@@ -409,6 +428,11 @@ def packaging_from(args: argparse.Namespace) -> Packaging:
         greengrass["TargetPlatform"] = args.target_platform
     if args.compiler_options is not None:
         greengrass["CompilerOptions"] = args.compiler_options
+    if args.component_description is not None:
+        greengrass["ComponentDescription"] = args.component_description
+    if args.component_tags:
+        # In the construct's order, so that the same configuration has the same client token, whoever starts it.
+        greengrass["Tags"] = [{"Key": key, "Value": value} for key, value in sorted(args.component_tags.items())]
     packaging = Packaging(str(args.model_version), greengrass, args.description)
     problems = check(packaging)
     if problems:
