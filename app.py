@@ -50,7 +50,7 @@ class ContextError(ValueError):
 Parse = Callable[[object], Any]
 
 
-def _text(value: object) -> str:
+def text_value(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("it takes a string")
     return str(value)
@@ -60,7 +60,7 @@ def _rule(rule: contract.NameRule) -> Parse:
     """A name or version checked against the API's own rule (the one the construct and the handler apply)."""
 
     def parse(value: object) -> str:
-        text = _text(value)
+        text = text_value(value)
         problem = rule.problem(text)
         if problem:
             raise ValueError(problem)
@@ -71,7 +71,7 @@ def _rule(rule: contract.NameRule) -> Parse:
 
 def _one_of(choices: tuple[str, ...]) -> Parse:
     def parse(value: object) -> str:
-        text = _text(value)
+        text = text_value(value)
         if text not in choices:
             raise ValueError(f"it takes one of {', '.join(choices)}")
         return text
@@ -108,7 +108,7 @@ PLATFORMS = [
 
 def _platform(value: object) -> TargetPlatform:
     """``linux/x86_64`` or ``linux/arm64/nvidia`` as a TargetPlatform."""
-    parts = _text(value).upper().split("/")
+    parts = text_value(value).upper().split("/")
     if "/".join(parts).lower() not in PLATFORMS:
         raise ValueError(f"it takes OS/ARCH or OS/ARCH/ACCELERATOR: {', '.join(PLATFORMS[:-1])} or {PLATFORMS[-1]}")
     return TargetPlatform(os=parts[0], arch=parts[1], accelerator=parts[2] if len(parts) == 3 else None)
@@ -146,13 +146,13 @@ CONTEXT_KEYS: dict[str, Parse] = {
     "targetDevice": _one_of(contract.TARGET_DEVICES),
     "targetPlatform": _platform,
     "compilerOptions": _json_object('a JSON object such as {"mcpu": "skylake-avx512"}'),
-    "componentDescription": _text,
+    "componentDescription": text_value,
     "componentTags": _json_object('a JSON object of tag names to strings, such as {"team": "vision"}', str),
-    "jobDescription": _text,
+    "jobDescription": text_value,
     # The consumers: SSM parameters and their consumer stack, and the Greengrass deployment.
-    "parameterPrefix": _text,
-    "thingGroupArn": _text,
-    "thingGroupName": _text,
+    "parameterPrefix": text_value,
+    "thingGroupArn": text_value,
+    "thingGroupName": text_value,
     "edgeAgentVersion": _rule(contract.COMPONENT_VERSION_RULE),
 }
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +19,53 @@ import pytest
 from conftest import ROOT
 from support import FakeGreengrass, FakeLookoutVision, description, ok
 
+from cdk_lookoutvision_packaging import cli
+from model_packaging_job import contract
+from model_packaging_job import packaging as pk
+
 PIPELINE_STACK = "LookoutVisionModelPipeline"
 
 
-@pytest.fixture(scope="module")
-def pipeline_template() -> dict[str, Any]:
-    """The pipeline stack's template, synthesized in-process with cdk.json's context."""
+@dataclass
+class Pipeline:
+    """The pipeline app synthesized in process: the pipeline stack's template and its Production stage's gate."""
+
+    template: dict[str, Any]
+    gate: dict[str, Any]
+
+
+def synthesize(**context: Any) -> Pipeline:
+    """The pipeline app with cdk.json's context and ``context`` over it (what -c passes: strings)."""
     sys.path.insert(0, str(ROOT / "examples"))
     import pipeline_app
 
-    app = cdk.App(context=json.loads((ROOT / "cdk.json").read_text())["context"])
+    app = cdk.App(context={**json.loads((ROOT / "cdk.json").read_text())["context"], **context})
     pipeline_app.build_pipeline_app(app)
-    template: dict[str, Any] = app.synth().get_stack_by_name(PIPELINE_STACK).template
-    return template
+    assembly = app.synth()
+    stage = next(
+        child
+        for child in app.node.find_child(PIPELINE_STACK).node.children
+        if isinstance(child, cdk.Stage) and child.node.id == "Production"
+    )
+    (gate,) = [s for s in stage.synth().stacks if s.stack_name.endswith("ModelGate")]
+    return Pipeline(assembly.get_stack_by_name(PIPELINE_STACK).template, gate.template)
+
+
+@pytest.fixture(scope="module")
+def watching() -> Pipeline:
+    """The pipeline with cdk.json's context: its stage watches a job started elsewhere."""
+    return synthesize()
+
+
+@pytest.fixture(scope="module")
+def starting() -> Pipeline:
+    """The pipeline with -c startJob=true: its stage's gate stack declares the job."""
+    return synthesize(startJob="true", componentTags='{"team": "vision"}', componentDescription="PCB defects")
+
+
+@pytest.fixture(scope="module")
+def pipeline_template(watching: Pipeline) -> dict[str, Any]:
+    return watching.template
 
 
 def _action_project(template: dict[str, Any], stage_name: str, action_name: str) -> dict[str, Any]:
@@ -39,6 +76,33 @@ def _action_project(template: dict[str, Any], stage_name: str, action_name: str)
     project: dict[str, Any] = template["Resources"][action["Configuration"]["ProjectName"]["Ref"]]
     assert project["Type"] == "AWS::CodeBuild::Project"
     return project
+
+
+def _pre_step(template: dict[str, Any], stage_name: str = "Production") -> dict[str, Any]:
+    """The CodeBuild project of the stage's first action, which runs before its stacks deploy."""
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    stage = next(s for s in pipeline["Properties"]["Stages"] if s["Name"] == stage_name)
+    first = min(stage["Actions"], key=lambda action: action["RunOrder"])
+    assert first["ActionTypeId"]["Provider"] == "CodeBuild", first
+    return _action_project(template, stage_name, first["Name"])
+
+
+def _permissions(template: dict[str, Any], role: str) -> set[tuple[str, str]]:
+    """(action, resource) for every statement of the policies attached to ``role`` (a logical id) that calls Lookout
+    for Vision, Greengrass, KMS, or writes to S3: what a gate may do with the model (not CodeBuild's own logs and
+    artifacts)."""
+    about_the_model = ("lookoutvision:", "greengrass:", "kms:", "s3:PutObject", "s3:GetBucketLocation")
+    return {
+        (action, json.dumps(resource, sort_keys=True))
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        if action.startswith(about_the_model)
+        for resource in (
+            [statement["Resource"]] if not isinstance(statement["Resource"], list) else statement["Resource"]
+        )
+    }
 
 
 def _allowed(template: dict[str, Any], project: dict[str, Any], action: str) -> list[Any]:
@@ -216,3 +280,92 @@ def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
     assert _allowed(pipeline_template, project, "greengrass:DescribeComponent") == [
         _greengrass_arn("com.example.pcb-defects:versions:*")
     ]
+
+
+# --- the gate step, in each mode --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_step(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run a pre-step's last command (the CLI) in this process, in Region us-east-1, against loopback endpoints."""
+
+    def run(project: dict[str, Any], endpoints: dict[str, str]) -> tuple[int, str, str]:
+        command = _commands(_buildspec(project))[-1]
+        for variable in project["Properties"]["Environment"].get("EnvironmentVariables", []):
+            command = command.replace(f'"${variable["Name"]}"', "us-east-1")
+        program, argv = shlex.split(command)[:3], shlex.split(command)[3:]
+        assert program == ["python", "-m", "cdk_lookoutvision_packaging"], command
+        for name, url in endpoints.items():
+            monkeypatch.setenv(name, url)
+        code = cli.main(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_started_job_mode_starts_the_stacks_own_job_before_the_stage_deploys(
+    starting: Pipeline, run_step: Callable[..., tuple[int, str, str]]
+) -> None:
+    project_name = json.loads((ROOT / "cdk.json").read_text())["context"]["projectName"]
+    with FakeLookoutVision() as fake, FakeGreengrass(default="DEPLOYABLE") as greengrass:
+        fake.projects.add(project_name)
+        endpoints = {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
+        code, out, err = run_step(_pre_step(starting.template), endpoints)
+
+    # No job of that name exists yet: the step starts it (a `wait` would exit 3 here) and waits for it.
+    assert code == cli.EXIT_SUCCEEDED, err
+    assert json.loads(out)["Status"] == "SUCCEEDED"
+    assert greengrass.requests, "the step did not check the component version"
+    # It started the job the stack declares, with its configuration: the stack then adopts it (same name, same
+    # configuration), and the client token is the stack's, so neither side ever starts a second job.
+    [start] = fake.starts
+    (properties,) = [
+        r["Properties"] for r in starting.gate["Resources"].values() if r["Type"] == contract.RESOURCE_TYPE
+    ]
+    declared = pk.parse(properties["Packaging"])
+    assert (start["project"], start["job"]) == (project_name, properties["JobName"])
+    assert start["body"]["Configuration"] == declared.as_property()["Configuration"]
+    assert start["token"] == declared.client_token(project_name, properties["JobName"])
+
+
+@pytest.mark.parametrize("mode", ["watching", "starting"])
+def test_the_gate_step_may_do_with_the_model_what_the_gates_own_function_may(
+    mode: str, request: pytest.FixtureRequest
+) -> None:
+    pipeline: Pipeline = request.getfixturevalue(mode)
+    project = _pre_step(pipeline.template)
+    step = _permissions(pipeline.template, project["Properties"]["ServiceRole"]["Fn::GetAtt"][0])
+    (function,) = [r for r in pipeline.gate["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    gate = _permissions(pipeline.gate, function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    assert step == gate
+    assert any(action == "lookoutvision:StartModelPackagingJob" for action, _ in step) is (mode == "starting")
+
+
+def test_the_synth_step_sets_up_only_what_synth_needs(watching: Pipeline, tmp_path: Path) -> None:
+    commands = _commands(_buildspec(_action_project(watching.template, "Build", "Synth")))
+    assert commands[0] == "make synth-setup", commands
+
+    # What that target would run on a fresh checkout (make -n: print the recipes, run nothing).
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml", "setup.py", "package.json"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copy2(ROOT / "package-lock.json", tmp_path / "package-lock.json")
+    planned = subprocess.run(
+        ["make", "-n", "synth-setup"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert "-r requirements.txt" in planned and "npm ci --omit=dev" in planned, planned
+    for test_only in (
+        "requirements-dev.txt",
+        "ministack",
+        "runtime-py313",
+        "boto3-newest",
+        "wheelhouse",
+        "npm ci --no",
+    ):
+        assert test_only not in planned, (test_only, planned)
+    # npm's dev dependencies are the test tools: the CDK CLI and Node.js are what synth runs.
+    package = json.loads((ROOT / "package.json").read_text())
+    assert set(package["dependencies"]) == {"aws-cdk", "node"}
