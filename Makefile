@@ -1,4 +1,5 @@
-# Two commands are the contract: `make synth` and `make test`. Both set up everything they need from pinned packages.
+# Two commands are the contract: `make synth` and `make test`. Both set up everything they need from pinned packages:
+# `make synth` only what synth needs (`make synth-setup`), `make test` the test tools too (`make setup`).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -24,6 +25,10 @@ unexport PYTHONDONTWRITEBYTECODE
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+PY_SYNTH_STAMP := $(VENV)/.installed-synth
+NODE_SYNTH_STAMP := node_modules/.installed-synth
+# The build requirement of the editable install (--no-build-isolation), and a wheel build's from the wheelhouse.
+SETUPTOOLS := setuptools==80.9.0
 DEPS_STAMP := .deps/.installed
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 RUNTIME313_STAMP := .deps/.runtime-py313
@@ -31,7 +36,7 @@ LOWEST_VENV := .deps/lowest
 LOWEST_STAMP := $(LOWEST_VENV)/.installed
 SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP) $(LOWEST_STAMP)
 
-.PHONY: setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth-setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
@@ -41,15 +46,30 @@ setup:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
+# What `cdk synth` needs and nothing more, for a CI Synth step (examples/pipeline_app.py): the pinned runtime
+# requirements and this package in the venv, and the CDK CLI on the pinned Node.js (package.json's dependencies).
+# None of the test tools: requirements-dev.txt, integ-runner (npm's devDependencies), MiniStack, Python 3.13, .deps.
+synth-setup: $(PY_SYNTH_STAMP) $(NODE_SYNTH_STAMP)
+
+$(PY_SYNTH_STAMP): requirements.txt pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt $(SETUPTOOLS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(PY_STAMP): requirements-dev.txt $(PY_SYNTH_STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
+	touch $@
+
+# npm ci empties node_modules first, so each install leaves only its own stamps: a full install serves synth too.
+$(NODE_SYNTH_STAMP): package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	$(NODE_BIN)/node --version
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	$(NODE_BIN)/node --version
-	touch $@
+	touch $@ $(NODE_SYNTH_STAMP)
 
 # Test-only inputs: the newest boto3 (no lookoutvision) for the runtime-independence test, and a wheelhouse of the
 # pinned runtime requirements so the wheel test installs into a fresh venv without reaching a registry. The wheelhouse
@@ -59,7 +79,7 @@ OTHER_CRHELPER := crhelper==2.0.11
 $(DEPS_STAMP): requirements-newest-boto3.txt requirements.txt pyproject.toml Makefile | $(BIN)/python
 	rm -rf $(NEWEST_BOTO3) $(WHEELHOUSE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(NEWEST_BOTO3) -r requirements-newest-boto3.txt
-	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt setuptools==80.9.0
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.txt $(SETUPTOOLS)
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps -d $(WHEELHOUSE) $(OTHER_CRHELPER)
 	touch $@
 
@@ -92,7 +112,7 @@ $(LOWEST_STAMP): requirements-lowest.txt requirements-dev.txt
 		-r requirements-lowest.txt $$(grep -E '^pytest==' requirements-dev.txt)
 	touch $@
 
-synth: $(PY_STAMP) $(NODE_STAMP)
+synth: synth-setup
 	cdk synth --quiet --no-notices --output cdk.out
 	@ls cdk.out/*.template.json
 

@@ -4,17 +4,25 @@ edge stack that ships the packaged model to a Greengrass thing group only once t
 
 With ``-c parameterPrefix=/some/path`` the gate also publishes SSM parameters and a third stack consumes them.
 
-Names come from context (cdk.json holds the defaults); override them with `cdk synth -c projectName=... -c jobName=...`.
+Everything comes from context (cdk.json holds the defaults; `cdk synth -c key=value` overrides them), read by one
+parser (read_context): CONTEXT_KEYS says what each key takes. A bad value stops the synth with one line per key,
+naming the key, its value and what it takes.
 
 By default the gate watches a job started elsewhere (``jobName``). With ``-c startJob=true`` the stack starts the job
-itself (GreengrassPackaging): ``modelVersion``, ``expectedComponentName`` (the component), ``outputBucketName``,
-``outputPrefix`` and ``targetDevice`` (or ``targetPlatform`` such as ``linux/x86_64``) say what to package, and the
-job name is derived from the component name and version. Watching is the default because deploying the example as it
-is must not start a packaging job (and create a Greengrass component version that outlives the stack) in whatever
-account the caller's credentials reach; starting is one flag away once the bucket is yours.
+itself: every argument of GreengrassPackaging has a key (PackagingSettings), the component is
+``expectedComponentName``, and the job name is derived from the component name and version. Watching is the default
+because deploying the example as it is must not start a packaging job (and create a Greengrass component version that
+outlives the stack) in whatever account the caller's credentials reach; starting is one flag away once the bucket is
+yours.
 """
 
 from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_greengrassv2 as greengrassv2
@@ -28,8 +36,199 @@ from cdk_lookoutvision_packaging import (
     ModelPackagingJobReference,
     TargetPlatform,
 )
+from model_packaging_job import contract
 
 EDGE_AGENT_COMPONENT = "aws.iot.lookoutvision.EdgeAgent"
+
+
+class ContextError(ValueError):
+    """Context values the app cannot use, one line each: the key, its value as given, and what the key takes."""
+
+
+# A parser of one context value: what cdk.json (any JSON value) or -c (a string) gives, turned into the app's value,
+# or a ValueError saying what the key takes.
+Parse = Callable[[object], Any]
+
+
+def text_value(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("it takes a string")
+    return str(value)
+
+
+def _rule(rule: contract.NameRule) -> Parse:
+    """A name or version checked against the API's own rule (the one the construct and the handler apply)."""
+
+    def parse(value: object) -> str:
+        text = text_value(value)
+        problem = rule.problem(text)
+        if problem:
+            raise ValueError(problem)
+        return text
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> Parse:
+    def parse(value: object) -> str:
+        text = text_value(value)
+        if text not in choices:
+            raise ValueError(f"it takes one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _boolean(value: object) -> bool:
+    # cdk.json gives a JSON boolean, -c the string: anything else is a mistake, not false.
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("it takes true or false")
+
+
+MINUTES = (contract.MIN_WAIT_TIMEOUT_S // 60, contract.MAX_WAIT_TIMEOUT_S // 60)
+
+
+def _minutes(value: object) -> int:
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) and value is not True else ""
+    if value is False or not re.fullmatch(r"[0-9]+", text) or not MINUTES[0] <= int(text) <= MINUTES[1]:
+        raise ValueError(f"it takes a whole number of minutes from {MINUTES[0]} to {MINUTES[1]}")
+    return int(text)
+
+
+PLATFORMS = [
+    f"{os_name}/{arch}{accelerator}".lower()
+    for os_name in contract.TARGET_OS
+    for accelerator in ("", *(f"/{a}" for a in contract.TARGET_ACCELERATORS))
+    for arch in contract.TARGET_ARCHS
+]
+
+
+def _platform(value: object) -> TargetPlatform:
+    """``linux/x86_64`` or ``linux/arm64/nvidia`` as a TargetPlatform."""
+    parts = text_value(value).upper().split("/")
+    if "/".join(parts).lower() not in PLATFORMS:
+        raise ValueError(f"it takes OS/ARCH or OS/ARCH/ACCELERATOR: {', '.join(PLATFORMS[:-1])} or {PLATFORMS[-1]}")
+    return TargetPlatform(os=parts[0], arch=parts[1], accelerator=parts[2] if len(parts) == 3 else None)
+
+
+def _json_object(takes: str, values: type = object) -> Parse:
+    """A JSON object: one in cdk.json, or its text from -c."""
+
+    def parse(value: object) -> dict[str, Any]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if not isinstance(value, dict) or not all(isinstance(v, values) for v in value.values()):
+            raise ValueError(f"it takes {takes}")
+        return value
+
+    return parse
+
+
+# Every context key the app reads, and how. Keys not given (or given as "") are None.
+CONTEXT_KEYS: dict[str, Parse] = {
+    # The job: ModelPackagingJob's project_name, job_name (watching), expected_component_name and wait_timeout.
+    "projectName": _rule(contract.PROJECT_NAME_RULE),
+    "jobName": _rule(contract.JOB_NAME_RULE),
+    "expectedComponentName": _rule(contract.COMPONENT_NAME_RULE),
+    "waitTimeoutMinutes": _minutes,
+    # Starting the job: startJob, then GreengrassPackaging's arguments (component_name is expectedComponentName).
+    "startJob": _boolean,
+    "modelVersion": _rule(contract.MODEL_VERSION_RULE),
+    "outputBucketName": _rule(contract.BUCKET_RULE),
+    "outputPrefix": _rule(contract.PREFIX_RULE),
+    "componentVersion": _rule(contract.COMPONENT_VERSION_RULE),
+    "targetDevice": _one_of(contract.TARGET_DEVICES),
+    "targetPlatform": _platform,
+    "compilerOptions": _json_object('a JSON object such as {"mcpu": "skylake-avx512"}'),
+    "componentDescription": text_value,
+    "componentTags": _json_object('a JSON object of tag names to strings, such as {"team": "vision"}', str),
+    "jobDescription": text_value,
+    # The consumers: SSM parameters and their consumer stack, and the Greengrass deployment.
+    "parameterPrefix": text_value,
+    "thingGroupArn": text_value,
+    "thingGroupName": text_value,
+    "edgeAgentVersion": _rule(contract.COMPONENT_VERSION_RULE),
+}
+
+
+def read_context(app: cdk.App, keys: Mapping[str, Parse] = CONTEXT_KEYS) -> dict[str, Any]:
+    """Every key of ``keys`` parsed, or one ContextError with a line for each bad value."""
+    values: dict[str, Any] = {}
+    problems = []
+    for key, parse in keys.items():
+        raw = app.node.try_get_context(key)
+        if raw is None or raw == "":
+            values[key] = None
+            continue
+        try:
+            values[key] = parse(raw)
+        except ValueError as error:
+            problems.append(f"Context value {key}={json.dumps(raw)}: {error}")
+    if problems:
+        raise ContextError("\n".join(problems))
+    return values
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackagingSettings:
+    """GreengrassPackaging's arguments from context: what the gate stack starts with ``-c startJob=true``."""
+
+    model_version: str
+    component_name: str
+    output_bucket_name: str
+    output_prefix: str | None = None
+    component_version: str | None = None
+    target_device: str | None = None
+    target_platform: TargetPlatform | None = None
+    compiler_options: Mapping[str, Any] | None = None
+    component_description: str | None = None
+    tags: Mapping[str, str] | None = None
+    job_description: str | None = None
+
+    @classmethod
+    def from_context(cls, values: Mapping[str, Any]) -> PackagingSettings:
+        missing = [key for key in ("expectedComponentName", "outputBucketName", "modelVersion") if not values[key]]
+        if missing:
+            raise ContextError(
+                f"startJob=true needs the context values {', '.join(missing)} (expectedComponentName names the "
+                "component the job creates)"
+            )
+        platform = values["targetPlatform"]
+        return cls(
+            model_version=values["modelVersion"],
+            component_name=values["expectedComponentName"],
+            output_bucket_name=values["outputBucketName"],
+            output_prefix=values["outputPrefix"],
+            component_version=values["componentVersion"],
+            # -c targetPlatform=... replaces cdk.json's default device.
+            target_device=None if platform else values["targetDevice"],
+            target_platform=platform,
+            compiler_options=values["compilerOptions"],
+            component_description=values["componentDescription"],
+            tags=values["componentTags"],
+            job_description=values["jobDescription"],
+        )
+
+    def packaging(self, scope: Construct) -> GreengrassPackaging:
+        return GreengrassPackaging(
+            model_version=self.model_version,
+            component_name=self.component_name,
+            output_bucket=s3.Bucket.from_bucket_name(scope, "OutputBucket", self.output_bucket_name),
+            output_prefix=self.output_prefix,
+            component_version=self.component_version,
+            target_device=self.target_device,
+            target_platform=self.target_platform,
+            compiler_options=self.compiler_options,
+            component_description=self.component_description,
+            tags=self.tags,
+            job_description=self.job_description,
+        )
 
 
 class ModelGateStack(cdk.Stack):
@@ -43,7 +242,7 @@ class ModelGateStack(cdk.Stack):
         project_name: str,
         job_name: str | None = None,
         expected_component_name: str | None = None,
-        packaging: dict[str, str] | None = None,
+        packaging: PackagingSettings | None = None,
         wait_timeout: cdk.Duration | None = None,
         **kwargs: object,
     ) -> None:
@@ -51,14 +250,7 @@ class ModelGateStack(cdk.Stack):
         started = None
         if packaging is not None:
             # The stack starts the job: the component is packaging's, and the job name follows from it.
-            started = GreengrassPackaging(
-                model_version=packaging["modelVersion"],
-                component_name=str(expected_component_name),
-                output_bucket=s3.Bucket.from_bucket_name(self, "OutputBucket", packaging["outputBucketName"]),
-                output_prefix=packaging.get("outputPrefix"),
-                target_device=packaging.get("targetDevice"),
-                target_platform=_platform(packaging.get("targetPlatform")),
-            )
+            started = packaging.packaging(self)
             job_name, expected_component_name = None, None
         self.job = ModelPackagingJob(
             self,
@@ -169,42 +361,17 @@ class ModelConsumerStack(cdk.Stack):
             cdk.CfnOutput(self, f"{name}ComponentVersionArn", value=model.component_version_arn)
 
 
-def _context(app: cdk.App, key: str) -> str | None:
-    value = app.node.try_get_context(key)
-    return None if value in (None, "") else str(value)
-
-
-def _platform(text: str | None) -> TargetPlatform | None:
-    """``linux/x86_64`` or ``linux/arm64/nvidia`` as a TargetPlatform."""
-    if text is None:
-        return None
-    os_name, arch, *accelerator = text.upper().split("/")
-    return TargetPlatform(os=os_name, arch=arch, accelerator=accelerator[0] if accelerator else None)
-
-
-PACKAGING_CONTEXT = ("modelVersion", "outputBucketName", "outputPrefix", "targetDevice", "targetPlatform")
-
-
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
-    project_name = _context(app, "projectName")
-    job_name = _context(app, "jobName")
-    start = (_context(app, "startJob") or "false").lower() == "true"
-    expected = _context(app, "expectedComponentName")
-    packaging = None
-    if start:
-        packaging = {key: value for key in PACKAGING_CONTEXT if (value := _context(app, key)) is not None}
-        missing = [key for key in ("modelVersion", "outputBucketName") if key not in packaging]
-        if not project_name or not expected or missing:
-            raise SystemExit(
-                "startJob=true needs the context values projectName, expectedComponentName (the component to "
-                f"create), modelVersion and outputBucketName (missing: {', '.join(missing) or 'none'})"
-            )
-        if "targetPlatform" in packaging:
-            packaging.pop("targetDevice", None)  # -c targetPlatform=... replaces cdk.json's default device
-    elif not project_name or not job_name:
-        raise SystemExit("Set the context values projectName and jobName (cdk.json holds defaults; -c overrides them)")
-    timeout = _context(app, "waitTimeoutMinutes")
+    context = read_context(app)
+    project_name, job_name, expected = context["projectName"], context["jobName"], context["expectedComponentName"]
+    packaging = PackagingSettings.from_context(context) if context["startJob"] else None
+    if not project_name or not (job_name or packaging):
+        raise ContextError(
+            "Set the context values projectName and jobName (cdk.json holds defaults; -c overrides them), or "
+            "startJob=true to start the job"
+        )
+    timeout = context["waitTimeoutMinutes"]
     gate = ModelGateStack(
         app,
         "LookoutVisionModelGate",
@@ -212,11 +379,11 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         job_name=job_name,
         expected_component_name=expected,
         packaging=packaging,
-        wait_timeout=cdk.Duration.minutes(int(timeout)) if timeout else None,
+        wait_timeout=cdk.Duration.minutes(timeout) if timeout else None,
         description="Gates deployments on a Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
     )
     # -c parameterPrefix=/lookoutvision/pcb: the gate also publishes SSM parameters, and a consumer stack reads them.
-    parameter_prefix = _context(app, "parameterPrefix")
+    parameter_prefix = context["parameterPrefix"]
     if parameter_prefix:
         gate.job.publish_parameters(parameter_prefix)
         consumer = ModelConsumerStack(
@@ -228,8 +395,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         )
         # Neither SSM parameters nor Fn::GetStackOutput carry a dependency of their own: deploy the gate first.
         consumer.add_stack_dependency(gate)
-    thing_group_arn = _context(app, "thingGroupArn")
-    thing_group_name = _context(app, "thingGroupName")
+    thing_group_arn, thing_group_name = context["thingGroupArn"], context["thingGroupName"]
     if expected and (thing_group_arn or thing_group_name):
         edge = EdgeDeploymentStack(
             app,
@@ -240,7 +406,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
             or cdk.Arn.format(
                 cdk.ArnComponents(service="iot", resource="thinggroup", resource_name=thing_group_name), gate
             ),
-            edge_agent_version=_context(app, "edgeAgentVersion") or "1.2.0",
+            edge_agent_version=context["edgeAgentVersion"] or "1.2.0",
             description="Ships the packaged Lookout for Vision model to Greengrass devices",
         )
         # Fn::GetStackOutput carries no dependency of its own: deploy the gate first.
@@ -249,4 +415,8 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    try:
+        build_app().synth()
+    except ContextError as error:
+        # One line per bad value is the whole message: a traceback would bury it.
+        raise SystemExit(f"{error}") from None

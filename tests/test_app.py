@@ -1,23 +1,26 @@
-"""The example app through the real CDK CLI: cdk.json context, -c overrides, cfn-lint and a stable asset hash."""
+"""The example app: its context read in process (every key, every bad value), and through the real CDK CLI
+(cdk.json context, -c overrides, cfn-lint and a stable asset hash)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
+from model_packaging_job import contract
 from model_packaging_job.contract import RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 STACK = "LookoutVisionModelGate"
-
-pytestmark = pytest.mark.slow
+CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
 def _env() -> dict[str, str]:
@@ -82,6 +85,7 @@ def overridden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     return outdir, synthesized(outdir, "projectName=x", "jobName=y", "expectedComponentName=", "waitTimeoutMinutes=55")
 
 
+@pytest.mark.slow
 def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str, Any]]) -> None:
     _, template = defaults
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -102,6 +106,7 @@ def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str
         assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
 
 
+@pytest.mark.slow
 def test_context_overrides_change_the_properties(overridden: tuple[Path, dict[str, Any]]) -> None:
     _, template = overridden
     _, resource = only_of_type(template, RESOURCE_TYPE)
@@ -116,6 +121,7 @@ def test_context_overrides_change_the_properties(overridden: tuple[Path, dict[st
         assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
 
 
+@pytest.mark.slow
 def test_invalid_name_from_context_fails_with_a_clear_message(tmp_path: Path) -> None:
     result = cdk_synth(tmp_path, "jobName=pcb_v3")
     assert result.returncode != 0
@@ -123,6 +129,7 @@ def test_invalid_name_from_context_fails_with_a_clear_message(tmp_path: Path) ->
     assert not (tmp_path / f"{STACK}.template.json").exists()
 
 
+@pytest.mark.slow
 def test_cfn_lint_reports_no_findings_with_context_overrides(overridden: tuple[Path, dict[str, Any]]) -> None:
     # `make cfn-lint` (part of `make test`) lints the templates of the defaults.
     templates = sorted(overridden[0].glob("*.template.json"))
@@ -141,6 +148,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_asset_hash_is_stable_across_cli_synths(
     defaults: tuple[Path, dict[str, Any]], overridden: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -151,3 +159,129 @@ def test_asset_hash_is_stable_across_cli_synths(
     assert asset_key(overridden[1]) == asset_key(first)
     asset = "asset." + asset_key(first).removesuffix(".zip")
     assert _tree(tmp_path / asset) == _tree(first_dir / asset)
+
+
+# --- the context, in process ------------------------------------------------------------------------------------------
+
+
+def build(tmp_path: Path, **context: Any) -> dict[str, dict[str, Any]]:
+    """The example app built in process with cdk.json's context and ``context`` over it (what -c passes: strings),
+    as stack name -> template."""
+    sys.path.insert(0, str(ROOT))
+    import app as example
+
+    application = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
+    example.build_app(application)
+    return {stack.stack_name: stack.template for stack in application.synth().stacks}
+
+
+def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
+    packaging: dict[str, Any] = resource["Properties"]["Packaging"]
+    return packaging
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "takes"),
+    [
+        ("startJob", "yes", "it takes true or false"),
+        ("startJob", "True ", "it takes true or false"),
+        ("targetPlatform", "x86_64", "it takes OS/ARCH or OS/ARCH/ACCELERATOR: linux/arm64, linux/x86_64, "),
+        ("targetPlatform", "linux/x86_64/tpu", "it takes OS/ARCH or OS/ARCH/ACCELERATOR"),
+        ("waitTimeoutMinutes", "30.5", "it takes a whole number of minutes from 1 to 55"),
+        ("waitTimeoutMinutes", "56", "it takes a whole number of minutes from 1 to 55"),
+        ("compilerOptions", "mcpu=skylake", 'it takes a JSON object such as {"mcpu": "skylake-avx512"}'),
+        ("componentTags", '{"team": 1}', 'it takes a JSON object of tag names to strings, such as {"team": "vision"}'),
+        ("componentVersion", "3", "ComponentVersion '3' is 1 characters long"),
+        ("modelVersion", "v3", "ModelVersion 'v3' must match"),
+        ("targetDevice", "jetson_nano", "it takes one of jetson_xavier"),
+        ("jobName", "pcb_v3", "JobName 'pcb_v3' must match [a-zA-Z0-9-]+"),
+    ],
+)
+def test_a_bad_context_value_is_one_line_naming_the_key_its_value_and_what_it_takes(
+    tmp_path: Path, key: str, value: str, takes: str
+) -> None:
+    with pytest.raises(ValueError, match=r"^Context value ") as raised:
+        build(tmp_path, **{"startJob": "true", key: value})
+
+    message = str(raised.value)
+    assert message.startswith(f"Context value {key}={json.dumps(value)}: "), message
+    assert takes in message and "\n" not in message
+
+
+def test_every_bad_context_value_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^Context value ") as raised:
+        build(tmp_path, startJob="yes", waitTimeoutMinutes="0", targetPlatform="x86_64")
+
+    lines = str(raised.value).splitlines()
+    assert sorted(line.split("=", 1)[0] for line in lines) == [
+        "Context value startJob",
+        "Context value targetPlatform",
+        "Context value waitTimeoutMinutes",
+    ]
+
+
+@pytest.mark.parametrize(("value", "starts"), [("true", True), ("false", False), (True, True), (False, False)])
+def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
+    tmp_path: Path, value: object, starts: bool
+) -> None:
+    _, resource = only_of_type(build(tmp_path, startJob=value)[STACK], RESOURCE_TYPE)
+    assert ("Packaging" in resource["Properties"]) is starts
+
+
+def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path) -> None:
+    options = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+    templates = build(
+        tmp_path,
+        startJob="true",
+        modelVersion="latest",
+        componentVersion="3.1.0",
+        targetPlatform="linux/arm64/nvidia",
+        compilerOptions=json.dumps(options),
+        componentDescription="PCB defects, Jetson",
+        componentTags='{"team": "vision"}',
+        jobDescription="nightly packaging",
+        outputPrefix="models/pcb/",
+        waitTimeoutMinutes="30",
+    )
+
+    packaging = packaging_of(templates)
+    assert packaging["ModelVersion"] == "latest" and packaging["Description"] == "nightly packaging"
+    greengrass = packaging["Configuration"]["Greengrass"]
+    assert greengrass["ComponentName"] == CONTEXT["expectedComponentName"]
+    assert greengrass["ComponentVersion"] == "3.1.0"
+    assert greengrass["S3OutputLocation"] == {"Bucket": CONTEXT["outputBucketName"], "Prefix": "models/pcb/"}
+    # -c targetPlatform replaces cdk.json's targetDevice.
+    assert "TargetDevice" not in greengrass
+    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}
+    assert json.loads(greengrass["CompilerOptions"]) == options
+    assert greengrass["ComponentDescription"] == "PCB defects, Jetson"
+    assert greengrass["Tags"] == [{"Key": "team", "Value": "vision"}]
+    _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
+    assert resource["Properties"]["WaitTimeoutSeconds"] == 30 * 60
+    assert resource["Properties"]["JobName"] == contract.default_job_name(CONTEXT["expectedComponentName"], "3.1.0")
+
+
+def test_objects_in_cdk_json_are_taken_as_they_are(tmp_path: Path) -> None:
+    options = {"mcpu": "skylake-avx512"}
+    templates = build(
+        tmp_path, startJob=True, targetPlatform="linux/x86_64", compilerOptions=options, componentTags={"a": "b"}
+    )
+
+    greengrass = packaging_of(templates)["Configuration"]["Greengrass"]
+    assert json.loads(greengrass["CompilerOptions"]) == options
+    assert greengrass["Tags"] == [{"Key": "a", "Value": "b"}]
+
+
+def test_start_job_names_the_context_values_it_misses(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"startJob=true needs the context values outputBucketName, modelVersion"):
+        build(tmp_path, startJob="true", outputBucketName="", modelVersion="")
+
+
+@pytest.mark.slow
+def test_cdk_synth_prints_a_bad_context_value_as_one_line(tmp_path: Path) -> None:
+    result = cdk_synth(tmp_path, "startJob=yes")
+
+    assert result.returncode != 0
+    assert 'Context value startJob="yes": it takes true or false' in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

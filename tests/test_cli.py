@@ -22,17 +22,17 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeLookoutVision, answered_with, client_error, description, error, ok
+from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
-from model_packaging_job import contract
-from model_packaging_job import packaging_job as pj
+from model_packaging_job import contract, outbound
+from model_packaging_job import job as jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
@@ -80,9 +80,21 @@ def fake() -> Iterator[FakeLookoutVision]:
 
 
 @pytest.fixture
-def env(fake: FakeLookoutVision) -> dict[str, str]:
-    """The environment with botocore's service-specific endpoint variable pointing at the fake."""
-    return {**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+def greengrass() -> Iterator[FakeGreengrass]:
+    """Greengrass V2 on loopback, for wait's component check: every component version is DEPLOYABLE unless a test
+    scripts another state."""
+    with FakeGreengrass(default="DEPLOYABLE") as server:
+        yield server
+
+
+@pytest.fixture
+def env(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
+    """The environment with botocore's service-specific endpoint variables pointing at the fakes."""
+    return {**os.environ, **endpoints(fake, greengrass)}
+
+
+def endpoints(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
 
 
 def wait_args(job: str = JOB, *extra: str) -> list[str]:
@@ -99,13 +111,13 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
 
     assert run.code == 0, run.stderr
     result = run.json()
-    assert tuple(result) == pj.DATA_KEYS
+    assert tuple(result) == contract.DATA_KEYS
     assert result["Status"] == "SUCCEEDED"
     assert result["ComponentVersionArn"].endswith(":components:com.example.pcb-defects:versions:1.0.0")
     assert result["JobName"] == JOB and result["ProjectName"] == PROJECT
     assert fake.calls(PROJECT, JOB) == 3
     # One line per status change (not per poll), each with the elapsed time.
-    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[") and f"{PROJECT}/{JOB}:" in line]
     assert len(progress) == 2, run.stderr
     assert re.fullmatch(rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: RUNNING", progress[0]), progress[0]
     assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
@@ -113,16 +125,20 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
     assert "Traceback" not in run.stderr
 
 
-def test_wait_with_endpoint_url_flag_and_region(fake: FakeLookoutVision) -> None:
+def test_wait_with_endpoint_url_flags_and_region(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_LOOKOUTVISION"}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
 
-    run = run_cli(*wait_args(), "--endpoint-url", fake.url, "--region", "eu-west-1", env=environment)
+    run = run_cli(*wait_args(), *flags, env=environment)
 
     assert run.code == 0, run.stderr
     assert run.json()["Status"] == "SUCCEEDED"
     assert "in eu-west-1" in run.stderr
     assert fake.calls(PROJECT, JOB) == 1
+    # The component check signs for the job's Region too.
+    [request] = greengrass.requests
+    assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]
 
 
 def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -136,7 +152,7 @@ def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: d
 
     assert run.code == 1, run.stderr
     assert run.json()["Status"] == "FAILED"
-    assert pj.failed_reason(PROJECT, JOB, "Model compilation ran out of memory") in run.stderr
+    assert jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory") in run.stderr
 
 
 def test_wait_times_out_with_exit_2(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -194,8 +210,9 @@ def test_a_final_error_exits_3_after_one_call_with_the_advice_in_the_cli_s_terms
 
     assert run.code == 3, run.stderr
     assert run.stdout == ""
-    # What each error says is packaging_job's (tests/test_packaging_job.py); the CLI says it with its own options.
-    advice = pj.classify_error(expected, project, job, "us-east-1", cli.WORDING).message
+    # What each error says is the job module's (tests/unit/test_job.py); the CLI says it with its own options.
+    call = jobs.describe_call(project, job, "us-east-1", cli.WORDING)
+    advice = jobs.explain(outbound.classify(expected, call), call, project, job).message
     assert f"error: {advice}" in run.stderr
     assert fake.calls() == 1
     assert "Traceback" not in run.stderr
@@ -240,7 +257,7 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
         (["--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
         (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
         (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
-        (["--output", "yaml"], "invalid choice: 'yaml'"),
+        (["--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
         (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
         (["--timeout=-5s"], "'-5s' is negative"),
         (["--time", "-1m"], "'-1m' is negative"),
@@ -288,7 +305,7 @@ def test_describe_running_exits_0(fake: FakeLookoutVision, env: dict[str, str]) 
 
     assert run.code == 0, run.stderr
     result = run.json()
-    assert tuple(result) == pj.DATA_KEYS
+    assert tuple(result) == contract.DATA_KEYS
     assert result["Status"] == "RUNNING" and result["ComponentVersionArn"] == ""
     assert fake.calls(PROJECT, JOB) == 1
 
@@ -309,7 +326,7 @@ def test_describe_text_output(fake: FakeLookoutVision, env: dict[str, str]) -> N
 
     assert run.code == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert [line.split(":", 1)[0] for line in lines] == list(pj.DATA_KEYS)
+    assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS)
     assert "Status: SUCCEEDED" in lines
     assert "ComponentName: com.example.pcb-defects" in lines
     assert "StatusMessage:" in lines  # an empty value prints the key alone
@@ -334,7 +351,7 @@ def test_wait_succeeded_without_greengrass_output_exits_1_as_the_in_stack_gate_f
 
     assert run.code == 1, run.stderr
     assert run.json()["Status"] == "SUCCEEDED"
-    assert pj.no_output_reason(PROJECT, JOB) in run.stderr
+    assert jobs.no_output_reason(PROJECT, JOB) in run.stderr
     assert "SUCCEEDED after" not in run.stderr
 
 
@@ -431,7 +448,7 @@ def test_text_output_keeps_one_line_per_key_for_a_multi_line_status_message(
 
     for run in (described, waited):
         lines = run.stdout.splitlines()
-        assert [line.split(":", 1)[0] for line in lines] == list(pj.DATA_KEYS), run.stdout
+        assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS), run.stdout
         assert "StatusMessage: Compilation failed: step 3 out of memory" in lines
     # The progress line on stderr stays one line too, and JSON keeps the message exactly.
     assert f"{PROJECT}/{JOB}: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
@@ -494,8 +511,8 @@ def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def isolated_env(fake: FakeLookoutVision, *path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url}
+def isolated_env(fake: FakeLookoutVision, greengrass: FakeGreengrass, *path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), **endpoints(fake, greengrass)}
 
 
 # -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
@@ -503,9 +520,11 @@ ISOLATED = (sys.executable, "-S")
 
 
 @pytest.mark.slow
-def test_wait_with_the_newest_botocore_from_the_wheel(fake: FakeLookoutVision, wheel_site: Path) -> None:
+def test_wait_with_the_newest_botocore_from_the_wheel(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
+) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
     probe = subprocess.run(
         [*ISOLATED, "-c", "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk'))"],
         env=environment,
@@ -524,10 +543,12 @@ def test_wait_with_the_newest_botocore_from_the_wheel(fake: FakeLookoutVision, w
 
 
 @pytest.mark.slow
-def test_describe_with_the_newest_botocore_and_the_venv_site(fake: FakeLookoutVision, wheel_site: Path) -> None:
+def test_describe_with_the_newest_botocore_and_the_venv_site(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
+) -> None:
     """Without -S: the wheel and the newest botocore come first on the path, the venv's packages after them."""
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, wheel_site, NEWEST_BOTO3)
+    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
     version = subprocess.run(
         [sys.executable, "-c", "import botocore; print(botocore.__version__)"],
         env=environment,
@@ -552,8 +573,10 @@ def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_without_any_service_model_exits_3_with_a_clear_message(fake: FakeLookoutVision, bare_site: Path) -> None:
-    run = run_cli(*wait_args(), env=isolated_env(fake, bare_site, NEWEST_BOTO3), python=ISOLATED)
+def test_without_any_service_model_exits_3_with_a_clear_message(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, bare_site: Path
+) -> None:
+    run = run_cli(*wait_args(), env=isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3), python=ISOLATED)
 
     assert run.code == 3, run.stderr
     assert "No Lookout for Vision service model found" in run.stderr
@@ -563,11 +586,11 @@ def test_without_any_service_model_exits_3_with_a_clear_message(fake: FakeLookou
 
 @pytest.mark.slow
 def test_aws_data_path_supplies_the_model_when_the_package_has_none(
-    fake: FakeLookoutVision, wheel_site: Path, bare_site: Path
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, bare_site: Path
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
     environment = {
-        **isolated_env(fake, bare_site, NEWEST_BOTO3),
+        **isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3),
         "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
     }
 
@@ -577,7 +600,111 @@ def test_aws_data_path_supplies_the_model_when_the_package_has_none(
     assert run.json()["Status"] == "SUCCEEDED"
 
 
-# --- start (issue 11) ----------------------------------------------------------------------------------------------
+# --- in process: cli.main(argv) against the loopback APIs ------------------------------------------------------------
+
+
+@pytest.fixture
+def main(
+    fake: FakeLookoutVision,
+    greengrass: FakeGreengrass,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[..., Run]:
+    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variables pointing at the loopback APIs."""
+    for variable, url in endpoints(fake, greengrass).items():
+        monkeypatch.setenv(variable, url)
+
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+# --- wait: the component check -------------------------------------------------------------------------------------
+
+ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
+
+
+def test_wait_then_waits_until_the_component_version_is_deployable(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    # One real poll (2-4.5 s): a version not listed yet waits the same way (the timeout test below).
+    greengrass.script(ARN, ["REQUESTED", "DEPLOYABLE"])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.json()["ComponentVersionArn"] == ARN
+    assert greengrass.calls(ARN) == 2
+    states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
+    assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
+    assert f"{ARN} is DEPLOYABLE after" in run.stderr
+
+
+@pytest.mark.parametrize("state", ["FAILED", "DEPRECATED"])
+def test_wait_exits_1_with_the_component_s_message_when_it_cannot_be_deployed(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], state: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [f"{state}:the recipe names an artifact that does not exist"])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_FAILED, run.stderr
+    assert f"Greengrass component {ARN} is {state} and cannot be deployed" in run.stderr
+    assert "the recipe names an artifact that does not exist" in run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("answer", "last"),
+    [("REQUESTED", "REQUESTED"), ("INITIATED", "INITIATED"), (error(404, NOT_FOUND, "no"), "not registered yet")],
+    ids=["requested", "initiated", "not-listed"],
+)
+def test_wait_exits_2_when_the_component_version_is_not_deployable_by_the_timeout(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], answer: Any, last: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [answer])
+
+    run = main(*wait_args(JOB, "--timeout", "1s"))
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    assert f"waiting for Greengrass component {ARN} to become deployable; last state {last}" in run.stderr
+    assert "Raise --timeout or run wait again" in run.stderr
+    assert run.json()["Status"] == "SUCCEEDED"
+
+
+def test_wait_exits_3_when_the_component_cannot_be_described(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert f"Access denied describing Greengrass component {ARN}: grant greengrass:DescribeComponent" in run.stderr
+    assert "--no-component-check skips this check" in run.stderr
+    assert greengrass.calls(ARN) == 1
+
+
+def test_no_component_check_passes_on_the_job_alone(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, ["FAILED:never asked"])
+
+    run = main(*wait_args(JOB, "--no-component-check"))
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert greengrass.requests == []
+
+
+# --- start ----------------------------------------------------------------------------------------------
 
 COMPONENT = "com.example.pcb-defects"
 STARTED = contract.default_job_name(COMPONENT, "3.0.0")
@@ -593,7 +720,7 @@ def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_
         "3",
         "--component-name",
         COMPONENT,
-        "--output",
+        "--s3-output-location",
         OUTPUT,
         *target,
         *extra,
@@ -602,7 +729,7 @@ def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_
 
 def _the_handlers_configuration(**greengrass: Any) -> Any:
     """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
-    from model_packaging_job import packaging as pk
+    from model_packaging_job.configuration import Packaging
 
     config = {
         "ComponentName": COMPONENT,
@@ -611,7 +738,7 @@ def _the_handlers_configuration(**greengrass: Any) -> Any:
         "TargetDevice": "jetson_xavier",
         **greengrass,
     }
-    return pk.Packaging("3", {k: v for k, v in config.items() if v is not None})
+    return Packaging("3", {k: v for k, v in config.items() if v is not None})
 
 
 @pytest.fixture
@@ -623,12 +750,12 @@ def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
     return fake
 
 
-def test_start_starts_the_job_with_the_handlers_client_token_and_prints_its_name(
-    starting: FakeLookoutVision, env: dict[str, str]
+def test_start_starts_the_job_with_the_handlers_client_token(
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
-    run = run_cli(*start_args(), env=env)
+    run = main(*start_args())
     assert run.code == 0, run.stderr
-    assert run.stdout.strip() == STARTED
+    assert run.json()["JobName"] == STARTED
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
     expected = _the_handlers_configuration()
@@ -638,48 +765,67 @@ def test_start_starts_the_job_with_the_handlers_client_token_and_prints_its_name
 
 
 def test_start_adopts_an_identical_job_and_refuses_a_different_one(
-    starting: FakeLookoutVision, env: dict[str, str]
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
     from support import packaged
 
     request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
     same = _the_handlers_configuration().greengrass
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
-    adopted = run_cli(*start_args(), env=env)
-    assert (adopted.code, adopted.stdout.strip()) == (0, STARTED), adopted.stderr
+    adopted = main(*start_args())
+    assert (adopted.code, adopted.json()["JobName"], adopted.json()["Outcome"]) == (0, STARTED, "adopted")
     assert "Adopted the existing model packaging job" in adopted.stderr
 
     other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
-    refused = run_cli(*start_args(), env=env)
+    refused = main(*start_args())
     assert refused.code == cli.EXIT_ERROR and refused.stdout == ""
     assert "S3OutputLocation is s3://elsewhere/, this configuration asks for " in refused.stderr
-    assert "give this configuration a new --job-name" in refused.stderr
+    # The component version exists already: a new job name alone would collide with it.
+    assert "give this configuration a new --component-version (the default job name follows it)" in refused.stderr
     assert starting.starts == []
 
 
-def test_start_wait_waits_like_wait_with_its_exit_codes(starting: FakeLookoutVision, env: dict[str, str]) -> None:
+def test_start_wait_waits_like_wait_with_its_exit_codes(
+    starting: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
     from support import packaged
 
-    run = run_cli(*start_args("--wait", *FAST), env=env)
+    run = main(*start_args("--wait", *FAST))
     assert run.code == cli.EXIT_SUCCEEDED, run.stderr
     assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
+    assert greengrass.calls(run.json()["ComponentVersionArn"]) == 1
 
     starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
-    failed = run_cli(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"), env=env)
+    failed = main(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"))
     assert failed.code == cli.EXIT_FAILED, failed.stderr
 
 
 def test_start_for_a_target_platform_sends_its_compiler_options(
-    starting: FakeLookoutVision, env: dict[str, str]
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
     options = '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'
     target = ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", options)
-    run = run_cli(*start_args(target=target), env=env)
+    run = main(*start_args(target=target))
     assert run.code == 0, run.stderr
     greengrass = starting.starts[0]["body"]["Configuration"]["Greengrass"]
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
     assert json.loads(greengrass["CompilerOptions"]) == json.loads(options)
+
+
+def test_start_sends_the_component_description_and_tags_as_the_stack_would(
+    starting: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    tags = {"team": "vision", "cost-center": "42"}
+    run = main(*start_args("--component-description", "PCB defects", "--component-tags", json.dumps(tags)))
+
+    assert run.code == 0, run.stderr
+    [start] = starting.starts
+    expected = _the_handlers_configuration(
+        ComponentDescription="PCB defects", Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    )
+    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
+    assert start["token"] == expected.client_token(PROJECT, STARTED)
 
 
 @pytest.mark.parametrize(
@@ -690,12 +836,106 @@ def test_start_for_a_target_platform_sends_its_compiler_options(
         (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
         ([*start_args()[:8], "pcb-lookoutvision-models", "--target-device", "jetson_xavier"], "must be an S3 URL"),
         (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
+        (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
+        (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
     ],
 )
 def test_start_refuses_a_bad_configuration_before_any_call(
-    fake: FakeLookoutVision, env: dict[str, str], args: list[str], fragment: str
+    fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
 ) -> None:
-    run = run_cli(*args, env=env)
+    run = main(*args)
     assert run.code == cli.EXIT_ERROR
     assert fragment in run.stderr
     assert fake.requests == [] and fake.starts == []
+
+
+def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
+    starting: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    started = main(*start_args("--output", "json"))
+    assert started.code == cli.EXIT_SUCCEEDED, started.stderr
+    assert started.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
+
+    adopted = main(*start_args("--output", "text"))
+    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
+    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
+    assert len(starting.starts) == 1
+
+
+@pytest.mark.parametrize(
+    "option",
+    [("--timeout", "10m"), ("--interval", "1s"), ("--no-component-check",), ("--greengrass-endpoint-url", "x")],
+)
+def test_start_refuses_the_options_of_waiting_without_wait(
+    fake: FakeLookoutVision, main: Callable[..., Run], option: tuple[str, ...]
+) -> None:
+    run = main(*start_args(*option))
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert "usage:" in run.stderr
+    assert f"{option[0]} goes with --wait" in run.stderr
+    assert run.stdout == "" and fake.requests == [] and fake.starts == []
+
+
+def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
+    starting.refusals.append(error(429, "ThrottlingException", "Rate exceeded"))
+
+    run = main(*start_args())
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert re.search(
+        rf"^\[ *[\d.]+s\] {PROJECT}/{STARTED}: ThrottlingException \(429\): Rate exceeded; retry 1 in \d+\.\ds$",
+        run.stderr,
+        re.M,
+    ), run.stderr
+    assert len(starting.starts) == 2
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        error(429, "ThrottlingException", "Rate exceeded", headers={"Retry-After": "120"}),
+        error(503, "ServiceUnavailableException", "Try later", headers={"Retry-After": "120"}),
+    ],
+    ids=["throttled", "5xx"],
+)
+def test_a_start_that_gives_up_on_a_temporary_problem_exits_2_saying_to_run_again_later(
+    starting: FakeLookoutVision, main: Callable[..., Run], refusal: Any
+) -> None:
+    # The service asks for more time than the start's retries have left: it gives up at once.
+    starting.refusals.append(refusal)
+
+    run = main(*start_args())
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    assert refusal.message in run.stderr and "run start again later" in run.stderr
+    assert run.stdout == ""
+
+
+def test_version_prints_the_distribution_version(main: Callable[..., Run]) -> None:
+    import importlib.metadata
+
+    run = main("--version")
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    distribution = "cdk-lookoutvision-packaging"
+    assert run.stdout.strip() == f"{distribution} {importlib.metadata.version(distribution)}"
+
+
+def test_output_is_the_format_on_start_too_and_says_where_the_s3_location_went(
+    fake: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    run = main(*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier")
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert f"argument --output: {OUTPUT!r} is not an output format: use json or text" in run.stderr
+    assert "the S3 location is --s3-output-location" in run.stderr
+    assert fake.requests == [] and fake.starts == []
+
+
+def test_format_is_a_deprecated_alias_of_output_on_start(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
+    run = main(*start_args("--format", "text"))
+
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.stdout.splitlines()[0] == f"JobName: {STARTED}"
+    assert "--format is deprecated: use --output" in run.stderr

@@ -1,14 +1,10 @@
-"""Every consumer path of a ModelPackagingJob: outputs and exports, Fn::GetStackOutput, SSM parameters, the gated
-Greengrass deployment (in one stack and across stacks), and the CDK Pipelines example."""
+"""Every consumer path of a ModelPackagingJob: outputs and exports, Fn::GetStackOutput, SSM parameters, and the gated
+Greengrass deployment (in one stack and across stacks). The CDK Pipelines example is tests/test_pipeline_app.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,7 +13,6 @@ from aws_cdk import aws_greengrassv2 as greengrassv2
 from aws_cdk.assertions import Match, Template
 from conftest import ROOT
 from constructs import Construct
-from support import FakeLookoutVision, description, ok
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
 from model_packaging_job.contract import RESOURCE_TYPE as CR_TYPE
@@ -420,179 +415,3 @@ def test_example_edge_stack_deploys_model_and_edge_agent_after_the_gate(example_
         "Fn::GetAtt": [cr_id, "ComponentVersion"]
     }
     assert gate in edge.dependencies
-
-
-# --- the CDK Pipelines example ---------------------------------------------------------------------------------------
-
-PIPELINE_STACK = "LookoutVisionModelPipeline"
-
-
-@pytest.fixture(scope="module")
-def pipeline_template() -> dict[str, Any]:
-    """The pipeline stack's template, synthesized in-process with cdk.json's context."""
-    sys.path.insert(0, str(ROOT / "examples"))
-    import pipeline_app
-
-    app = cdk.App(context=json.loads((ROOT / "cdk.json").read_text())["context"])
-    pipeline_app.build_pipeline_app(app)
-    template: dict[str, Any] = app.synth().get_stack_by_name(PIPELINE_STACK).template
-    return template
-
-
-def _action_project(template: dict[str, Any], stage_name: str, action_name: str) -> dict[str, Any]:
-    """The CodeBuild project that runs one action of the pipeline."""
-    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-    stage = next(s for s in pipeline["Properties"]["Stages"] if s["Name"] == stage_name)
-    action = next(a for a in stage["Actions"] if a["Name"] == action_name)
-    project: dict[str, Any] = template["Resources"][action["Configuration"]["ProjectName"]["Ref"]]
-    assert project["Type"] == "AWS::CodeBuild::Project"
-    return project
-
-
-def _buildspec(project: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads(project["Properties"]["Source"]["BuildSpec"])
-    return spec
-
-
-def _commands(spec: dict[str, Any]) -> list[str]:
-    phases = spec["phases"]
-    return [c for phase in ("install", "pre_build", "build") for c in phases.get(phase, {}).get("commands", [])]
-
-
-def _outside_the_repo_env(**extra: str) -> dict[str, str]:
-    """This environment without the repo's venv and Node.js on PATH: the step's commands must find their own."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CDK_OUTDIR", "CDK_CONTEXT_JSON")
-    }
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and not p.startswith(str(ROOT)))
-    env.update(extra)
-    return env
-
-
-def _run_step(commands: list[str], cwd: Path, env: dict[str, str]) -> None:
-    for command in commands:
-        result = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
-        )
-        assert result.returncode == 0, f"{command}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the pipeline's source action checks out: the repo's tracked files, in a folder of their own, with the
-    repo's installed tools linked in (so `make setup` finds them up to date instead of installing again)."""
-    assert subprocess.run(["make", "-q", "setup"], cwd=ROOT).returncode == 0, "run `make setup` first"
-    folder = tmp_path_factory.mktemp("pipeline-source")
-    ls_files = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
-    listed = subprocess.check_output(ls_files, cwd=ROOT, text=True).split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, folder / rel)
-    for tool in (".venv", "node_modules", ".deps"):
-        (folder / tool).symlink_to(ROOT / tool)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def synth_step_assembly(pipeline_template: dict[str, Any], source: Path) -> Path:
-    """Run the Synth step's own commands, taken from its buildspec, and return the assembly it hands on."""
-    spec = _buildspec(_action_project(pipeline_template, "Build", "Synth"))
-    env = _outside_the_repo_env(CDK_DISABLE_VERSION_CHECK="1", JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1")
-    _run_step(_commands(spec), source, env)
-    return source / spec["artifacts"]["base-directory"]
-
-
-@pytest.mark.slow
-def test_pipeline_synth_step_builds_an_assembly_holding_the_pipeline_and_its_stage(synth_step_assembly: Path) -> None:
-    manifest = json.loads((synth_step_assembly / "manifest.json").read_text())
-    artifacts = manifest["artifacts"]
-    # Self-mutation deploys this stack from the assembly: it must be there, or the pipeline never updates itself.
-    assert artifacts[PIPELINE_STACK]["type"] == "aws:cloudformation:stack"
-    assert (synth_step_assembly / artifacts[PIPELINE_STACK]["properties"]["templateFile"]).is_file()
-    # The Production stage deploys its stacks from a nested assembly.
-    (stage,) = [a for a in artifacts.values() if a["type"] == "cdk:cloud-assembly"]
-    nested = synth_step_assembly / stage["properties"]["directoryName"]
-    stacks = {
-        a["displayName"]: a
-        for a in json.loads((nested / "manifest.json").read_text())["artifacts"].values()
-        if a["type"] == "aws:cloudformation:stack"
-    }
-    assert set(stacks) == {f"{PIPELINE_STACK}/Production/ModelGate", f"{PIPELINE_STACK}/Production/EdgeDeployment"}
-    for artifact in stacks.values():
-        assert (nested / artifact["properties"]["templateFile"]).is_file()
-
-
-@pytest.mark.slow
-def test_pipeline_example_runs_the_gate_cli_before_the_stage(synth_step_assembly: Path) -> None:
-    manifest = json.loads((synth_step_assembly / "manifest.json").read_text())
-    template_file = manifest["artifacts"][PIPELINE_STACK]["properties"]["templateFile"]
-    pipeline_template = json.loads((synth_step_assembly / template_file).read_text())
-    pipelines = [r for r in pipeline_template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-    stage = next(s for s in pipelines[0]["Properties"]["Stages"] if s["Name"] == "Production")
-    order = {a["Name"]: a["RunOrder"] for a in stage["Actions"]}
-    assert order["WaitForModelPackagingJob"] < order["ModelGate.Deploy"] < order["EdgeDeployment.Deploy"]
-    wait = _commands(_buildspec(_action_project(pipeline_template, "Production", "WaitForModelPackagingJob")))
-    assert any(
-        c.startswith("python -m cdk_lookoutvision_packaging wait --project-name pcb --job-name pcb-v3-x86")
-        for c in wait
-    )
-    templates = sorted(str(p) for p in synth_step_assembly.rglob("*.template.json"))
-    assert len(templates) == 3
-    cfn_lint = [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml")]
-    lint = subprocess.run([*cfn_lint, *templates], capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-
-
-@pytest.mark.slow
-def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
-    pipeline_template: dict[str, Any], source: Path, tmp_path: Path
-) -> None:
-    project = _action_project(pipeline_template, "Production", "WaitForModelPackagingJob")
-    commands = _commands(_buildspec(project))
-    variables = {v["Name"]: v["Value"] for v in project["Properties"]["Environment"].get("EnvironmentVariables", [])}
-    # The gate stack is environment-agnostic, so its Region is the one the pipeline deploys it to.
-    (region_variable,) = [name for name, value in variables.items() if value == {"Ref": "AWS::Region"}]
-    assert f'--region "${region_variable}"' in commands[-1]
-
-    # A fresh venv with no aws-cdk-lib anywhere, and pip restricted to the offline wheelhouse (the pipeline's
-    # CodeBuild uses the public index; the wheelhouse holds the same pinned releases).
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    env = _outside_the_repo_env(
-        PIP_NO_INDEX="1",
-        PIP_FIND_LINKS=str(ROOT / ".deps" / "wheelhouse"),
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-    )
-    env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        env.pop(name, None)  # the step must name its Region itself
-    _run_step(commands[:-1], source, env)
-    python = str(venv / "bin" / "python")
-    for module in ("aws_cdk", "jsii", "constructs", "boto3", "crhelper"):
-        # Not from the repo root, where the constructs/ source root would import as a namespace package.
-        probe = subprocess.run(
-            [python, "-c", f"import {module}"], cwd=tmp_path, env=env, capture_output=True, text=True
-        )
-        assert probe.returncode != 0, f"the gate step installed {module}"
-    help_run = subprocess.run(
-        [python, "-m", "cdk_lookoutvision_packaging", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert help_run.returncode == 0, help_run.stderr
-    assert "wait" in help_run.stdout
-
-    # The wait command itself, against a loopback Lookout for Vision in the Region CodeBuild would pass.
-    with FakeLookoutVision() as fake:
-        fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
-        run = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", commands[-1]],
-            cwd=tmp_path,
-            env={**env, region_variable: "eu-west-1", "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert json.loads(run.stdout)["Status"] == "SUCCEEDED"
-        assert fake.requests, "the CLI never called the API"
-        assert all("/eu-west-1/lookoutvision/aws4_request" in r["headers"]["Authorization"] for r in fake.requests)

@@ -1,33 +1,52 @@
-"""Pipeline gate CLI: wait for, or describe, an Amazon Lookout for Vision model packaging job.
+"""Pipeline gate CLI: wait for, describe or start an Amazon Lookout for Vision model packaging job.
 
     python -m cdk_lookoutvision_packaging wait     --project-name P --job-name J [--timeout 45m] [--interval 5s]
+                                                   [--no-component-check] [--greengrass-endpoint-url URL]
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging describe --project-name P --job-name J
                                                    [--region R] [--endpoint-url URL] [--output json|text]
     python -m cdk_lookoutvision_packaging start    --project-name P --model-version 3 --component-name N
-                                                   --output s3://bucket/prefix [--component-version 3.0.0]
+                                                   --s3-output-location s3://bucket/prefix [--component-version 3.0.0]
                                                    [--target-device jetson_xavier | --target-platform
                                                    linux/x86_64[/nvidia] [--compiler-options JSON]]
-                                                   [--job-name J] [--wait [--timeout 45m] [--interval 5s]]
-                                                   [--region R] [--endpoint-url URL] [--format json|text]
+                                                   [--component-description TEXT] [--component-tags JSON]
+                                                   [--description TEXT]
+                                                   [--job-name J] [--wait [--timeout 45m] [--interval 5s]
+                                                   [--no-component-check] [--greengrass-endpoint-url URL]]
+                                                   [--region R] [--endpoint-url URL] [--output json|text]
+    python -m cdk_lookoutvision_packaging --version
+
+``--output`` is the format of stdout on every command, as in the AWS CLI (``--format`` is a deprecated alias of it
+on ``start``, whose S3 location is ``--s3-output-location``).
+
+``wait`` describes the job until it is SUCCEEDED or FAILED. A job that SUCCEEDED must name its Greengrass component
+version, and (unless ``--no-component-check``) ``wait`` then waits, within the same ``--timeout``, until Greengrass
+says that version is DEPLOYABLE, as the in-stack gate does (component.wait_deployable, on a greengrassv2 client made
+like the lookoutvision one: same Region; the endpoint from ``--greengrass-endpoint-url`` or
+AWS_ENDPOINT_URL_GREENGRASSV2).
 
 ``start`` starts the job through the handler's own code (start.ensure_job: the same client token, the adoption
-of an existing job with the same configuration, the refusal of one with another) and prints the job name on stdout;
-with ``--wait`` it then waits like ``wait`` (the job name goes to stderr, the result to stdout) with its exit codes.
-A refused start exits 3.
+of an existing job with the same configuration, the refusal of one with another) and prints JobName, ProjectName and
+Outcome (started or adopted); each retry of a throttled or failing call is reported on stderr. With ``--wait`` it
+then waits like ``wait`` (the result on stdout) with its exit codes; without ``--wait`` the options of waiting are
+refused.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
 the custom resource's Data keys (contract.DATA_KEYS). Describing, classifying and waiting are the handler's own
-code (job); this module only parses arguments, builds the client and reports.
+code (job, component); this module only parses arguments, builds the clients and reports.
 
 Exit codes:
 
-- 0: ``wait``: the job SUCCEEDED. ``describe``: the job was described, whatever its status.
-- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), or it SUCCEEDED without Greengrass output details
-  (no component to deploy), which the in-stack gate fails too (job.has_greengrass_output).
-- 2: ``wait``: the timeout passed while the job was still CREATED or RUNNING (or the API kept failing transiently).
-- 3: the job or project was not found, access was denied, an argument was bad, or any other error that retrying
-  cannot fix; the message is on stderr.
+- 0: ``wait``: the job SUCCEEDED and its component version is DEPLOYABLE. ``describe``: the job was described,
+  whatever its status. ``start``: the job was started or adopted.
+- 1: ``wait``: the job FAILED (its StatusMessage is on stderr), it SUCCEEDED without Greengrass output details (no
+  component to deploy; job.has_greengrass_output), or its component version is FAILED or DEPRECATED:
+  what the in-stack gate fails too.
+- 2: temporary. ``wait``: the timeout passed while the job was still CREATED or RUNNING, or its component version
+  not yet DEPLOYABLE (or the API kept failing transiently). ``start``: it gave up on throttling, 5xx or connection
+  errors. Run it again later.
+- 3: the job or project was not found, access was denied, an argument was bad, the service refused the start, or any
+  other error that retrying cannot fix; the message is on stderr.
 - 130: interrupted (Ctrl-C).
 
 The Region comes from --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile, as with the AWS CLI v2.
@@ -52,13 +71,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 from cdk_lookoutvision_packaging import _model
-from model_packaging_job import contract, outbound
+from model_packaging_job import component, contract, outbound
 from model_packaging_job import job as jobs
 from model_packaging_job.configuration import Packaging, check
 from model_packaging_job.start import ensure_job
 from model_packaging_job.waiting import POLL_INTERVAL_S
 
 PROG = "python -m cdk_lookoutvision_packaging"
+DISTRIBUTION = "cdk-lookoutvision-packaging"
 USER_AGENT = "cdk-lookoutvision-packaging-cli/0.1"
 
 EXIT_SUCCEEDED = 0
@@ -74,6 +94,9 @@ INTERVAL_JITTER = 0.2
 MIN_INTERVAL_S = 0.1
 # `describe` retries throttling, 5xx and connection errors for at most this long before it reports the last error.
 DESCRIBE_RETRY_BUDGET_S = 30.0
+# `start` retries throttling, 5xx and connection errors for at most this long, then exits EXIT_TIMEOUT.
+START_RETRY_BUDGET_S = 60.0
+OUTPUT_FORMATS = ("json", "text")
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 # Hours, minutes, seconds: in that order, each at most once.
@@ -90,12 +113,20 @@ WORDING = outbound.Wording(
     "Raise --timeout or run wait again.",
     "--component-version",
 )
-# `start` retries throttling, 5xx and connection errors for at most this long.
-START_RETRY_BUDGET_S = 60.0
 
 
 class CliError(Exception):
     """An error that ends the command with EXIT_ERROR and a message on stderr."""
+
+
+def version() -> str:
+    """The installed distribution's version (importlib.metadata), as ``--version`` prints it."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed from a distribution)"
 
 
 # --- arguments -----------------------------------------------------------------------------------------------------
@@ -169,28 +200,69 @@ def _name_arg(rule: Any) -> Callable[[str], str]:
     return check
 
 
+def _output_arg(text: str) -> str:
+    if text in OUTPUT_FORMATS:
+        return text
+    # Before --output was the format on every command, it was start's S3 location.
+    moved = "; the S3 location is --s3-output-location" if text.lower().startswith("s3://") else ""
+    raise argparse.ArgumentTypeError(f"{text!r} is not an output format: use json or text{moved}")
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of another option: stores into that option's dest and records the spelling, so that the
+    command can warn once it runs (a warning printed while parsing would come before a usage error's)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.deprecated = [*getattr(namespace, "deprecated", []), option]
+
+
 class _ArgumentParser(argparse.ArgumentParser):
-    """argparse exits 2 on a usage error, but 2 means "timed out" here: bad arguments exit EXIT_ERROR."""
+    """argparse exits 2 on a usage error, but 2 means "timed out" here: bad arguments exit EXIT_ERROR.
+
+    ``wait_only`` names the options (their dests) that mean something only with ``--wait``: given without it, they
+    are a usage error instead of being ignored.
+    """
+
+    wait_only: tuple[str, ...] = ()
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        if self.wait_only and not getattr(parsed, "wait", False):
+            for action in self._actions:
+                if action.dest in self.wait_only and getattr(parsed, action.dest) != action.default:
+                    self.error(
+                        f"{action.option_strings[0]} goes with --wait: without --wait, start ends once the job is "
+                        "started and waits for nothing"
+                    )
+        return parsed, rest
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog=PROG,
-        description="Wait for, or describe, an Amazon Lookout for Vision model packaging job (a pipeline gate).",
+        description="Wait for, describe or start an Amazon Lookout for Vision model packaging job (a pipeline gate).",
         epilog=(
-            "Exit codes: 0 SUCCEEDED (describe: described, whatever the status); 1 FAILED, or SUCCEEDED without "
-            "Greengrass output details (the in-stack gate fails it too); 2 timed out; 3 not found, access denied, "
-            "bad arguments or another error that retrying cannot fix; 130 interrupted. "
-            "The endpoint can also come from AWS_ENDPOINT_URL_LOOKOUTVISION."
+            "Exit codes: 0 SUCCEEDED and the component version DEPLOYABLE (describe: described, whatever the status; "
+            "start: started or adopted); 1 FAILED, SUCCEEDED without Greengrass output details, or the component "
+            "version FAILED or DEPRECATED (the in-stack gate fails these too); 2 timed out, or a temporary problem "
+            "outlasted the retries: run again later; 3 not found, access denied, bad arguments, a refused start or "
+            "another error that retrying cannot fix; 130 interrupted. The endpoints can also come from "
+            "AWS_ENDPOINT_URL_LOOKOUTVISION and AWS_ENDPOINT_URL_GREENGRASSV2."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {version()}")
     commands = parser.add_subparsers(dest="command", metavar="{wait,describe,start}", required=True)
 
-    def common(command: argparse.ArgumentParser, *, format_flag: str = "--output", job_required: bool = True) -> None:
+    def common(command: argparse.ArgumentParser, *, job_required: bool = True) -> None:
         command.add_argument(
             "--project-name",
             required=True,
@@ -211,20 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
             "--endpoint-url", help="the Lookout for Vision endpoint (default: AWS_ENDPOINT_URL_LOOKOUTVISION or AWS's)"
         )
         command.add_argument(
-            format_flag,
-            dest="output",
-            choices=("json", "text"),
+            "--output",
+            type=_output_arg,
             default="json",
-            help="stdout format: one JSON object or Key: value",
+            metavar="{json,text}",
+            help="the format of stdout: one JSON object (default) or Key: value lines",
         )
 
     def waiting(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--timeout",
             type=_timeout_arg,
-            default=DEFAULT_TIMEOUT_S,
+            default=None,
             metavar="DURATION",
-            help=f"how long to wait (default 45m); {DURATION_HELP}",
+            help=f"how long to wait, for the job and then its component (default 45m); {DURATION_HELP}",
         )
         command.add_argument(
             "--interval",
@@ -237,11 +309,31 @@ def build_parser() -> argparse.ArgumentParser:
                 f"(default {POLL_INTERVAL_S[0]:g}-{POLL_INTERVAL_S[1]:g}s)"
             ),
         )
+        command.add_argument(
+            "--no-component-check",
+            dest="component_check",
+            action="store_false",
+            help=(
+                "do not wait for the job's Greengrass component version to be DEPLOYABLE (for a caller that may not "
+                "call greengrass:DescribeComponent; the in-stack gate still checks it)"
+            ),
+        )
+        command.add_argument(
+            "--greengrass-endpoint-url",
+            help="the Greengrass V2 endpoint of the component check (default: AWS_ENDPOINT_URL_GREENGRASSV2 or AWS's)",
+        )
 
     wait = commands.add_parser(
         "wait",
-        help="wait until the job SUCCEEDED (exit 0) or FAILED (exit 1), or the timeout passed (exit 2)",
-        description="Describe the job until it is SUCCEEDED or FAILED. Progress on stderr, the result on stdout.",
+        help=(
+            "wait until the job SUCCEEDED and its component version is DEPLOYABLE (exit 0), or FAILED (exit 1), or "
+            "the timeout passed (exit 2)"
+        ),
+        description=(
+            "Describe the job until it is SUCCEEDED or FAILED; then, unless --no-component-check, wait within the "
+            "same timeout until its Greengrass component version is DEPLOYABLE. Progress on stderr, the result on "
+            "stdout."
+        ),
     )
     common(wait)
     waiting(wait)
@@ -256,17 +348,30 @@ def build_parser() -> argparse.ArgumentParser:
     common(describe)
     start = commands.add_parser(
         "start",
-        help="start a model packaging job (or adopt the identical one) and print its name; --wait waits for it",
+        help="start a model packaging job (or adopt the identical one); --wait waits for it",
         description=(
             "Start the job, or adopt an existing job of that name with the same configuration; a job of that name "
-            "with another configuration is refused (exit 3). Prints the job name. With --wait, waits like wait."
+            "with another configuration is refused (exit 3). Prints JobName, ProjectName and Outcome (started or "
+            "adopted). With --wait, waits like wait and prints its result."
         ),
     )
-    common(start, format_flag="--format", job_required=False)
+    assert isinstance(start, _ArgumentParser)
+    common(start, job_required=False)
+    start.add_argument(
+        "--format",
+        dest="output",
+        type=_output_arg,
+        action=_Deprecated,
+        metavar="{json,text}",
+        help="deprecated: use --output",
+    )
     start.add_argument("--model-version", required=True, help="the model version to package: 3, or latest")
     start.add_argument("--component-name", required=True, help="the Greengrass component to create")
     start.add_argument(
-        "--output", dest="s3_output", required=True, metavar="S3_URL", help="where the artifacts go: s3://bucket/prefix"
+        "--s3-output-location",
+        required=True,
+        metavar="S3_URL",
+        help="where the job writes the component's artifacts: s3://bucket/prefix",
     )
     start.add_argument("--component-version", help="the component version (default: <model version>.0.0)")
     target = start.add_mutually_exclusive_group(required=True)
@@ -275,9 +380,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
     )
     start.add_argument("--compiler-options", help='with --target-platform: a JSON object, such as {"mcpu": "..."}')
+    start.add_argument("--component-description", help="the component's description")
+    start.add_argument(
+        "--component-tags",
+        type=_tags_arg,
+        metavar="JSON",
+        help='tags of the component, a JSON object such as {"team": "vision"}',
+    )
     start.add_argument("--description", help="the job's description")
     start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
     waiting(start)
+    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
     return parser
 
 
@@ -291,24 +404,39 @@ def _platform_arg(text: str) -> dict[str, str]:
     return platform
 
 
+def _tags_arg(text: str) -> dict[str, str]:
+    try:
+        tags = json.loads(text)
+    except ValueError:
+        tags = None
+    if not isinstance(tags, dict) or not all(isinstance(value, str) for value in tags.values()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object of tag names to strings")
+    return tags
+
+
 def packaging_from(args: argparse.Namespace) -> Packaging:
     """The packaging configuration the arguments describe, or a CliError naming every rule it breaks."""
-    url = str(args.s3_output)
+    url = str(args.s3_output_location)
     if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
-        raise CliError(f"--output {url!r} must be an S3 URL such as s3://bucket/prefix/")
+        raise CliError(f"--s3-output-location {url!r} must be an S3 URL such as s3://bucket/prefix/")
     bucket, _, prefix = url[5:].partition("/")
     greengrass: dict[str, Any] = {"ComponentName": args.component_name, "S3OutputLocation": {"Bucket": bucket}}
     if prefix:
         greengrass["S3OutputLocation"]["Prefix"] = prefix
-    version = args.component_version or contract.default_component_version(str(args.model_version))
-    if version:
-        greengrass["ComponentVersion"] = version
+    component_version = args.component_version or contract.default_component_version(str(args.model_version))
+    if component_version:
+        greengrass["ComponentVersion"] = component_version
     if args.target_device is not None:
         greengrass["TargetDevice"] = args.target_device
     if args.target_platform is not None:
         greengrass["TargetPlatform"] = args.target_platform
     if args.compiler_options is not None:
         greengrass["CompilerOptions"] = args.compiler_options
+    if args.component_description is not None:
+        greengrass["ComponentDescription"] = args.component_description
+    if args.component_tags:
+        # In the construct's order, so that the same configuration has the same client token, whoever starts it.
+        greengrass["Tags"] = [{"Key": key, "Value": value} for key, value in sorted(args.component_tags.items())]
     packaging = Packaging(str(args.model_version), greengrass, args.description)
     problems = check(packaging)
     if problems:
@@ -356,6 +484,24 @@ def make_client(region: str | None, endpoint_url: str | None) -> Any:
         ) from None
     except (BotoCoreError, ValueError) as error:
         raise CliError(f"cannot create the Lookout for Vision client: {error}") from None
+
+
+def make_greengrass_client(region: str, endpoint_url: str | None) -> Any:
+    """The greengrassv2 client of the component check, made like the lookoutvision one: the same Region (the one
+    that client resolved), calls that fail fast (wait_deployable owns retries), AWS_ENDPOINT_URL_GREENGRASSV2 honoured
+    by botocore and ``endpoint_url`` (--greengrass-endpoint-url) over it."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return botocore.session.get_session().create_client(
+            contract.GREENGRASS_SERVICE,
+            region_name=region or None,
+            endpoint_url=endpoint_url or None,
+            config=outbound.client_config(user_agent_extra=USER_AGENT),
+        )
+    except (BotoCoreError, ValueError) as error:
+        raise CliError(f"cannot create the Greengrass V2 client: {error}") from None
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
@@ -465,7 +611,8 @@ class _Look:
 
 
 def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any = None) -> int:
-    look = _Look.begin(args, err, float(args.timeout), client)
+    timeout = DEFAULT_TIMEOUT_S if args.timeout is None else float(args.timeout)
+    look = _Look.begin(args, err, timeout, client)
     project, job, region, clock, start = look.project, look.job, look.region, look.clock, look.progress.start
     interval: float | None = args.interval
     extra: dict[str, Any] = {}
@@ -475,7 +622,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         extra["interval"] = (interval * (1 - INTERVAL_JITTER), interval * (1 + INTERVAL_JITTER))
         polling = f"{format_duration(interval)} ±{INTERVAL_JITTER:.0%}"
     print(
-        f"Waiting up to {format_duration(args.timeout)} for model packaging job {project}/{job}"
+        f"Waiting up to {format_duration(timeout)} for model packaging job {project}/{job}"
         f"{f' in {region}' if region else ''} (polling every {polling})",
         file=err,
         flush=True,
@@ -491,15 +638,19 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
         return EXIT_ERROR
 
     attributes = jobs.to_attributes(result.description or {}, project, job)
+    if outcome == "succeeded" and jobs.has_greengrass_output(attributes):
+        print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
+        code = EXIT_SUCCEEDED
+        if args.component_check:
+            code = _wait_deployable(args, look, attributes["ComponentVersionArn"])
+        print(format_result(attributes, args.output), file=out, flush=True)
+        return code
     if result.description is not None:
         print(format_result(attributes, args.output), file=out, flush=True)
     if outcome == "succeeded":
-        if not jobs.has_greengrass_output(attributes):
-            # The in-stack gate answers FAILED here: the job left no component to deploy.
-            print(jobs.no_output_reason(project, job), file=err, flush=True)
-            return EXIT_FAILED
-        print(f"{project}/{job} SUCCEEDED after {elapsed} ({calls})", file=err, flush=True)
-        return EXIT_SUCCEEDED
+        # The in-stack gate answers FAILED here: the job left no component to deploy.
+        print(jobs.no_output_reason(project, job), file=err, flush=True)
+        return EXIT_FAILED
     if outcome == "failed":
         print(jobs.failed_reason(project, job, attributes["StatusMessage"]), file=err, flush=True)
         return EXIT_FAILED
@@ -511,6 +662,47 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     return EXIT_TIMEOUT
 
 
+def _wait_deployable(args: argparse.Namespace, look: _Look, arn: str) -> int:
+    """The in-stack gate's last check: wait, within what is left of the timeout, until Greengrass says the component
+    version ``arn`` is DEPLOYABLE; a deployment made before would fail on the devices."""
+    progress = look.progress
+    err = progress.stream
+    greengrass = make_greengrass_client(look.region, args.greengrass_endpoint_url)
+    print(f"Waiting for Greengrass component {arn} to be {component.DEPLOYABLE}", file=err, flush=True)
+
+    def on_state(state: str) -> None:
+        progress.line(f"{arn}: {state or '(no state)'}")
+
+    checked = component.wait_deployable(
+        greengrass,
+        arn,
+        deadline=progress.deadline,
+        yield_at=None,
+        clock=look.clock,
+        call=component.describe_call(arn, look.region, WORDING),
+        on_state=on_state,
+    )
+    outcome = str(checked.outcome)
+    if outcome == "deployable":
+        calls = f"{checked.calls} {'call' if checked.calls == 1 else 'calls'}"
+        print(f"{arn} is {component.DEPLOYABLE} after {progress.elapsed()} ({calls})", file=err, flush=True)
+        return EXIT_SUCCEEDED
+    if outcome == "failed":
+        print(checked.reason, file=err, flush=True)
+        return EXIT_FAILED
+    if outcome == "error":
+        print(f"error: {checked.reason}; --no-component-check skips this check", file=err, flush=True)
+        return EXIT_ERROR
+    # "timeout" ("yield" cannot happen without yield_at).
+    calls = f"{checked.calls} {'call' if checked.calls == 1 else 'calls'}"
+    last = f"last state {checked.state or 'not described'}"
+    what, waited = component.timeout_what(arn), f"{progress.elapsed()} ({calls})"
+    print(
+        jobs.timeout_reason(what, last, 0.0, checked.last_error, waited=waited, remedy=WORDING.timeout_remedy), file=err
+    )
+    return EXIT_TIMEOUT
+
+
 def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     packaging = packaging_from(args)
     project = str(args.project_name)
@@ -518,6 +710,7 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     client = make_client(args.region, args.endpoint_url)
     region = str(client.meta.region_name or "")
     clock = outbound.Clock(now=time.monotonic)
+    progress = Progress(f"{project}/{job}", err, clock.now, clock.now())
     started = ensure_job(
         client,
         project,
@@ -527,14 +720,25 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         give_up_at=clock.now() + START_RETRY_BUDGET_S,
         region=region,
         wording=WORDING,
+        on_retry=progress.on_retry,
     )
     if started.outcome == "refused":
+        if started.temporary:
+            retries = f"{progress.retries} {'retry' if progress.retries == 1 else 'retries'}"
+            print(
+                f"error: {started.reason} (a temporary problem, still there after {retries} in {progress.elapsed()}): "
+                "run start again later; the same configuration never starts a second job",
+                file=err,
+                flush=True,
+            )
+            return EXIT_TIMEOUT
         print(f"error: {started.reason}", file=err, flush=True)
         return EXIT_ERROR
     verb = "Started" if started.outcome == "started" else "Adopted the existing"
     print(f"{verb} model packaging job {project}/{job}", file=err, flush=True)
     if not args.wait:
-        print(job, file=out, flush=True)
+        result = {"JobName": job, "ProjectName": project, "Outcome": str(started.outcome)}
+        print(format_result(result, args.output), file=out, flush=True)
         return EXIT_SUCCEEDED
     args.job_name = job
     return run_wait(args, out, err, client=client)
@@ -545,7 +749,9 @@ def run_describe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     project, job = look.project, look.job
     result = look.wait(wait=False)
     if result.description is not None and str(result.outcome) in ("succeeded", "failed", "not_ready"):
-        print(format_result(jobs.to_attributes(result.description, project, job), args.output), file=out, flush=True)
+        print(
+            format_result(jobs.to_attributes(result.description or {}, project, job), args.output), file=out, flush=True
+        )
         return EXIT_SUCCEEDED
     if result.problem is not None:
         message = result.problem.message
@@ -561,8 +767,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
-        except SystemExit as stop:  # --help (0) and usage errors (EXIT_ERROR)
+        except SystemExit as stop:  # --help and --version (0) and usage errors (EXIT_ERROR)
             return stop.code if isinstance(stop.code, int) else (EXIT_SUCCEEDED if stop.code is None else EXIT_ERROR)
+        for option in getattr(args, "deprecated", []):
+            print(f"warning: {option} is deprecated: use --output", file=err, flush=True)
         run = {"wait": run_wait, "describe": run_describe, "start": run_start}[args.command]
         return run(args, out, err)
     except CliError as error:

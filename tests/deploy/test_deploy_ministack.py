@@ -256,8 +256,12 @@ def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: 
     deployment.play_success("second", "2.0.0")
     before = len(deployment.events())
     first_job_calls = deployment.lookoutvision.calls(PROJECT, JOBS["first"])
-    # The pipeline's pre-step: the CLI gate against the same loopback API, before the stage deploys.
-    env = {**deployment.env, "AWS_ENDPOINT_URL_LOOKOUTVISION": deployment.lookoutvision.url}
+    # The pipeline's pre-step: the CLI gate against the same loopback APIs, before the stage deploys.
+    env = {
+        **deployment.env,
+        "AWS_ENDPOINT_URL_LOOKOUTVISION": deployment.lookoutvision.url,
+        "AWS_ENDPOINT_URL_GREENGRASSV2": deployment.greengrass.url,
+    }
     wait = run_cli(
         [
             sys.executable,
@@ -280,6 +284,9 @@ def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: 
     assert wait.returncode == 0, wait.output
     assert "RUNNING" in deployment.answers_for(JOBS["second"])
     assert '"ComponentVersion": "2.0.0"' in wait.output, wait.output
+    # Like the in-stack gate, the CLI passed only once Greengrass could deploy the component version.
+    assert deployment.greengrass.calls(component_arn(COMPONENT, "2.0.0")) >= 1
+    assert "is DEPLOYABLE after" in wait.output, wait.output
 
     result, outputs = deployment.deploy("second", GATE, CONSUMER, name="update")
     result.check()
