@@ -161,7 +161,8 @@ test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
 	rm -rf $(LOWEST_VENV)/src $(LOWEST_VENV)/dist
 	mkdir -p $(LOWEST_VENV)/src
-	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(LOWEST_VENV)/src
+	git ls-files -z --cached --others --exclude-standard \
+		| tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C $(LOWEST_VENV)/src
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
 		--wheel-dir $(LOWEST_VENV)/dist $(LOWEST_VENV)/src
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
