@@ -31,7 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.common import ceil_ms, median, use_project_paths
+from bench.common import ceil_ms, median
+from harness.clock import VirtualClock
+from harness.cloudformation import make_event, properties
+from harness.lookoutvision import description
 
 FINISH_AFTER_S = (0, 30, 300, 1200, 3000)
 WAIT_TIMEOUT_S = 55 * 60
@@ -97,9 +100,6 @@ class JobThatFinishes:
     """A Lookout for Vision client whose job is RUNNING until ``finish_at`` and SUCCEEDED from then on."""
 
     def __init__(self, clock: Any, finish_at: float, call_s: float) -> None:
-        from support import description
-
-        self._description = description
         self.clock = clock
         self.finish_at = finish_at
         self.call_s = call_s
@@ -113,7 +113,7 @@ class JobThatFinishes:
             self.detected_at = self.clock.now()
         self.clock.sleep(self.call_s)
         status = "SUCCEEDED" if done else "RUNNING"
-        return {"ModelPackagingDescription": self._description(status, project=ProjectName, job=JobName)}
+        return {"ModelPackagingDescription": description(status, project=ProjectName, job=JobName)}
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,6 @@ class OursRun:
 
 
 def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> OursRun:
-    use_project_paths()
-    from support import VirtualClock, make_event, properties
-
     from model_packaging_job import lifecycle, response
 
     clock = VirtualClock(EPOCH)
@@ -308,7 +305,6 @@ def measure(
 
 
 def describe_models(function: dict[str, Any]) -> dict[str, Any]:
-    use_project_paths()
     from model_packaging_job import continuation, waiting
 
     return {

@@ -7,6 +7,7 @@ This checks the shape and the bookkeeping of bench's results, never timings or t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -16,13 +17,9 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# pytest's pythonpath holds the handler and tests/, not the root; bench is imported from the root as its
-# `python -m bench.run` does.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import gate, report
 
-from bench import gate, report  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SYNTH_KEYS = {
     "n",
@@ -134,6 +131,21 @@ def test_the_published_results_md_is_what_the_report_makes_of_results_json() -> 
     results = _published()
     assert results["targets"] == report.evaluate(results)
     assert (ROOT / "bench" / "RESULTS.md").read_text() == report.render(results)
+
+
+def test_bench_and_harness_import_nothing_from_tests() -> None:
+    """What the benchmark shares with the tests lives in harness/, which both import; tests/ is the tests' own."""
+    test_modules = {path.stem for path in (ROOT / "tests").rglob("*.py")} | {"tests"}
+    for path in sorted([*(ROOT / "bench").glob("*.py"), *(ROOT / "harness").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            found = {name.split(".")[0] for name in names} & test_modules
+            assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)} from tests/"
 
 
 @pytest.fixture(scope="module")
