@@ -16,7 +16,7 @@ jitter is seeded by the same seed that draws the finish moment.
 CRHELPER and the PROVIDER framework are models of their documented mechanics (see ``crhelper_model`` and
 ``provider_model``); neither runs against a real scheduler here.
 
-Shared assumptions (stated in results.json): Describe calls take no virtual time (latency is "status changed" to
+Shared assumptions (stated in the summary's models): Describe calls take no virtual time (latency is "status changed" to
 "a Describe saw it", the API round trip excluded on every side); a short invocation (one Describe, a hand-off or an
 answer) is billed ``SHORT_INVOCATION_S``; an asynchronous self-invocation starts ``HANDOFF_GAP_S`` after the
 previous one hands off.
@@ -52,12 +52,12 @@ class Prices:
 
     def describe(self) -> dict[str, str]:
         return {
-            "lambda_arm64": "$0.0000133334 per GB-second (AWS Lambda pricing, Arm, first 7.5 billion GB-s/month)",
-            "lambda_requests": "$0.20 per 1M requests",
-            "stepfunctions_standard": "$0.025 per 1,000 state transitions (Standard workflows)",
-            "eventbridge_scheduled_rules": "free (EventBridge scheduled rules carry no charge)",
-            "note": "free tiers ignored; every Lambda GB-s priced at the arm64 rate, although the Provider "
-            "framework's own functions are x86_64 (its default), which would cost it 25% more per GB-s",
+            "lambda_arm64": "Lambda on Arm $0.0000133334 per GB-s (the first 7.5 billion GB-s a month)",
+            "lambda_requests": "$0.20 per 1M Lambda requests",
+            "stepfunctions_standard": "Step Functions Standard $0.025 per 1,000 state transitions",
+            "eventbridge_scheduled_rules": "EventBridge scheduled rules free",
+            "note": "free tiers ignored; every GB-s at the Arm rate, though the Provider framework's own functions "
+            "are x86_64 (its default), 25% dearer",
         }
 
 
@@ -214,6 +214,18 @@ def invocation_allowance(waited_s: float) -> int:
     return max(1, math.ceil(5 * waited_s / 3600.0 - 1e-9))
 
 
+def usd_per_second_of_waiting(
+    function: dict[str, Any], assumptions: Assumptions = ASSUMPTIONS, prices: Prices = PRICES
+) -> dict[str, float]:
+    """What a further second of waiting costs ours (its function keeps running) and the Provider (a state transition
+    and two short invocations per query interval): the per-seed cost ratio tends to theirs as the wait grows."""
+    poll_gb_s = 2 * assumptions.short_invocation_s * assumptions.provider_memory_mb / 1024.0
+    return {
+        "ours": cost_usd(0, function["memory_mb"] / 1024.0, prices=prices),
+        "provider": cost_usd(2, poll_gb_s, 1, prices) / assumptions.provider_query_interval_s,
+    }
+
+
 def phase_window_s(assumptions: Assumptions = ASSUMPTIONS) -> float:
     """The span the finish phase is drawn from: the longest poll period of the three systems, so that the finish
     falls at a random point of every system's period (crhelper's rate is a whole number of the Provider's)."""
@@ -317,6 +329,7 @@ def describe_models(function: dict[str, Any]) -> dict[str, Any]:
         "creation)",
         "provider_query_interval_s": ASSUMPTIONS.provider_query_interval_s,
         "finish_phase_window_s": phase_window_s(),
+        "usd_per_s_waiting": usd_per_second_of_waiting(function),
         "finish_phase": "for T > 0 each seed's job finishes at T + a phase drawn uniformly from [0, window), the "
         "same moment for all three systems; at T = 0 it is already SUCCEEDED when the request arrives",
     }
