@@ -6,9 +6,9 @@ systems (crhelper's rate); at T = 0 the job is already SUCCEEDED when the reques
 one per seed, are fed to all three systems, and each is reported as the median and the worst over the seeds; a cost
 ratio is formed per seed, at one finish moment.
 
-OURS runs the real code on a virtual clock. Each simulated Lambda invocation is one call of ``step.run``, the step
-the handler's entry point runs: a ``Continuation`` goes on in a new invocation with the event it carries, and the
-last one's ``Answer`` must be SUCCESS. Only time, sleep and randomness are injected (``packaging_job.Clock``); the
+OURS runs the real code on a virtual clock. Each simulated Lambda invocation is one call of ``lifecycle.run``, the
+step the handler's entry point runs: a ``Continuation`` goes on in a new invocation with the event it carries, and
+the last one's ``Answer`` must be SUCCESS. Only time, sleep and randomness are injected (``outbound.Clock``); the
 client is a fake whose job reports RUNNING before the finish moment and SUCCEEDED from then on. The function's
 timeout and memory are read from the synthesized template, so they are the ones the construct deploys. Its poll
 jitter is seeded by the same seed that draws the finish moment.

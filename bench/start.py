@@ -1,6 +1,6 @@
 """Figure 5, the component check and starting the job from the stack: API calls and latency of the real step.
 
-Each row runs ``step.run`` (the handler's invocation step) on a virtual clock, one call per simulated invocation as
+Each row runs ``lifecycle.run`` (the handler's invocation step) on a virtual clock, one call per simulated invocation as
 in figure 4, against fakes of the two APIs: a Lookout for Vision client whose job is RUNNING until its finish
 moment and SUCCEEDED with its Greengrass output from then on, and a Greengrass client whose component version is
 DEPLOYABLE. Rows:
