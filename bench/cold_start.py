@@ -27,7 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import NEWEST_BOTO3, median, offline_env, use_project_paths
+from bench.common import NEWEST_BOTO3, median
+from harness.cloudformation import ResponseRecorder, make_event
+from harness.lookoutvision import FakeLookoutVision, description, ok
+from harness.offline import offline_env
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 CHILD_TIMEOUT_S = 60
@@ -134,9 +137,6 @@ def build_handler_asset(target: Path) -> Path:
 
 
 def measure(runs: int, progress: Callable[[str], None] = lambda _message: None) -> dict[str, Any]:
-    use_project_paths()
-    from support import FakeLookoutVision, ResponseRecorder, description, make_event, ok
-
     if not (NEWEST_BOTO3 / "boto3").is_dir():
         raise RuntimeError(f"{NEWEST_BOTO3} is missing: run `make setup` first")
     ours_ms: list[float] = []

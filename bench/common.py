@@ -5,25 +5,14 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.offline import offline_env
+
 ROOT = Path(__file__).resolve().parents[1]
-TESTS_DIR = ROOT / "tests"
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 NODE_BIN = ROOT / "node_modules" / ".bin"
-
-
-def use_project_paths() -> None:
-    """Make the test doubles (support) importable, the way pytest does through pyproject's ``pythonpath`` (the
-    handler package is installed, as ``make setup`` does)."""
-    if str(TESTS_DIR) not in sys.path:
-        sys.path.insert(0, str(TESTS_DIR))
-
-
-use_project_paths()
-from support import offline_env  # noqa: E402  (the one offline environment, in the test support code)
 
 
 def cdk_env() -> dict[str, str]:

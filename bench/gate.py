@@ -6,9 +6,9 @@ systems (crhelper's rate); at T = 0 the job is already SUCCEEDED when the reques
 one per seed, are fed to all three systems, and each is reported as the median and the worst over the seeds; a cost
 ratio is formed per seed, at one finish moment.
 
-OURS runs the real code on a virtual clock. Each simulated Lambda invocation is one call of ``step.run``, the step
-the handler's entry point runs: a ``Continuation`` goes on in a new invocation with the event it carries, and the
-last one's ``Answer`` must be SUCCESS. Only time, sleep and randomness are injected (``packaging_job.Clock``); the
+OURS runs the real code on a virtual clock. Each simulated Lambda invocation is one call of ``lifecycle.run``, the
+step the handler's entry point runs: a ``Continuation`` goes on in a new invocation with the event it carries, and
+the last one's ``Answer`` must be SUCCESS. Only time, sleep and randomness are injected (``outbound.Clock``); the
 client is a fake whose job reports RUNNING before the finish moment and SUCCEEDED from then on. The function's
 timeout and memory are read from the synthesized template, so they are the ones the construct deploys. Its poll
 jitter is seeded by the same seed that draws the finish moment.
@@ -16,7 +16,7 @@ jitter is seeded by the same seed that draws the finish moment.
 CRHELPER and the PROVIDER framework are models of their documented mechanics (see ``crhelper_model`` and
 ``provider_model``); neither runs against a real scheduler here.
 
-Shared assumptions (stated in results.json): Describe calls take no virtual time (latency is "status changed" to
+Shared assumptions (stated in the summary's models): Describe calls take no virtual time (latency is "status changed" to
 "a Describe saw it", the API round trip excluded on every side); a short invocation (one Describe, a hand-off or an
 answer) is billed ``SHORT_INVOCATION_S``; an asynchronous self-invocation starts ``HANDOFF_GAP_S`` after the
 previous one hands off.
@@ -31,7 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.common import ceil_ms, median, use_project_paths
+from bench.common import ceil_ms, median
+from harness.clock import VirtualClock
+from harness.cloudformation import make_event, properties
+from harness.lookoutvision import description
 
 FINISH_AFTER_S = (0, 30, 300, 1200, 3000)
 WAIT_TIMEOUT_S = 55 * 60
@@ -49,12 +52,12 @@ class Prices:
 
     def describe(self) -> dict[str, str]:
         return {
-            "lambda_arm64": "$0.0000133334 per GB-second (AWS Lambda pricing, Arm, first 7.5 billion GB-s/month)",
-            "lambda_requests": "$0.20 per 1M requests",
-            "stepfunctions_standard": "$0.025 per 1,000 state transitions (Standard workflows)",
-            "eventbridge_scheduled_rules": "free (EventBridge scheduled rules carry no charge)",
-            "note": "free tiers ignored; every Lambda GB-s priced at the arm64 rate, although the Provider "
-            "framework's own functions are x86_64 (its default), which would cost it 25% more per GB-s",
+            "lambda_arm64": "Lambda on Arm $0.0000133334 per GB-s (the first 7.5 billion GB-s a month)",
+            "lambda_requests": "$0.20 per 1M Lambda requests",
+            "stepfunctions_standard": "Step Functions Standard $0.025 per 1,000 state transitions",
+            "eventbridge_scheduled_rules": "EventBridge scheduled rules free",
+            "note": "free tiers ignored; every GB-s at the Arm rate, though the Provider framework's own functions "
+            "are x86_64 (its default), 25% dearer",
         }
 
 
@@ -97,9 +100,6 @@ class JobThatFinishes:
     """A Lookout for Vision client whose job is RUNNING until ``finish_at`` and SUCCEEDED from then on."""
 
     def __init__(self, clock: Any, finish_at: float, call_s: float) -> None:
-        from support import description
-
-        self._description = description
         self.clock = clock
         self.finish_at = finish_at
         self.call_s = call_s
@@ -113,7 +113,7 @@ class JobThatFinishes:
             self.detected_at = self.clock.now()
         self.clock.sleep(self.call_s)
         status = "SUCCEEDED" if done else "RUNNING"
-        return {"ModelPackagingDescription": self._description(status, project=ProjectName, job=JobName)}
+        return {"ModelPackagingDescription": description(status, project=ProjectName, job=JobName)}
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,6 @@ class OursRun:
 
 
 def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> OursRun:
-    use_project_paths()
-    from support import VirtualClock, make_event, properties
-
     from model_packaging_job import lifecycle, response
 
     clock = VirtualClock(EPOCH)
@@ -215,6 +212,18 @@ SYSTEMS = ("ours", "crhelper", "provider")
 def invocation_allowance(waited_s: float) -> int:
     """ "At most 5 invocations per hour of waiting", in whole invocations: ceil(5 x hours waited), at least 1."""
     return max(1, math.ceil(5 * waited_s / 3600.0 - 1e-9))
+
+
+def usd_per_second_of_waiting(
+    function: dict[str, Any], assumptions: Assumptions = ASSUMPTIONS, prices: Prices = PRICES
+) -> dict[str, float]:
+    """What a further second of waiting costs ours (its function keeps running) and the Provider (a state transition
+    and two short invocations per query interval): the per-seed cost ratio tends to theirs as the wait grows."""
+    poll_gb_s = 2 * assumptions.short_invocation_s * assumptions.provider_memory_mb / 1024.0
+    return {
+        "ours": cost_usd(0, function["memory_mb"] / 1024.0, prices=prices),
+        "provider": cost_usd(2, poll_gb_s, 1, prices) / assumptions.provider_query_interval_s,
+    }
 
 
 def phase_window_s(assumptions: Assumptions = ASSUMPTIONS) -> float:
@@ -308,7 +317,6 @@ def measure(
 
 
 def describe_models(function: dict[str, Any]) -> dict[str, Any]:
-    use_project_paths()
     from model_packaging_job import continuation, waiting
 
     return {
@@ -321,6 +329,7 @@ def describe_models(function: dict[str, Any]) -> dict[str, Any]:
         "creation)",
         "provider_query_interval_s": ASSUMPTIONS.provider_query_interval_s,
         "finish_phase_window_s": phase_window_s(),
+        "usd_per_s_waiting": usd_per_second_of_waiting(function),
         "finish_phase": "for T > 0 each seed's job finishes at T + a phase drawn uniformly from [0, window), the "
         "same moment for all three systems; at T = 0 it is already SUCCEEDED when the request arrives",
     }

@@ -1,6 +1,6 @@
 """Figure 5, the component check and starting the job from the stack: API calls and latency of the real step.
 
-Each row runs ``step.run`` (the handler's invocation step) on a virtual clock, one call per simulated invocation as
+Each row runs ``lifecycle.run`` (the handler's invocation step) on a virtual clock, one call per simulated invocation as
 in figure 4, against fakes of the two APIs: a Lookout for Vision client whose job is RUNNING until its finish
 moment and SUCCEEDED with its Greengrass output from then on, and a Greengrass client whose component version is
 DEPLOYABLE. Rows:
@@ -21,8 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import median, use_project_paths
+from bench.common import median
 from bench.gate import ASSUMPTIONS, EPOCH, Assumptions, invocation_allowance
+from harness.clock import VirtualClock
+from harness.cloudformation import make_event, properties
+from harness.lookoutvision import description
 
 ROWS: tuple[tuple[str, int], ...] = (("component", 0), ("start", 0), ("start", 300))
 COMPONENT = "com.example.pcb-defects"
@@ -45,7 +48,6 @@ class _Job:
 
     def describe_model_packaging_job(self, *, ProjectName: str, JobName: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError
-        from support import description
 
         self.calls["describe"] += 1
         if self.started_at is None:
@@ -85,8 +87,6 @@ class StartRun:
 
 
 def _properties(mode: str) -> dict[str, Any]:
-    from support import properties
-
     if mode == "component":
         return properties(ExpectedComponentName=COMPONENT)
     greengrass = {
@@ -99,9 +99,6 @@ def _properties(mode: str) -> dict[str, Any]:
 
 
 def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> StartRun:
-    use_project_paths()
-    from support import VirtualClock, make_event
-
     from model_packaging_job import lifecycle, response
 
     clock = VirtualClock(EPOCH)

@@ -1,5 +1,6 @@
 """The benchmark measures what it reports: one finish moment per seed for all three gate models, latency as the
-median and the worst, every target row kept with a reason; and ``python -m bench.run --quick`` still runs.
+median and the worst, every target row kept with a reason; RESULTS.md is rebuilt from the committed summary alone;
+and ``python -m bench.run --quick`` still runs.
 
 This checks the shape and the bookkeeping of bench's results, never timings or targets: those are what
 `make bench` measures and reports.
@@ -7,6 +8,7 @@ This checks the shape and the bookkeeping of bench's results, never timings or t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -16,13 +18,9 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# pytest's pythonpath holds the handler and tests/, not the root; bench is imported from the root as its
-# `python -m bench.run` does.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import gate, report, summary
 
-from bench import gate, report  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SYNTH_KEYS = {
     "n",
@@ -50,7 +48,8 @@ GATE_KEYS = {
     for figure in ("latency_s_median", "latency_s_worst", "invocations_worst", "cost_usd_median", "cost_usd_worst")
 }
 FUNCTION = {"timeout_s": 900, "memory_mb": 128, "architectures": ["arm64"], "runtime": "python3.14"}
-PUBLISHED = ROOT / "bench" / "results.json"
+PUBLISHED = ROOT / "bench" / "summary.json"
+COMMITTED_DATA_LINES = 600  # the summary is what is committed, not the runs it summarizes
 
 
 class Recorder:
@@ -102,12 +101,13 @@ def test_latency_is_reported_as_median_and_worst_for_each_system() -> None:
         latencies = sorted(r[f"{system}_latency_s"] for r in row["runs"])
         assert row[f"{system}_latency_s_median"] == latencies[2]
         assert row[f"{system}_latency_s_worst"] == latencies[-1]
-    markdown = report.render({**_published(), "gate": [row]})
+    markdown = report.render({**_published(), "gate": [summary.gate_row(row)]})
     assert "| ours latency s (median / worst) | crhelper latency s (median / worst) |" in markdown
+    assert " | 2.00 / 4.00 | " in markdown
 
 
 def _published() -> dict[str, Any]:
-    return json.loads(PUBLISHED.read_text())
+    return summary.load(PUBLISHED)
 
 
 def _target_rows(markdown: str) -> list[str]:
@@ -126,18 +126,60 @@ def test_every_target_row_is_kept_with_a_reason_met_or_missed() -> None:
     assert {t["met"] for t in targets} == {True, False}
     for target, line in zip(targets, rows, strict=True):
         assert target["reason"].strip() and "\n" not in target["reason"], target
-        assert line.endswith(f"| {target['reason'].replace('|', chr(92) + '|')} |")
+        assert not any("|" in target[key] for key in ("row", "target", "reason")), target  # one cell each
+        assert line.endswith(f"| {target['reason']} |")
         assert ("| met |" in line) is target["met"]
 
 
-def test_the_published_results_md_is_what_the_report_makes_of_results_json() -> None:
+def test_the_published_results_md_is_what_the_report_makes_of_the_summary() -> None:
     results = _published()
     assert results["targets"] == report.evaluate(results)
     assert (ROOT / "bench" / "RESULTS.md").read_text() == report.render(results)
 
 
+def test_python_m_bench_report_rebuilds_results_md_from_the_committed_summary_alone(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text(PUBLISHED.read_text())
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.report", str(tmp_path / "summary.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (tmp_path / "RESULTS.md").read_text() == (ROOT / "bench" / "RESULTS.md").read_text()
+
+
+def test_the_committed_bench_data_is_a_summary_not_the_runs() -> None:
+    data = sorted((ROOT / "bench").glob("*.json"))
+    assert data == [PUBLISHED], data  # the raw runs go to build/, which git ignores
+    assert sum(len(path.read_text().splitlines()) for path in data) <= COMMITTED_DATA_LINES
+    text = PUBLISHED.read_text()
+    assert '"seed":' not in text and '_runs_s"' not in text and '_runs_ms"' not in text  # no run by run figures
+
+
+def test_bench_and_harness_import_nothing_from_tests() -> None:
+    """What the benchmark shares with the tests lives in harness/, which both import; tests/ is the tests' own."""
+    test_modules = {path.stem for path in (ROOT / "tests").rglob("*.py")} | {"tests"}
+    for path in sorted([*(ROOT / "bench").glob("*.py"), *(ROOT / "harness").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            found = {name.split(".")[0] for name in names} & test_modules
+            assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)} from tests/"
+
+
+QuickRun = tuple[dict[str, Any], dict[str, Any], str]
+
+
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    """The raw runs (bench-raw.json), the summary and RESULTS.md of one ``--quick`` run."""
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
@@ -149,15 +191,16 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    results = json.loads((out / "results.json").read_text())
-    return results, (out / "RESULTS.md").read_text()
+    raw = json.loads((out / "bench-raw.json").read_text())
+    return raw, summary.load(out / "summary.json"), (out / "RESULTS.md").read_text()
 
 
 @pytest.mark.slow
-def test_quick_run_writes_every_figure(quick_run: tuple[dict[str, Any], str]) -> None:
-    results, _ = quick_run
-    assert {"synth", "asset", "cold_start", "gate", "prices", "targets", "meta"} <= set(results)
-    assert results["meta"]["quick"] is True
+def test_quick_run_writes_every_figure(quick_run: QuickRun) -> None:
+    results, summarized, _ = quick_run
+    assert {"synth", "asset", "cold_start", "gate", "start", "prices", "meta"} <= set(results)
+    assert {"synth", "asset", "cold_start", "gate", "start", "models", "targets", "meta"} <= set(summarized)
+    assert results["meta"]["quick"] is summarized["meta"]["quick"] is True
 
     [row] = results["synth"]
     assert SYNTH_KEYS <= set(row)
@@ -177,8 +220,8 @@ def test_quick_run_writes_every_figure(quick_run: tuple[dict[str, Any], str]) ->
 
 
 @pytest.mark.slow
-def test_quick_run_gate_rows_are_sane(quick_run: tuple[dict[str, Any], str]) -> None:
-    results, _ = quick_run
+def test_quick_run_gate_rows_are_sane(quick_run: QuickRun) -> None:
+    results, _, _ = quick_run
     rows = results["gate"]
     assert [r["finish_after_s"] for r in rows] == [0, 30, 300, 1200, 3000]
     for row in rows:
@@ -201,8 +244,10 @@ def test_quick_run_gate_rows_are_sane(quick_run: tuple[dict[str, Any], str]) -> 
 
 
 @pytest.mark.slow
-def test_quick_run_results_md_marks_every_target(quick_run: tuple[dict[str, Any], str]) -> None:
-    results, markdown = quick_run
+def test_quick_run_results_md_marks_every_target(quick_run: QuickRun) -> None:
+    _, results, markdown = quick_run
+    assert markdown == report.render(results)  # rebuilt from the summary alone
+    assert results["targets"] == report.evaluate(results)
     assert results["targets"]
     for target in results["targets"]:
         assert isinstance(target["met"], bool)

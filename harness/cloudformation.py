@@ -1,0 +1,101 @@
+"""The CloudFormation end of the custom resource: the events it sends and the ResponseURL that records the answers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from harness.loopback import LoopbackServer, read_body, reply, wait_until
+from model_packaging_job.contract import RESOURCE_TYPE
+
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"
+)
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:LookoutVisionModelGate-Handler-AbCdEf123456"
+
+
+def properties(project: str = "pcb", job: str = "pcb-v3-x86", **extra: Any) -> dict[str, Any]:
+    return {"ServiceToken": FUNCTION_ARN, "ProjectName": project, "JobName": job, **extra}
+
+
+def make_event(
+    request_type: str = "Create",
+    response_url: str = "http://127.0.0.1:9/response",
+    props: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+    old_props: dict[str, Any] | None = None,
+    logical_id: str = "ModelPackagingJob21DA863A",
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": FUNCTION_ARN,
+        "ResponseURL": response_url,
+        "StackId": STACK_ID,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": RESOURCE_TYPE,
+        "ResourceProperties": props if props is not None else properties(),
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_props is not None:
+        event["OldResourceProperties"] = old_props
+    return event
+
+
+class ResponseRecorder(LoopbackServer):
+    """Records the PUTs a handler sends to its ResponseURL, and when each arrived. ``fail_first`` answers 500 that
+    many times first; ``always_fail`` never accepts."""
+
+    methods = ("PUT",)
+
+    def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
+        super().__init__()
+        self.bodies: list[dict[str, Any]] = []
+        self.raw: list[bytes] = []
+        self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        self.answer_times: list[float] = []
+        self.attempt_log: list[tuple[float, bool]] = []  # (arrived at, accepted) for every PUT
+        self.attempts = 0
+        self.fail_first, self.always_fail = fail_first, always_fail
+        self._lock = threading.Lock()
+        self.received = threading.Event()
+        # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
+        self.url += (
+            "/cloudformation-custom-resource-response-useast1/"
+            "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/LookoutVisionModelGate/x%7CJob%7Cid"
+            "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T160000Z&X-Amz-SignedHeaders=host"
+            "&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"
+            "&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        )
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raw = read_body(request)
+        arrived = time.time()
+        with self._lock:
+            self.attempts += 1
+            accepted = not (self.always_fail or self.attempts <= self.fail_first)
+            self.attempt_log.append((arrived, accepted))
+            if accepted:
+                self.raw.append(raw)
+                self.bodies.append(json.loads(raw))
+                self.headers.append(dict(request.headers))
+                self.paths.append(request.path)
+                self.answer_times.append(arrived)
+        reply(request, 200 if accepted else 500)
+        if accepted:
+            self.received.set()
+
+    @property
+    def only(self) -> dict[str, Any]:
+        """The single answer; fails the test if there were none or several."""
+        assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
+        return self.bodies[0]
+
+    def wait_answers(self, count: int, timeout_s: float) -> None:
+        wait_until(lambda: len(self.bodies) >= count, timeout_s, f"{count} answer(s) at the ResponseURL")

@@ -1,0 +1,86 @@
+"""HTTP/1.1 servers on 127.0.0.1 for the stand-ins that speak the wire, and waiting on them with a time bound."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class HarnessError(AssertionError):
+    """A stand-in could not do what a test asked within its time bound."""
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+class LoopbackServer:
+    """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. Requests of ``methods`` go to
+    ``self._handle(request)``. A client that hangs up mid-answer (a read timeout, a killed runtime) is a scenario
+    here, so only other errors of a handler are printed."""
+
+    methods: tuple[str, ...] = ("GET",)
+    poll_s = 0.02  # how soon serve_forever notices a shutdown
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        for method in self.methods:
+            setattr(Handler, f"do_{method}", lambda request: owner._handle(request))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = self._handle_error  # type: ignore[method-assign]
+        self.server.socket.listen(512)  # a hundred clients connecting at once, as in the load test
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(self.poll_s,), daemon=True)
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            traceback.print_exc()
+
+
+def reply(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: Mapping[str, str] = {}) -> None:
+    request.send_response(status)
+    for key, value in headers.items():
+        request.send_header(key, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def read_body(request: BaseHTTPRequestHandler) -> bytes:
+    return request.rfile.read(int(request.headers.get("Content-Length") or 0))
+
+
+def json_headers(extra: Mapping[str, str] = {}) -> dict[str, str]:
+    return {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **extra}

@@ -1,0 +1,29 @@
+"""The one offline environment that the tests, the benchmark and their child processes run in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+# What AWS clients get in every test, benchmark and child process: the documented example keys, a Region and no
+# instance-metadata lookups, so nothing can reach AWS. OFFLINE_ENV adds the switches that quiet jsii and the CDK CLI.
+AWS_OFFLINE = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+OFFLINE_ENV = {
+    **AWS_OFFLINE,
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+# What a developer's shell may set that would send a call elsewhere.
+ONLINE_VARS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LOOKOUTVISION")
+
+
+def offline_env(base: Mapping[str, str] = os.environ, **extra: str) -> dict[str, str]:
+    """``base`` (pass ``{}`` to start from scratch) without ONLINE_VARS, with OFFLINE_ENV and then ``extra``."""
+    return {**{k: v for k, v in base.items() if k not in ONLINE_VARS}, **OFFLINE_ENV, **extra}
