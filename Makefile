@@ -132,7 +132,7 @@ cfn-lint: synth
 # they started; the rest mostly computes, in two sessions (its tests marked slow, which drive the CDK CLI, and the
 # others), since one pytest session uses one core. Each part starts once the installs it needs are done, so on a
 # clean clone the checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of
-# the suite (tests/test_app.py); `make cfn-lint` runs it alone.
+# the suite (tests/app/test_app.py); `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/runtime
 DEPLOY_SUITES := tests/deploy
 
@@ -156,8 +156,8 @@ test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 
 # The package at the lowest dependency versions it declares, as a consumer installs it: its wheel (built, like the
 # wheel test's, from a copy of the source so that nothing is written into the tree) in the venv of
-# requirements-lowest.txt, where the example apps and every README block synthesize (tests/test_lowest_versions.py,
-# tests/test_readme.py). The venv is made once (make setup); each run installs the current wheel.
+# requirements-lowest.txt, where the example apps and every README block synthesize (tests/construct/test_lowest_versions.py,
+# tests/construct/test_readme.py). The venv is made once (make setup); each run installs the current wheel.
 test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
 	rm -rf $(LOWEST_VENV)/src $(LOWEST_VENV)/dist
 	mkdir -p $(LOWEST_VENV)/src
@@ -167,19 +167,19 @@ test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
 		--wheel-dir $(LOWEST_VENV)/dist $(LOWEST_VENV)/src
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
 		--force-reinstall $(LOWEST_VENV)/dist/*.whl
-	LOWEST_VERSIONS=1 $(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_lowest_versions.py tests/test_readme.py
+	LOWEST_VERSIONS=1 $(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider tests/construct/test_lowest_versions.py tests/construct/test_readme.py
 
-# The loop while editing, in under a minute: the unit tests, the in-process handler suite over loopback HTTP, and the
-# in-process construct tests. No CDK CLI, wheel or venv builds, MiniStack, the CLI's subprocess tests or the runtime
-# suite: `make test` runs those too, and is what CI runs.
-FAST_TESTS := tests/unit $(addprefix tests/test_,handler.py construct.py consumers.py security.py readme.py bench.py lowest_versions.py)
+# The loop while editing: every layer that runs in process (a new test file lands in it by its folder), less the tests
+# marked slow (the CDK CLI). No wheel or venv builds, MiniStack or runtime suite: `make test` runs those too, and is
+# what CI runs.
+FAST_LAYERS := unit protocol construct cli app benchmark
 
 test-fast: $(PY_STAMP) $(NODE_STAMP)
-	pytest -q -m "not slow" $(FAST_TESTS)
+	pytest -q -m "not slow" $(addprefix tests/,$(FAST_LAYERS))
 
 # Rewrite the integ_*.py snapshots after an intended template change (make test compares against them).
 integ-update: $(PY_STAMP) $(NODE_STAMP)
-	INTEG_UPDATE=1 pytest tests/test_integ_snapshots.py -k committed_snapshot
+	INTEG_UPDATE=1 pytest tests/construct/test_integ_snapshots.py -k committed_snapshot
 
 bench: setup
 	python -m bench.run

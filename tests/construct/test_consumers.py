@@ -1,5 +1,5 @@
 """Every consumer path of a ModelPackagingJob: outputs and exports, Fn::GetStackOutput, SSM parameters, and the gated
-Greengrass deployment (in one stack and across stacks). The CDK Pipelines example is tests/test_pipeline_app.py."""
+Greengrass deployment (in one stack and across stacks). The CDK Pipelines example is tests/app/test_pipeline_app.py."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from cdk_lookoutvision_packaging import cli
 from model_packaging_job import contract, outbound
 from model_packaging_job import job as jobs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 FAST = ("--interval", "0.2s")

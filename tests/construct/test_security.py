@@ -1,6 +1,6 @@
 """Security checks on every stack the example app synthesizes: cdk-nag's AwsSolutions pack with 0 unsuppressed
 findings, narrow suppressions with reasons, and no secrets in environment variables. The IAM statements themselves
-are asserted exactly, so without wildcards but the one the service forces, in tests/test_construct.py."""
+are asserted exactly, so without wildcards but the one the service forces, in tests/construct/test_construct.py."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import pytest
 
 from bench import gate, report, summary
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SYNTH_KEYS = {
     "n",

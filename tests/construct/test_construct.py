@@ -23,7 +23,7 @@ from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
 from model_packaging_job import continuation, contract, properties, waiting
 from model_packaging_job.contract import DATA_KEYS, RESOURCE_TYPE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HANDLER_SRC = ROOT / "lambda" / "model_packaging_job"
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
@@ -97,7 +97,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     tokens = stack("Tokens")
     project = cdk.CfnParameter(tokens, "Project", type="String")
     job = cdk.CfnParameter(tokens, "JobName", type="String")
-    # expected_component_name cannot be a token (tests/test_consumers.py): it keys the Greengrass deployment.
+    # expected_component_name cannot be a token (tests/construct/test_consumers.py): it keys the Greengrass deployment.
     jobs["tokens"] = ModelPackagingJob(
         tokens, "Job", project_name=project.value_as_string, job_name=job.value_as_string
     )

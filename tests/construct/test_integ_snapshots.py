@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 APPS = sorted(TESTS.glob("integ_*.py"))

@@ -16,7 +16,7 @@ import pytest
 from model_packaging_job import contract
 from model_packaging_job.contract import RESOURCE_TYPE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 STACK = "LookoutVisionModelGate"
