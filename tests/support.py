@@ -505,11 +505,9 @@ class ResponseRecorder(LoopbackServer):
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         self.answer_times: list[float] = []
-        self.attempt_log: list[tuple[float, bool]] = []  # (arrived at, accepted) for every PUT
         self.attempts = 0
         self.fail_first, self.always_fail = fail_first, always_fail
         self._lock = threading.Lock()
-        self.received = threading.Event()
         # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
         self.url += (
             "/cloudformation-custom-resource-response-useast1/"
@@ -525,7 +523,6 @@ class ResponseRecorder(LoopbackServer):
         with self._lock:
             self.attempts += 1
             accepted = not (self.always_fail or self.attempts <= self.fail_first)
-            self.attempt_log.append((arrived, accepted))
             if accepted:
                 self.raw.append(raw)
                 self.bodies.append(json.loads(raw))
@@ -533,17 +530,12 @@ class ResponseRecorder(LoopbackServer):
                 self.paths.append(request.path)
                 self.answer_times.append(arrived)
         reply(request, 200 if accepted else 500)
-        if accepted:
-            self.received.set()
 
     @property
     def only(self) -> dict[str, Any]:
         """The single answer; fails the test if there were none or several."""
         assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
         return self.bodies[0]
-
-    def wait_answers(self, count: int, timeout_s: float) -> None:
-        wait_until(lambda: len(self.bodies) >= count, timeout_s, f"{count} answer(s) at the ResponseURL")
 
 
 # --- starting jobs (StartModelPackagingJob) and Greengrass ----------------------------------------------------------
