@@ -1,12 +1,10 @@
-"""Shared pytest set-up: the offline AWS environment, the pinned Node.js on PATH, and the session's one synth."""
+"""Shared pytest set-up: the offline AWS environment and the pinned Node.js on PATH."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-import pytest
 from support import OFFLINE_ENV, ONLINE_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,13 +18,5 @@ _node_bin = ROOT / "node_modules" / ".bin"
 if _node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(_node_bin)):
     os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
-# Counts what the reliability suites did and prints the figures at the end of every run.
+# Counts what the runtime suites did and prints the figures at the end of a run that ran them.
 pytest_plugins = ["reliability_report"]
-
-
-@pytest.fixture(scope="session")
-def gate_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The gate stack as the real `cdk synth` writes it, once per session, for every suite on the runtime stand-in."""
-    from lambda_runtime import synthesized_gate
-
-    return synthesized_gate(tmp_path_factory.mktemp("gate-synth"))

@@ -7,18 +7,16 @@
   ``/var/runtime``; without Python 3.13, the venv's Python on ``.deps/boto3-newest``, and RUNTIME_NOTE says so). Each
   execution environment is one process, ``python -S -m awslambdaric <Handler>``, in the task root, with
   ``PYTHONPATH=<task root>:<runtime dir>`` and an environment built from scratch; ``-S`` keeps the development
-  site-packages out (``-I`` would also drop PYTHONPATH). :func:`probe_runtime` proves that environment.
-- **The Runtime API** is served per environment on 127.0.0.1 (``/next`` long-polls and carries the request id,
-  deadline, function ARN and trace headers; ``/response``, ``/error``, ``/init/error``). As in Lambda, an idle
-  environment is frozen (SIGSTOP) and thawed for its next invocation; one that has not answered by its deadline is
-  killed ("Task timed out"), and the next invocation gets a new process. Logs arrive framed on
-  ``_LAMBDA_TELEMETRY_LOG_FD``, and from stdout/stderr; START, END and REPORT lines are added as Lambda adds them.
-- **lambda:Invoke** (:class:`LambdaInvokeAPI`, reached through ``AWS_ENDPOINT_URL_LAMBDA``) answers an ``Event``
-  call with 202 and queues it as a new invocation, so a handed-off wait continues end to end; failures and late
-  answers can be injected. **Lookout for Vision** is ``support.FakeLookoutVision`` (``AWS_ENDPOINT_URL_LOOKOUTVISION``).
+  site-packages out. :func:`probe_runtime` proves that environment.
+- **The Runtime API** is served per environment on 127.0.0.1 (``/next`` long-polls and carries the request id and
+  deadline). As in Lambda, an idle environment is frozen (SIGSTOP) and thawed for its next invocation; one that has
+  not answered by its deadline is killed ("Task timed out"), and the next invocation gets a new process. Logs arrive
+  framed on ``_LAMBDA_TELEMETRY_LOG_FD``, and from stdout and stderr.
+- **lambda:Invoke** (:class:`LambdaInvokeAPI`, reached through ``AWS_ENDPOINT_URL_LAMBDA``) answers a signed ``Event``
+  call with 202 and queues it as a new invocation, so a handed-off wait continues end to end. Lookout for Vision and
+  Greengrass are ``support``'s loopback fakes.
 
-A test gives each invocation its deadline (the template's Timeout by default), so a handler can be made to hand off
-after seconds. Every wait here is bounded, and :meth:`LambdaFunction.close` kills every process it started.
+Every wait here is bounded, and :meth:`LambdaFunction.close` kills every process it started.
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -73,7 +71,6 @@ else:
     RUNTIME_NOTE = f"no Python {RUNTIME_TARGET} on this machine: the asset runs on the venv's Python ({VENV_PYTHON})"
 GATE_STACK = "LookoutVisionModelGate"
 LAMBDA_TASK_ROOT = "/var/task"
-ASYNC_PAYLOAD_LIMIT = 256 * 1024  # Lambda's limit for an asynchronous invocation's payload
 
 # Every runtime process started and not yet reaped, killed at interpreter exit even after an abnormal teardown.
 _LIVE_PROCESSES: set[subprocess.Popen[bytes]] = set()
@@ -102,7 +99,6 @@ def say(config: Any, line: str) -> None:
 class FunctionSpec:
     """What the template says about the handler function."""
 
-    logical_id: str
     handler: str
     environment: dict[str, str]
     timeout_s: int
@@ -110,48 +106,36 @@ class FunctionSpec:
     runtime: str
     log_format: str
     asset_dir: Path
-    async_retries: int
 
     @classmethod
     def from_template(cls, template: Mapping[str, Any], assembly_dir: Path) -> FunctionSpec:
-        resources = template["Resources"]
-        [(logical_id, function)] = [(k, v) for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"]
+        [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
         props = function["Properties"]
-        asset_dir = assembly_dir / function["Metadata"]["aws:asset:path"]
-        # Lambda retries a failed asynchronous invocation twice, unless an EventInvokeConfig says otherwise. Only a
-        # function without retries is modelled (a retry would answer CloudFormation twice): tests assert it is ours.
-        retries = [
-            int(r["Properties"].get("MaximumRetryAttempts", 2))
-            for r in resources.values()
-            if r["Type"] == "AWS::Lambda::EventInvokeConfig"
-            and r["Properties"].get("FunctionName") == {"Ref": logical_id}
-        ]
         return cls(
-            logical_id=logical_id,
             handler=props["Handler"],
             environment={str(k): str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             timeout_s=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
             runtime=str(props.get("Runtime", "")),
             log_format=str(props.get("LoggingConfig", {}).get("LogFormat", "Text")),
-            asset_dir=asset_dir,
-            async_retries=retries[0] if retries else 2,
+            asset_dir=assembly_dir / function["Metadata"]["aws:asset:path"],
         )
 
 
 @dataclass(frozen=True)
 class SynthesizedApp:
-    assembly_dir: Path
     template: dict[str, Any]
     function: FunctionSpec
 
-    def custom_resources(self) -> dict[str, dict[str, Any]]:
-        return {k: v["Properties"] for k, v in self.template["Resources"].items() if v["Type"] == RESOURCE_TYPE}
+    def resource_properties(self) -> dict[str, Any]:
+        """The one custom resource's properties, as the template holds them."""
+        [props] = [r["Properties"] for r in self.template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
+        return dict(props)
 
 
 def synthesized_gate(outdir: Path, *context: str) -> SynthesizedApp:
     """The gate stack as the real CDK CLI synthesizes the app (cdk.json, then ``context`` pairs such as
-    ``startJob=true``) into ``outdir``; conftest's session fixture ``gate_app`` holds the default one."""
+    ``startJob=true``) into ``outdir``."""
     env = offline_env(PATH=os.pathsep.join([str(NODE_BIN), str(VENV_PYTHON.parent), os.environ.get("PATH", "")]))
     for var in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "PYTHONPATH"):
         env.pop(var, None)
@@ -161,7 +145,7 @@ def synthesized_gate(outdir: Path, *context: str) -> SynthesizedApp:
     if result.returncode != 0:
         raise HarnessError(f"cdk synth failed ({result.returncode}):\n{result.stderr[-4000:]}")
     template = json.loads((outdir / f"{GATE_STACK}.template.json").read_text())
-    return SynthesizedApp(outdir, template, FunctionSpec.from_template(template, outdir))
+    return SynthesizedApp(template, FunctionSpec.from_template(template, outdir))
 
 
 def prepare_task_root(spec: FunctionSpec, dest: Path, appended: Mapping[str, str] | None = None) -> Path:
@@ -172,17 +156,6 @@ def prepare_task_root(spec: FunctionSpec, dest: Path, appended: Mapping[str, str
     for rel, text in (appended or {}).items():
         (dest / rel).write_text((dest / rel).read_text() + text)
     return dest
-
-
-def map_task_root(environment: Mapping[str, str], task_root: Path) -> dict[str, str]:
-    """Rewrite values under /var/task to the local task root, the one difference from a real sandbox."""
-
-    def mapped(part: str) -> str:
-        if part == LAMBDA_TASK_ROOT or part.startswith(LAMBDA_TASK_ROOT + "/"):
-            return str(task_root) + part[len(LAMBDA_TASK_ROOT) :]
-        return part
-
-    return {k: os.pathsep.join(mapped(p) for p in v.split(os.pathsep)) for k, v in environment.items()}
 
 
 def cfn_properties(props: Mapping[str, Any], service_token: str = FUNCTION_ARN) -> dict[str, Any]:
@@ -220,7 +193,6 @@ class Invocation:
     finished_at: float | None = None
     status: str = "queued"  # queued | running | success | error | timed_out | crashed | init_failed
     result: bytes = b""
-    error_type: str = ""
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -229,12 +201,8 @@ class Invocation:
 
     @property
     def returned_in_time(self) -> bool:
-        return (
-            self.status in ("success", "error")
-            and self.finished_at is not None
-            and self.deadline is not None
-            and self.finished_at <= self.deadline
-        )
+        ended, deadline = self.finished_at, self.deadline
+        return self.status == "success" and ended is not None and deadline is not None and ended <= deadline
 
 
 def request_id_of(payload: bytes) -> str | None:
@@ -245,10 +213,6 @@ def request_id_of(payload: bytes) -> str | None:
         return None
     request_id = event.get("RequestId") if isinstance(event, dict) else None
     return request_id if isinstance(request_id, str) else None
-
-
-_NOT_FOUND = b'{"errorMessage":"not found","errorType":"NotFound"}'
-_OK = b'{"status":"OK"}'
 
 
 class RuntimeAPI(LoopbackServer):
@@ -263,7 +227,6 @@ class RuntimeAPI(LoopbackServer):
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path, env = request.path.rstrip("/"), self.env
-        error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
         match = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", path)
         if request.command == "GET" and path == "/2018-06-01/runtime/invocation/next":
             invocation = env.function.take_next(env)
@@ -272,17 +235,12 @@ class RuntimeAPI(LoopbackServer):
                 reply(request, 500, b'{"errorMessage":"shutting down","errorType":"ShuttingDown"}')
             else:
                 reply(request, 200, invocation.payload, env.function.invocation_headers(invocation))
-        elif request.command == "POST" and path == "/2018-06-01/runtime/init/error":
-            env.function.init_error(env, read_body(request), error_type)
-            reply(request, 202, _OK)
         elif request.command == "POST" and match:
-            body = read_body(request)
-            if env.function.finish(env, unquote(match[1]), match[2], body, error_type or "Unhandled"):
-                reply(request, 202, _OK)
-            else:
-                reply(request, 400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}')
-        else:
-            reply(request, 404, _NOT_FOUND)
+            accepted = env.function.finish(env, unquote(match[1]), match[2], read_body(request))
+            reply(request, 202 if accepted else 400, b"{}")
+        else:  # /init/error among them: the process exits next, and the cold start fails its invocation
+            read_body(request)
+            reply(request, 404, b"{}")
 
 
 class ExecutionEnvironment:
@@ -296,7 +254,6 @@ class ExecutionEnvironment:
         self.stopping = False
         self.frozen = False
         self.started_at = time.time()
-        self.init_error_type = ""
         self.api = RuntimeAPI(self).__enter__()
         log_read, log_write = os.pipe()
         env = function.process_environment(self.api.url.removeprefix("http://"))
@@ -372,34 +329,32 @@ class ExecutionEnvironment:
 
 
 class LambdaFunction:
-    """A Lambda function with on-demand execution environments, an async event queue and Lambda's deadline rules."""
+    """A Lambda function with on-demand execution environments, an async event queue and Lambda's deadline rules.
+    ``timeouts_s`` gives every invocation whose event carries a CloudFormation RequestId (the first and each
+    continuation) its own deadline; the others get the template's Timeout."""
 
     def __init__(
         self,
         spec: FunctionSpec,
         task_root: Path,
         *,
-        endpoints: Mapping[str, str] | None = None,
+        endpoints: Mapping[str, str],
         max_concurrency: int = 10,
-        timeout_policy: Callable[[Invocation], float] | None = None,
         extra_environment: Mapping[str, str] | None = None,
     ) -> None:
-        if spec.async_retries:
-            raise HarnessError(f"{spec.logical_id} retries failed async invocations; the stand-in models none")
         self.spec, self.task_root = spec, task_root
         self.function_arn = FUNCTION_ARN
         self.function_name = FUNCTION_ARN.rsplit(":", 1)[-1]
-        self.endpoints = dict(endpoints or {})
+        self.endpoints = dict(endpoints)
         self.max_concurrency = max_concurrency
-        self.timeout_policy = timeout_policy or (lambda invocation: float(spec.timeout_s))
         self.extra_environment = dict(extra_environment or {})
+        self.timeouts_s: dict[str, float] = {}
         # An empty home with no AWS config or credentials files: only the sandbox's variables configure boto3.
         self.home = task_root.parent / f"{task_root.name}-home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.invocations: list[Invocation] = []
         self.environments: list[ExecutionEnvironment] = []
         self.logs: list[tuple[str, str]] = []  # (request id, record), in the order read
-        self.init_errors: list[tuple[int, str, str]] = []  # (environment, errorType, body) of each /init/error
         self._queue: deque[Invocation] = deque()
         self._cv = threading.Condition()
         self._ids = itertools.count(1)
@@ -433,7 +388,9 @@ class LambdaFunction:
         }
         for service, url in self.endpoints.items():
             variables[f"AWS_ENDPOINT_URL_{service.upper()}"] = url
-        return {**variables, **map_task_root(self.spec.environment, self.task_root), **self.extra_environment}
+        task_root = str(self.task_root)
+        own = {k: v.replace(LAMBDA_TASK_ROOT, task_root) for k, v in self.spec.environment.items()}
+        return {**variables, **own, **self.extra_environment}
 
     def invocation_headers(self, invocation: Invocation) -> dict[str, str]:
         assert invocation.deadline is not None
@@ -442,7 +399,6 @@ class LambdaFunction:
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(int(invocation.deadline * 1000)),
             "Lambda-Runtime-Invoked-Function-Arn": self.function_arn,
-            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
         }
 
     # -- logs --
@@ -460,10 +416,11 @@ class LambdaFunction:
 
     # -- invoking --
 
-    def invoke(self, payload: Any, timeout_s: float | None = None) -> Invocation:
-        """Queue an asynchronous invocation; ``timeout_s`` is its deadline (default: the timeout policy's)."""
+    def invoke(self, payload: Any) -> Invocation:
+        """Queue an asynchronous invocation."""
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-        invocation = Invocation(str(uuid.uuid4()), raw, float(timeout_s or 0.0))
+        timeout_s = self.timeouts_s.get(request_id_of(raw) or "", float(self.spec.timeout_s))
+        invocation = Invocation(str(uuid.uuid4()), raw, timeout_s)
         with self._cv:
             if self._closed:
                 raise HarnessError("the function is closed")
@@ -500,7 +457,7 @@ class LambdaFunction:
 
         wait_until(lambda: states().count("ready") >= count or "dead" in states(), timeout_s, f"{count} inits")
         if "dead" in states():
-            raise HarnessError(f"environments died during init: {self.init_errors}\n{self.log_lines()[-40:]}")
+            raise HarnessError(f"environments died during init:\n{self.log_lines()[-40:]}")
         return time.monotonic() - started
 
     def take_next(self, env: ExecutionEnvironment) -> Invocation | None:
@@ -517,12 +474,10 @@ class LambdaFunction:
             if env.stopping or self._closed:
                 return None
             invocation = self._queue.popleft()
-            invocation.timeout_s = invocation.timeout_s or self.timeout_policy(invocation)
             invocation.env_id, invocation.dispatched_at = env.env_id, time.time()
             invocation.deadline = invocation.dispatched_at + invocation.timeout_s
             invocation.status, env.state, env.current = "running", "busy", invocation
         env.thaw()
-        self.add_log(invocation.request_id, f"START RequestId: {invocation.request_id}")
         timer = threading.Timer(max(0.0, invocation.deadline - time.time()), self._deadline_passed, (env, invocation))
         timer.daemon = True
         with self._cv:
@@ -530,28 +485,17 @@ class LambdaFunction:
         timer.start()
         return invocation
 
-    def finish(self, env: ExecutionEnvironment, request_id: str, kind: str, body: bytes, error_type: str) -> bool:
+    def finish(self, env: ExecutionEnvironment, request_id: str, kind: str, body: bytes) -> bool:
         with self._cv:
             invocation = env.current
             if invocation is None or invocation.request_id != request_id or invocation.status != "running":
                 return False
             invocation.finished_at, invocation.result = time.time(), body
             invocation.status = "success" if kind == "response" else "error"
-            invocation.error_type = "" if kind == "response" else error_type
             env.state = "done"
             self._cv.notify_all()
-        self._platform_end(env, invocation)
-        return True
-
-    def _platform_end(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        assert invocation.dispatched_at is not None and invocation.finished_at is not None
-        duration_ms = (invocation.finished_at - invocation.dispatched_at) * 1000
-        rid = invocation.request_id
-        self.add_log(rid, f"END RequestId: {rid}")
-        self.add_log(
-            rid, f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tMemory Size: {self.spec.memory_mb} MB"
-        )
         invocation.done.set()
+        return True
 
     def _deadline_passed(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
         with self._cv:
@@ -559,29 +503,21 @@ class LambdaFunction:
                 return
             invocation.status, invocation.finished_at, env.state = "timed_out", time.time(), "dead"
             self._cv.notify_all()
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        message = f"{stamp} {invocation.request_id} Task timed out after {invocation.timeout_s:.2f} seconds"
-        self.add_log(invocation.request_id, message)
         env.kill()
-        self._platform_end(env, invocation)
+        invocation.done.set()
         self._ensure_capacity()
-
-    def init_error(self, env: ExecutionEnvironment, body: bytes, error_type: str) -> None:
-        with self._cv:
-            env.init_error_type = error_type
-            self.init_errors.append((env.env_id, error_type, body.decode("utf-8", "replace")))
 
     def environment_exited(self, env: ExecutionEnvironment, code: int) -> None:
         ended: list[Invocation] = []
         with self._cv:
             previous, env.state, invocation = env.state, "dead", env.current
             if invocation is not None and invocation.status == "running":
-                invocation.status, invocation.error_type = "crashed", f"Runtime.ExitError (exit {code})"
+                invocation.status = "crashed"
                 ended.append(invocation)
             if previous == "init" and not env.stopping and self._queue:
                 # Lambda fails the invocation whose cold start failed, rather than retrying init forever.
                 invocation = self._queue.popleft()
-                invocation.status, invocation.error_type = "init_failed", env.init_error_type or "Runtime.ExitError"
+                invocation.status = "init_failed"
                 ended.append(invocation)
             for invocation in ended:
                 invocation.finished_at = time.time()
@@ -638,92 +574,45 @@ class LambdaFunction:
 @dataclass
 class InvokeCall:
     at: float
-    function_name: str
-    invocation_type: str
     payload: bytes
     status: int
-    signed: bool
-
-    @property
-    def event(self) -> Any:
-        return json.loads(self.payload)
 
 
 class LambdaInvokeAPI(LoopbackServer):
     """``POST /2015-03-31/functions/{FunctionName}/invocations`` with ``X-Amz-Invocation-Type: Event``, for the one
-    function it fronts: a signed call answers 202 and queues the payload as an invocation (with ``queue`` False it is
-    only recorded). ``fail_next(n, ...)`` makes the next ``n`` calls fail with a Lambda error; ``answer_late(n, s)``
-    makes them queue at once but answer only after ``s`` seconds. With ``request_id``, only calls whose payload
-    carries that CloudFormation RequestId, so that concurrent scenarios do not take each other's faults."""
+    function it fronts: a SigV4-signed call answers 202 and queues the payload as an invocation."""
 
     methods = ("POST",)
 
     def __init__(self) -> None:
         super().__init__()
         self.function: LambdaFunction | None = None
-        self.queue = True
         self.calls: list[InvokeCall] = []
-        self.faults: list[tuple[str | None, str, Any]] = []  # (request id or None, "fail" | "late", what)
         self._lock = threading.Lock()
 
-    def fail_next(
-        self, count: int, status: int, error_type: str, message: str, *, request_id: str | None = None
-    ) -> None:
+    def event_calls(self, request_id: str) -> list[InvokeCall]:
+        """The calls whose payload carries CloudFormation RequestId ``request_id``."""
         with self._lock:
-            self.faults.extend([(request_id, "fail", (status, error_type, message))] * count)
-
-    def answer_late(self, count: int, seconds: float, *, request_id: str | None = None) -> None:
-        with self._lock:
-            self.faults.extend([(request_id, "late", seconds)] * count)
-
-    def _take(self, kind: str, payload: bytes) -> Any:
-        request_id = request_id_of(payload)
-        with self._lock:
-            for index, (wanted, what, value) in enumerate(self.faults):
-                if what == kind and wanted in (None, request_id):
-                    del self.faults[index]
-                    return value
-        return None
-
-    def event_calls(self, request_id: str | None = None) -> list[InvokeCall]:
-        """Asynchronous calls, optionally only those carrying a CloudFormation RequestId."""
-        with self._lock:
-            calls = [c for c in self.calls if c.invocation_type == "Event"]
-        return [c for c in calls if request_id is None or request_id_of(c.payload) == request_id]
+            return [c for c in self.calls if request_id_of(c.payload) == request_id]
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        payload = read_body(request)
+        payload, function = read_body(request), self.function
         match = re.fullmatch(r"/2015-03-31/functions/([^/?]+)/invocations(\?.*)?", request.path)
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        signed = str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
         name = unquote(match[1]) if match else ""
-        function = self.function
-        failure = self._take("fail", payload) if match else (404, "UnknownOperationException", "no such route")
-        if failure is not None:
-            pass
-        elif not signed:
-            failure = (403, "MissingAuthenticationTokenException", "Missing Authentication Token")
-        elif function is None or name not in (function.function_name, function.function_arn):
-            failure = (404, "ResourceNotFoundException", f"Function not found: {name}")
-        elif invocation_type != "Event":
-            failure = (400, "InvalidParameterValueException", f"the stand-in plays Event calls, not {invocation_type}")
-        elif len(payload) > ASYNC_PAYLOAD_LIMIT:
-            failure = (413, "RequestEntityTooLargeException", "Request must be smaller than 262144 bytes")
-        status = failure[0] if failure else 202
+        accepted = (
+            function is not None
+            and name in (function.function_name, function.function_arn)
+            and request.headers.get("X-Amz-Invocation-Type") == "Event"
+            and str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
+        )
         with self._lock:
-            self.calls.append(InvokeCall(time.time(), name, invocation_type, payload, status, signed))
-        if failure:
-            status, error_type, message = failure
-            body = json.dumps({"Type": "User" if status < 500 else "Service", "message": message}).encode()
-            reply(request, status, body, {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"})
+            self.calls.append(InvokeCall(time.time(), payload, 202 if accepted else 400))
+        if not accepted or function is None:
+            body = json.dumps({"Type": "User", "message": f"the stand-in takes signed Event calls of {FUNCTION_ARN}"})
+            reply(request, 400, body.encode(), {"x-amzn-ErrorType": "InvalidParameterValueException"})
             return
-        if self.queue and function is not None:
-            function.invoke(payload)
-        time.sleep(self._take("late", payload) or 0.0)
-        try:
-            reply(request, 202, b"", {"x-amzn-RequestId": str(uuid.uuid4())})
-        except OSError:  # the caller stopped waiting for the answer; the invocation is queued all the same
-            request.close_connection = True
+        function.invoke(payload)
+        reply(request, 202, b"", {"x-amzn-RequestId": str(uuid.uuid4())})
 
 
 # --- everything together -------------------------------------------------------------------------------------------
@@ -757,21 +646,16 @@ class LambdaHarness:
         self.invoke_api.function = self.function
 
     def __enter__(self) -> LambdaHarness:
-        self._owns_api = not self.lookoutvision._thread.is_alive()  # a started one is shared with other harnesses
-        if self._owns_api:
-            self.lookoutvision.__enter__()
-        self.invoke_api.__enter__()
-        self.greengrass.__enter__()
+        for server in (self.lookoutvision, self.invoke_api, self.greengrass):
+            server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
             self.function.close()
         finally:
-            self.invoke_api.__exit__()
-            self.greengrass.__exit__()
-            if self._owns_api:
-                self.lookoutvision.__exit__()
+            for server in (self.lookoutvision, self.invoke_api, self.greengrass):
+                server.__exit__()
 
 
 # --- checks --------------------------------------------------------------------------------------------------------
@@ -792,21 +676,11 @@ def leaked_lines(lines: Sequence[str], response_urls: Iterable[str]) -> list[str
 
 PROBE = r"""
 import json, os, sys
-report = {"sys_path": sys.path, "cwd": os.getcwd(), "python": sys.version.split()[0], "executable": sys.executable}
-try:
-    import aws_cdk  # noqa: F401
-    report["dev_environment_importable"] = True
-except ImportError:
-    report["dev_environment_importable"] = False
-import awslambdaric, boto3, botocore, botocore.session
-report.update(awslambdaric=awslambdaric.__file__, botocore_version=botocore.__version__,
-              botocore_file=botocore.__file__, boto3_version=boto3.__version__)
+import awslambdaric, botocore, botocore.session
+report = {"python": sys.version.split()[0], "executable": sys.executable, "sys_path": sys.path,
+          "awslambdaric": awslambdaric.__file__, "botocore": botocore.__version__, "botocore_file": botocore.__file__}
 data_path = os.environ.pop("AWS_DATA_PATH", None)
 report["bare_has_lookoutvision"] = "lookoutvision" in botocore.session.Session().get_available_services()
-if data_path is not None:
-    os.environ["AWS_DATA_PATH"] = data_path
-report["with_data_path_has_lookoutvision"] = "lookoutvision" in botocore.session.Session().get_available_services()
-report["aws_data_path"] = data_path
 print(json.dumps(report))
 """
 

@@ -1,0 +1,120 @@
+"""Smoke: the asset `cdk synth` wrote runs as Lambda runs it (tests/lambda_runtime.py: awslambdaric, the newest
+boto3/botocore, which has no lookoutvision, and nothing of the development environment). Its entry point answers a
+Create and a Delete from the service model the asset carries, wherever AWS_DATA_PATH points; without that model it
+answers FAILED naming it (the negative control); and the synthesized resource starts its job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lambda_runtime import (
+    RUNTIME_DIR,
+    RUNTIME_NOTE,
+    RUNTIME_PYTHON,
+    RUNTIME_TARGET,
+    LambdaFunction,
+    LambdaHarness,
+    SynthesizedApp,
+    cfn_properties,
+    prepare_task_root,
+    probe_runtime,
+    say,
+)
+from support import (
+    COMPONENT_ARN,
+    FakeGreengrass,
+    ResponseRecorder,
+    component_arn,
+    description,
+    make_event,
+    ok,
+    packaged,
+)
+from support import properties as watching
+
+from model_packaging_job import configuration
+
+PROJECT, JOB = "pcb", "pcb-v3-x86"
+
+
+def test_the_asset_runs_on_the_lambda_runtime_apart_from_the_development_environment(
+    gate_app: SynthesizedApp, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    task_root = prepare_task_root(gate_app.function, tmp_path / "task")
+    report = probe_runtime(LambdaFunction(gate_app.function, task_root, endpoints={}))
+    say(
+        request.config,
+        f"\n[runtime] the asset runs on Python {report['python']} ({report['executable']}), awslambdaric + botocore "
+        f"{report['botocore']} from {RUNTIME_DIR}" + (f"; {RUNTIME_NOTE}" if RUNTIME_NOTE else ""),
+    )
+    if not RUNTIME_NOTE:  # Python 3.13 where the machine has it; otherwise the note above says so
+        assert (report["python"][:5], report["executable"]) == (f"{RUNTIME_TARGET}.", str(RUNTIME_PYTHON))
+    assert Path(report["botocore_file"]).is_relative_to(RUNTIME_DIR)
+    assert Path(report["awslambdaric"]).is_relative_to(RUNTIME_DIR)
+    assert report["bare_has_lookoutvision"] is False, "this botocore must not carry the model the asset brings"
+    assert not any("site-packages" in p or ".venv" in p for p in report["sys_path"]), report["sys_path"]
+
+
+def answers(spec: Any, work: Path, task_root: Path, *requests: str) -> tuple[list[dict[str, Any]], int]:
+    """The answers to a Create (and a Delete) for a SUCCEEDED job, and how many Describe calls they made."""
+    with LambdaHarness(spec, work, task_root=task_root, max_concurrency=1) as harness, ResponseRecorder() as recorder:
+        harness.lookoutvision.script(PROJECT, JOB, [ok(description())])
+        for request_type in requests:
+            physical_id = f"{PROJECT}/{JOB}" if request_type == "Delete" else None
+            event = make_event(request_type, recorder.url, watching(PROJECT, JOB), physical_id=physical_id)
+            invocation = harness.function.invoke(event)
+            assert invocation.done.wait(60) and invocation.status == "success", invocation
+        return list(recorder.bodies), harness.lookoutvision.calls()
+
+
+@pytest.mark.parametrize("data_path", ["/opt/nowhere/models", None], ids=["AWS_DATA_PATH-elsewhere", "unset"])
+def test_the_entry_point_answers_create_and_delete_from_the_asset_s_own_model(
+    gate_app: SynthesizedApp, tmp_path: Path, data_path: str | None
+) -> None:
+    # The function as synthesized sets AWS_DATA_PATH=/var/task/models; here only index.py's own lookup can find it.
+    environment = {k: v for k, v in gate_app.function.environment.items() if k != "AWS_DATA_PATH"}
+    spec = dataclasses.replace(
+        gate_app.function, environment=environment | ({"AWS_DATA_PATH": data_path} if data_path else {})
+    )
+    [create, delete], calls = answers(spec, tmp_path, prepare_task_root(spec, tmp_path / "task"), "Create", "Delete")
+
+    assert (create["Status"], create["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{JOB}"), create["Reason"]
+    assert create["Data"]["ComponentVersionArn"] == COMPONENT_ARN
+    assert (delete["Status"], delete["PhysicalResourceId"], calls) == ("SUCCESS", f"{PROJECT}/{JOB}", 1)
+
+
+def test_without_its_model_the_asset_answers_failed_naming_it(gate_app: SynthesizedApp, tmp_path: Path) -> None:
+    task_root = prepare_task_root(gate_app.function, tmp_path / "task")
+    shutil.rmtree(task_root / "models")
+    [body], calls = answers(gate_app.function, tmp_path, task_root, "Create")
+
+    assert (body["Status"], calls) == ("FAILED", 0)
+    assert "lookoutvision" in body["Reason"] and "AWS_DATA_PATH" in body["Reason"], body["Reason"]
+
+
+def test_the_synthesized_resource_starts_its_job_once_and_passes_a_deployable_component(
+    gate_app: SynthesizedApp, tmp_path: Path
+) -> None:
+    props = cfn_properties(gate_app.resource_properties())
+    job, packaging = props["JobName"], configuration.parse(props["Packaging"])
+    arn = component_arn(packaging.component_name, str(packaging.component_version))
+    with (
+        LambdaHarness(gate_app.function, tmp_path, greengrass=FakeGreengrass(), max_concurrency=1) as harness,
+        ResponseRecorder() as recorder,
+    ):
+        harness.lookoutvision.projects.add(PROJECT)
+        harness.lookoutvision.after_start = lambda request: [ok(packaged(request))]
+        harness.greengrass.script(arn, ["REQUESTED", "DEPLOYABLE"])
+        invocation = harness.function.invoke(make_event("Create", recorder.url, props))
+        assert invocation.done.wait(90) and invocation.status == "success", invocation
+
+    assert (recorder.only["Status"], recorder.only["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{job}")
+    [start] = harness.lookoutvision.starts
+    assert start["token"] == packaging.client_token(PROJECT, job)
+    assert start["body"]["Configuration"] == props["Packaging"]["Configuration"]
+    assert harness.greengrass.calls(arn) == 2
