@@ -141,17 +141,19 @@ bench: setup
 	python -m bench.run
 
 # Mutation testing of the handler package, never part of `make test`: every mutant against the tests that `make
-# test-rest` runs (neither slow nor a runtime or deploy suite) less those that wait out real time, as far as they call
-# the mutated function. Writes bench/MUTATION.md (the score and the survivors); the run itself is in build/mutation.
-# It takes most of an hour on two cores: see bench/mutation.py.
+# test-rest` runs (neither slow nor a runtime or deploy suite) less those that wait out real time and the construct's,
+# as far as they call the mutated function. Writes bench/MUTATION.md (the score and the survivors); the run itself is in build/mutation.
+# It takes about an hour on two cores (see bench/mutation.py); MUTATION_MINUTES=N stops it after N minutes and reports
+# what it checked.
 MUTATION_STAMP := $(VENV)/.mutation-installed
+MUTATION_MINUTES ?=
 
 $(MUTATION_STAMP): requirements-mutation.txt $(PY_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-mutation.txt
 	touch $@
 
 mutation: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MUTATION_STAMP)
-	python -m bench.mutation -- -m "not slow and not wall_clock" $(REST)
+	python -m bench.mutation $(if $(MUTATION_MINUTES),--minutes $(MUTATION_MINUTES)) -- -m "not slow and not wall_clock" $(REST)
 
 clean:
 	rm -rf $(VENV) node_modules .deps cdk.out dist build *.egg-info
