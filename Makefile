@@ -36,7 +36,7 @@ LOWEST_VENV := .deps/lowest
 LOWEST_STAMP := $(LOWEST_VENV)/.installed
 SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP) $(LOWEST_STAMP)
 
-.PHONY: setup synth-setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench clean
+.PHONY: setup synth-setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench mutation clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
@@ -183,6 +183,21 @@ integ-update: $(PY_STAMP) $(NODE_STAMP)
 
 bench: setup
 	python -m bench.run
+
+# Mutation testing of the handler package, never part of `make test`: every mutant against the tests that `make
+# test-rest` runs (neither slow nor a runtime or deploy suite) less those that wait out real time and the construct's,
+# as far as they call the mutated function. Writes bench/MUTATION.md (the score and the survivors); the run itself is in build/mutation.
+# It takes about an hour on two cores (see bench/mutation.py); MUTATION_MINUTES=N stops it after N minutes and reports
+# what it checked.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+MUTATION_MINUTES ?=
+
+$(MUTATION_STAMP): requirements-mutation.txt $(PY_STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-mutation.txt
+	touch $@
+
+mutation: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MUTATION_STAMP)
+	python -m bench.mutation $(if $(MUTATION_MINUTES),--minutes $(MUTATION_MINUTES)) -- -m "not slow and not wall_clock" $(REST)
 
 clean:
 	rm -rf $(VENV) node_modules .deps cdk.out dist build *.egg-info

@@ -251,6 +251,7 @@ def test_a_retry_after_header_sets_the_pause_before_the_retry(
     assert gate.vclock.sleeps == [20.0]
 
 
+@pytest.mark.wall_clock
 def test_a_response_slower_than_the_read_timeout_is_cut_off_and_retried(
     api: FakeLookoutVision, recorder: ResponseRecorder
 ) -> None:
@@ -361,6 +362,7 @@ def test_delete_succeeds_with_the_same_id_and_no_call(
 # --- exactly one answer, whatever fails ----------------------------------------------------------------------------
 
 
+@pytest.mark.wall_clock
 def test_a_response_url_that_fails_twice_is_retried_and_answered_once(gate: Gate, api: FakeLookoutVision) -> None:
     api.script(PROJECT, JOB, [ok(description())])
     with ResponseRecorder(fail_first=2) as flaky:
@@ -370,6 +372,7 @@ def test_a_response_url_that_fails_twice_is_retried_and_answered_once(gate: Gate
     assert flaky.only["Status"] == "SUCCESS"
 
 
+@pytest.mark.wall_clock
 def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_without_logging_it(
     gate: Gate, api: FakeLookoutVision, captured: Capture
 ) -> None:
@@ -406,6 +409,7 @@ def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_t
     captured.assert_clean(recorder)
 
 
+@pytest.mark.wall_clock
 def test_the_timer_answers_when_a_describe_outlives_the_invocation(
     gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder
 ) -> None:

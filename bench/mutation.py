@@ -1,0 +1,282 @@
+"""``make mutation``: mutation testing of the handler package with mutmut, summed up in bench/MUTATION.md.
+
+``python -m bench.mutation [PYTEST SELECTION ...]`` mutates every module of lambda/model_packaging_job and runs, for
+each mutant, the selected tests that call the mutated function (the Makefile passes the selection: everything but the
+tests marked slow and the runtime and deploy suites, the same rule as ``make test-rest``).
+
+mutmut names a mutant after its file's path, and the trampoline in the mutated code checks that name against the
+module the function was imported as. Run from the root, the handler's path would name it ``lambda.model_packaging_job``
+while the tests import ``model_packaging_job``, and no test would ever be found for a mutant. So mutmut runs in a
+stage, build/mutation, where the package sits at its import name; the mutmut configuration is written into the
+stage's copy of pyproject.toml, since it means nothing at the root. The tests find the rest of the project through
+their ROOT, which in mutmut's copy (build/mutation/mutants) is filled with links to the real root, and
+``lambda/model_packaging_job`` there links to the mutated copy, so the asset the construct bundles and the sources
+the tests compare it with are the same files.
+
+What makes it fast enough for two cores (about 4,000 mutants): mutmut forks each mutant's run from a process that has
+imported everything, and runs only the tests that call the mutated function, stopping at the first failure. This
+module is also a pytest plugin in those runs (``-p bench.mutation``): it puts the quickest tests first, by the times
+mutmut recorded, so a killed mutant usually dies in the first few milliseconds instead of after whichever test came
+first. Tests marked ``wall_clock`` are left out: they wait out real seconds (read timeouts, the invocation's deadline)
+and each calls most of the handler, so every surviving mutant of the handler's main path would wait them out again;
+with them the run took hours. A mutant counts as timed out after (its tests' recorded time + 5 s) x 3: the 5 s is
+what a run spends beyond its tests' calls (fixtures, a fresh botocore session), and x 3 allows for a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "model_packaging_job"
+SOURCE = ROOT / "lambda" / PACKAGE
+STAGE = ROOT / "build" / "mutation"
+REPORT = ROOT / "bench" / "MUTATION.md"
+# Never linked into mutmut's copy: what mutmut copies itself, the handler (linked to its mutated copy instead), and
+# build/, which holds the stage.
+NOT_LINKED = {"lambda", "tests", "pyproject.toml", "build", "mutants", "__pycache__", ".pytest_cache", ".hypothesis"}
+CACHES = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".hypothesis")
+
+
+def mutmut_config(selection: list[str]) -> str:
+    """The [tool.mutmut] table for the stage, as TOML."""
+    settings = {
+        "source_paths": [PACKAGE],
+        # No cache written into the copy; this module orders each mutant's tests.
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "bench.mutation"],
+        "pytest_add_cli_args_test_selection": selection,
+        "timeout_constant": 5.0,
+        "timeout_multiplier": 3.0,
+        # The stage is rebuilt for every run, so there is nothing for git to tell about changed files.
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def stage(selection: list[str]) -> None:
+    """Lay out build/mutation from scratch: the package at its import name, the tests, and links for the rest."""
+    shutil.rmtree(STAGE, ignore_errors=True)
+    STAGE.mkdir(parents=True)
+    shutil.copytree(SOURCE, STAGE / PACKAGE, ignore=CACHES)
+    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
+    (STAGE / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + mutmut_config(selection))
+    copy = STAGE / "mutants"
+    (copy / "lambda").mkdir(parents=True)
+    (copy / "lambda" / PACKAGE).symlink_to(Path("..") / PACKAGE)
+    for entry in sorted(ROOT.iterdir()):
+        if entry.name not in NOT_LINKED:
+            (copy / entry.name).symlink_to(entry)
+
+
+_durations: dict[str, float] | None = None
+
+
+def builds_cdk_apps(item: pytest.Item) -> bool:
+    """Whether the test's module imports aws_cdk: the construct's tests, which synthesize apps."""
+    module = getattr(item, "module", None)
+    imported = vars(module).values() if module else ()
+    return any(isinstance(value, ModuleType) and value.__name__.split(".")[0] == "aws_cdk" for value in imported)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the construct's tests; the rest quickest first, by the call times of mutmut's first run, a module's
+    tests together (module fixtures)."""
+    global _durations
+    construct = [item for item in items if builds_cdk_apps(item)]
+    if construct:
+        config.hook.pytest_deselected(items=construct)
+        items[:] = [item for item in items if not builds_cdk_apps(item)]
+    if _durations is None:
+        stats = Path("mutmut-stats.json")  # mutmut runs pytest in its copy, where it keeps this file
+        if not stats.exists():
+            return
+        _durations = json.loads(stats.read_text())["duration_by_test"]
+    known = _durations
+    module_s: Counter[str] = Counter()
+    for item in items:
+        module_s[item.nodeid.partition("::")[0]] += known.get(item.nodeid, 0.0)
+    items.sort(key=lambda item: (module_s[item.nodeid.partition("::")[0]], known.get(item.nodeid, 0.0)))
+
+
+@dataclass(frozen=True)
+class Survivor:
+    path: str
+    line: int
+    name: str
+    diff: str
+
+
+def source_line(path: Path, mutant: str, diff: str) -> int:
+    """The source line the mutant changes: the first line its diff removes, found within its function."""
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
+    function, class_name = orig_function_and_class_names_from_key(mutant)
+    tree = ast.parse(path.read_text())
+    scope: list[ast.stmt] = tree.body
+    if class_name:
+        scope = next(n.body for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name)
+    node = next(n for n in scope if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function)
+    lines = path.read_text().splitlines()
+    removed = [d[1:].strip() for d in diff.splitlines() if d.startswith("-") and not d.startswith("---")]
+    for number in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+        if removed and lines[number - 1].strip() == removed[0]:
+            return number
+    return node.lineno
+
+
+def collect() -> tuple[Counter[str], list[Survivor]]:
+    """Read mutmut's results in the stage: the count of each status, and every survivor with its diff."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
+    counts: Counter[str] = Counter()
+    survivors = []
+    os.chdir(STAGE)
+    for path in sorted(Path(PACKAGE).rglob("*.py")):
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for name, exit_code in data.exit_code_by_key.items():
+            status = status_by_exit_code[exit_code]
+            counts[status] += 1
+            if status == "survived":
+                diff = get_diff_for_mutant(name, path=path)
+                relative = f"lambda/{path.as_posix()}"
+                diff = diff.replace(str(path), relative)
+                survivors.append(Survivor(relative, source_line(path, name, diff), name, diff))
+    os.chdir(ROOT)
+    return counts, sorted(survivors, key=lambda s: (s.path, s.line, s.name))
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The lines a mutant removes and adds, without the diff's headers and context."""
+    return [line for line in diff.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++")]
+
+
+def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str], selection: list[str]) -> str:
+    total = sum(counts.values())
+    killed = counts["killed"]
+    checked = total - counts["not checked"]
+    lines = [
+        "# Mutation testing of the handler package",
+        "",
+        f"`make mutation` on {run['commit']}: mutmut {mutmut_version()} on every module of lambda/{PACKAGE}. Each",
+        "mutant runs those tests that call the function it mutates, out of the ones selected by",
+        f"`pytest {shlex.join(selection)}` less the construct's tests (those of modules that import aws_cdk).",
+        "",
+        f"**Score: {killed} killed / {total} mutants = {100 * killed / total:.1f}%**" if total else "No mutants.",
+        *(
+            ["", f"Of the {checked} checked, {killed} killed = {100 * killed / checked:.1f}%."]
+            if checked and checked != total
+            else []
+        ),
+        "",
+        "| status | mutants |",
+        "| --- | ---: |",
+        *(f"| {status} | {count} |" for status, count in counts.most_common()),
+        f"| total | {total} |",
+        "",
+        f"Wall time: {run['wall']} for the whole run with {run['jobs']} mutants at a time ({run['per_mutant']}), on a",
+        f"machine shared with other test runs (load average {run['load']}, start and end). mutmut's raw output stays",
+        "in build/mutation/mutmut.log.",
+        *(
+            [
+                "",
+                f"**Incomplete:** {run['stopped']}. mutmut runs the mutants whose tests take least time first, so",
+                "those not checked are the handler's main path (the invocation's step, the wait, the answer).",
+            ]
+            if run["stopped"]
+            else []
+        ),
+        "",
+        f"## Survivors ({len(survivors)})",
+        "",
+        "Each: the line of the source it changes, mutmut's name for it (`mutmut show NAME` in build/mutation), and",
+        "what it removes and adds.",
+    ]
+    path = ""
+    for survivor in survivors:
+        if survivor.path != path:
+            lines += ["```"] if path else []
+            path = survivor.path
+            lines += ["", f"### {path}", "", "```diff"]
+        lines += [f"@@ line {survivor.line}: {survivor.name.rpartition('.')[2]}", *changed_lines(survivor.diff)]
+    if survivors:
+        lines.append("```")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def mutmut_version() -> str:
+    from importlib.metadata import version
+
+    return version("mutmut")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested side by side")
+    parser.add_argument("--minutes", type=float, help="stop mutmut after this long and report what it checked")
+    parser.add_argument("selection", nargs=argparse.REMAINDER, help="pytest arguments that select the tests")
+    args = parser.parse_args()
+    selection = [a for a in args.selection if a != "--"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    stage(selection)
+    log = STAGE / "mutmut.log"
+    # Started in the background by a shell, this process ignores SIGINT, and so would every process it starts,
+    # including the CLI that a test interrupts with SIGINT and expects to stop: give them the default back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    started = time.monotonic()
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)]
+    stopped = False
+    with log.open("w") as out, subprocess.Popen(command, cwd=STAGE, stdout=out, stderr=subprocess.STDOUT) as mutmut:
+        try:
+            mutmut.wait(timeout=args.minutes * 60 if args.minutes else None)
+        except subprocess.TimeoutExpired:
+            # mutmut stops its workers on Ctrl-C and keeps every result it has.
+            mutmut.send_signal(signal.SIGINT)
+            mutmut.wait()
+            stopped = True
+    wall_s = time.monotonic() - started
+    if mutmut.returncode != 0:
+        print(log.read_text()[-5000:])
+        print(f"mutmut failed ({mutmut.returncode}); its output is in {log.relative_to(ROOT)}")
+        return mutmut.returncode
+    counts, survivors = collect()
+    tested = sum(counts.values()) - counts["no tests"] - counts["not checked"]
+    run = {
+        "commit": commit,
+        "wall": f"{wall_s / 60:.0f} min",
+        "jobs": str(args.jobs),
+        "per_mutant": f"{wall_s / tested:.2f} s per mutant checked" if tested else "no mutant checked",
+        "load": f"{load_at_start} and {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
+    }
+    REPORT.write_text(render(counts, survivors, run, selection))
+    print(f"{counts['killed']} killed of {sum(counts.values())} mutants, {len(survivors)} survived, in {wall_s:.0f} s")
+    print(f"Written {REPORT.relative_to(ROOT)}; mutmut's output is in {log.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
