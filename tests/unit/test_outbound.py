@@ -194,3 +194,10 @@ def test_a_bounded_call_returns_raises_or_is_cut_off_at_its_bound() -> None:
     with pytest.raises(ob.CallTimeoutError, match=r"^Hang did not complete within 0\.2 s$"):
         ob.bounded_call(lambda: release.wait(30.0), 0.2, "Hang")
     release.set()
+
+
+def test_every_client_fails_fast_and_makes_one_attempt_since_this_module_owns_retries() -> None:
+    config = ob.client_config()
+    assert (config.connect_timeout, config.read_timeout) == (3, 10)
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+    assert ob.USER_AGENT in config.user_agent_extra
