@@ -121,7 +121,7 @@ lint: $(PY_STAMP)
 	ruff format --check .
 
 typecheck: $(PY_STAMP)
-	mypy constructs/cdk_lookoutvision_packaging lambda/model_packaging_job harness
+	mypy constructs/cdk_lookoutvision_packaging lambda/cdk_lookoutvision_packaging_handler harness
 
 cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json

@@ -36,7 +36,7 @@ from cdk_lookoutvision_packaging import (
     ModelPackagingJobReference,
     TargetPlatform,
 )
-from model_packaging_job import contract
+from cdk_lookoutvision_packaging_handler import contract
 
 EDGE_AGENT_COMPONENT = "aws.iot.lookoutvision.EdgeAgent"
 

@@ -72,7 +72,7 @@ class Context:
 
 with open(event_file) as source:
     event = json.load(source)
-from model_packaging_job import index
+from cdk_lookoutvision_packaging_handler import index
 
 index.handler(event, Context(900.0))
 report = {"index_file": index.__file__, "boto3_file": sys.modules["boto3"].__file__}

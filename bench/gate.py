@@ -126,7 +126,7 @@ class OursRun:
 
 
 def simulate_ours(finish_after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> OursRun:
-    from model_packaging_job import lifecycle, response
+    from cdk_lookoutvision_packaging_handler import lifecycle, response
 
     clock = VirtualClock(EPOCH)
     client = JobThatFinishes(clock, EPOCH + finish_after_s, assumptions.describe_call_s)
@@ -317,7 +317,7 @@ def measure(
 
 
 def describe_models(function: dict[str, Any]) -> dict[str, Any]:
-    from model_packaging_job import continuation, waiting
+    from cdk_lookoutvision_packaging_handler import continuation, waiting
 
     return {
         "assumptions": asdict(ASSUMPTIONS),

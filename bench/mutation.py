@@ -1,16 +1,16 @@
 """``make mutation``: mutation testing of the handler package with mutmut, summed up in bench/MUTATION.md.
 
-``python -m bench.mutation [PYTEST SELECTION ...]`` mutates every module of lambda/model_packaging_job and runs, for
+``python -m bench.mutation [PYTEST SELECTION ...]`` mutates every module of lambda/cdk_lookoutvision_packaging_handler and runs, for
 each mutant, the selected tests that call the mutated function (the Makefile passes the selection: everything but the
 tests marked slow and the runtime and deploy suites, the same rule as ``make test-rest``).
 
 mutmut names a mutant after its file's path, and the trampoline in the mutated code checks that name against the
-module the function was imported as. Run from the root, the handler's path would name it ``lambda.model_packaging_job``
-while the tests import ``model_packaging_job``, and no test would ever be found for a mutant. So mutmut runs in a
+module the function was imported as. Run from the root, the handler's path would name it ``lambda.cdk_lookoutvision_packaging_handler``
+while the tests import ``cdk_lookoutvision_packaging_handler``, and no test would ever be found for a mutant. So mutmut runs in a
 stage, build/mutation, where the package sits at its import name; the mutmut configuration is written into the
 stage's copy of pyproject.toml, since it means nothing at the root. The tests find the rest of the project through
 their ROOT, which in mutmut's copy (build/mutation/mutants) is filled with links to the real root, and
-``lambda/model_packaging_job`` there links to the mutated copy, so the asset the construct bundles and the sources
+``lambda/cdk_lookoutvision_packaging_handler`` there links to the mutated copy, so the asset the construct bundles and the sources
 the tests compare it with are the same files.
 
 What makes it fast enough for two cores (about 4,000 mutants): mutmut forks each mutant's run from a process that has
@@ -43,7 +43,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = "model_packaging_job"
+PACKAGE = "cdk_lookoutvision_packaging_handler"
 SOURCE = ROOT / "lambda" / PACKAGE
 STAGE = ROOT / "build" / "mutation"
 REPORT = ROOT / "bench" / "MUTATION.md"

@@ -99,7 +99,7 @@ def _properties(mode: str) -> dict[str, Any]:
 
 
 def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], assumptions: Assumptions) -> StartRun:
-    from model_packaging_job import lifecycle, response
+    from cdk_lookoutvision_packaging_handler import lifecycle, response
 
     clock = VirtualClock(EPOCH)
     job, component = _Job(clock, after_s, exists=mode == "component"), _Component()
@@ -131,7 +131,7 @@ def simulate(mode: str, after_s: float, seed: int, function: dict[str, Any], ass
 def measure(
     function: dict[str, Any], seeds: int, rows: Sequence[tuple[str, int]] = ROWS, assumptions: Assumptions = ASSUMPTIONS
 ) -> list[dict[str, Any]]:
-    from model_packaging_job import waiting
+    from cdk_lookoutvision_packaging_handler import waiting
 
     out = []
     for mode, after_s in rows:

@@ -44,7 +44,7 @@ from app import (
     read_context,
     text_value,
 )
-from model_packaging_job import contract
+from cdk_lookoutvision_packaging_handler import contract
 
 WAIT_STEP_ID = "WaitForModelPackagingJob"
 START_STEP_ID = "StartModelPackagingJob"

@@ -24,6 +24,6 @@ class VirtualClock:
         self.t += seconds
 
     def clock(self, seed: int = 7) -> Any:
-        from model_packaging_job.outbound import Clock
+        from cdk_lookoutvision_packaging_handler.outbound import Clock
 
         return Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))

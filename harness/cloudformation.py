@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from harness.loopback import LoopbackServer, read_body, reply, wait_until
-from model_packaging_job.contract import RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
 STACK_ID = (
     "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"

@@ -54,7 +54,7 @@ from support import (
     wait_until,
 )
 
-from model_packaging_job.contract import RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"

@@ -27,14 +27,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-import model_packaging_job
+import cdk_lookoutvision_packaging_handler
 from cdk_lookoutvision_packaging import _model, _vendor
-from model_packaging_job import contract
-from model_packaging_job.waiting import PollBudget
+from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler.waiting import PollBudget
 
-HANDLER_DIR = Path(model_packaging_job.__file__).resolve().parent
+HANDLER_DIR = Path(cdk_lookoutvision_packaging_handler.__file__).resolve().parent
 # The handler package keeps its name inside the asset, so its modules import each other the same way everywhere.
-HANDLER_PACKAGE = model_packaging_job.__name__
+HANDLER_PACKAGE = cdk_lookoutvision_packaging_handler.__name__
 HANDLER = f"{HANDLER_PACKAGE}.{contract.HANDLER_FUNCTION}"
 # The asset's model folder, relative to the function's code root (/var/task in AWS Lambda).
 ASSET_MODELS_DIR = contract.MODELS_DIR

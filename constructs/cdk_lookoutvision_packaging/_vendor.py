@@ -6,7 +6,7 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-from model_packaging_job.contract import CRHELPER_VERSION
+from cdk_lookoutvision_packaging_handler.contract import CRHELPER_VERSION
 
 # contract.CRHELPER_VERSION is the release the asset is built from. [build-system] requires in pyproject.toml (what
 # setup.py copies into the wheel) and requirements.txt (the development environment) pin the same one; a test keeps

@@ -71,11 +71,11 @@ from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 from cdk_lookoutvision_packaging import _model
-from model_packaging_job import component, contract, outbound
-from model_packaging_job import job as jobs
-from model_packaging_job.configuration import Packaging, check
-from model_packaging_job.start import ensure_job
-from model_packaging_job.waiting import POLL_INTERVAL_S
+from cdk_lookoutvision_packaging_handler import component, contract, outbound
+from cdk_lookoutvision_packaging_handler import job as jobs
+from cdk_lookoutvision_packaging_handler.configuration import Packaging, check
+from cdk_lookoutvision_packaging_handler.start import ensure_job
+from cdk_lookoutvision_packaging_handler.waiting import POLL_INTERVAL_S
 
 PROG = "python -m cdk_lookoutvision_packaging"
 DISTRIBUTION = "cdk-lookoutvision-packaging"

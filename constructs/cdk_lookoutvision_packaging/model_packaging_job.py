@@ -20,8 +20,8 @@ from cdk_lookoutvision_packaging._attributes import (
 )
 from cdk_lookoutvision_packaging._provider import JobFunction, ProduceAny, Validate
 from cdk_lookoutvision_packaging.packaging import GreengrassPackaging, component_version_arn
-from model_packaging_job import contract
-from model_packaging_job.configuration import Packaging
+from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler.configuration import Packaging
 
 RESOURCE_TYPE = contract.RESOURCE_TYPE
 # The resource type Tags.of() sees for the job's tags: they land on the Greengrass component version it creates.

@@ -13,8 +13,8 @@ from constructs import Construct
 
 from cdk_lookoutvision_packaging._arguments import check_type
 from cdk_lookoutvision_packaging._provider import JobFunction, ProduceList
-from model_packaging_job import contract
-from model_packaging_job.configuration import Packaging, check
+from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler.configuration import Packaging, check
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from cdk_lookoutvision_packaging.model_packaging_job import (
     ModelPackagingJob,
     check_parameter_prefix,
 )
-from model_packaging_job import contract
+from cdk_lookoutvision_packaging_handler import contract
 
 
 class ModelPackagingJobReference(Construct, JobAttributes):

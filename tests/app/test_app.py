@@ -13,8 +13,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from model_packaging_job import contract
-from model_packaging_job.contract import RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"

@@ -20,7 +20,7 @@ from conftest import ROOT
 from support import FakeGreengrass, FakeLookoutVision, description, ok
 
 from cdk_lookoutvision_packaging import cli
-from model_packaging_job import configuration, contract
+from cdk_lookoutvision_packaging_handler import configuration, contract
 
 PIPELINE_STACK = "LookoutVisionModelPipeline"
 

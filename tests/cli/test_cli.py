@@ -31,8 +31,8 @@ import pytest
 from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
-from model_packaging_job import contract, outbound
-from model_packaging_job import job as jobs
+from cdk_lookoutvision_packaging_handler import contract, outbound
+from cdk_lookoutvision_packaging_handler import job as jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
@@ -729,7 +729,7 @@ def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_
 
 def _the_handlers_configuration(**greengrass: Any) -> Any:
     """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
-    from model_packaging_job.configuration import Packaging
+    from cdk_lookoutvision_packaging_handler.configuration import Packaging
 
     config = {
         "ComponentName": COMPONENT,

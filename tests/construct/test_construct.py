@@ -20,11 +20,11 @@ import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
-from model_packaging_job import continuation, contract, properties, waiting
-from model_packaging_job.contract import DATA_KEYS, RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler import continuation, contract, properties, waiting
+from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS, RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLER_SRC = ROOT / "lambda" / "model_packaging_job"
+HANDLER_SRC = ROOT / "lambda" / "cdk_lookoutvision_packaging_handler"
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
 BASE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "ProjectName", "JobName", "WaitForCompletion"})
@@ -495,7 +495,7 @@ def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: 
             {
                 "Runtime": runtime,
                 "Architectures": ["arm64"],
-                "Handler": "model_packaging_job.index.handler",
+                "Handler": "cdk_lookoutvision_packaging_handler.index.handler",
                 "LoggingConfig": Match.object_equals({"LogGroup": {"Ref": log_group_id}}),
             }
         ),
@@ -522,15 +522,15 @@ def test_asset_contains_handler_crhelper_and_service_model(synth: Synth) -> None
     sources = sorted(p.name for p in HANDLER_SRC.glob("*.py"))
     assert {"__init__.py", "index.py", "contract.py"} <= set(sources)
     for rel in (
-        *(f"model_packaging_job/{name}" for name in sources),
+        *(f"cdk_lookoutvision_packaging_handler/{name}" for name in sources),
         "crhelper/__init__.py",
         "crhelper/resource_helper.py",
         "models/lookoutvision/2020-11-20/service-2.json.gz",
     ):
         assert (asset / rel).is_file(), rel
     for name in sources:
-        assert (asset / "model_packaging_job" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
-    assert sorted(p.name for p in (asset / "model_packaging_job").iterdir()) == sources
+        assert (asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+    assert sorted(p.name for p in (asset / "cdk_lookoutvision_packaging_handler").iterdir()) == sources
     # Compiled files would make the asset hash depend on who imported what; tests never belong in the asset.
     stray = [p.relative_to(asset) for p in asset.rglob("*") if p.suffix == ".pyc" or p.name in ("__pycache__", "tests")]
     assert stray == []
@@ -591,7 +591,7 @@ def test_asset_hash_is_stable_across_separate_synths(synth: Synth, tmp_path: Pat
 def test_asset_hash_ignores_caches_beside_the_handler_sources(
     synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # `make typecheck` leaves .mypy_cache in lambda/model_packaging_job and importing the handler writes
+    # `make typecheck` leaves .mypy_cache in lambda/cdk_lookoutvision_packaging_handler and importing the handler writes
     # __pycache__ there. Neither goes into the asset, so neither may change its hash: a clean clone, a CI run and
     # a developer's machine must agree on the S3 key of unchanged sources.
     first_key, first_asset = _asset(synth)

@@ -15,7 +15,7 @@ from conftest import ROOT
 from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
-from model_packaging_job.contract import RESOURCE_TYPE as CR_TYPE
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE as CR_TYPE
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 

@@ -74,10 +74,10 @@ def test_the_venv_holds_exactly_the_pinned_versions_and_the_package_s_wheel() ->
         ]
         assert any(f">={pins()[extra]}" in r.replace(" ", "") for r in dependants), (extra, dependants)
     import cdk_lookoutvision_packaging
-    import model_packaging_job
+    import cdk_lookoutvision_packaging_handler
 
     site = Path(sysconfig.get_paths()["purelib"])
-    for package in (cdk_lookoutvision_packaging, model_packaging_job):
+    for package in (cdk_lookoutvision_packaging, cdk_lookoutvision_packaging_handler):
         assert Path(str(package.__file__)).is_relative_to(site), package.__file__
 
 

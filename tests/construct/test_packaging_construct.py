@@ -19,7 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 from support import FakeContext, ResponseRecorder, description, make_event
 
 from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
-from model_packaging_job import contract, index, outbound
+from cdk_lookoutvision_packaging_handler import contract, index, outbound
 
 COMPONENT = "com.example.pcb-defects"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")

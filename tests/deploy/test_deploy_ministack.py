@@ -35,7 +35,7 @@ from e2e_support import (
 from lambda_runtime import say
 from support import FakeGreengrass, FakeLookoutVision, component_arn, description, ok
 
-from model_packaging_job.contract import RESOURCE_TYPE, default_job_name
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE, default_job_name
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 from support import offline_env
 
 from cdk_lookoutvision_packaging import _vendor
-from model_packaging_job.contract import RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = ROOT / ".deps" / "wheelhouse"
@@ -26,7 +26,7 @@ NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 PKG = "cdk_lookoutvision_packaging"
 MODEL = "lookoutvision/2020-11-20/service-2.json.gz"
-HANDLER_SRC = ROOT / "lambda" / "model_packaging_job"
+HANDLER_SRC = ROOT / "lambda" / "cdk_lookoutvision_packaging_handler"
 HANDLER_FILES = tuple(sorted(p.name for p in HANDLER_SRC.glob("*.py")))
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def test_wheel_carries_the_handler_and_the_service_model(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         for name in HANDLER_FILES:
-            entry = f"model_packaging_job/{name}"
+            entry = f"cdk_lookoutvision_packaging_handler/{name}"
             assert entry in names
             assert archive.read(entry) == (HANDLER_SRC / name).read_bytes(), name
         assert f"{PKG}/_model/{MODEL}" in names
@@ -141,7 +141,7 @@ def test_wheel_carries_the_handler_and_the_service_model(wheel: Path) -> None:
     assert not [n for n in names if n.startswith("tests/") or "/tests/" in n], sorted(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     top_level = {n.split("/")[0] for n in names}
-    assert top_level == {PKG, "model_packaging_job", f"{PKG}-0.1.0.dist-info"}, top_level
+    assert top_level == {PKG, "cdk_lookoutvision_packaging_handler", f"{PKG}-0.1.0.dist-info"}, top_level
 
 
 def pinned_crhelper_files() -> dict[str, bytes]:
@@ -314,19 +314,19 @@ def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Co
     assert types.count("AWS::Lambda::Function") == 1
     assert re.fullmatch(r"[0-9a-f]{64}\.zip", consumer.key)
     for rel in (
-        *(f"model_packaging_job/{n}" for n in HANDLER_FILES),
+        *(f"cdk_lookoutvision_packaging_handler/{n}" for n in HANDLER_FILES),
         "crhelper/__init__.py",
         "crhelper/resource_helper.py",
         f"models/{MODEL}",
     ):
         assert (consumer.asset / rel).is_file(), rel
     for name in HANDLER_FILES:
-        assert (consumer.asset / "model_packaging_job" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+        assert (consumer.asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
 
 
 def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consumer, tmp_path: Path) -> None:
     # Same handler sources, same crhelper, same service model: the same asset, so the same S3 key, whether the
-    # construct runs from this repo or from the wheel (whose model_packaging_job folder holds pip's __pycache__).
+    # construct runs from this repo or from the wheel (whose cdk_lookoutvision_packaging_handler folder holds pip's __pycache__).
     import aws_cdk as cdk
 
     from cdk_lookoutvision_packaging import ModelPackagingJob

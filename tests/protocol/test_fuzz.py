@@ -51,7 +51,7 @@ from support import (
     ok,
 )
 
-from model_packaging_job import contract, index
+from cdk_lookoutvision_packaging_handler import contract, index
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 ID_KEYS = ("StackId", "RequestId", "LogicalResourceId")

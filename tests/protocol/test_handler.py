@@ -48,8 +48,8 @@ from support import (
     slow,
 )
 
-from model_packaging_job import configuration, continuation, contract, index, lifecycle, outbound, response
-from model_packaging_job import job as jobs
+from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, lifecycle, outbound, response
+from cdk_lookoutvision_packaging_handler import job as jobs
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"

@@ -41,7 +41,7 @@ from botocore.config import Config
 from lambda_runtime import FunctionSpec, Invocation, LambdaHarness, cfn_properties, leaked_lines, wait_until
 from support import FUNCTION_ARN, FakeLookoutVision, ResponseRecorder, description, make_event, ok
 
-from model_packaging_job.contract import RESOURCE_TYPE
+from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
 JOBS = 100
 PROJECT = "pcb"

@@ -204,7 +204,7 @@ def matrix(gate_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -
     # The synthesized resource's properties as CloudFormation sends them, watching a job rather than starting one.
     props = {k: v for k, v in cfn_properties(gate_app.resource_properties()).items() if k != "Packaging"}
     blocked_root = prepare_task_root(
-        gate_app.function, work / "blocked-task", {"model_packaging_job/job.py": INJECTED_HANG}
+        gate_app.function, work / "blocked-task", {"cdk_lookoutvision_packaging_handler/job.py": INJECTED_HANG}
     )
     debug = {"extra_environment": {"LOG_LEVEL": "DEBUG"}}
     with (

@@ -37,7 +37,7 @@ from support import (
 )
 from support import properties as watching
 
-from model_packaging_job import configuration
+from cdk_lookoutvision_packaging_handler import configuration
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 

@@ -10,8 +10,8 @@ import pytest
 from botocore.stub import Stubber
 from support import COMPONENT_ARN, VirtualClock
 
-from model_packaging_job.component import NOT_LISTED, ComponentResult, timeout_what, wait_deployable
-from model_packaging_job.outbound import client_config
+from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, ComponentResult, timeout_what, wait_deployable
+from cdk_lookoutvision_packaging_handler.outbound import client_config
 
 NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
 WAITING = [("ResourceNotFoundException", 404), "REQUESTED", "REQUESTED", "INITIATED", "DEPLOYABLE"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support import description
 
-from model_packaging_job.configuration import Packaging, PackagingError, check, parse
+from cdk_lookoutvision_packaging_handler.configuration import Packaging, PackagingError, check, parse
 
 LOCATION = {"Bucket": "models-bucket", "Prefix": "lookoutvision/pcb/"}
 GREENGRASS = {

@@ -8,9 +8,9 @@ import re
 import pytest
 from support import make_event
 
-from model_packaging_job import continuation as cn
-from model_packaging_job.properties import JobProperties
-from model_packaging_job.waiting import PollBudget
+from cdk_lookoutvision_packaging_handler import continuation as cn
+from cdk_lookoutvision_packaging_handler.properties import JobProperties
+from cdk_lookoutvision_packaging_handler.waiting import PollBudget
 
 PROPS = JobProperties("pcb", "pcb-v3-x86")
 SHORT = JobProperties("pcb", "pcb-v3-x86", service_timeout_s=300)

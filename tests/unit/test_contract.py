@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from support import EXPECTED_DATA_KEYS
 
-from model_packaging_job import contract
+from cdk_lookoutvision_packaging_handler import contract
 
 
 def test_the_wire_values_deployed_stacks_rely_on_are_pinned() -> None:

@@ -12,8 +12,8 @@ import pytest
 from crhelper import CfnResource, log_helper
 
 from cdk_lookoutvision_packaging import _vendor
-from model_packaging_job import contract
-from model_packaging_job.crhelper_adapter import Responder
+from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler.crhelper_adapter import Responder
 
 # Every crhelper function the adapter overrides (the CfnResource internals) or calls (the constructor, the dispatch
 # in __call__, the create/update/delete decorators, log_helper.setup), with its signature in the pinned release (a

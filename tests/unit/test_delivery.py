@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from support import LoopbackServer, ResponseRecorder, VirtualClock, read_body, reply
 
-from model_packaging_job.delivery import send_response
+from cdk_lookoutvision_packaging_handler.delivery import send_response
 
 BODY = b'{"Status":"SUCCESS"}'
 

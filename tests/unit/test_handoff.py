@@ -17,7 +17,7 @@ from botocore import exceptions
 from botocore.stub import Stubber
 from support import FUNCTION_ARN, VirtualClock, make_event
 
-from model_packaging_job import handoff, index
+from cdk_lookoutvision_packaging_handler import handoff, index
 
 PAYLOAD = {**make_event(), "LookoutVisionWait": {"StartedAt": 1000.0, "Invocation": 2}}
 INVOKE_BUILT = "before-parameter-build.lambda.Invoke"

@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from support import ScriptedClient, VirtualClock, client_error, description
 
-from model_packaging_job import job
-from model_packaging_job.contract import DATA_KEYS
-from model_packaging_job.outbound import MalformedResponseError, Wording, classify
+from cdk_lookoutvision_packaging_handler import job
+from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS
+from cdk_lookoutvision_packaging_handler.outbound import MalformedResponseError, Wording, classify
 
 P, J = "pcb", "v3"  # short names keep each expected sentence on a line or two
 NOT_FOUND = "ResourceNotFoundException"

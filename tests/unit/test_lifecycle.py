@@ -14,11 +14,11 @@ import pytest
 from support import ScriptedClient, VirtualClock, client_error, description, make_event, packaged
 from support import properties as props
 
-from model_packaging_job import contract, job, lifecycle
-from model_packaging_job.continuation import CONTINUATION_KEY
-from model_packaging_job.outbound import CONSTRUCT_WORDING
-from model_packaging_job.properties import JobProperties
-from model_packaging_job.response import FAILED, SUCCESS, fallback_physical_id
+from cdk_lookoutvision_packaging_handler import contract, job, lifecycle
+from cdk_lookoutvision_packaging_handler.continuation import CONTINUATION_KEY
+from cdk_lookoutvision_packaging_handler.outbound import CONSTRUCT_WORDING
+from cdk_lookoutvision_packaging_handler.properties import JobProperties
+from cdk_lookoutvision_packaging_handler.response import FAILED, SUCCESS, fallback_physical_id
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"

@@ -11,7 +11,7 @@ import pytest
 from botocore import exceptions as be
 from support import VirtualClock, client_error
 
-from model_packaging_job import outbound as ob
+from cdk_lookoutvision_packaging_handler import outbound as ob
 
 ENDPOINT = "https://lookoutvision.eu-west-9.amazonaws.invalid"
 FAILURE = "Cannot do"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support import properties
 
-from model_packaging_job.properties import JobProperties, PropertyError, parse_properties
+from cdk_lookoutvision_packaging_handler.properties import JobProperties, PropertyError, parse_properties
 
 COMPONENT = "com.example.pcb-defects"
 GREENGRASS = {"ComponentName": COMPONENT, "TargetDevice": "jetson_xavier", "S3OutputLocation": {"Bucket": "pcb-m"}}

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from model_packaging_job.redaction import RedactingFilter, install_redaction, redact, secret_forms
+from cdk_lookoutvision_packaging_handler.redaction import RedactingFilter, install_redaction, redact, secret_forms
 
 SIGNED = (
     "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from support import EXPECTED_BODY_KEYS, EXPECTED_DATA_KEYS, description, make_event
 
-from model_packaging_job import response as rs
-from model_packaging_job.job import to_attributes
+from cdk_lookoutvision_packaging_handler import response as rs
+from cdk_lookoutvision_packaging_handler.job import to_attributes
 
 ID = "pcb/pcb-v3-x86"
 FAILED = f"Model packaging job {ID} FAILED:"

@@ -11,9 +11,9 @@ from botocore.stub import Stubber
 from support import ScriptedClient, VirtualClock, client_error, description
 
 from cdk_lookoutvision_packaging import _model
-from model_packaging_job.configuration import Packaging
-from model_packaging_job.outbound import client_config
-from model_packaging_job.start import Started, ensure_job
+from cdk_lookoutvision_packaging_handler.configuration import Packaging
+from cdk_lookoutvision_packaging_handler.outbound import client_config
+from cdk_lookoutvision_packaging_handler.start import Started, ensure_job
 
 JOB, WORDS = "pcb-v3-jetson", "the service's own words"
 PREFIX = f"Could not start model packaging job pcb/{JOB}"

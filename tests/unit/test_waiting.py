@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from support import VirtualClock, client_error
 
-from model_packaging_job import waiting
-from model_packaging_job.outbound import BACKOFF, MAX_CALL_S, Call
+from cdk_lookoutvision_packaging_handler import waiting
+from cdk_lookoutvision_packaging_handler.outbound import BACKOFF, MAX_CALL_S, Call
 
 LOW, HIGH = waiting.POLL_INTERVAL_S
 CALL = Call("Describe", "t-1", "Cannot describe t-1", "Access denied")
