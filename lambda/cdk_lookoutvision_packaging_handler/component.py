@@ -1,10 +1,5 @@
-"""Wait until AWS IoT Greengrass can deploy the component version a packaging job produced.
-
-A job that SUCCEEDED has created the component version, but Greengrass registers it asynchronously: a deployment
-made before it is DEPLOYABLE fails on the devices, long after the stack said yes. So once the job SUCCEEDED, the
-component version is described (greengrassv2 DescribeComponent) in the same wait loop as the job: DEPLOYABLE passes,
-REQUESTED and INITIATED (and a version Greengrass does not list yet) keep waiting within the same wait timeout,
-FAILED and DEPRECATED fail with the component's own message.
+"""Wait until Greengrass can deploy the component version a SUCCEEDED job produced: Greengrass registers it
+asynchronously, and a deployment made before it is DEPLOYABLE fails on the devices, long after the stack said yes.
 """
 
 from __future__ import annotations
@@ -26,7 +21,6 @@ NOT_LISTED = "not registered yet"
 
 
 def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
-    """Greengrass DescribeComponent of the component version ``arn``, as the calling policy needs to know it."""
     return Call(
         "DescribeComponent",
         arn,
@@ -60,7 +54,6 @@ def wait_deployable(
     call: Call | None = None,
     on_state: Callable[[str], None] | None = None,
 ) -> ComponentResult:
-    """Describe the component version ``arn`` until it is DEPLOYABLE or can never be, or the wait's time is up."""
     call = call or describe_call(arn)
     seen: dict[str, Any] = {"state": "", "status": {}}
 
@@ -105,5 +98,4 @@ def failed_reason(arn: str, state: str, status: Mapping[str, Any]) -> str:
 
 
 def timeout_what(arn: str) -> str:
-    """What a component wait that timed out was waiting for, for ``job.timeout_reason``."""
     return f"Greengrass component {arn} to become deployable"

@@ -1,9 +1,6 @@
-"""A packaging configuration: StartModelPackagingJob's ModelVersion, Description and Configuration.Greengrass, its
-rules, its client token and how an existing job's configuration differs from it.
-
-The construct checks it at synth time (skipping tokens), the handler when the request arrives, the CLI before it
-starts a job: one set of rules, each phrased with the API's field name and what to do. A value botocore would refuse
-(a wrong shape, an unknown key) is refused here, before any call.
+"""A packaging configuration (StartModelPackagingJob's ModelVersion, Description and Configuration.Greengrass): its
+rules, checked by the construct, the handler and the CLI alike before any call, its client token, and how an existing
+job's configuration differs from it.
 """
 
 from __future__ import annotations
@@ -23,8 +20,6 @@ class PackagingError(ValueError):
 
 @dataclass(frozen=True)
 class Packaging:
-    """StartModelPackagingJob's ModelVersion, Description and Configuration.Greengrass, validated."""
-
     model_version: str
     greengrass: Mapping[str, Any]
     description: str | None = None
@@ -65,7 +60,7 @@ class Packaging:
         return request
 
     def differences(self, description: Mapping[str, Any]) -> list[str]:
-        """How an existing job's configuration differs from this one, in what decides the component it builds."""
+        """How an existing job's configuration differs from this one, in what decides the component."""
         theirs = (description.get("ModelPackagingConfiguration") or {}).get("Greengrass") or {}
         ours = self.greengrass
         pairs: list[tuple[str, object, object]] = [
@@ -117,11 +112,8 @@ def _shown(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-# --- validation ----------------------------------------------------------------------------------------------------
-
-
 def parse(raw: object) -> Packaging:
-    """Validate a Packaging property (as CloudFormation sends it: every value a string); raise PackagingError."""
+    """Validate a Packaging property (every value a string, as CloudFormation sends it)."""
     if not isinstance(raw, Mapping):
         raise PackagingError(f"{c.PACKAGING} must be an object, got {type(raw).__name__}")
     unknown = sorted(set(map(str, raw)) - {"ModelVersion", "Description", "Configuration"})
@@ -160,8 +152,7 @@ Skip = Callable[[object], bool]
 
 
 def check(packaging: Packaging, *, skip: Skip = lambda _value: False) -> list[str]:
-    """Every rule the configuration breaks, each phrased with the API's field name and what to do. ``skip`` tells
-    values not to check yet (the construct skips tokens, which the handler checks at deploy time)."""
+    """Every rule the configuration breaks; ``skip`` tells values not to check yet (the construct's tokens)."""
     g = packaging.greengrass
     problems = _unknown_keys("Configuration.Greengrass", g, _GREENGRASS_KEYS)
     problems += _rule(c.MODEL_VERSION_RULE, packaging.model_version, skip)

@@ -1,9 +1,5 @@
-"""Where a wait stands across invocations: the state a continuation carries, the window this invocation may wait
-in, and the polling budget the function was configured with.
-
-A wait longer than one Lambda invocation goes on in a new invocation of the same function (``handoff``), whose event
-carries the wait's start, its count and when it would have looked next, so that the deadline and the pace hold across
-the chain. A continuation's state is checked before it is trusted.
+"""Where a wait stands across invocations: the state a continuation's event carries (checked before it is trusted),
+so that the deadline and the pace hold across the chain; the window this invocation may wait in; the poll budget.
 """
 
 from __future__ import annotations
@@ -19,36 +15,30 @@ from .waiting import PollBudget
 
 # Stop polling this long before the Lambda deadline, to leave time for one slow API call, the hand-off and an answer.
 HANDOFF_MARGIN_S = 60.0
-# An invocation must have room for this many looks at the wait's pace before its hand-off point; a shorter one (a
-# function whose timeout was lowered below what a wait needs) answers FAILED instead of handing off at once, which
-# would chain invocations as fast as Lambda starts them.
+# An invocation must have room for this many looks before its hand-off point; a shorter one answers FAILED.
 MIN_LOOKS_PER_INVOCATION = 2
-# CloudFormation fails a custom resource that has not answered ServiceTimeout seconds after it sent the request,
-# with a generic message of its own. The wait ends this long before then, so that our reason is the one it shows.
+# The wait ends this long before CloudFormation's ServiceTimeout, so that our reason, not its generic one, shows.
 SERVICE_TIMEOUT_MARGIN_S = 60
-# How far a continuation's StartedAt may lie in the future of this invocation's clock (clock skew between hosts).
+# How far a continuation's StartedAt may lie in the future of this invocation's clock (skew between hosts).
 CLOCK_SKEW_S = 5.0
-# The key a continuation invocation carries its wait state under.
 CONTINUATION_KEY = "LookoutVisionWait"
-# A continuation's count is at most this: a wait ends within MAX_SERVICE_TIMEOUT_S, and every invocation it continues
-# in lasts longer than HANDOFF_MARGIN_S, so a real chain has fewer than 60 links.
+# A wait ends within MAX_SERVICE_TIMEOUT_S and each link lasts over HANDOFF_MARGIN_S: fewer than 60 links.
 MAX_INVOCATIONS = 100
 
 
 @dataclass(frozen=True)
 class WaitState:
-    """Carried from one invocation to the next while a long wait continues."""
+    """Carried from one invocation to the next: the previous one's next look (the pace), and until when a job the
+    first invocation started counts as not visible yet, rather than missing."""
 
     started_at: float
     invocation: int = 1
-    # When the previous invocation would have taken its next look: the continuation keeps the wait's pace.
     next_look_at: float | None = None
-    # Until when a job the first invocation started counts as not visible yet, rather than missing.
     visible_by: float | None = None
 
 
 class StateError(ValueError):
-    """A continuation whose wait state cannot be trusted, phrased as what is wrong with it."""
+    """A continuation whose wait state cannot be trusted."""
 
 
 def _state_time(raw: Mapping[str, Any], key: str) -> float:
@@ -65,9 +55,8 @@ def _state_time(raw: Mapping[str, Any], key: str) -> float:
 
 
 def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> WaitState:
-    """The wait state of this invocation: a fresh one for CloudFormation's own request, the carried one for a
-    continuation. Raises StateError when a continuation's state cannot belong to this request: a StartedAt outside
-    the time CloudFormation waits for an answer, a count that is not a whole number, a next look outside the wait."""
+    """A fresh state for CloudFormation's own request, the carried one for a continuation; StateError when that
+    cannot belong to this request."""
     if CONTINUATION_KEY not in event:
         return WaitState(now, 1)
     raw = event[CONTINUATION_KEY]
@@ -91,7 +80,6 @@ def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> Wa
 
 
 def _moment(raw: Mapping[str, Any], key: str, within: tuple[float, float]) -> float | None:
-    """An optional moment of the wait, which must lie within it."""
     if raw.get(key) is None:
         return None
     moment = _state_time(raw, key)
@@ -102,8 +90,7 @@ def _moment(raw: Mapping[str, Any], key: str, within: tuple[float, float]) -> fl
 
 @dataclass(frozen=True)
 class Window:
-    """When the whole wait ends, when this invocation hands it on, and whether CloudFormation's ServiceTimeout (not
-    wait_timeout) set the end."""
+    """When the whole wait ends, when this invocation hands it on, and whether the ServiceTimeout set the end."""
 
     deadline: float
     hand_off_at: float
@@ -111,23 +98,20 @@ class Window:
 
 
 def wait_window(props: JobProperties, state: WaitState, now: float, remaining_s: float) -> Window:
-    """The wait ends wait_timeout after the first invocation began, and always SERVICE_TIMEOUT_MARGIN_S before
-    CloudFormation's ServiceTimeout would fail the resource with its own message; this invocation, with
-    ``remaining_s`` left before its Lambda deadline, hands the wait on HANDOFF_MARGIN_S before that deadline."""
+    """wait_timeout after the first invocation began, at most; this invocation hands on HANDOFF_MARGIN_S before its
+    Lambda deadline."""
     by_service = props.answer_within_s - SERVICE_TIMEOUT_MARGIN_S
     within = min(props.wait_timeout_s, by_service)
     return Window(state.started_at + within, now + remaining_s - HANDOFF_MARGIN_S, by_service < props.wait_timeout_s)
 
 
 def needed_invocation_s(pace_high_s: float) -> float:
-    """The shortest invocation a wait can continue in: the hand-off margin plus room for its looks."""
     return HANDOFF_MARGIN_S + MIN_LOOKS_PER_INVOCATION * pace_high_s
 
 
 def continuation_event(
     event: Mapping[str, Any], state: WaitState, next_look_at: float | None, visible_by: float | None = None
 ) -> dict[str, Any]:
-    """The event to invoke ourselves with: the original request plus where the wait stands."""
     forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}
     carried: dict[str, Any] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
     for key, moment in (("NextLookAt", next_look_at), ("VisibleBy", visible_by)):
@@ -138,11 +122,8 @@ def continuation_event(
 
 
 def poll_budget(environ: Mapping[str, str]) -> tuple[PollBudget | None, str]:
-    """The polling budget the function was configured with, and a warning when part of it is unusable.
-
-    None when neither variable is set (a function configured without a budget polls at POLL_INTERVAL_S alone).
-    An unusable value falls back to the default budget or to one job, and says so: a wait must not fail over it.
-    """
+    """The configured budget (None when neither variable is set), and a warning for a value that falls back to the
+    default: a wait must not fail over it."""
     raw_rps, raw_jobs = environ.get(c.BUDGET_RPS_ENV), environ.get(c.BUDGET_JOBS_ENV)
     if raw_rps is None and raw_jobs is None:
         return None, ""

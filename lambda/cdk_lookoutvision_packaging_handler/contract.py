@@ -1,8 +1,5 @@
-"""What the construct, the handler and the CLI must agree on, written once: they all import it from here.
-
-The resource type and its properties (names, bounds, defaults), the environment the construct gives the function,
-the Data keys the handler answers with (the construct's attributes), and the naming rules of the Lookout for Vision
-API that both sides validate against. Standard library only: the construct imports it at synth time.
+"""What the construct, the handler and the CLI must agree on, written once: the resource type and its properties,
+the function's environment, the Data keys, and the API's naming rules. Standard library only (imported at synth).
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ RESOURCE_TYPE = "Custom::LookoutVisionModelPackagingJob"
 # The one crhelper release the handler is written against and the asset carries (the construct bundles it).
 CRHELPER_VERSION = "2.0.12"
 
-# --- the services and the IAM actions the function's role needs: the construct grants exactly these ---------------
-
+# The services and the IAM actions the function's role needs: the construct grants exactly these.
 LOOKOUTVISION_SERVICE = "lookoutvision"
 GREENGRASS_SERVICE = "greengrassv2"
 # DescribeModelPackagingJob supports no resource types: its statement must use Resource "*".
@@ -27,12 +23,9 @@ DESCRIBE_COMPONENT_ACTION = "greengrass:DescribeComponent"
 CREATE_COMPONENT_ACTION = "greengrass:CreateComponentVersion"
 TAG_COMPONENT_ACTION = "greengrass:TagResource"
 INVOKE_ACTION = "lambda:InvokeFunction"
-# The asset: this package, the service models it carries (botocore dropped lookoutvision in 1.40.61) beside it, and
-# the entry point.
+# The asset carries the service models (botocore dropped lookoutvision in 1.40.61) beside this package.
 MODELS_DIR = "models"
 HANDLER_FUNCTION = "index.handler"
-
-# --- ResourceProperties --------------------------------------------------------------------------------------------
 
 PROJECT_NAME = "ProjectName"
 JOB_NAME = "JobName"
@@ -42,9 +35,8 @@ EXPECTED_COMPONENT_NAME = "ExpectedComponentName"
 # With this property the resource starts the job itself: StartModelPackagingJob's ModelVersion, Description and
 # Configuration, in the API's own shape ({"ModelVersion": "3", "Configuration": {"Greengrass": {...}}}).
 PACKAGING = "Packaging"
-# Every property of ours, in the order the construct writes them.
 PROPERTIES = (PROJECT_NAME, JOB_NAME, WAIT_FOR_COMPLETION, WAIT_TIMEOUT_SECONDS, EXPECTED_COMPONENT_NAME, PACKAGING)
-# Properties CloudFormation adds itself to every custom resource's ResourceProperties.
+# Properties CloudFormation adds itself.
 SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
 SERVICE_TIMEOUT = "ServiceTimeout"
 CFN_PROPERTIES = frozenset({SERVICE_TOKEN, SERVICE_TIMEOUT})
@@ -54,25 +46,19 @@ MIN_WAIT_TIMEOUT_S = 60
 MAX_WAIT_TIMEOUT_S = 55 * 60
 # CloudFormation's ServiceTimeout when a template sets none, and its upper bound.
 MAX_SERVICE_TIMEOUT_S = 3600
-# The construct sets ServiceTimeout this long after the wait timeout (the handler answers first, with its reason),
-# and to NO_WAIT_SERVICE_TIMEOUT_S for a resource that does not wait.
+# The construct sets ServiceTimeout this long after the wait timeout (so the handler answers first), or to
+# NO_WAIT_SERVICE_TIMEOUT_S for a resource that does not wait.
 SERVICE_TIMEOUT_AFTER_WAIT_S = 5 * 60
 NO_WAIT_SERVICE_TIMEOUT_S = 5 * 60
-
-# --- the function's environment ------------------------------------------------------------------------------------
 
 # The polling budget all jobs of a stack share (requests per second), and how many jobs share it.
 BUDGET_RPS_ENV = "DESCRIBE_BUDGET_RPS"
 BUDGET_JOBS_ENV = "DESCRIBE_BUDGET_JOBS"
 LOG_LEVEL_ENV = "LOG_LEVEL"
-# The account's default quota is 5 DescribeModelPackagingJob requests per second; the default budget leaves one of
-# them to everyone else (the console, the CLI gate, other stacks).
+# Of the account's default quota of 5 Describe requests per second, leave one to everyone else.
 DEFAULT_DESCRIBE_BUDGET_RPS = 4.0
-# The budgets the construct accepts and the handler uses, in requests per second, and the most jobs one budget counts.
 DESCRIBE_BUDGET_RPS_RANGE = (0.01, 10_000.0)
 MAX_BUDGET_JOBS = 10_000
-
-# --- Data: the resource's attributes -------------------------------------------------------------------------------
 
 # The custom resource's Data keys and the CLI's result keys, in the order they are documented.
 DATA_KEYS = (
@@ -90,12 +76,10 @@ DATA_KEYS = (
 # What a SUCCEEDED job must have produced for Greengrass to deploy it.
 OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")
 
-# --- naming rules of the Lookout for Vision API --------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class NameRule:
-    """A naming rule of the Lookout for Vision API, applied as a full match."""
+    """A naming rule of the API, applied as a full match."""
 
     label: str
     min_len: int
@@ -104,7 +88,6 @@ class NameRule:
     hint: str
 
     def problem(self, value: object) -> str | None:
-        """Return why ``value`` breaks the rule, or None when it is valid."""
         if not isinstance(value, str):
             return f"{self.label} must be a string, got {type(value).__name__}"
         if not self.min_len <= len(value) <= self.max_len:
@@ -129,14 +112,11 @@ COMPONENT_NAME_RULE = NameRule("ComponentName", 1, 128, r"[a-zA-Z0-9._-]+", "let
 
 
 def show(value: object, limit: int = 80) -> str:
-    """repr() of a value, shortened so that an error message stays readable."""
     if isinstance(value, str):
         return repr(value if len(value) <= limit else value[:limit] + "...")
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
-
-# --- starting the job: the packaging configuration (StartModelPackagingJob) -----------------------------------------
 
 MODEL_VERSION_RULE = NameRule("ModelVersion", 1, 10, r"[1-9][0-9]*|latest", "a model version such as 3, or latest")
 COMPONENT_VERSION_RULE = NameRule(
@@ -183,8 +163,7 @@ def default_component_version(model_version: str) -> str | None:
 
 
 def default_job_name(component_name: str, component_version: str) -> str:
-    """The job name a started job gets when none is given: from the component name and version, always a valid
-    JobName (1-64 of [a-zA-Z0-9-]), and distinct for distinct pairs (a digest of both ends it)."""
+    """The job name a started job gets when none is given: always a valid JobName, distinct for distinct pairs."""
     digest = hashlib.sha256(f"{component_name}\n{component_version}".encode()).hexdigest()[:8]
     readable = re.sub(r"[^a-zA-Z0-9]+", "-", f"{component_name}-{component_version}").strip("-")
     return f"{readable[: 64 - len(digest) - 1].rstrip('-')}-{digest}"

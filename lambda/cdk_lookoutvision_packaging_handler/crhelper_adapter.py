@@ -1,30 +1,15 @@
-"""The one place that knows crhelper: its CfnResource drives the request, with its unsafe edges replaced.
+"""The one place that knows crhelper (pinned to contract.CRHELPER_VERSION): its CfnResource drives the request, with
+its unsafe edges replaced.
 
-crhelper 2.0.12 (pinned; unmaintained) parses the event, sets up JSON logging, dispatches to the create, update and
-delete functions, turns their exceptions into FAILED and answers. What we replace, and why:
-
-- **One answer per request.** Its timeout timer and its own answer path can both answer (a second, contradicting
-  PUT). ``_send`` goes through one claim under one lock: the handler's answer, the timer's and the hand-off of the wait
-  to a new invocation exclude each other, and the invocation does not return before a claimed answer was delivered
-  (Lambda would freeze the timer's thread halfway through its PUT).
-- **A bounded sender.** Its sender retries forever; ``delivery.send_response`` gives up within the time the
-  invocation has left (at most ``SEND_BUDGET_S``), and at once for a ResponseURL http.client refuses.
-- **A 4096-byte fit.** Its body can exceed what CloudFormation accepts; ``response.encode_response`` shortens the
-  Reason, then Data, so that the answer fits.
-- **No ResponseURL in logs.** At DEBUG it logs the event, whose ResponseURL is a presigned S3 URL:
-  ``redaction.install_redaction`` redacts it in every form before crhelper's first line.
-- **No poller.** Its poller creates an EventBridge rule (at least a minute between looks). We never enable it, and
-  ``AWS_SAM_LOCAL`` is set while its constructor runs so that it does not create the lambda, events and logs clients
-  the poller needs (about a third of the cold start); its polling keys (CrHelperPoll, CrHelperData, ...) are dropped
-  from every event, so that an event carrying them cannot make it skip our functions or answer with foreign Data.
-- ``_log_setup``: escapes ``%`` in the ids it puts into its %-style log template, and adds a root handler when the
-  runtime installed none (MiniStack's worker), which would otherwise drop every line below WARNING.
-- ``_set_timeout`` / ``_timeout``: the timer fires ``TIMER_MARGIN_S`` before the deadline (not 0.5 s, too late for a
-  PUT), is a daemon, and answers with a reason that says where to look.
-
-``tests/unit/test_crhelper_adapter.py`` fails when the installed or bundled crhelper is not
-``contract.CRHELPER_VERSION``, or when a crhelper function this module overrides or calls (``log_helper.setup`` among
-them) changed its signature.
+- One answer per request: its timer and its answer path could both PUT. One claim under one lock makes the answer,
+  the timer's and the hand-off exclude each other; the invocation returns only after a claimed answer was delivered
+  (Lambda would freeze the timer's thread mid-PUT).
+- A sender that gives up (``delivery``) and a body that fits 4096 bytes (``response``); no ResponseURL in any log
+  line, from crhelper's first on (``redaction``).
+- No poller: ``AWS_SAM_LOCAL`` is set while its constructor runs, so it makes none of the poller's clients (a third
+  of the cold start), and its polling keys are dropped from every event (they could skip our functions).
+- ``_log_setup`` escapes ``%`` in its %-style template and adds a root handler when the runtime has none;
+  ``_set_timeout`` fires ``TIMER_MARGIN_S`` before the deadline (crhelper's 0.5 s is too late for a PUT).
 """
 
 from __future__ import annotations
@@ -71,27 +56,21 @@ class Responder(CfnResource):
                 os.environ.pop("AWS_SAM_LOCAL", None)
             else:
                 os.environ["AWS_SAM_LOCAL"] = previous
-        self._sam_local = previous
         self._answer_lock = threading.Lock()
-        # Who speaks for this request: "" (nobody yet), "answer" (this invocation answered or is answering),
-        # "hand-off" (a continuation is being started, or was). One claim wins; the timer, the handler and the
-        # fallback all go through it.
+        # Who speaks for this request: "" (nobody yet), "answer" or "hand-off" (a continuation). One claim wins.
         self._claim = ""
         self._delivered = threading.Event()
 
     def answer(self, status: str, reason: str, physical_id: str, data: dict[str, str]) -> str:
-        """Set the answer crhelper sends when the create/update/delete function returns ``physical_id``."""
         self.Status, self.Reason, self.Data = status, reason, data
         self.PhysicalResourceId = physical_id
         return physical_id
 
     def answered(self) -> bool:
-        """Whether this request's answer was claimed (by the handler or the timer)."""
         with self._answer_lock:
             return self._claim == "answer"
 
     def claim_hand_off(self) -> bool:
-        """Claim the request for a continuation; False when an answer was claimed first (the timer's)."""
         with self._answer_lock:
             if self._claim:
                 return False
@@ -99,13 +78,11 @@ class Responder(CfnResource):
             return True
 
     def release_hand_off(self) -> None:
-        """No continuation was started: this invocation answers after all."""
         with self._answer_lock:
             if self._claim == "hand-off":
                 self._claim = ""
 
     def __call__(self, event: Any, context: Any) -> None:
-        """Answer one request exactly once (or hand it off), and return only once the answer was delivered."""
         install_redaction(response_url=event.get("ResponseURL") if isinstance(event, dict) else None)
         problem = _precheck(event)
         if problem:
@@ -200,7 +177,7 @@ def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
 
 
 def _precheck(event: Any) -> str | None:
-    """Why crhelper cannot handle this event, or None. Events it cannot parse get a direct answer or none at all."""
+    """Why crhelper cannot handle this event (it gets a direct answer, or none without a ResponseURL), or None."""
     if not isinstance(event, dict):
         return f"the event must be a JSON object, got {type(event).__name__}"
     for key in ("StackId", "RequestId", "LogicalResourceId"):

@@ -1,7 +1,5 @@
-"""Deliver the answer: PUT the body to the presigned ResponseURL, under the one calling policy.
-
-Unlike crhelper's sender it gives up: at its deadline, or at once on a 4xx (an expired or forged URL will not start
-working) or on a URL that http.client refuses. The URL itself is never logged: it is a credential.
+"""PUT the answer to the presigned ResponseURL (a credential, never logged). Unlike crhelper's sender it gives up: at
+its deadline, or at once on a 4xx (an expired URL will not start working) or a URL http.client refuses.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .outbound import ApiProblem, Backoff, Call, Clock, HttpStatusError, retrying
@@ -28,15 +25,8 @@ PUT_CALL = Call(
 )
 
 
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str
-    port: int | None
-    path: str
-
-
-def _target(response_url: object) -> _Target | None:
+def _target(response_url: object) -> tuple[str, str, int | None, str] | None:
+    """The scheme, host, port and path of an http(s) URL, or None (logged without the URL)."""
     if not isinstance(response_url, str):
         logger.error("No ResponseURL in the event; nobody can be answered")
         return None
@@ -50,7 +40,7 @@ def _target(response_url: object) -> _Target | None:
         logger.error("The ResponseURL is not an http(s) URL; nobody can be answered")
         return None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(parts.scheme, parts.hostname, port, path)
+    return parts.scheme, parts.hostname, port, path
 
 
 def send_response(
@@ -61,11 +51,11 @@ def send_response(
     now: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """PUT ``body`` to ``response_url``, retrying transient failures until ``deadline`` (a ``now()`` value); returns
-    whether CloudFormation accepted it."""
+    """PUT ``body``, retrying transient failures until ``deadline`` (a ``now()`` value); True when accepted."""
     target = _target(response_url)
     if target is None:
         return False
+    scheme, host, port, path = target
     if deadline <= now():
         logger.error("Gave up answering CloudFormation after 0 attempts: out of time")
         return False
@@ -74,10 +64,10 @@ def send_response(
     def put(timeout_s: float) -> int:
         nonlocal attempts
         attempts += 1
-        conn_cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(target.host, target.port, timeout=min(10.0, timeout_s))
+        conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(host, port, timeout=min(10.0, timeout_s))
         try:
-            conn.request("PUT", target.path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
+            conn.request("PUT", path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
             status = conn.getresponse().status
         finally:
             conn.close()

@@ -1,9 +1,5 @@
-"""Lambda entry point of Custom::LookoutVisionModelPackagingJob: parse the request, run one step, answer once.
-
-``crhelper_adapter.Responder`` (crhelper with its unsafe edges replaced) parses the event and answers it. A Create or
-Update runs ``lifecycle.run`` once: it answers, or the wait goes on in a new invocation (``handoff``). A Delete changes
-nothing. ``make_handler`` takes the clients, the clock and the environment, so that tests run this same entry point
-against stubs, loopback servers or a virtual clock.
+"""Lambda entry point: a Create or Update runs ``lifecycle.run`` once and answers, or hands the wait on (``handoff``);
+a Delete changes nothing. ``make_handler`` takes the clients, clock and environment, so tests run this same entry.
 """
 
 from __future__ import annotations
@@ -12,6 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +33,8 @@ REGION = os.environ.get("AWS_REGION", "")
 
 
 class LazyClient:
-    """A boto3 client made on first use, inside a request: if this botocore cannot load the lookoutvision model, the
-    error becomes that request's FAILED answer (naming the model) instead of an import error nobody answers."""
+    """A boto3 client made on first use, so that a botocore without the lookoutvision model fails a request, with an
+    answer, instead of the import."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make = make
@@ -49,26 +46,16 @@ class LazyClient:
         return getattr(self._client, name)
 
 
-def _client(service: str, config: Any, **kwargs: Any) -> Any:
+def _client(service: str, **kwargs: Any) -> Any:
     import boto3
 
-    return boto3.session.Session().client(service, region_name=REGION or None, config=config, **kwargs)
+    return boto3.session.Session().client(service, region_name=REGION or None, config=client_config(), **kwargs)
 
 
-def make_lookoutvision_client(**kwargs: Any) -> Any:
-    """The Lookout for Vision client the handler uses; ``kwargs`` go to boto3 (tests pass an endpoint_url)."""
-    return _client(contract.LOOKOUTVISION_SERVICE, client_config(), **kwargs)
-
-
-def make_greengrass_client(**kwargs: Any) -> Any:
-    """The Greengrass V2 client that checks a component version is deployable."""
-    return _client(contract.GREENGRASS_SERVICE, client_config(), **kwargs)
-
-
-def make_lambda_client(**kwargs: Any) -> Any:
-    """The Lambda client the wait is handed on with: one attempt per call, since a retried read timeout would queue
-    the same continuation twice."""
-    return _client("lambda", client_config(), **kwargs)
+# ``kwargs`` go to boto3 (tests pass an endpoint_url).
+make_lookoutvision_client = partial(_client, contract.LOOKOUTVISION_SERVICE)
+make_greengrass_client = partial(_client, contract.GREENGRASS_SERVICE)
+make_lambda_client = partial(_client, "lambda")
 
 
 def make_handler(
@@ -80,8 +67,6 @@ def make_handler(
     monotonic: Callable[[], float] = time.monotonic,
     environ: Mapping[str, str] = os.environ,
 ) -> Responder:
-    """The function's handler. Lookout for Vision calls make one attempt each (the wait owns retries), and so do
-    Lambda's (a retried asynchronous Invoke would start a second chain); AWS_ENDPOINT_URL_<SERVICE> is honoured."""
     lookoutvision = LazyClient(make_lookoutvision_client) if lookoutvision is None else lookoutvision
     lambda_client = LazyClient(make_lambda_client) if lambda_client is None else lambda_client
     greengrass = LazyClient(make_greengrass_client) if greengrass is None else greengrass

@@ -1,8 +1,5 @@
-"""An Amazon Lookout for Vision model packaging job: describe it, read its attributes, wait for it, and say why.
-
-The handler, the pipeline CLI and the benchmark all use this one implementation. Each reason a job's wait can end
-with is written here, beside the outcome that produces it.
-"""
+"""A Lookout for Vision model packaging job: describe it, read its attributes, wait for it, and say why (for the
+handler, the CLI and the benchmark alike)."""
 
 from __future__ import annotations
 
@@ -30,15 +27,14 @@ WAITING_STATUSES = frozenset({"CREATED", "RUNNING"})
 SUCCEEDED = "SUCCEEDED"
 JOB_FAILED = "FAILED"
 
-# How long a job that a Start created (or that a Conflict says exists) may stay invisible to Describe: Lookout for
-# Vision is eventually consistent.
+# How long a job that a Start created (or that a Conflict says exists) may stay invisible to an eventually
+# consistent Describe.
 VISIBILITY_GRACE_S = 60.0
 
 Phase = Literal["waiting", "succeeded", "failed", "unknown"]
 
 
 def classify_status(status: str | None) -> Phase:
-    """Map a job Status to what a waiter does next."""
     if status in WAITING_STATUSES:
         return "waiting"
     if status == SUCCEEDED:
@@ -48,7 +44,7 @@ def classify_status(status: str | None) -> Phase:
     return "unknown"
 
 
-# The calls about one job: how an error sentence starts, the gerund and the grant an access denial advises.
+# Per call about one job: how an error sentence starts, and the gerund and grant an access denial advises.
 _JOB_CALLS = {
     "DescribeModelPackagingJob": (
         "Cannot describe",
@@ -62,8 +58,6 @@ _JOB_CALLS = {
 def job_call(
     operation: str, project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING
 ) -> Call:
-    """A call about ``project_name/job_name`` (DescribeModelPackagingJob, StartModelPackagingJob), as the calling
-    policy needs to know it."""
     failure, gerund, grant = _JOB_CALLS[operation]
     job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
     return Call(
@@ -81,8 +75,7 @@ def describe_call(project_name: str, job_name: str, region: str = "", wording: W
 
 
 def describe(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:
-    """One DescribeModelPackagingJob call, bounded as a whole by ``timeout_s`` when given; returns the
-    ModelPackagingDescription."""
+    """The job's ModelPackagingDescription; the call is bounded as a whole by ``timeout_s`` when given."""
     call = partial(client.describe_model_packaging_job, ProjectName=project_name, JobName=job_name)
     response = call() if timeout_s is None else bounded_call(call, timeout_s, "DescribeModelPackagingJob")
     description = response.get("ModelPackagingDescription")
@@ -130,16 +123,10 @@ def _iso_utc(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def greengrass_output(description: Mapping[str, Any]) -> dict[str, Any]:
-    """The Greengrass output details of a job, or {} when the job has none (yet)."""
-    details = description.get("ModelPackagingOutputDetails") or {}
-    greengrass = details.get("Greengrass") or {}
-    return greengrass if isinstance(greengrass, dict) else {}
-
-
 def to_attributes(description: Mapping[str, Any], project_name: str = "", job_name: str = "") -> dict[str, str]:
     """Flatten a ModelPackagingDescription to the documented keys; every key present, "" where there is no value."""
-    output = greengrass_output(description)
+    output = (description.get("ModelPackagingOutputDetails") or {}).get("Greengrass") or {}
+    output = output if isinstance(output, dict) else {}
     values: dict[str, Any] = {
         "ComponentVersionArn": output.get("ComponentVersionArn"),
         "ComponentName": output.get("ComponentName"),
@@ -156,28 +143,18 @@ def to_attributes(description: Mapping[str, Any], project_name: str = "", job_na
 
 
 def has_greengrass_output(attributes: Mapping[str, str]) -> bool:
-    """Whether a job's attributes name the component it produced. A SUCCEEDED job without it fails the gate: the
-    custom resource answers FAILED and the CLI's wait exits 1."""
+    """Whether a job's attributes name the component it produced: a SUCCEEDED job without it fails the gate."""
     return all(attributes.get(key) for key in OUTPUT_KEYS)
-
-
-# --- why a job's wait ended as it did --------------------------------------------------------------------------------
-
-# A job never runs twice, so the fix for a FAILED one is a new one.
-NEVER_TWICE = (
-    "A packaging job never runs twice: to package again, give a new {component_version} (the default job name follows "
-    "it) or a new {job_name}"
-)
 
 
 def failed_reason(project_name: str, job_name: str, status_message: str, *, adopted: bool = False) -> str:
     message = one_line(status_message or "") or "(no StatusMessage)"
     if not adopted:
         return f"Model packaging job {project_name}/{job_name} FAILED: {message}"
-    remedy = NEVER_TWICE.format(component_version="component_version", job_name="job_name")
     return (
         f"Model packaging job {project_name}/{job_name} already existed with this configuration and was adopted; "
-        f"it FAILED earlier: {message}. {remedy}"
+        f"it FAILED earlier: {message}. A packaging job never runs twice: to package again, give a new "
+        "component_version (the default job name follows it) or a new job_name"
     )
 
 
@@ -217,14 +194,12 @@ def unknown_status_reason(project_name: str, job_name: str, status: str) -> str:
     return f"Model packaging job {project_name}/{job_name} reported an unknown status {status!r}"
 
 
-# --- waiting for the job ---------------------------------------------------------------------------------------------
-
 Outcome = Literal["succeeded", "failed", "not_ready", "timeout", "yield", "error"]
 
 
 @dataclass(frozen=True)
 class WaitResult:
-    """How a wait ended, what it last saw and what it cost."""
+    """How a wait ended, what it last saw and what it cost; ``next_look_at`` as in ``waiting.Waited``."""
 
     outcome: Outcome
     description: dict[str, Any] | None = None
@@ -232,7 +207,6 @@ class WaitResult:
     api_calls: int = 0
     problem: ApiProblem | None = None
     last_error: str = ""
-    # With outcome "yield": when the wait would have taken its next look, for the invocation that continues it.
     next_look_at: float | None = None
 
 
@@ -252,9 +226,8 @@ def wait_for_job(
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
 ) -> WaitResult:
-    """Describe the job until it is terminal (``succeeded``/``failed``), or, when ``wait`` is False, once
-    (``not_ready`` while it is CREATED or RUNNING); ``timeout``, ``yield`` and ``error`` as ``waiting.wait`` ends.
-    A job that was just started counts as not visible yet, rather than missing, until ``visible_by``."""
+    """Describe the job until it is terminal, or once when ``wait`` is False (``not_ready`` while CREATED or
+    RUNNING). A job that was just started counts as not visible yet, rather than missing, until ``visible_by``."""
     seen: dict[str, Any] = {"description": None, "status": "", "outcome": "timeout"}
 
     def look(timeout_s: float) -> bool:
@@ -296,11 +269,5 @@ def wait_for_job(
         ended, problem = "error", ApiProblem("refused", "UnknownStatus", reason)
     outcome: Outcome = ended  # type: ignore[assignment]
     return WaitResult(
-        outcome,
-        seen["description"],
-        seen["status"],
-        waited.calls,
-        problem,
-        waited.last_error,
-        waited.next_look_at,
+        outcome, seen["description"], seen["status"], waited.calls, problem, waited.last_error, waited.next_look_at
     )

@@ -1,10 +1,6 @@
-"""One invocation of a Create or Update, read forward: the properties, the window this invocation may wait in,
-starting or adopting the job, waiting for it, deciding, checking its Greengrass component, and the answer. Each
-outcome's reason is written beside the decision that produces it.
-
-``run`` returns an ``Answer`` for CloudFormation, or a ``Continuation``: the wait goes on in a new invocation of the
-function. The Lambda entry point (index) and the benchmark's simulated invocations both call it; its clients and
-clock are arguments, and it knows neither crhelper nor Lambda.
+"""One invocation of a Create or Update, read forward: properties, window, starting or adopting the job, waiting,
+deciding, the Greengrass component, and the ``Answer`` (or a ``Continuation`` in a new invocation). index and the
+benchmark both call ``run``; it knows neither crhelper nor Lambda.
 """
 
 from __future__ import annotations
@@ -28,8 +24,6 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Answer:
-    """What to answer CloudFormation."""
-
     status: str
     reason: str
     physical_id: str
@@ -38,7 +32,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Continuation:
-    """The wait goes on in a new invocation, which receives ``event``; ``refused`` is the answer if it cannot."""
+    """The wait goes on in a new invocation with ``event``; ``refused`` is the answer if it cannot."""
 
     event: dict[str, Any]
     invocation: int
@@ -50,8 +44,8 @@ class Continuation:
 
 
 def failed_physical_id(event: Mapping[str, Any]) -> str:
-    """The id a FAILED answer carries: <project>/<job> for a Create whose names are valid, so that CloudFormation
-    knows which job failed; the old id for an Update (a failure is never a replacement); a stable stand-in else."""
+    """<project>/<job> for a Create whose names are valid (CloudFormation then knows which job failed); else the old
+    id (an Update's failure is never a replacement) or a stable stand-in."""
     if event.get("RequestType") == "Create":
         try:
             return parse_properties(event.get("ResourceProperties")).physical_id
@@ -72,8 +66,7 @@ def run(
     log_stream: str = "",
     answered: Callable[[], bool] = lambda: False,
 ) -> Answer | Continuation:
-    """Run one invocation's step for a Create or Update ``event``, with ``remaining_s`` left in the invocation.
-    ``answered`` tells whether the request was answered meanwhile (the timer's answer): then nothing is started.
+    """One step for ``event`` with ``remaining_s`` left; nothing is started once ``answered()`` (the timer's answer).
     An unexpected error answers FAILED with a clean line (the traceback goes to the log only)."""
     props = None
     try:
@@ -91,8 +84,6 @@ def run(
 
 
 class _Invocation:
-    """One invocation's wait: what it knows of the request, its window and its clients."""
-
     def __init__(
         self,
         event: Mapping[str, Any],
@@ -123,9 +114,6 @@ class _Invocation:
         self.describing = job.describe_call(props.project_name, props.job_name, region)
         # A job this request started may not be visible to Describe yet: not missing until then, in every invocation.
         self.visible_by = self.state.visible_by
-        self._log_request(event)
-
-    def _log_request(self, event: Mapping[str, Any]) -> None:
         logger.info(
             json.dumps(
                 {
@@ -146,8 +134,6 @@ class _Invocation:
 
     def waited_s(self) -> float:
         return self.clock.now() - self.state.started_at
-
-    # --- the step, read forward -------------------------------------------------------------------------------------
 
     def run(self, answered: Callable[[], bool]) -> Answer | Continuation:
         adopted = False
@@ -185,7 +171,6 @@ class _Invocation:
         return self.check_component(data)
 
     def cannot_start_reason(self, answered: Callable[[], bool]) -> str | None:
-        """Why this invocation must not start the job: decided before starting, never after answering."""
         if answered():
             return "The handler ran out of time before it could start the job; see the function's log"
         if not self.props.wait_for_completion:
@@ -231,7 +216,7 @@ class _Invocation:
         )
 
     def job_failure(self, result: job.WaitResult, data: dict[str, str], adopted: bool) -> str | None:
-        """Why the job does not pass the gate, or None when it does (or when the caller asked for its state only)."""
+        """Why the job does not pass the gate, or None (also when the caller asked for its state only)."""
         p, j, expected = self.props.project_name, self.props.job_name, self.props.expected_component_name
         if result.outcome == "error":
             return result.problem.message if result.problem else "unknown error"
@@ -254,7 +239,7 @@ class _Invocation:
         return None if job.has_greengrass_output(data) else job.no_output_reason(p, j)
 
     def check_component(self, data: dict[str, str]) -> Answer | Continuation:
-        """The component name is known: pass it on only once Greengrass can deploy it."""
+        """Pass the component on only once Greengrass can deploy it."""
         arn = data["ComponentVersionArn"]
 
         def on_state(state: str) -> None:
@@ -286,15 +271,12 @@ class _Invocation:
         return self.failed(reason, data)
 
     def continuation(self, next_look_at: float | None, what: str, last: str, data: dict[str, str]) -> Continuation:
-        """Continue waiting for ``what`` in a new invocation; if that is refused, answer FAILED saying so."""
         reason = f"Could not continue waiting for {what} in a new invocation ({last})"
         payload = continuation.continuation_event(self.event, self.state, next_look_at, self.visible_by)
         return Continuation(payload, self.state.invocation + 1, self.props.physical_id, self.failed(reason, data))
 
-    # --- reasons that depend on the window -------------------------------------------------------------------------
-
     def timeout_remedy(self, rerun: str = "") -> str:
-        """What to do about a wait that timed out, naming what ended it: wait_timeout or the ServiceTimeout."""
+        """What to do about a timed-out wait, naming what ended it: wait_timeout or the ServiceTimeout."""
         if self.window.capped_by_service_timeout:
             return (
                 f"CloudFormation's ServiceTimeout of {self.props.answer_within_s} s ended the wait before wait_timeout "
@@ -329,12 +311,11 @@ def empty_data(props: JobProperties | None = None) -> dict[str, str]:
 
 
 def result_data(props: JobProperties, result: job.WaitResult) -> dict[str, str]:
-    """The attributes of what the wait last saw; every key empty but the names when it saw nothing."""
     if result.description:
         return job.to_attributes(result.description, props.project_name, props.job_name)
     return empty_data(props)
 
 
 def internal_error_reason(error: BaseException, log_stream: str) -> str:
-    """The Reason for a bug of ours: its type and where its traceback is, never its text (which may be anything)."""
+    """The Reason for a bug of ours: its type and log stream, never its text (which may be anything)."""
     return f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); see log stream {log_stream}"

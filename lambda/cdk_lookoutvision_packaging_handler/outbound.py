@@ -1,10 +1,7 @@
-"""The one policy for calling AWS: how a failed call is classified, how long to back off, and the one retry loop.
+"""The one policy for calling AWS (and the ResponseURL): how a failed call is classified, its backoff, one retry loop.
 
-Every call the function makes goes through here: DescribeModelPackagingJob, StartModelPackagingJob, Greengrass
-DescribeComponent, the Lambda Invoke that hands a wait on, and the PUT to the ResponseURL. What differs per call is
-data (a ``Call``): its name and IAM action for the advice, what it is about, whether repeating it is safe when its
-outcome is unknown, and its backoff. ``retrying`` and the wait loop in ``waiting`` both use ``classify`` and
-``Call.pause``. Standard library and botocore only; the clock is an argument, so that a caller can run on a virtual one.
+What differs per call is data (a ``Call``); ``retrying`` and the wait loop in ``waiting`` both use ``classify`` and
+``Call.pause``. The clock is an argument, so that a caller can run on a virtual one.
 """
 
 from __future__ import annotations
@@ -42,19 +39,17 @@ class Wording:
     project_name: str
     job_name: str
     region: str
-    # What to do when the wait timed out.
     timeout_remedy: str = "Raise wait_timeout or rerun the deployment when the job has finished"
     component_version: str = "component_version"
 
 
-# The construct's terms: what the handler's answers say.
 CONSTRUCT_WORDING = Wording("project_name", "job_name", "the Region the stack deploys to")
 
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with jitter: the n-th consecutive failure waits a uniform draw from [d/2, d], where
-    d = min(cap, base * 2**(n-1)); a Retry-After the service sent is a floor."""
+    """The n-th consecutive failure waits a uniform draw from [d/2, d], d = min(cap, base * 2**(n-1)); a Retry-After
+    the service sent is a floor."""
 
     base_s: float = 2.0
     cap_s: float = 30.0
@@ -64,28 +59,25 @@ class Backoff:
         return max(rng.uniform(ceiling / 2, ceiling), retry_after_s or 0.0)
 
 
-# The backoff of the calls to the services: 1-2 s after the first failure, up to 15-30 s.
 BACKOFF = Backoff()
 
 
 @dataclass(frozen=True)
 class Call:
-    """One kind of call, as the policy needs to know it."""
+    """One kind of call: its name, what it is about, how its error sentence and a 403's advice start, and whether a
+    call whose outcome is unknown (a read timeout, a 5xx) may be repeated (not an asynchronous Invoke)."""
 
-    operation: str  # DescribeModelPackagingJob
-    subject: str  # model packaging job pcb/pcb-v3 (what the call is about, in a sentence)
-    failure: str  # Cannot describe model packaging job pcb/pcb-v3 in us-east-1 (the start of an error sentence)
-    denied: str  # Access denied describing ...: grant <the IAM action> ... (a 403's advice, before the service's words)
+    operation: str
+    subject: str
+    failure: str
+    denied: str
     service: str = "Lookout for Vision"
-    # Whether a call whose outcome is unknown (a read timeout, a 5xx) may be repeated: not for an asynchronous
-    # Invoke, which a repeat would queue twice.
     repeatable: bool = True
     backoff: Backoff | None = None  # None: BACKOFF, read when the call backs off
     wording: Wording = CONSTRUCT_WORDING
     region: str = ""
 
     def pause(self, failures: int, rng: random.Random, retry_after_s: float | None) -> float:
-        """How long to wait before the next attempt after ``failures`` consecutive failures."""
         return (self.backoff or BACKOFF).delay(failures, rng, retry_after_s)
 
 
@@ -104,23 +96,18 @@ Kind = Literal[
 
 @dataclass(frozen=True)
 class ApiProblem:
-    """A failed call, classified: retry while time remains, or stop with a message that says what to fix."""
+    """A failed call, classified, with a message that says what to fix; ``said`` is the service's own message and
+    ``resource_type`` the ResourceType a ResourceNotFoundException named."""
 
     kind: Kind
     code: str
     message: str
     status: int = 0
-    # The service's own message, on one line ("" when it said none).
     said: str = ""
     retry_after_s: float | None = None
-    # The service's ResourceType of a ResourceNotFoundException, when it named one.
     resource_type: str = ""
     repeatable: bool = True
     error: BaseException | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def throttled(self) -> bool:
-        return self.kind == "throttled"
 
     @property
     def retryable(self) -> bool:
@@ -130,16 +117,15 @@ class ApiProblem:
 
 
 class MalformedResponseError(Exception):
-    """The API answered 200 without a usable body (a cut-off or garbled one): transient."""
+    """The API answered 200 without a usable body: transient."""
 
 
 class CallTimeoutError(TimeoutError):
-    """A call that did not complete within its bound, such as a response that trickles in a byte at a time
-    (botocore's read timeout applies to each read, not to the call): its outcome is unknown."""
+    """A call past its bound (botocore's read timeout bounds each read, not a trickling body): outcome unknown."""
 
 
 class HttpStatusError(Exception):
-    """A plain HTTP call (the ResponseURL PUT) that was answered with a status other than 2xx."""
+    """The ResponseURL PUT was answered with a status other than 2xx."""
 
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")
@@ -147,13 +133,11 @@ class HttpStatusError(Exception):
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line: every run of whitespace, line breaks included, becomes one space."""
     return " ".join(text.split())
 
 
 def client_config(**overrides: Any) -> Any:
-    """The botocore Config of every client we make (handler, CLI): calls fail fast and make one attempt, because
-    this module owns retries, with jitter and backoff across the whole wait."""
+    """The botocore Config of every client we make: one attempt per call, since this module owns retries."""
     from botocore.config import Config
 
     settings: dict[str, Any] = {
@@ -167,8 +151,7 @@ def client_config(**overrides: Any) -> Any:
 
 
 def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
-    """``call()``, or CallTimeoutError once ``timeout_s`` seconds passed. The call runs on a daemon thread, which is
-    left to end on its own when it overruns (its result is then dropped)."""
+    """``call()``, or CallTimeoutError after ``timeout_s``; an overrunning call's daemon thread is left to end alone."""
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
@@ -188,27 +171,19 @@ def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-# --- classifying ---------------------------------------------------------------------------------------------------
-
 # The kind an error answer is, by its code or else its HTTP status (a range), in this order.
+_THROTTLED = "ThrottlingException Throttling TooManyRequestsException SlowDown RequestLimitExceeded"
+_TRANSIENT = "InternalServerException InternalFailure InternalError RequestTimeout RequestTimeoutException"
 _ANSWER_RULES: tuple[tuple[Kind, frozenset[str], int, int], ...] = (
-    ("throttled", frozenset("ThrottlingException Throttling TooManyRequestsException SlowDown".split()), 429, 429),
-    ("throttled", frozenset({"RequestLimitExceeded"}), 429, 429),
-    ("transient", frozenset("InternalServerException InternalFailure InternalError RequestTimeout".split()), 500, 599),
-    (
-        "transient",
-        frozenset("ServiceUnavailable ServiceUnavailableException RequestTimeoutException".split()),
-        500,
-        599,
-    ),
+    ("throttled", frozenset(_THROTTLED.split()), 429, 429),
+    ("transient", frozenset(f"{_TRANSIENT} ServiceUnavailable ServiceUnavailableException".split()), 500, 599),
     ("denied", frozenset({"AccessDeniedException"}), 403, 403),
     ("not_found", frozenset({"ResourceNotFoundException"}), 404, 404),
     ("conflict", frozenset({"ConflictException"}), 409, 409),
     ("invalid", frozenset({"ValidationException"}), 400, 400),
 )
-# Codes that mean the credentials are wrong, not the permissions or the names: AWS answers them with 400 or 403, and
-# the status alone would blame IAM or the naming rules. Each group has its own fix; none is retryable. A signature
-# error also stands for a clock more than 5 minutes off; only its message tells (CLOCK_SKEW_MESSAGES).
+# Codes that mean the credentials are wrong, not the permissions or the names (AWS answers them with 400 or 403);
+# none is retryable. A signature error also stands for a clock more than 5 minutes off: only its message tells.
 _SIGNATURE_CODES = frozenset("InvalidSignatureException SignatureDoesNotMatch IncompleteSignature".split())
 _CREDENTIAL_RULES: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -241,14 +216,12 @@ def error_text(code: str, status: int, message: str) -> str:
 
 
 def credential_advice(code: str, message: str) -> str | None:
-    """What is wrong with the credentials and what to do about it, or None when ``code`` is not about them."""
     if code in _SIGNATURE_CODES and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
         return _CREDENTIAL_RULES[0][1]
     return next((advice for codes, advice in _CREDENTIAL_RULES if code in codes), None)
 
 
 def classify(error: BaseException, call: Call) -> ApiProblem:
-    """Turn an exception from ``call`` into an ApiProblem whose message says what happened and what to do."""
     from botocore.exceptions import ClientError
 
     if isinstance(error, ClientError):
@@ -261,7 +234,6 @@ def classify(error: BaseException, call: Call) -> ApiProblem:
 
 
 def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
-    """An error answer: its code, HTTP status and message decide."""
     err = response.get("Error", {})
     code, said = str(err.get("Code", "")), one_line(str(err.get("Message", "")).strip())
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -282,7 +254,6 @@ def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
 
 
 def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
-    """A call that got no answer of the service: a connection, a timeout, the client's own checks or set-up."""
     from botocore import exceptions as be
 
     name = type(error).__name__
@@ -300,8 +271,7 @@ def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
         return ApiProblem("broken", name, f"no AWS credentials were found to call {call.service}")
     unresolved = _unresolvable_name(error) if isinstance(error, be.EndpointConnectionError) else None
     if unresolved is not None:
-        # A name that does not resolve will not resolve a minute later: a Region without the service, or a mistyped
-        # endpoint URL. Waiting out the timeout would only hide that.
+        # A name that does not resolve will not resolve a minute later (a Region without the service, a typo).
         endpoint, host = _endpoint_of(error)
         for_region = f" for Region {call.region}" if call.region else ""
         return ApiProblem(
@@ -336,12 +306,8 @@ def _retry_after(response: Mapping[str, Any]) -> float | None:
 
 
 def _unresolvable_name(error: BaseException) -> BaseException | None:
-    """The DNS failure behind a connection error when the name does not resolve; None for anything else.
-
-    botocore raises EndpointConnectionError for a refused connection and for a name that does not resolve alike;
-    the socket.gaierror lies below it (urllib3's NameResolutionError, raised from it). A resolver that could not
-    answer (EAI_AGAIN, "temporary failure") is left to the retries, like a refused connection.
-    """
+    """The socket.gaierror below a botocore EndpointConnectionError (which also stands for a refused connection),
+    or None; a resolver that could not answer (EAI_AGAIN) is left to the retries."""
     pending: list[BaseException | None] = [error]
     seen: set[int] = set()
     while pending:
@@ -358,24 +324,20 @@ def _unresolvable_name(error: BaseException) -> BaseException | None:
 
 
 def _endpoint_of(error: BaseException) -> tuple[str, str]:
-    """The endpoint (scheme and host) of a botocore connection error, and its host name."""
     kwargs = getattr(error, "kwargs", None)
     url = str(kwargs.get("endpoint_url") or "") if isinstance(kwargs, dict) else ""
     parts = urlsplit(url)
     return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
 
 
-# --- retrying ------------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Attempts:
-    """How a call ended under ``retrying``: its value, or the last problem and how many attempts were made."""
+    """How a call ended under ``retrying``: its value, or the last problem; ``gave_up`` when time (or attempts) ran
+    out while the problem was still retryable."""
 
     value: Any = None
     problem: ApiProblem | None = None
     attempts: int = 0
-    # Whether it stopped because time (or attempts) ran out while the problem was still retryable.
     gave_up: bool = False
 
 
@@ -388,9 +350,8 @@ def retrying(
     max_attempts: int | None = None,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
 ) -> Attempts:
-    """``fn(timeout_s)`` until it returns, retrying what ``classify`` calls retryable with ``call.backoff`` while a
-    retry can start before ``give_up_at`` (a ``clock.now()`` value) and ``max_attempts`` allows. Each attempt gets
-    at most MAX_CALL_S, and never more than the time left."""
+    """``fn(timeout_s)`` until it returns, retrying what is retryable while a retry can start before ``give_up_at`` (a
+    ``clock.now()`` value) and ``max_attempts`` allows; each attempt gets at most MAX_CALL_S of the time left."""
     attempt = 0
     while True:
         attempt += 1

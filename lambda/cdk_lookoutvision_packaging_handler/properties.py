@@ -1,6 +1,4 @@
-"""The custom resource's properties: ResourceProperties as CloudFormation sends them (every scalar a string), read
-and validated into JobProperties, with each problem phrased as what to fix.
-"""
+"""ResourceProperties as CloudFormation sends them (every scalar a string), validated into JobProperties."""
 
 from __future__ import annotations
 
@@ -25,9 +23,7 @@ class JobProperties:
     wait_for_completion: bool = True
     wait_timeout_s: int = c.DEFAULT_WAIT_TIMEOUT_S
     expected_component_name: str | None = None
-    # CloudFormation's own ServiceTimeout property (seconds), when the template sets one.
     service_timeout_s: int | None = None
-    # The job's configuration, when the resource starts the job itself.
     packaging: Packaging | None = None
 
     @property
@@ -41,7 +37,6 @@ class JobProperties:
 
 
 def parse_properties(properties: object) -> JobProperties:
-    """Validate ResourceProperties; raise PropertyError naming the property and the rule it breaks."""
     if not isinstance(properties, Mapping):
         raise PropertyError(f"ResourceProperties must be an object, got {type(properties).__name__}")
     unknown = sorted(str(k) for k in properties if k not in c.CFN_PROPERTIES and k not in c.PROPERTIES)
@@ -93,8 +88,7 @@ def _packaging(raw: object, expected: object) -> Packaging | None:
 
 
 def _service_timeout(value: object) -> int | None:
-    """CloudFormation's ServiceTimeout in seconds; None when absent or not one CloudFormation accepts (it validates
-    its own property, 1 to 3600, before it sends the request: such a value never comes from it)."""
+    """None when absent or outside 1-3600 (CloudFormation validates its own property: such a value never comes)."""
     try:
         seconds = _parse_int(c.SERVICE_TIMEOUT, value)
     except PropertyError:

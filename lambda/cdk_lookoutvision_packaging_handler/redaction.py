@@ -1,7 +1,5 @@
-"""Log hygiene: the ResponseURL is a presigned S3 URL, a credential, and no log line at any level may show it.
-
-A filter on every handler of the root logger scrubs presigned URLs, their signing parameters and the current
-request's ResponseURL in any form a line may print it (raw, JSON- or repr-escaped, its path alone).
+"""The ResponseURL is a presigned S3 URL, a credential: a filter on every root handler scrubs it, in any form a line
+may print it, and any presigned URL or signing parameter, from every log line at any level.
 """
 
 from __future__ import annotations
@@ -13,9 +11,7 @@ from urllib.parse import urlsplit
 
 _SECRET_URL = re.compile(r"https?://[^\s'\"]*(?:X-Amz-Signature|Signature=|X-Amz-Credential)[^\s'\"]*", re.IGNORECASE)
 _RESPONSE_URL_FIELD = re.compile(r"""(['"]?ResponseURL['"]?\s*[:=]\s*)(['"])[^'"]*\2""")
-# The query parameters that make a presigned URL a credential, found whatever quotes or escapes surround the URL (a
-# URL holding both quote characters defeats the two patterns above). A value ends at "&", whitespace, a quote or a
-# backslash.
+# Signing parameters wherever they stand (a URL holding both quote characters defeats the patterns above).
 _PRESIGNED_PARAMETER = re.compile(
     r"(?:X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId)(?:=|%3D)[^&\s'\"\\]*",
     re.IGNORECASE,
@@ -23,8 +19,6 @@ _PRESIGNED_PARAMETER = re.compile(
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove ``secrets`` (the current request's ResponseURL in each form a log line may print it), ResponseURL
-    values, presigned URLs and, wherever they stand, their signing parameters from a log message."""
     for secret in secrets:
         text = text.replace(secret, "<redacted>")
     text = _RESPONSE_URL_FIELD.sub(r"\1\2<redacted>\2", text)
@@ -43,9 +37,6 @@ def secret_forms(url: str) -> tuple[str, ...]:
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs presigned URLs, and the current request's ResponseURL in any form, from every record that reaches a
-    handler, whatever logged it."""
-
     def __init__(self) -> None:
         super().__init__()
         self.secrets: tuple[str, ...] = ()
@@ -66,8 +57,7 @@ class RedactingFilter(logging.Filter):
 
 
 def install_redaction(root: logging.Logger | None = None, *, response_url: object = None) -> None:
-    """Attach the filter to every handler of the root logger (handler filters see records from all loggers), set to
-    hide ``response_url`` (the current request's) wherever it appears."""
+    """Filter every root handler (handler filters see all loggers' records) to hide ``response_url`` too."""
     root = root or logging.getLogger()
     secrets = secret_forms(response_url) if isinstance(response_url, str) and response_url else ()
     for handler in root.handlers:

@@ -18,7 +18,7 @@ MAX_REASON_CHARS = 1000
 
 
 def fallback_physical_id(event: Mapping[str, Any]) -> str:
-    """A physical id for an answer that has none of its own: the one CloudFormation sent, or a stable stand-in."""
+    """The physical id CloudFormation sent, or a stable stand-in."""
     existing = event.get("PhysicalResourceId")
     if isinstance(existing, str) and existing:
         return existing
@@ -28,7 +28,6 @@ def fallback_physical_id(event: Mapping[str, Any]) -> str:
 
 
 def clean_reason(text: str) -> str:
-    """One line of printable text: control characters (NUL, escapes, line breaks) become spaces, runs collapse."""
     return one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text))
 
 
@@ -56,18 +55,14 @@ def _encode(body: Mapping[str, Any]) -> bytes:
 
 
 def _shorten(text: str, by_bytes: int) -> str:
-    """Cut ``text`` so its JSON encoding shrinks by at least ``by_bytes``, keeping its start and marking the cut."""
     marker = " ...(truncated)"
     kept = _prefix_within(text, len(json.dumps(text)) - 2 - by_bytes - len(marker))
     return kept + marker if len(kept) < len(text) else text
 
 
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
-    """Serialize the body so it fits CloudFormation's 4096-byte limit.
-
-    Cuts the Reason to MAX_REASON_CHARS, then shortens Data.StatusMessage, then the Reason. If the body still does
-    not fit (only absurd identifiers can do that), answers FAILED with the data dropped rather than not at all.
-    """
+    """The body within ``limit``: cut the Reason to MAX_REASON_CHARS, then shorten Data.StatusMessage, then the Reason;
+    if it still does not fit (absurd identifiers), answer FAILED without Data rather than not at all."""
     body = dict(body)
     body["Data"] = dict(body.get("Data") or {})
     if len(body["Reason"]) > MAX_REASON_CHARS:
@@ -93,9 +88,8 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
 
 
 def _prefix_within(text: str, max_encoded: int) -> str:
-    """The longest prefix of ``text`` whose JSON encoding is at most ``max_encoded`` bytes. JSON escapes make encoded
-    length and character count differ (up to 12 bytes for one astral character), so it searches instead of guessing
-    a ratio."""
+    """The longest prefix of ``text`` whose JSON encoding fits ``max_encoded`` bytes (searched: escapes make the
+    ratio vary, up to 12 bytes for one character)."""
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2

@@ -1,12 +1,8 @@
-"""Start a model packaging job, or adopt the one that already exists: the one implementation the handler and the
-CLI's ``start`` share.
+"""Start a model packaging job, or adopt the one that exists (for the handler and the CLI's ``start`` alike).
 
-A job is started with a client token derived from the project, the job name and the configuration, so a repeated or
-continued request never starts a second job. An existing job with the same configuration is adopted; one with
-another configuration is refused, naming what differs, because a packaging job cannot change. Lookout for Vision is
-eventually consistent: a job that was just started (or that a Conflict says a duplicate request started) may not be
-visible to Describe yet, so it counts as "not visible yet" for a grace period (job.VISIBILITY_GRACE_S), never as
-missing.
+The client token derives from the project, the job name and the configuration, so a repeated or continued request
+never starts a second job. An existing job with another configuration is refused, naming what differs: a packaging
+job cannot change. A job just started may not be visible to Describe yet (job.VISIBILITY_GRACE_S), never missing.
 """
 
 from __future__ import annotations
@@ -18,25 +14,14 @@ from typing import Any, Literal
 
 from . import job as jobs
 from .configuration import Packaging
-from .contract import (
-    CREATE_COMPONENT_ACTION,
-    DESCRIBE_COMPONENT_ACTION,
-    START_JOB_ACTION,
-)
-from .outbound import (
-    CONSTRUCT_WORDING,
-    ApiProblem,
-    Clock,
-    Wording,
-    bounded_call,
-    retrying,
-)
+from .contract import CREATE_COMPONENT_ACTION, DESCRIBE_COMPONENT_ACTION, START_JOB_ACTION
+from .outbound import CONSTRUCT_WORDING, ApiProblem, Clock, Wording, bounded_call, retrying
 
 
 @dataclass(frozen=True)
 class Started:
-    """How ensure_job ended: ``started`` or ``adopted`` (then wait for the job), or ``refused`` with a reason;
-    ``temporary`` when it was refused only because the service kept throttling or failing until time ran out."""
+    """``started``, ``adopted`` or ``refused``; ``temporary`` when only throttling or failures until time ran out
+    refused it."""
 
     outcome: Literal["started", "adopted", "refused"]
     reason: str = ""
@@ -55,13 +40,11 @@ def ensure_job(
     wording: Wording = CONSTRUCT_WORDING,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
 ) -> Started:
-    """Adopt ``project_name/job_name`` when it exists with this configuration, start it when it does not. Throttling
-    and transient failures are retried until ``give_up_at`` (a ``clock.now()`` value)."""
+    """Adopt the job when it exists with this configuration, start it when it does not; retry until ``give_up_at``."""
     job = f"{project_name}/{job_name}"
     describing = jobs.describe_call(project_name, job_name, region, wording)
 
     def look(visible_by: float | None = None) -> jobs.WaitResult:
-        """One look at the job (retried while transient); with ``visible_by``, a missing job is looked at again."""
         until = give_up_at if visible_by is None else min(give_up_at, visible_by)
         return jobs.wait_for_job(
             client,
@@ -142,7 +125,6 @@ _ADVICE: dict[str, Callable[[Packaging, Wording], str]] = {
 def refusal_reason(
     problem: ApiProblem, job: str, packaging: Packaging, wording: Wording, *, gave_up: bool = False
 ) -> str:
-    """One line saying why ``job`` could not be started and what to change."""
     prefix = f"Could not start model packaging job {job}"
     if gave_up:
         return (
