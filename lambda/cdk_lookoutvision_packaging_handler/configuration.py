@@ -135,16 +135,8 @@ def parse(raw: object) -> Packaging:
 
 
 _GREENGRASS_KEYS = frozenset(
-    {
-        "ComponentName",
-        "ComponentVersion",
-        "ComponentDescription",
-        "TargetDevice",
-        "TargetPlatform",
-        "CompilerOptions",
-        "S3OutputLocation",
-        "Tags",
-    }
+    "ComponentName ComponentVersion ComponentDescription TargetDevice TargetPlatform CompilerOptions S3OutputLocation "
+    "Tags".split()
 )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import component, continuation, job, waiting
-from .contract import DATA_KEYS, MAX_SERVICE_TIMEOUT_S, SERVICE_TIMEOUT_AFTER_WAIT_S
+from .contract import MAX_SERVICE_TIMEOUT_S, SERVICE_TIMEOUT_AFTER_WAIT_S
 from .outbound import CONSTRUCT_WORDING, ApiProblem, Clock
 from .properties import JobProperties, PropertyError, parse_properties
 from .response import FAILED, SUCCESS, fallback_physical_id
@@ -157,7 +157,7 @@ class _Invocation:
             adopted = started.outcome == "adopted"
             self.visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
         result = self.wait_for_job(self.visible_by)
-        data = result_data(self.props, result)
+        data = job.to_attributes(result.description or {}, self.props.project_name, self.props.job_name)
         if result.outcome == "yield":
             last = f"last status {result.status or 'unknown'}"
             return self.continuation(result.next_look_at, f"model packaging job {self.props.physical_id}", last, data)
@@ -304,16 +304,8 @@ class _Invocation:
 
 
 def empty_data(props: JobProperties | None = None) -> dict[str, str]:
-    data = dict.fromkeys(DATA_KEYS, "")
-    if props:
-        data["ProjectName"], data["JobName"] = props.project_name, props.job_name
-    return data
-
-
-def result_data(props: JobProperties, result: job.WaitResult) -> dict[str, str]:
-    if result.description:
-        return job.to_attributes(result.description, props.project_name, props.job_name)
-    return empty_data(props)
+    """Every Data key empty but the names."""
+    return job.to_attributes({}, props.project_name, props.job_name) if props else job.to_attributes({})
 
 
 def internal_error_reason(error: BaseException, log_stream: str) -> str:
