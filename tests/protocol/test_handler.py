@@ -1,13 +1,8 @@
 """The handler in process (``index.make_handler``) over real HTTP: the product's own Lookout for Vision and Greengrass
 clients call loopback APIs (real botocore serialization, SigV4 signing and error parsing, one attempt per call), and
-the answer goes through the crhelper adapter and its sender to a loopback ResponseURL that records every PUT.
-
-The wait runs on a virtual clock (``support.VirtualClock``, from the wall clock's now), so polls and backoff take no
-time while each call, the Lambda deadline and the crhelper timer stay real. The Lambda client that hands a wait on is
-a double here; ``tests/unit/test_handoff.py`` checks the Invoke itself against the Lambda service model. What each
-reason says is the unit tests' (tests/unit, one file per module); this suite checks what only the whole handler can
-get wrong: the wire, exactly one answer, the logs, and a job's life from its start to its deployable component, where
-each step's decision must reach the answer.
+the answer goes to a loopback ResponseURL that records every PUT; the wait runs on a virtual clock. What each reason
+says is tests/unit's; this suite checks what only the whole handler can get wrong: the wire, exactly one answer, the
+logs, and a job's life from its start to its deployable component.
 """
 
 from __future__ import annotations
@@ -17,13 +12,12 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from inprocess import Capture, FakeLambda, Gate
 from support import (
     COMPONENT_ARN,
     EXPECTED_DATA_KEYS,
@@ -33,7 +27,6 @@ from support import (
     FakeGreengrass,
     FakeLookoutVision,
     ResponseRecorder,
-    VirtualClock,
     answered_with,
     client_error,
     component_arn,
@@ -48,7 +41,15 @@ from support import (
     slow,
 )
 
-from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, lifecycle, outbound, response
+from cdk_lookoutvision_packaging_handler import (
+    configuration,
+    continuation,
+    contract,
+    index,
+    lifecycle,
+    outbound,
+    response,
+)
 from cdk_lookoutvision_packaging_handler import job as jobs
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
@@ -84,99 +85,6 @@ def packaging_props(greengrass: dict[str, Any] | None = None, /, **extra: Any) -
 def started(status: str = "SUCCEEDED", **changes: Any) -> dict[str, Any]:
     """The description of the job ``packaging_props()`` starts."""
     return {**packaged(START_REQUEST, status), **changes}
-
-
-# --- doubles, fixtures and helpers ---------------------------------------------------------------------------------
-
-
-class FakeLambda:
-    """The Lambda client the handler hands a wait on with: records each Invoke, runs ``during`` inside it, and
-    accepts it or refuses it as AccessDenied."""
-
-    def __init__(self, refuse: bool = False, during: Callable[[], None] | None = None) -> None:
-        self.refuse, self.during = refuse, during
-        self.invocations: list[dict[str, Any]] = []
-
-    def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        self.invocations.append(kwargs)
-        if self.during is not None:
-            self.during()
-        if self.refuse:
-            body = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
-            raise ClientError({**body, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Invoke")
-        return {"StatusCode": 202}
-
-
-class Gate:
-    """One handler made by the product's factory, its virtual clock and its Lambda double."""
-
-    def __init__(
-        self, lookoutvision: Any, lam: FakeLambda | None = None, clock: outbound.Clock | None = None, **kwargs: Any
-    ) -> None:
-        self.vclock = VirtualClock(time.time())
-        self.lam = lam or FakeLambda()
-        kwargs.setdefault("environ", {})
-        self.handler = index.make_handler(
-            lookoutvision=lookoutvision, lambda_client=self.lam, clock=clock or self.vclock.clock(), **kwargs
-        )
-
-    def __call__(self, event: Any, timeout_s: float = 900.0, limit_s: float = 20.0) -> float:
-        """Invoke the handler in a thread, so that a hang fails the test; return how long it ran."""
-        started_at = time.monotonic()
-        worker = threading.Thread(target=self.handler, args=(event, FakeContext(timeout_s)), daemon=True)
-        worker.start()
-        worker.join(limit_s)
-        assert not worker.is_alive(), f"the handler was still running after {limit_s} s"
-        return time.monotonic() - started_at
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[FakeLookoutVision, FakeGreengrass]]:
-    with FakeLookoutVision() as lookoutvision, FakeGreengrass() as greengrass:
-        yield lookoutvision, greengrass
-
-
-@pytest.fixture(scope="module")
-def client(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> Any:
-    """The product's own Lookout for Vision client, pointed at the loopback API."""
-    return index.make_lookoutvision_client(endpoint_url=servers[0].url)
-
-
-@pytest.fixture(scope="module")
-def greengrass(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> Any:
-    """The product's own Greengrass client, pointed at the loopback Greengrass."""
-    return index.make_greengrass_client(endpoint_url=servers[1].url)
-
-
-@pytest.fixture
-def api(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> FakeLookoutVision:
-    """The loopback API: project pcb exists without jobs; a job once started is CREATED, then SUCCEEDED."""
-    fake = servers[0]
-    for state in (fake.scripts, fake.projects, fake.requests, fake.starts, fake.started, fake.refusals):
-        state.clear()
-    fake.projects.add(PROJECT)
-    fake.refuse_start = None
-    fake.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
-    return fake
-
-
-@pytest.fixture
-def gg(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> FakeGreengrass:
-    """The loopback Greengrass: no component version listed yet."""
-    for state in (servers[1].scripts, servers[1].requests):
-        state.clear()
-    return servers[1]
-
-
-@pytest.fixture
-def recorder() -> Iterator[ResponseRecorder]:
-    with ResponseRecorder() as rec:
-        yield rec
-
-
-@pytest.fixture
-def gate(api: FakeLookoutVision, gg: FakeGreengrass, client: Any, greengrass: Any) -> Gate:
-    return Gate(client, greengrass=greengrass)
 
 
 def event_for(recorder: ResponseRecorder, request_type: str = "Create", **kwargs: Any) -> dict[str, Any]:
@@ -399,40 +307,6 @@ def test_delete_succeeds_with_the_same_id_and_calls_nothing(
 # --- exactly one answer, whatever fails ----------------------------------------------------------------------------
 
 
-class Capture(logging.Handler):
-    """Keeps every record's message and its formatted line (crhelper replaces the formatter of root handlers)."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-        self.formatted: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-        self.formatted.append(self.format(record))
-        self.lines.append(self.formatted[-1])
-
-    def assert_clean(self, recorder: ResponseRecorder) -> None:
-        """No line carries the ResponseURL, its path, or the signing parameters of a presigned URL."""
-        assert self.lines, "the capturing handler saw no log records"
-        signature = urlsplit(recorder.url).query.rsplit("X-Amz-Signature=", 1)[1]
-        for line in self.lines:
-            assert "X-Amz-Signature" not in line and "X-Amz-Credential" not in line, line
-            assert signature not in line and urlsplit(recorder.url).path not in line, line
-
-
-@pytest.fixture
-def captured() -> Iterator[Capture]:
-    root = logging.getLogger()
-    level, handler = root.level, Capture()
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 @pytest.mark.wall_clock
 def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_without_logging_it(
     gate: Gate, api: FakeLookoutVision, captured: Capture
@@ -448,7 +322,7 @@ def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_withou
         assert dead.attempts == attempts, "nothing may keep answering after the handler returned"
     # Each failed attempt and the giving up are logged, and none of those lines names the URL.
     assert any("Gave up answering CloudFormation" in line for line in captured.lines)
-    captured.assert_clean(dead)
+    captured.assert_clean(dead.url)
 
 
 def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_the_url(
@@ -463,7 +337,7 @@ def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_t
     body = answer(recorder, "FAILED", physical_id=PHYSICAL_ID)
     assert body["Reason"] == lifecycle.internal_error_reason(RuntimeError(), FakeContext().log_stream_name)
     assert any("Traceback" in line and "RuntimeError: bug while answering" in line for line in captured.lines)
-    captured.assert_clean(recorder)
+    captured.assert_clean(recorder.url)
 
 
 @pytest.mark.wall_clock
@@ -585,7 +459,8 @@ def test_no_log_line_carries_the_response_url_and_every_line_is_json(
         assert any("ResponseURL" in line for line in captured.lines)
     else:
         assert logging.getLogger().level == logging.INFO
-    captured.assert_clean(recorder)
+    captured.assert_clean(recorder.url)
+    assert captured.formatted
     for line in captured.formatted:
         assert json.loads(line)["level"] in {log_level, "INFO", "WARNING", "ERROR"}, line
 
