@@ -1,22 +1,10 @@
-"""Bad input: hypothesis builds CloudFormation events, and the handler in process (``index.make_handler``, with the
-product's own clients against the loopback Lookout for Vision and Greengrass, a loopback ResponseURL and a Lambda
-double that takes or refuses the hand-off) answers each of them. One handler per log level serves every example, as
-a warm container serves many requests.
-
-- ``test_fuzz_event_envelope``: around valid properties of a SUCCEEDED job, non-object events; missing, mistyped,
-  huge, unicode and ``%``-bearing identifiers; unknown RequestTypes; garbage ResponseURLs; extra keys, crhelper's own
-  and a wait state among them.
-- ``test_fuzz_resource_properties``: ResourceProperties that are not an object, miss or mistype properties, carry
-  unknown ones, or names with ``../``, ``%2F``, other encoded, unicode or huge values. No job exists.
-- ``test_fuzz_valid_events``: valid names and options whose jobs are SUCCEEDED, FAILED, RUNNING, in an unknown
-  status, missing, or answered 403 or 400, with huge and unicode StatusMessages.
-
-For every event: the handler returns and never raises; at most one answer, and exactly one (or one hand-off) when the
-event is an object with a usable ResponseURL; each answer is JSON of at most 4096 bytes with the eight keys, echoes
-the event's identifiers, and when FAILED has a one-line Reason without a traceback that names what was wrong and is
-never the handler's "Internal error"; only valid names reach the API, as given. Every record is formatted with the
-formatter crhelper gives the root handlers, as the Lambda runtime's handler does (under awslambdaric a record that
-cannot be formatted raises in the handler), and no line shows the ResponseURL, its path or its signature.
+"""Bad input: hypothesis builds CloudFormation events (non-objects; missing, mistyped, huge, unicode and encoded
+identifiers and names; unknown RequestTypes and properties; garbage ResponseURLs; crhelper's keys and a wait state;
+valid names whose jobs end in every status or error) and the handler in process answers each, one handler per log
+level serving every example as a warm container does. For every event it never raises; it answers at most once, and
+exactly once (or hands on) when the ResponseURL is usable; an answer is JSON of at most 4096 bytes with the eight
+keys and the event's identifiers, a FAILED one has a one-line Reason that names what was wrong; only valid names reach
+the API, as given; every log record can be formatted and none shows the ResponseURL.
 """
 
 from __future__ import annotations
