@@ -39,8 +39,7 @@ class FakeContext:
     def __init__(self, timeout_s: float = 900.0, function_arn: str = FUNCTION_ARN) -> None:
         self._deadline = time.monotonic() + timeout_s
         self.invoked_function_arn, self.function_name = function_arn, function_arn.rsplit(":", 1)[-1]
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_stream_name = "2026/11/29/[$LATEST]0123456789abcdef"
+        self.aws_request_id, self.log_stream_name = str(uuid.uuid4()), "2026/11/29/[$LATEST]0123456789abcdef"
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -109,8 +108,9 @@ class ScriptedClient:
 
 
 def client_error(code: str, status: int, message: str = "something went wrong", **response: Any) -> Any:
-    """What botocore raises for a DescribeModelPackagingJob answered ``status``, ``code`` and ``response``'s fields."""
-    body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}, **response}
+    """What botocore raises for a DescribeModelPackagingJob answered ``status``, ``code``, ``response``'s fields."""
+    metadata = {"HTTPStatusCode": status, "HTTPHeaders": response.pop("HTTPHeaders", {})}
+    body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata, **response}
     return ClientError(body, "DescribeModelPackagingJob")
 
 

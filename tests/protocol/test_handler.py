@@ -151,30 +151,6 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
     assert gate.vclock.sleeps == []
 
 
-MAX_PROJECT = ("Pcb_defect-line" * 20)[:255]
-MAX_JOB = ("X86-v3-" * 10)[:64]
-MAX_COMPONENT = ("com.example.pcb-defects." * 6)[:128]
-
-
-@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED"])
-def test_maximal_names_reach_the_api_intact_and_a_huge_status_message_still_fits_the_answer(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, status: str
-) -> None:
-    message = "\U0001f600\n\t<>&" * 20_000
-    job = description(status, project=MAX_PROJECT, job=MAX_JOB, status_message=message, component_name=MAX_COMPONENT)
-    api.script(MAX_PROJECT, MAX_JOB, [ok(job)])
-    gate(event_for(recorder, props=properties(MAX_PROJECT, MAX_JOB)))
-    assert api.requests[0]["path"] == f"/2020-11-20/projects/{MAX_PROJECT}/modelpackagingjobs/{MAX_JOB}"
-    assert len(recorder.raw[0]) <= response.MAX_RESPONSE_BYTES
-    body = answer(recorder, "SUCCESS" if status == "SUCCEEDED" else "FAILED", physical_id=f"{MAX_PROJECT}/{MAX_JOB}")
-    # A failed job's own reason reaches the wire on one line, its start intact.
-    reason = jobs.failed_reason(MAX_PROJECT, MAX_JOB, message) if status == "FAILED" else ""
-    assert body["Reason"][:400] == reason[:400]
-    assert (body["Data"]["ProjectName"], body["Data"]["JobName"]) == (MAX_PROJECT, MAX_JOB)
-    assert body["Data"]["ComponentName"] == (MAX_COMPONENT if status == "SUCCEEDED" else "")
-    assert message.startswith(body["Data"]["StatusMessage"].removesuffix(" ...(truncated)")[:100])
-
-
 @pytest.mark.parametrize(
     ("failure", "pause_s"),
     [
@@ -413,11 +389,9 @@ UNHANDLED = {
     "replace": ({"RequestType": "Replace"},
                 "Bad request: unsupported RequestType 'Replace'; expected Create, Update or Delete"),
     "no-stack-id": ({"StackId": MISSING}, "Bad request: the event has no StackId"),
-    # Nobody can be answered: the event is dropped.
+    # Nobody can be answered: the event is dropped (test_fuzz.py tries every kind of unusable ResponseURL and event).
     "no-response-url": ({"ResponseURL": MISSING}, None),
-    "null-response-url": ({"ResponseURL": None}, None),
-    "numeric-response-url": ({"ResponseURL": 42}, None),
-    **{f"event-is-a-{type(event).__name__}": (event, None) for event in (None, "Create", ["Create"], 17)},
+    "event-is-a-list": (["Create"], None),
 }
 # fmt: on
 
@@ -433,36 +407,10 @@ def test_an_event_crhelper_cannot_handle_is_answered_failed_saying_why_or_droppe
         assert answer(recorder, "FAILED")["Reason"] == reason
 
 
-# --- logs ----------------------------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
-def test_no_log_line_carries_the_response_url_and_every_line_is_json(
-    api: FakeLookoutVision, client: Any, recorder: ResponseRecorder, captured: Capture, log_level: str
-) -> None:
-    gate = Gate(client, FakeLambda(), environ={"LOG_LEVEL": log_level})
-    refusing = Gate(client, FakeLambda(refuse=True), environ={"LOG_LEVEL": log_level})
-    api.script(PROJECT, JOB, [ok(description())])
-    api.script(PROJECT, "failed-job", [ok(description("FAILED", job="failed-job", status_message="boom"))])
-    api.script(PROJECT, "running-job", [ok(description("RUNNING", job="running-job"))])
-    running = properties(job="running-job")
-    gate(event_for(recorder))
-    gate(event_for(recorder, props=properties(job="failed-job")))
-    gate(event_for(recorder, props=running), timeout_s=10)  # too short to wait in
-    gate(event_for(recorder, props=running), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)  # handed on
-    refusing(event_for(recorder, props=running), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    gate(event_for(recorder, props=properties(job="bad name!")))
-    gate(edited(event_for(recorder), StackId=MISSING))
-    assert len(recorder.bodies) == 6
-    if log_level == "DEBUG":
-        # crhelper logs the whole event at DEBUG: the check below only means something if that line was captured.
-        assert any("ResponseURL" in line for line in captured.lines)
-    else:
-        assert logging.getLogger().level == logging.INFO
-    captured.assert_clean(recorder.url)
-    assert captured.formatted
-    for line in captured.formatted:
-        assert json.loads(line)["level"] in {log_level, "INFO", "WARNING", "ERROR"}, line
+def test_log_level_sets_the_level_of_the_root_logger(client: Any, captured: Capture, log_level: str) -> None:
+    Gate(client, environ={"LOG_LEVEL": log_level})
+    assert logging.getLogger().level == getattr(logging, log_level)
 
 
 # --- starting the job from the stack -------------------------------------------------------------------------------
