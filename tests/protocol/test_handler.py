@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -446,122 +447,100 @@ def test_the_same_create_delivered_twice_starts_one_job_and_both_answer_success(
     assert [b["Status"] for b in recorder.bodies] == ["SUCCESS", "SUCCESS"]
 
 
-@pytest.mark.parametrize(
-    ("refusal", "says"),
-    [
-        (error(402, "ServiceQuotaExceededException", "Too many packaging jobs", QuotaCode="L-1"), "Too many packaging"),
-        # The call that failed was StartModelPackagingJob: the reason must not say a Describe failed.
-        (error(400, "ExpiredTokenException", "The security token included in the request is expired"), "have expired"),
-    ],
-    ids=["quota", "expired-token"],
-)
-def test_a_start_the_service_refuses_fails_worded_as_starting_the_job_and_waits_for_nothing(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, refusal: Any, says: str
-) -> None:
-    api.refusals.append(refusal)
-    gate(event_for(recorder, props=packaging_props()))
-    body = answer(recorder, "FAILED", says, lacks=("Cannot describe",), physical_id=STARTED_ID)
-    assert body["Reason"].startswith(f"Could not start model packaging job {STARTED_ID}"), body["Reason"]
-    assert len(api.starts) == 1 and api.calls(PROJECT, STARTED_JOB) == 1
+def refused(*steps: Any) -> Callable[[Gate, FakeLookoutVision], None]:
+    return lambda gate, api: api.refusals.extend(steps)
 
 
-@pytest.mark.parametrize(
-    "case",
-    [(90.0, "2700", "SUCCESS", (), 1), (math.inf, "60", "FAILED", ("ThrottlingException", "quota"), 0)],
-    ids=["throttled-for-90-s", "throttled-until-the-deadline"],
+def throttled_for(seconds: float) -> Callable[[Gate, FakeLookoutVision], None]:
+    def arrange(gate: Gate, api: FakeLookoutVision) -> None:
+        until = gate.vclock.now() + seconds
+        api.refuse_start = lambda _: (
+            error(429, "ThrottlingException", "Rate exceeded") if gate.vclock.now() < until else None
+        )
+
+    return arrange
+
+
+def after_start(*steps: Any) -> Callable[[Gate, FakeLookoutVision], None]:
+    return lambda gate, api: setattr(api, "after_start", lambda _: list(steps))
+
+
+def existing(*steps: Any) -> Callable[[Gate, FakeLookoutVision], None]:
+    return lambda gate, api: api.script(PROJECT, STARTED_JOB, steps)
+
+
+def nothing(gate: Gate, api: FakeLookoutVision) -> None:
+    pass
+
+
+QUOTA = error(402, "ServiceQuotaExceededException", "Too many packaging jobs", QuotaCode="L-1")
+EXPIRED = "The security token included in the request is expired"
+NOT_STARTED, S3_DENIED = (
+    f"Could not start model packaging job {STARTED_ID}",
+    "Access denied writing to s3://pcb-models/",
 )
-def test_a_throttled_start_is_retried_for_as_long_as_the_wait_lasts(
+SHOWN = (ok(started("RUNNING")), ok(started()))
+ONE, ANY = range(1, 2), range(999)
+INVALID_PROPERTIES = "Invalid properties"
+TOO_SHORT, INVALID = ("FAILED", (), (), 0, ANY), ("FAILED", (INVALID_PROPERTIES,), (), 0, range(1))
+# Each: how the API behaves, the properties, the invocation's seconds, then the answer, what its Reason says and
+# must not say, the Start calls (None: any number) and the Describe calls.
+# fmt: off
+STARTS = {
+    # A Start the service refuses is worded as starting the job, not as a Describe, and waits for nothing.
+    "start-quota": (refused(QUOTA), packaging_props(), 900, "FAILED", (NOT_STARTED, "Too many packaging"),
+                    ("Cannot describe",), 1, ONE),
+    "start-expired-token": (refused(error(400, "ExpiredTokenException", EXPIRED)), packaging_props(), 900, "FAILED",
+                            (NOT_STARTED, "have expired"), ("Cannot describe",), 1, ONE),
+    # Throttling ends: the wait's own deadline, not a shorter budget of Start's, bounds how long Start is retried;
+    # throttled to the end, the reason names the throttling and what to do about it.
+    "throttled-for-90-s": (throttled_for(90), packaging_props(WaitTimeoutSeconds="2700"), 900, "SUCCESS", (), (),
+                           None, ANY),
+    "throttled-to-the-deadline": (throttled_for(math.inf), packaging_props(WaitTimeoutSeconds="60"), 900, "FAILED",
+                                  ("ThrottlingException", "quota"), (), None, ANY),
+    # Describe lags behind Start: a 404 for the job just started means "not yet". A job that never shows fails saying
+    # it is not visible, not blaming the job name the stack chose.
+    "describe-lags-three-looks": (after_start(*[NOT_VISIBLE] * 3, *SHOWN), packaging_props(), 900, "SUCCESS", (),
+                                  ("check job_name",), 1, range(3, 999)),
+    "never-visible": (after_start(NOT_VISIBLE), packaging_props(), 900, "FAILED", ("not visible",),
+                      ("check job_name",), 1, range(3, 999)),
+    # An existing FAILED job of this configuration: the reason says it was adopted, that a job never runs twice, and
+    # what to change to package again.
+    "failed-job-adopted": (existing(ok(started("FAILED", StatusMessage=S3_DENIED))), packaging_props(), 900, "FAILED",
+                           ("adopted", S3_DENIED, "never runs twice", "component_version", "job_name"), (), 0, ANY),
+    # Start answers 409 because a duplicate delivery created the job, which Describe shows a few looks later: adopted.
+    "conflict-then-lag": (existing(*[NOT_VISIBLE] * 4, *SHOWN), packaging_props(), 900, "SUCCESS", (), (), 1, ANY),
+    # Starting a job nobody can wait for would leave it running behind a FAILED stack.
+    "8-s-left": (nothing, packaging_props(), 8, *TOO_SHORT),
+    "30-s-left": (nothing, packaging_props(), 30, *TOO_SHORT),
+    "service-timeout-50-s": (nothing, packaging_props(ServiceTimeout="50"), 900, *TOO_SHORT),
+    "5-s-left": (nothing, packaging_props(), 5, *TOO_SHORT),
+    # A Packaging value the API's model rejects never becomes valid by retrying: a property error, answered at once.
+    "tags-as-a-string": (nothing, packaging_props({"Tags": ""}), 900, *INVALID),
+    "tag-with-an-extra-key": (nothing, packaging_props({"Tags": [{"Key": "a", "Value": "b", "Extra": "c"}]}), 900,
+                              *INVALID),
+    "target-platform-extra-key": (nothing, packaging_props(
+        {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Colour": "red"}}), 900, *INVALID),
+    "s3-output-location-extra-key": (nothing, packaging_props(
+        {"S3OutputLocation": {"Bucket": "pcb-models", "Prefix": "p/", "Region": "x"}}), 900, *INVALID),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("case", STARTS.values(), ids=STARTS)
+def test_a_resource_that_starts_its_job_answers_once_with_the_start_s_outcome(
     gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, case: tuple[Any, ...]
 ) -> None:
-    # Throttling ends; the wait's own deadline, not a shorter budget of its own, bounds how long Start is retried.
-    # Throttled to the end, the reason names the throttling and what to do about it.
-    throttled_for_s, wait_timeout, status, says, jobs_started = case
-    until = gate.vclock.now() + throttled_for_s
-    throttled = error(429, "ThrottlingException", "Rate exceeded")
-    api.refuse_start = lambda request: throttled if gate.vclock.now() < until else None
+    arrange, props, timeout_s, status, says, lacks, starts, looks = case
+    arrange(gate, api)
     gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    gate(event_for(recorder, props=packaging_props(WaitTimeoutSeconds=wait_timeout)))
-    answer(recorder, status, *says)
-    assert len(api.started) == jobs_started
-
-
-@pytest.mark.parametrize(
-    "case", [(3, "SUCCESS", ()), (None, "FAILED", ("not visible",))], ids=["visible-after-three-looks", "never-visible"]
-)
-def test_a_job_this_request_started_is_waited_for_while_describe_does_not_show_it_yet(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, case: tuple[Any, ...]
-) -> None:
-    # Describe lags behind Start: a 404 for the job just started means "not yet", not "no such job". A job that never
-    # shows fails after a grace period, saying it is not visible, not blaming the job name the stack chose.
-    hidden_looks, status, says = case
-    shown = [ok(started("RUNNING")), ok(started())] if hidden_looks else []
-    api.after_start = lambda _: [*[NOT_VISIBLE] * (hidden_looks or 1), *shown]
-    gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    gate(event_for(recorder, props=packaging_props()))
-    answer(recorder, status, *says, lacks=("check job_name",))
-    assert len(api.starts) == 1
-    assert api.calls(PROJECT, STARTED_JOB) > 2, "the 404s after the Start are looked past, not taken as final"
-
-
-def test_an_existing_failed_job_of_the_same_configuration_fails_saying_it_never_runs_twice(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder
-) -> None:
-    # Adopting it would fail every redeploy with the old job's message alone: the reason must say that this job was
-    # adopted, that a job never runs twice, and what to change to package again.
-    message = "Access denied writing to s3://pcb-lookoutvision-models/lookoutvision/pcb/"
-    api.script(PROJECT, STARTED_JOB, [ok(started("FAILED", StatusMessage=message))])
-    gate(event_for(recorder, props=packaging_props()))
-    fragments = ("adopted", message, "never runs twice", "component_version", "job_name")
-    answer(recorder, "FAILED", *fragments, physical_id=STARTED_ID)
-    assert api.starts == []
-
-
-def test_a_conflicting_start_adopts_the_job_a_duplicate_request_created_once_describe_shows_it(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
-) -> None:
-    # Start answers 409 because a duplicate delivery created the job; Describe shows that job only a few looks later.
-    # The job is ours (same configuration), so it is adopted, not blamed on an existing component version.
-    api.script(PROJECT, STARTED_JOB, [*[NOT_VISIBLE] * 4, ok(started("RUNNING")), ok(started())])
-    gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    gate(event_for(recorder, props=packaging_props()))
-    assert answer(recorder, "SUCCESS", physical_id=STARTED_ID)["Reason"] == ""
-    assert [start["job"] for start in api.starts] == [STARTED_JOB]
-
-
-@pytest.mark.parametrize(
-    "greengrass",
-    [
-        # An empty string is no list of tags; the API's model rejects it before any request is sent.
-        {"Tags": ""},
-        {"Tags": [{"Key": "a", "Value": "b", "Extra": "c"}]},
-        {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Colour": "red"}},
-        {"S3OutputLocation": {"Bucket": "pcb-models", "Prefix": "p/", "Region": "x"}},
-    ],
-    ids=["tags-as-a-string", "tag-with-an-extra-key", "target-platform-extra-key", "s3-output-location-extra-key"],
-)
-def test_a_packaging_value_the_api_cannot_take_fails_as_invalid_properties_before_any_request(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, greengrass: dict[str, Any]
-) -> None:
-    # Such a value never becomes valid by retrying: it is a property error, answered at once.
-    gate(event_for(recorder, props=packaging_props(greengrass)))
-    assert answer(recorder, "FAILED")["Reason"].startswith("Invalid properties"), recorder.only["Reason"]
-    assert (api.requests, api.starts) == ([], [])
-
-
-@pytest.mark.parametrize(
-    ("timeout_s", "extra", "linger_s"),
-    [(8.0, {}, 0.0), (30.0, {}, 0.0), (900.0, {"ServiceTimeout": "50"}, 0.0), (5.0, {}, 2.0)],
-    ids=["8-s-left", "30-s-left", "service-timeout-50-s", "5-s-left"],
-)
-def test_a_request_with_too_little_time_to_wait_starts_no_job_and_answers_once(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, timeout_s: float, extra: Any, linger_s: float
-) -> None:
-    # Starting a job that nobody can wait for leaves it running behind a FAILED stack; the answer keeps the resource's
-    # own physical id, whichever of the handler and the invocation's timer gives it.
-    gate(event_for(recorder, props=packaging_props(**extra)), timeout_s=timeout_s)
-    time.sleep(linger_s)  # room for a late second answer (the invocation's timer) to arrive
-    answer(recorder, "FAILED", physical_id=STARTED_ID)
-    assert api.starts == [], f"{len(api.starts)} StartModelPackagingJob call(s); answered {recorder.only['Reason']!r}"
+    gate(event_for(recorder, props=props), timeout_s=timeout_s)
+    time.sleep(2.0 if timeout_s < 6 else 0.0)  # room for a late second answer (the invocation's timer) to arrive
+    # An invalid Create answers with an id of its own (see the Delete tests), any other with the job's.
+    body = answer(recorder, status, *says, lacks=lacks, physical_id="" if INVALID_PROPERTIES in says else STARTED_ID)
+    assert (body["Reason"] == "") is (status == "SUCCESS")
+    assert starts is None or len(api.starts) == starts, api.starts
+    assert api.calls() in looks, "the 404s after a Start are looked past, not taken as final"
 
 
 # --- the Greengrass component: passed on only once it is deployable ------------------------------------------------
