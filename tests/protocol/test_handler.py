@@ -259,28 +259,6 @@ def test_a_wait_cut_short_by_service_timeout_blames_service_timeout_not_wait_tim
     answer(recorder, "FAILED", "ServiceTimeout", lacks=("Raise wait_timeout",))
 
 
-# --- Delete --------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("physical_id", "props"),
-    [
-        (PHYSICAL_ID, properties()),
-        # What a Create with invalid properties answered: its Delete (a rollback) must succeed too.
-        ("ModelPackagingJob21DA863A-9d1c2b3a", properties(project="bad name!")),
-        # A job the stack started, and its component, stay: devices may be running it.
-        (STARTED_ID, packaging_props()),
-    ],
-    ids=["watched", "never-created", "started"],
-)
-def test_delete_succeeds_with_the_same_id_and_calls_nothing(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, physical_id: str, props: Any
-) -> None:
-    gate(event_for(recorder, "Delete", physical_id=physical_id, props=props))
-    answer(recorder, "SUCCESS", physical_id=physical_id)
-    assert (api.requests, api.starts, gg.requests, gate.lam.invocations) == ([], [], [], [])
-
-
 # --- exactly one answer, whatever fails ----------------------------------------------------------------------------
 
 
