@@ -1,16 +1,12 @@
 """The benchmark measures what it reports: one finish moment per seed for all three gate models, latency as the
 median and the worst, every target row kept with a reason; RESULTS.md is rebuilt from the committed summary alone;
-and ``python -m bench.run --quick`` still runs.
-
-This checks the shape and the bookkeeping of bench's results, never timings or targets: those are what
-`make bench` measures and reports.
+and ``python -m bench.run --quick`` still runs. Bench's bookkeeping, never its timings: `make bench` measures those.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,18 +102,15 @@ def test_every_target_row_is_kept_with_a_reason_met_or_missed() -> None:
         assert ("| met |" in line) is target["met"]
 
 
+def python_m(*args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
 def test_python_m_bench_report_rebuilds_results_md_from_the_committed_summary_alone(tmp_path: Path) -> None:
     assert _published()["targets"] == report.evaluate(_published())
     (tmp_path / "summary.json").write_text(PUBLISHED.read_text())
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.report", str(tmp_path / "summary.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    python_m("bench.report", str(tmp_path / "summary.json"))
     assert (tmp_path / "RESULTS.md").read_text() == (ROOT / "bench" / "RESULTS.md").read_text()
 
 
@@ -134,14 +127,10 @@ def test_bench_and_harness_import_nothing_from_tests() -> None:
     test_modules = {path.stem for path in (ROOT / "tests").rglob("*.py")} | {"tests"}
     for path in sorted([*(ROOT / "bench").glob("*.py"), *(ROOT / "harness").glob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            found = {name.split(".")[0] for name in names} & test_modules
-            assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)} from tests/"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                found = {name.split(".")[0] for name in names} & test_modules
+                assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)} from tests/"
 
 
 QuickRun = tuple[dict[str, Any], dict[str, Any], str]
@@ -151,16 +140,7 @@ QuickRun = tuple[dict[str, Any], dict[str, Any], str]
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
     """The raw runs (bench-raw.json), the summary and RESULTS.md of one ``--quick`` run."""
     out = tmp_path_factory.mktemp("bench")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    python_m("bench.run", "--quick", "--out", str(out))
     raw = json.loads((out / "bench-raw.json").read_text())
     return raw, summary.load(out / "summary.json"), (out / "RESULTS.md").read_text()
 
