@@ -24,16 +24,19 @@ from support import (
     EXPECTED_BODY_KEYS,
     EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
+    NOT_FOUND,
     STACK_ID,
     FakeGreengrass,
     FakeLookoutVision,
     ResponseRecorder,
+    answered_with,
+    client_error,
     description,
-    error,
     ok,
 )
 
-from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler import contract, index, outbound
+from cdk_lookoutvision_packaging_handler import job as jobs
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 ID_KEYS = ("StackId", "RequestId", "LogicalResourceId")
@@ -498,24 +501,31 @@ def play(api: FakeLookoutVision, outcome: str, job: dict[str, Any]) -> None:
         "running": ok(description("RUNNING", project, name, message)),
         "created": ok(description("CREATED", project, name, message)),
         "unknown-status": ok(description("STOPPING", project, name, message)),
-        "access-denied": error(403, "AccessDeniedException", "User is not authorized to perform this action"),
-        "validation": error(400, "ValidationException", "1 validation error detected"),
+        **{failure: answered_with(final_error(failure, project, name)) for failure in ("access-denied", "validation")},
         "no-job": ok(description(project=project, job=f"{name}-elsewhere")),
     }
     if outcome != "no-project":
         api.script(project, f"{name}-elsewhere" if outcome == "no-job" else name, [steps[outcome]])
 
 
+def final_error(outcome: str, project: str, job: str) -> Any:
+    """What botocore raises for the service's answer to a Describe that fails at once."""
+    return {
+        "access-denied": client_error("AccessDeniedException", 403, "User is not authorized to perform this action"),
+        "validation": client_error("ValidationException", 400, "1 validation error detected: Value at 'jobName'"),
+        "no-project": client_error(NOT_FOUND, 404, f"Project {project} not found", ResourceType="PROJECT"),
+        "no-job": client_error(NOT_FOUND, 404, f"Job {job} not found", ResourceType="MODEL_PACKAGE_JOB"),
+    }[outcome]
+
+
 STATUS_OF = {"succeeded": "SUCCEEDED", "no-output": "SUCCEEDED", "failed": "FAILED", "running": "RUNNING"}
 STATUS_OF |= {"created": "CREATED", "unknown-status": "STOPPING"}
 MUST_SAY = {
     **dict.fromkeys(WAITING, "lambda:InvokeFunction"),
-    **dict.fromkeys(("no-project", "no-job"), "does not exist"),
     "no-output": "no Greengrass output",
     "unknown-status": "STOPPING",
-    "access-denied": "lookoutvision:DescribeModelPackagingJob",
-    "validation": "rejected",
 }
+FINAL = ("access-denied", "validation", "no-project", "no-job")
 
 
 def test_fuzz_valid_events(bench: Bench) -> None:
@@ -559,6 +569,11 @@ def test_fuzz_valid_events(bench: Bench) -> None:
             kept = " ".join(reason.removesuffix(" ...(truncated)").split())
             assert body["Status"] == "FAILED" and " ".join(full.split()).startswith(kept), reason
             assert reason.startswith(f"Model packaging job {project}/{job} FAILED:"), reason
+        elif outcome in FINAL:  # the service's error reaches its classification intact; the job was never described
+            call = jobs.describe_call(project, job, index.REGION)
+            problem = outbound.classify(final_error(outcome, project, job), call)
+            assert (body["Status"], reason) == ("FAILED", jobs.explain(problem, call, project, job).message)
+            assert data == {**dict.fromkeys(EXPECTED_DATA_KEYS, ""), "ProjectName": project, "JobName": job}
         else:
             assert body["Status"] == "FAILED", f"{outcome} answered {body}"
             assert_names(reason, {MUST_SAY[outcome]})

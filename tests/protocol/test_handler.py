@@ -17,19 +17,15 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from inprocess import Capture, FakeLambda, Gate
 from support import (
     COMPONENT_ARN,
-    EXPECTED_DATA_KEYS,
     FUNCTION_ARN,
     NOT_FOUND,
     FakeContext,
     FakeGreengrass,
     FakeLookoutVision,
     ResponseRecorder,
-    answered_with,
-    client_error,
     component_arn,
     description,
     error,
@@ -43,7 +39,6 @@ from support import (
 )
 
 from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, lifecycle, outbound
-from cdk_lookoutvision_packaging_handler import job as jobs
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
@@ -186,36 +181,6 @@ def test_a_response_slower_than_the_read_timeout_is_cut_off_and_retried(
     first, second = (r["at"] for r in api.requests)
     # The server stamps a request when it reads it, which under load can lag the client's clock by a few ms.
     assert 0.9 <= second - first < 2.5, "the client gives up on the call after its read timeout"
-
-
-@pytest.mark.parametrize(
-    ("project", "job", "expected"),
-    [
-        (PROJECT, JOB, client_error("AccessDeniedException", 403, "not authorized to perform: lookoutvision:Describe")),
-        ("ghost-project", JOB, client_error(NOT_FOUND, 404, "Project ghost-project not found", ResourceType="PROJECT")),
-        (
-            PROJECT,
-            "ghost-job",
-            client_error(NOT_FOUND, 404, "Job ghost-job not found", ResourceType="MODEL_PACKAGE_JOB"),
-        ),
-        (PROJECT, JOB, client_error("ValidationException", 400, "1 validation error detected: Value at 'jobName'")),
-    ],
-    ids=["access-denied", "no-project", "no-job", "validation"],
-)
-def test_a_final_error_on_the_wire_reaches_its_classification_intact_and_is_answered_after_one_call(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, project: str, job: str, expected: ClientError
-) -> None:
-    # The loopback API answers unknown projects and jobs 404 with their ResourceType, like the service.
-    api.script(PROJECT, "another-job", [ok(description(job="another-job"))])
-    if expected.response["Error"]["Code"] != NOT_FOUND:
-        api.script(project, job, [answered_with(expected)])
-    gate(event_for(recorder, props=properties(project, job)))
-    call = jobs.describe_call(project, job, index.REGION)
-    body = answer(recorder, "FAILED")
-    assert body["Reason"] == jobs.explain(outbound.classify(expected, call), call, project, job).message
-    # Every attribute, empty but for the names: the job was never described.
-    assert body["Data"] == {**dict.fromkeys(EXPECTED_DATA_KEYS, ""), "ProjectName": project, "JobName": job}
-    assert (api.calls(), gate.vclock.sleeps) == (1, [])
 
 
 def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_the_function_s_region(
