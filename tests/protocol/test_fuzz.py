@@ -66,10 +66,6 @@ def weighted(*options: tuple[int, Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from(indices).flatmap(lambda index: pool[index])
 
 
-def joined(parts: list[str]) -> str:
-    return "".join(parts)
-
-
 finite = st.floats(allow_nan=False, allow_infinity=False)
 scalars = st.none() | st.booleans() | st.integers(-(2**64), 2**64) | finite | st.text(max_size=10)
 small_objects = st.dictionaries(st.text(max_size=8), scalars, max_size=3)
@@ -90,7 +86,7 @@ huge = st.builds(
     st.sampled_from([256, 1_000, 4_097, 65_536]) | st.integers(100, 100_000),
 )
 odd_strings = st.one_of(
-    st.lists(st.sampled_from(["", "pcb", "x86", "-v3", *PIECES]), min_size=1, max_size=4).map(joined),
+    st.lists(st.sampled_from(["", "pcb", "x86", "-v3", *PIECES]), min_size=1, max_size=4).map("".join),
     st.text(max_size=16).map(lambda text: quote(text, safe="")),
     st.text(min_size=1, max_size=30),
     st.text(alphabet=st.characters(min_codepoint=0x10000), min_size=1, max_size=8),
@@ -102,7 +98,7 @@ valid_projects = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,40}", fullmatch=True
 valid_jobs = st.from_regex(r"[a-zA-Z0-9-]{1,64}", fullmatch=True) | st.sampled_from(["-", "J" * 64])
 valid_components = st.from_regex(r"[a-zA-Z0-9._-]{1,128}", fullmatch=True) | st.sampled_from(["C" * 128, ".."])
 seconds = st.integers(60, 3300)
-seconds_text = seconds.map(lambda value: str(value))
+seconds_text = seconds.map(str)
 
 
 def unlike(pattern: str) -> Any:
@@ -186,7 +182,7 @@ status_messages = weighted(
     (2, st.none()),
     (3, st.text(max_size=200)),
     (1, huge),
-    (1, st.lists(st.sampled_from(PIECES), max_size=8).map(joined)),
+    (1, st.lists(st.sampled_from(PIECES), max_size=8).map("".join)),
 )
 VALID_OPTIONS = {
     "WaitForCompletion": weighted((4, MISSING), (1, True), (1, "true"), (2, False), (1, "false")),
