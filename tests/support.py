@@ -1,6 +1,5 @@
-"""The tests' test doubles: a Lambda context with a real deadline, a loopback Greengrass and a scripted client. The ones
-the benchmark uses too (the offline environment, a virtual clock, CloudFormation events and the ResponseURL, the
-loopback Lookout for Vision API) live in harness/ and are imported here under their old names."""
+"""The tests' doubles: a Lambda context with a real deadline, the loopback Greengrass, a scripted Lookout for Vision
+client and the errors it raises; and harness/ (events, the ResponseURL, the loopback Lookout for Vision API)."""
 
 from __future__ import annotations
 
@@ -13,34 +12,16 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from botocore.exceptions import ClientError
+
 from harness.clock import VirtualClock as VirtualClock
-from harness.cloudformation import FUNCTION_ARN as FUNCTION_ARN
-from harness.cloudformation import STACK_ID as STACK_ID
-from harness.cloudformation import ResponseRecorder as ResponseRecorder
-from harness.cloudformation import make_event as make_event
-from harness.cloudformation import properties as properties
-from harness.lookoutvision import COMPONENT_ARN as COMPONENT_ARN
-from harness.lookoutvision import NOT_FOUND as NOT_FOUND
-from harness.lookoutvision import FakeLookoutVision as FakeLookoutVision
-from harness.lookoutvision import Step as Step
-from harness.lookoutvision import description as description
-from harness.lookoutvision import error as error
-from harness.lookoutvision import malformed as malformed
-from harness.lookoutvision import ok as ok
-from harness.lookoutvision import packaged as packaged
-from harness.lookoutvision import reset as reset
-from harness.lookoutvision import slow as slow
-from harness.lookoutvision import trickle as trickle
-from harness.loopback import HarnessError as HarnessError
-from harness.loopback import LoopbackServer as LoopbackServer
-from harness.loopback import json_headers as _json_headers
-from harness.loopback import read_body as read_body
-from harness.loopback import reply as reply
-from harness.loopback import wait_until as wait_until
-from harness.offline import AWS_OFFLINE as AWS_OFFLINE
-from harness.offline import OFFLINE_ENV as OFFLINE_ENV
-from harness.offline import ONLINE_VARS as ONLINE_VARS
-from harness.offline import offline_env as offline_env
+from harness.cloudformation import *  # noqa: F403
+from harness.cloudformation import FUNCTION_ARN
+from harness.lookoutvision import *  # noqa: F403
+from harness.lookoutvision import NOT_FOUND, Step, error
+from harness.loopback import *  # noqa: F403
+from harness.loopback import LoopbackServer, json_headers, reply
+from harness.offline import *  # noqa: F403
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
 EXPECTED_BODY_KEYS = frozenset(
@@ -57,17 +38,11 @@ class FakeContext:
 
     def __init__(self, timeout_s: float = 900.0, function_arn: str = FUNCTION_ARN) -> None:
         self._deadline = time.monotonic() + timeout_s
-        self.invoked_function_arn = function_arn
-        self.function_name = function_arn.rsplit(":", 1)[-1]
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_stream_name = "2026/11/29/[$LATEST]0123456789abcdef"
-        self.memory_limit_in_mb = 128
+        self.invoked_function_arn, self.function_name = function_arn, function_arn.rsplit(":", 1)[-1]
+        self.aws_request_id, self.log_stream_name = str(uuid.uuid4()), "2026/11/29/[$LATEST]0123456789abcdef"
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-# --- starting jobs (StartModelPackagingJob) and Greengrass ----------------------------------------------------------
 
 
 def component_arn(name: str, version: str) -> str:
@@ -76,15 +51,13 @@ def component_arn(name: str, version: str) -> str:
 
 class FakeGreengrass(LoopbackServer):
     """Plays Greengrass V2 DescribeComponent on 127.0.0.1: ``script(arn, states)`` answers each request with the next
-    componentState (or Step), the last one repeating; a version nobody scripted is the service's 404, or ``default``
-    when one is given."""
+    componentState (or Step), the last one repeating; an unscripted version gets ``default``, or else the 404."""
 
     def __init__(self, default: str | None = None) -> None:
         super().__init__()
-        self.default = default
+        self.default, self._lock = default, threading.Lock()
         self.scripts: dict[str, list[str | Step]] = {}
         self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
 
     def script(self, arn: str, states: Iterable[str | Step]) -> None:
         with self._lock:
@@ -95,46 +68,33 @@ class FakeGreengrass(LoopbackServer):
             return sum(1 for r in self.requests if arn is None or r["arn"] == arn)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        path = request.path.split("?")[0]
-        prefix, suffix = "/greengrass/v2/components/", "/metadata"
-        if not (path.startswith(prefix) and path.endswith(suffix)):
-            reply(request, 404, b"{}", _json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
+        path, prefix, suffix = request.path.split("?")[0], "/greengrass/v2/components/", "/metadata"
+        arn = unquote(path.removeprefix(prefix).removesuffix(suffix))
+        step: str | Step | None = error(404, "UnknownOperationException", f"no route {path}")
+        if path.startswith(prefix) and path.endswith(suffix):
+            with self._lock:
+                self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
+                script = self.scripts.get(arn)
+                step = self.default if script is None else (script.pop(0) if len(script) > 1 else script[0])
+        if isinstance(step, str):
+            state, _, message = step.partition(":")
+            name, version = arn.split(":components:", 1)[1].split(":versions:")
+            errors = {"recipe": message} if message else {}
+            status = {"componentState": state, "message": message or "NONE", "errors": errors}
+            body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
+            reply(request, 200, json.dumps(body).encode(), json_headers())
             return
-        arn = unquote(path[len(prefix) : -len(suffix)])
-        with self._lock:
-            self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
-            script = self.scripts.get(arn)
-            step = self.default if script is None else (script.pop(0) if len(script) > 1 else script[0])
-        if step is None:
-            step = error(404, NOT_FOUND, f"Component version {arn} not found")
-        if isinstance(step, Step):
-            body = json.dumps({"message": step.message, **step.extra}).encode()
-            reply(request, step.status, body, _json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
-            return
-        state, _, message = step.partition(":")
-        name, version = arn.split(":components:", 1)[1].split(":versions:")
-        status = {
-            "componentState": state,
-            "message": message or "NONE",
-            "errors": {"recipe": message} if message else {},
-        }
-        body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
-        reply(request, 200, json.dumps(body).encode(), _json_headers())
-
-
-# --- scripted Lookout for Vision client (appended for the unit tests of packaging_job and step) --------------------
-
-# A step: a description, an exception to raise, or a callable given the virtual time that returns a description.
-ScriptStep = Any
+        step = step or error(404, NOT_FOUND, f"Component version {arn} not found")
+        headers = json_headers({"x-amzn-ErrorType": step.error_type, **step.headers})
+        reply(request, step.status, json.dumps({"message": step.message, **step.extra}).encode(), headers)
 
 
 class ScriptedClient:
-    """Answers describe_model_packaging_job from a script of ScriptSteps on a VirtualClock; the last step repeats (a
-    callable step is how a job changes status at a given moment)."""
+    """Answers describe_model_packaging_job on a VirtualClock from a script of steps, the last one repeating: a
+    description, an exception to raise, or a callable given the virtual time (how a job changes status at a moment)."""
 
-    def __init__(self, vclock: VirtualClock, steps: list[ScriptStep]) -> None:
-        self.vclock = vclock
-        self.steps = list(steps)
+    def __init__(self, vclock: VirtualClock, steps: list[Any]) -> None:
+        self.vclock, self.steps = vclock, list(steps)
         self.calls: list[float] = []
         self.params: list[dict[str, str]] = []
 
@@ -144,27 +104,17 @@ class ScriptedClient:
         step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
         if isinstance(step, BaseException):
             raise step
-        desc = step(self.vclock.now()) if callable(step) else step
-        return {"ModelPackagingDescription": desc}
+        return {"ModelPackagingDescription": step(self.vclock.now()) if callable(step) else step}
 
 
 def client_error(code: str, status: int, message: str = "something went wrong", **response: Any) -> Any:
-    """The ClientError botocore raises for a DescribeModelPackagingJob answered ``status`` with ``code``; ``response``
-    adds top-level fields (a modeled ResourceType) or, as HTTPHeaders, headers."""
-    from botocore.exceptions import ClientError
-
-    headers = response.pop("HTTPHeaders", {})
-    body: dict[str, Any] = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
-        **response,
-    }
+    """What botocore raises for a DescribeModelPackagingJob answered ``status``, ``code``, ``response``'s fields."""
+    metadata = {"HTTPStatusCode": status, "HTTPHeaders": response.pop("HTTPHeaders", {})}
+    body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata, **response}
     return ClientError(body, "DescribeModelPackagingJob")
 
 
 def answered_with(client_error: Any) -> Step:
     """The FakeLookoutVision step whose answer botocore raises as ``client_error`` (its status, code and message)."""
-    response = client_error.response
-    return error(
-        response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-    )
+    status, problem = client_error.response["ResponseMetadata"]["HTTPStatusCode"], client_error.response["Error"]
+    return error(status, problem["Code"], problem["Message"])
