@@ -127,10 +127,9 @@ cfn-lint: synth
 	cfn-lint --config-file .cfnlintrc.yaml cdk.out/*.template.json
 
 # The checks and four parts of the suite are independent, so they run side by side, which on two cores keeps both
-# busy to the end: the suites on the synthesized asset under awslambdaric (one pytest session, which prints the
-# reliability figures) and the deploys (the wheel in fresh venvs, the app on MiniStack) mostly wait on processes
-# they started; the rest mostly computes, in two sessions (its tests marked slow, which drive the CDK CLI, and the
-# others), since one pytest session uses one core. Each part starts once the installs it needs are done, so on a
+# busy to the end: the suites on the synthesized asset under awslambdaric (one pytest session) and the deploys (the
+# wheel in fresh venvs, the app on MiniStack) mostly wait on processes they started; the rest mostly computes, in two
+# sessions (its tests marked slow, which drive the CDK CLI, and the others), since one pytest session uses one core. Each part starts once the installs it needs are done, so on a
 # clean clone the checks and the rest overlap the last installs. cfn-lint on the synthesized templates is part of
 # the suite (tests/app/test_app.py); `make cfn-lint` runs it alone.
 RELIABILITY_SUITES := tests/runtime

@@ -9,8 +9,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from harness.loopback import LoopbackServer, read_body, reply, wait_until
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
+from harness.loopback import LoopbackServer, read_body, reply
 
 STACK_ID = (
     "arn:aws:cloudformation:us-east-1:123456789012:stack/LookoutVisionModelGate/5b9cbb90-1a2b-11ef-9c4d-0a1b2c3d4e5f"
@@ -60,11 +60,9 @@ class ResponseRecorder(LoopbackServer):
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         self.answer_times: list[float] = []
-        self.attempt_log: list[tuple[float, bool]] = []  # (arrived at, accepted) for every PUT
         self.attempts = 0
         self.fail_first, self.always_fail = fail_first, always_fail
         self._lock = threading.Lock()
-        self.received = threading.Event()
         # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
         self.url += (
             "/cloudformation-custom-resource-response-useast1/"
@@ -80,7 +78,6 @@ class ResponseRecorder(LoopbackServer):
         with self._lock:
             self.attempts += 1
             accepted = not (self.always_fail or self.attempts <= self.fail_first)
-            self.attempt_log.append((arrived, accepted))
             if accepted:
                 self.raw.append(raw)
                 self.bodies.append(json.loads(raw))
@@ -88,14 +85,9 @@ class ResponseRecorder(LoopbackServer):
                 self.paths.append(request.path)
                 self.answer_times.append(arrived)
         reply(request, 200 if accepted else 500)
-        if accepted:
-            self.received.set()
 
     @property
     def only(self) -> dict[str, Any]:
         """The single answer; fails the test if there were none or several."""
         assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
         return self.bodies[0]
-
-    def wait_answers(self, count: int, timeout_s: float) -> None:
-        wait_until(lambda: len(self.bodies) >= count, timeout_s, f"{count} answer(s) at the ResponseURL")

@@ -134,10 +134,9 @@ class FakeLookoutVision(LoopbackServer):
     answers; unknown projects and jobs get its 404. A job answers from one of:
 
     - ``script(project, job, steps)``: every request takes the next step, and the last one repeats;
-    - ``play(project, job, timeline, first=...)``: the ``first`` steps answer the first requests, one each; after
-      them a request at virtual second ``v`` gets the step of the last timeline entry starting at or before ``v``.
-      The clock runs ``time_scale`` virtual seconds per real second (with 120, "SUCCEEDED after 20 minutes" happens
-      10 s in) from ``play`` or :meth:`restart_clock`.
+    - ``play(project, job, timeline)``: a request at virtual second ``v`` gets the step of the last timeline entry
+      starting at or before ``v``, on a clock of ``time_scale`` virtual seconds per real second (with 120,
+      "SUCCEEDED after 20 minutes" happens 10 s in) from ``play`` or :meth:`restart_clock`.
 
     ``rate_per_s``: a token bucket (``burst`` tokens) in front of every job; a request finding it empty gets 429
     ThrottlingException (with ``Retry-After`` when ``retry_after_s`` is set) and takes no step. Every request is
@@ -162,7 +161,6 @@ class FakeLookoutVision(LoopbackServer):
         self.time_scale, self.rate_per_s, self.burst, self.retry_after_s = time_scale, rate_per_s, burst, retry_after_s
         self._tokens, self._refilled_at = float(burst), time.monotonic()
         self._timelines: dict[tuple[str, str], tuple[float, list[tuple[float, Step]]]] = {}
-        self._first: dict[tuple[str, str], deque[Step]] = {}
         # StartModelPackagingJob: every request, the client token each started job was started with, the refusals
         # the next Starts answer, and the script a started job then answers Describe with.
         self.starts: list[dict[str, Any]] = []
@@ -182,16 +180,13 @@ class FakeLookoutVision(LoopbackServer):
             self.projects.add(project)
             self.scripts[(project, job)] = list(steps)
 
-    def play(
-        self, project: str, job: str, timeline: Sequence[tuple[float, Step]] = (), *, first: Iterable[Step] = ()
-    ) -> None:
+    def play(self, project: str, job: str, timeline: Sequence[tuple[float, Step]]) -> None:
         steps = sorted(timeline, key=lambda entry: entry[0])
         if steps and steps[0][0] > 0:
             raise ValueError("a timeline must say what the job looks like from virtual second 0")
         with self._lock:
             self.projects.add(project)
             self._timelines[(project, job)] = (time.monotonic(), steps)
-            self._first[(project, job)] = deque(first)
 
     def restart_clock(self) -> None:
         now = time.monotonic()
@@ -235,9 +230,6 @@ class FakeLookoutVision(LoopbackServer):
             return step
 
     def _step(self, project: str, job: str, now: float) -> Step:
-        first = self._first.get((project, job))
-        if first:
-            return first.popleft()
         origin, timeline = self._timelines.get((project, job), (now, []))
         if timeline:
             virtual = (now - origin) * self.time_scale

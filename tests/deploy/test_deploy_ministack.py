@@ -14,25 +14,14 @@ What MiniStack does not model is in the README ("End-to-end deploys on MiniStack
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import (
-    ACCOUNT,
-    MINISTACK_BIN,
-    REGION,
-    CliResult,
-    MiniStack,
-    cdk,
-    outputs_by_suffix,
-    run_cli,
-)
-from lambda_runtime import say
+from e2e_support import ACCOUNT, MINISTACK_BIN, REGION, MiniStack, cdk, check, run_cli
 from support import FakeGreengrass, FakeLookoutVision, component_arn, description, ok
 
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE, default_job_name
@@ -66,13 +55,12 @@ class Deployment:
     greengrass: FakeGreengrass
     assemblies: dict[str, Path]
     work_dir: Path
-    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
         return self.ministack.cli_environment()
 
-    def deploy(self, variant: str, *stacks: str, name: str) -> tuple[CliResult, dict[str, dict[str, str]]]:
+    def deploy(self, variant: str, *stacks: str, name: str) -> tuple[Any, dict[str, dict[str, str]]]:
         outputs_file = self.work_dir / f"outputs-{name}.json"
         result = run_cli(
             cdk(
@@ -90,16 +78,15 @@ class Deployment:
             ),
             self.env,
         )
-        self.seconds[f"deploy {name}"] = round(result.seconds, 1)
         outputs = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
         return result, outputs
 
-    def destroy(self, *stacks: str, name: str) -> CliResult:
-        result = run_cli(
-            cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, "--force", "--no-notices"), self.env
+    def destroy(self, *stacks: str) -> None:
+        check(
+            run_cli(
+                cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, "--force", "--no-notices"), self.env
+            )
         )
-        self.seconds[f"destroy {name}"] = round(result.seconds, 1)
-        return result.check()
 
     def stack(self, name: str) -> dict[str, Any]:
         stacks = self.ministack.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
@@ -127,32 +114,33 @@ class Deployment:
         job = JOBS[variant]
         # Greengrass registers the component version a moment after the job SUCCEEDED: the gate waits for it.
         self.greengrass.script(component_arn(COMPONENT, version), ["REQUESTED", "DEPLOYABLE"])
-        # RUNNING for the first looks, whenever they come (a deploy publishes assets and creates the function
-        # first), then SUCCEEDED.
-        self.lookoutvision.play(
-            PROJECT,
-            job,
-            [(0.0, ok(description("SUCCEEDED", job=job, component_version=version)))],
-            first=[ok(description("RUNNING", job=job))] * RUNNING_LOOKS,
-        )
+        # RUNNING for the first looks, whenever they come, then SUCCEEDED.
+        done = ok(description("SUCCEEDED", job=job, component_version=version))
+        self.lookoutvision.script(PROJECT, job, [ok(description("RUNNING", job=job))] * RUNNING_LOOKS + [done])
 
     def answers_for(self, job: str) -> list[str]:
         """The statuses the fake answered for ``job``, in order (what the handler saw)."""
         return [r["status"] for r in self.lookoutvision.requests if r["job"] == job and "status" in r]
 
 
+def outputs_by_suffix(outputs: dict[str, str], suffix: str) -> str:
+    """The one output whose logical id ends with ``suffix`` (the prefix is add_outputs()' choice)."""
+    [found] = [value for key, value in outputs.items() if key.endswith(suffix)]
+    return found
+
+
 def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
     context = [arg for pair in CONTEXT[variant] for arg in ("-c", pair)]
-    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env).check()
+    check(run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env))
     return out
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Deployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     if not MINISTACK_BIN.exists():
         pytest.fail(f"{MINISTACK_BIN} is missing: `make setup` installs MiniStack (requirements-ministack.txt)")
     work = tmp_path_factory.mktemp("ministack")
-    with FakeLookoutVision(time_scale=1.0) as lookoutvision, FakeGreengrass() as greengrass:
+    with FakeLookoutVision() as lookoutvision, FakeGreengrass() as greengrass:
         # The functions MiniStack runs get its environment, and this is all of it that is about AWS.
         endpoints = {
             "AWS_ENDPOINT_URL_LOOKOUTVISION": lookoutvision.url,
@@ -168,19 +156,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
                     cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--no-notices"), env, cwd=work / "bootstrap"
                 )
                 assemblies = {v: future.result() for v, future in synths.items()}
-            bootstrap.check()
-            deployment = Deployment(ministack, lookoutvision, greengrass, assemblies, work)
-            deployment.seconds["bootstrap"] = round(bootstrap.seconds, 1)
-            try:
-                yield deployment
-            finally:
-                figures = ", ".join(f"{k} {v} s" for k, v in deployment.seconds.items())
-                kinds = " ".join(e["RequestType"] for e in deployment.events())
-                say(
-                    request.config,
-                    f"\n[ministack] functions ran on {ministack.python_version()}; {figures}; "
-                    f"the handler received: {kinds}",
-                )
+            check(bootstrap)
+            yield Deployment(ministack, lookoutvision, greengrass, assemblies, work)
 
 
 def _assert_cloudformation_shape(event: dict[str, Any], function_arn: str) -> None:
@@ -217,16 +194,10 @@ def _function_arn(deployment: Deployment) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function['PhysicalResourceId']}"
 
 
-def test_bootstrap_creates_the_toolkit_stack(deployment: Deployment) -> None:
-    toolkit = deployment.stack("CDKToolkit")
-    assert toolkit["StackStatus"] == "CREATE_COMPLETE", toolkit["StackStatus"]
-    assert deployment.parameter("/cdk-bootstrap/hnb659fds/version").isdigit()
-
-
 def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: Deployment) -> None:
     deployment.play_success("first", "1.0.0")
     result, outputs = deployment.deploy("first", GATE, CONSUMER, name="create")
-    result.check()
+    check(result)
 
     gate = outputs[GATE]
     assert outputs_by_suffix(gate, "ComponentVersionArn").endswith(":components:com.example.pcb-defects:versions:1.0.0")
@@ -252,44 +223,12 @@ def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: De
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
 
 
-def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: Deployment) -> None:
+def test_update_to_a_new_job_changes_the_outputs_and_deletes_the_old_resource(deployment: Deployment) -> None:
     deployment.play_success("second", "2.0.0")
     before = len(deployment.events())
     first_job_calls = deployment.lookoutvision.calls(PROJECT, JOBS["first"])
-    # The pipeline's pre-step: the CLI gate against the same loopback APIs, before the stage deploys.
-    env = {
-        **deployment.env,
-        "AWS_ENDPOINT_URL_LOOKOUTVISION": deployment.lookoutvision.url,
-        "AWS_ENDPOINT_URL_GREENGRASSV2": deployment.greengrass.url,
-    }
-    wait = run_cli(
-        [
-            sys.executable,
-            "-m",
-            "cdk_lookoutvision_packaging",
-            "wait",
-            "--project-name",
-            PROJECT,
-            "--job-name",
-            JOBS["second"],
-            "--timeout",
-            "60s",
-            "--output",
-            "json",
-        ],
-        env,
-        timeout_s=90,
-    )
-    deployment.seconds["cli wait"] = round(wait.seconds, 1)
-    assert wait.returncode == 0, wait.output
-    assert "RUNNING" in deployment.answers_for(JOBS["second"])
-    assert '"ComponentVersion": "2.0.0"' in wait.output, wait.output
-    # Like the in-stack gate, the CLI passed only once Greengrass could deploy the component version.
-    assert deployment.greengrass.calls(component_arn(COMPONENT, "2.0.0")) >= 1
-    assert "is DEPLOYABLE after" in wait.output, wait.output
-
     result, outputs = deployment.deploy("second", GATE, CONSUMER, name="update")
-    result.check()
+    check(result)
     gate = outputs[GATE]
     assert outputs_by_suffix(gate, "ComponentVersion") == "2.0.0"
     arn = outputs_by_suffix(gate, "ComponentVersionArn")
@@ -315,16 +254,14 @@ def test_pipeline_gate_then_update_to_a_new_job_changes_the_outputs(deployment: 
 
 def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deployment) -> None:
     job = JOBS["failing"]
-    deployment.lookoutvision.play(
-        PROJECT, job, [(0.0, ok(description("FAILED", job=job, status_message=FAILURE_MESSAGE)))]
-    )
+    deployment.lookoutvision.script(PROJECT, job, [ok(description("FAILED", job=job, status_message=FAILURE_MESSAGE))])
     old_outputs = deployment.stack_outputs(GATE)
     before = len(deployment.events())
 
     result, _ = deployment.deploy("failing", GATE, name="failed update")
 
-    assert result.returncode != 0, result.output
-    assert FAILURE_MESSAGE in result.output, result.output[-4000:]
+    assert result.returncode != 0, result.stdout
+    assert FAILURE_MESSAGE in result.stdout, result.stdout[-4000:]
     assert deployment.stack(GATE)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     assert deployment.stack_outputs(GATE) == old_outputs
     update, rollback = deployment.events()[before:]
@@ -342,7 +279,7 @@ def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deploymen
     before_events = len(deployment.events())
     before_calls = deployment.lookoutvision.calls()
 
-    deployment.destroy(CONSUMER, GATE, name="gate and consumer")
+    deployment.destroy(CONSUMER, GATE)
 
     assert not deployment.stack_exists(GATE)
     assert not deployment.stack_exists(CONSUMER)
@@ -356,19 +293,19 @@ def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deploymen
 def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployment: Deployment) -> None:
     before = len(deployment.events())
     result, _ = deployment.deploy("failing", GATE, name="failed create")
-    assert result.returncode != 0, result.output
-    assert FAILURE_MESSAGE in result.output, result.output[-4000:]
+    assert result.returncode != 0, result.stdout
+    assert FAILURE_MESSAGE in result.stdout, result.stdout[-4000:]
     assert deployment.stack(GATE)["StackStatus"] == "ROLLBACK_COMPLETE"
     events = deployment.events()[before:]
     assert events[0]["RequestType"] == "Create", events
     # CloudFormation follows a failed Create with a Delete of that resource; MiniStack sends none (see the README).
     assert all(e["RequestType"] == "Delete" for e in events[1:]), events
 
-    deployment.destroy(GATE, name="rolled-back stack")
+    deployment.destroy(GATE)
     assert not deployment.stack_exists(GATE)
 
     result, outputs = deployment.deploy("first", GATE, name="clean redeploy")
-    result.check()
+    check(result)
     assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == "1.0.0"
     assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
 
@@ -383,7 +320,7 @@ def test_the_stack_starts_its_job_and_a_new_model_version_replaces_it(deployment
         starts_before, calls_before = len(deployment.lookoutvision.starts), deployment.lookoutvision.calls()
         deployment.greengrass.script(component_arn(COMPONENT, version), ["DEPLOYABLE"])
         result, outputs = deployment.deploy(variant, GATE, name=f"start {variant}")
-        result.check()
+        check(result)
         assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == version
         [start] = deployment.lookoutvision.starts[starts_before:]
         assert start["job"] == STARTED[variant] and start["body"]["ModelVersion"] == version[0]

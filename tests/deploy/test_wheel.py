@@ -321,12 +321,14 @@ def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Co
     ):
         assert (consumer.asset / rel).is_file(), rel
     for name in HANDLER_FILES:
-        assert (consumer.asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+        assert (consumer.asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (
+            HANDLER_SRC / name
+        ).read_bytes(), name
 
 
 def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consumer, tmp_path: Path) -> None:
     # Same handler sources, same crhelper, same service model: the same asset, so the same S3 key, whether the
-    # construct runs from this repo or from the wheel (whose cdk_lookoutvision_packaging_handler folder holds pip's __pycache__).
+    # construct runs from this repo or from the wheel (whose handler folder holds pip's __pycache__).
     import aws_cdk as cdk
 
     from cdk_lookoutvision_packaging import ModelPackagingJob
@@ -369,10 +371,6 @@ def test_two_wheels_of_one_commit_in_different_environments_synthesize_one_asset
     # other built in pip's isolated build env and installed next to another crhelper release.
     assert installed_crhelper(venv, tmp_path) == "none"
     assert installed_crhelper(other_venv, tmp_path) == other_crhelper_wheel().name.split("-")[1]
-    print(
-        f"asset keys: no crhelper {consumer.key}, crhelper {installed_crhelper(other_venv, tmp_path)} "
-        f"{other_consumer.key}"
-    )
     assert other_consumer.key == consumer.key
     assert tree(other_consumer.asset) == tree(consumer.asset)
     bundled = {p.name: p.read_bytes() for p in sorted((other_consumer.asset / "crhelper").iterdir())}

@@ -1,10 +1,6 @@
-"""Records every event a MiniStack Lambda worker hands to its handler, for tests/deploy/test_deploy_ministack.py.
-
-MiniStack runs a Python function as a worker process that reads one JSON line per invocation from stdin
-(``{"event": ..., "ctx": ...}``) and passes ``event`` to the handler unchanged. The end-to-end suite puts this
-directory on MiniStack's PYTHONPATH, so every worker imports this module at start-up; it copies those lines, as they
-arrived, to the file named by E2E_EVENTS_FILE. The handler's code and its own environment are not touched. In any
-other process (MiniStack itself, which has no _LAMBDA_FUNCTION_ARN) it does nothing.
+"""Imported by every MiniStack Lambda worker (tests/e2e_support.py puts this folder on its PYTHONPATH): copies each
+``{"event": ..., "ctx": ...}`` line the worker reads from stdin, as it arrived, to the file E2E_EVENTS_FILE names.
+The handler, its code and its environment are not touched; MiniStack itself (no _LAMBDA_FUNCTION_ARN) is left alone.
 """
 
 from __future__ import annotations
@@ -14,13 +10,10 @@ import os
 import sys
 from typing import Any
 
-_EVENTS_FILE = os.environ.get("E2E_EVENTS_FILE")
-
 
 class _Tee:
     def __init__(self, stream: Any, path: str) -> None:
-        self._stream = stream
-        self._path = path
+        self._stream, self._path = stream, path
 
     def readline(self, *args: Any) -> Any:
         line = self._stream.readline(*args)
@@ -37,5 +30,5 @@ class _Tee:
         return getattr(self._stream, name)
 
 
-if _EVENTS_FILE and os.environ.get("_LAMBDA_FUNCTION_ARN"):
-    sys.stdin = _Tee(sys.stdin, _EVENTS_FILE)
+if os.environ.get("E2E_EVENTS_FILE") and os.environ.get("_LAMBDA_FUNCTION_ARN"):
+    sys.stdin = _Tee(sys.stdin, os.environ["E2E_EVENTS_FILE"])

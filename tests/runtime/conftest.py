@@ -1,5 +1,4 @@
-"""The runtime suites' one synthesis: the example app's gate stack as the real `cdk synth` writes it, in the mode
-that starts its job (``-c startJob=true``); the suites that watch a job send the same resource without Packaging."""
+"""The runtime suites' one synthesis: the example app's gate stack as `cdk synth` writes it, starting its job."""
 
 from __future__ import annotations
 
