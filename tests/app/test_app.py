@@ -166,13 +166,30 @@ def test_asset_hash_is_stable_across_cli_synths(
 
 def build(tmp_path: Path, **context: Any) -> dict[str, dict[str, Any]]:
     """The example app built in process with cdk.json's context and ``context`` over it (what -c passes: strings),
-    as stack name -> template."""
+    as stack name -> template, each with the names of the stacks it depends on under "DependsOn"."""
     sys.path.insert(0, str(ROOT))
     import app as example
 
     application = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
     example.build_app(application)
-    return {stack.stack_name: stack.template for stack in application.synth().stacks}
+    return {
+        s.stack_name: {**s.template, "DependsOn": [d.id for d in s.dependencies]} for s in application.synth().stacks
+    }
+
+
+def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(tmp_path: Path) -> None:
+    templates = build(tmp_path)
+    gate, edge = templates[STACK], templates["LookoutVisionEdgeDeployment"]
+    _, deployment = only_of_type(edge, "AWS::GreengrassV2::Deployment")
+    read = {"Fn::GetStackOutput": {"StackName": STACK, "OutputName": "ModelPackagingJobComponentVersion"}}
+    assert deployment["Properties"]["Components"] == {
+        "com.example.pcb-defects": {"ComponentVersion": read},
+        "aws.iot.lookoutvision.EdgeAgent": {"ComponentVersion": "1.2.0"},
+    }
+    assert deployment["Properties"]["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
+    resource_id, _ = only_of_type(gate, RESOURCE_TYPE)
+    assert outputs_of(gate, resource_id, "ComponentVersion") == ["ModelPackagingJobComponentVersion"]
+    assert STACK in edge["DependsOn"]
 
 
 def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -181,44 +198,28 @@ def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return packaging
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "takes"),
-    [
-        ("startJob", "yes", "it takes true or false"),
-        ("startJob", "True ", "it takes true or false"),
-        ("targetPlatform", "x86_64", "it takes OS/ARCH or OS/ARCH/ACCELERATOR: linux/arm64, linux/x86_64, "),
-        ("targetPlatform", "linux/x86_64/tpu", "it takes OS/ARCH or OS/ARCH/ACCELERATOR"),
-        ("waitTimeoutMinutes", "30.5", "it takes a whole number of minutes from 1 to 55"),
-        ("waitTimeoutMinutes", "56", "it takes a whole number of minutes from 1 to 55"),
-        ("compilerOptions", "mcpu=skylake", 'it takes a JSON object such as {"mcpu": "skylake-avx512"}'),
-        ("componentTags", '{"team": 1}', 'it takes a JSON object of tag names to strings, such as {"team": "vision"}'),
-        ("componentVersion", "3", "ComponentVersion '3' is 1 characters long"),
-        ("modelVersion", "v3", "ModelVersion 'v3' must match"),
-        ("targetDevice", "jetson_nano", "it takes one of jetson_xavier"),
-        ("jobName", "pcb_v3", "JobName 'pcb_v3' must match [a-zA-Z0-9-]+"),
-    ],
-)
-def test_a_bad_context_value_is_one_line_naming_the_key_its_value_and_what_it_takes(
-    tmp_path: Path, key: str, value: str, takes: str
+# A bad value of each kind of context key, and what its line says the key takes.
+BAD_CONTEXT = {
+    "startJob": ("True ", "it takes true or false"),
+    "targetPlatform": ("linux/x86_64/tpu", "it takes OS/ARCH or OS/ARCH/ACCELERATOR: linux/arm64, linux/x86_64, "),
+    "waitTimeoutMinutes": ("30.5", "it takes a whole number of minutes from 1 to 55"),
+    "compilerOptions": ("mcpu=skylake", 'it takes a JSON object such as {"mcpu": "skylake-avx512"}'),
+    "componentTags": ('{"team": 1}', 'it takes a JSON object of tag names to strings, such as {"team": "vision"}'),
+    "targetDevice": ("jetson_nano", "it takes one of jetson_xavier"),
+    "jobName": ("pcb_v3", "JobName 'pcb_v3' must match [a-zA-Z0-9-]+"),
+}
+
+
+def test_every_bad_context_value_is_reported_at_once_one_line_naming_the_key_its_value_and_what_it_takes(
+    tmp_path: Path,
 ) -> None:
     with pytest.raises(ValueError, match=r"^Context value ") as raised:
-        build(tmp_path, **{"startJob": "true", key: value})
+        build(tmp_path, **{key: value for key, (value, _) in BAD_CONTEXT.items()})
 
-    message = str(raised.value)
-    assert message.startswith(f"Context value {key}={json.dumps(value)}: "), message
-    assert takes in message and "\n" not in message
-
-
-def test_every_bad_context_value_is_reported_at_once(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"^Context value ") as raised:
-        build(tmp_path, startJob="yes", waitTimeoutMinutes="0", targetPlatform="x86_64")
-
-    lines = str(raised.value).splitlines()
-    assert sorted(line.split("=", 1)[0] for line in lines) == [
-        "Context value startJob",
-        "Context value targetPlatform",
-        "Context value waitTimeoutMinutes",
-    ]
+    lines = {line.split("=", 1)[0].removeprefix("Context value "): line for line in str(raised.value).splitlines()}
+    assert sorted(lines) == sorted(BAD_CONTEXT)
+    for key, (value, takes) in BAD_CONTEXT.items():
+        assert lines[key].startswith(f"Context value {key}={json.dumps(value)}: {takes}"), lines[key]
 
 
 @pytest.mark.parametrize(("value", "starts"), [("true", True), ("false", False), (True, True), (False, False)])

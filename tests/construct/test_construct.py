@@ -529,7 +529,9 @@ def test_asset_contains_handler_crhelper_and_service_model(synth: Synth) -> None
     ):
         assert (asset / rel).is_file(), rel
     for name in sources:
-        assert (asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (HANDLER_SRC / name).read_bytes(), name
+        assert (asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (
+            HANDLER_SRC / name
+        ).read_bytes(), name
     assert sorted(p.name for p in (asset / "cdk_lookoutvision_packaging_handler").iterdir()) == sources
     # Compiled files would make the asset hash depend on who imported what; tests never belong in the asset.
     stray = [p.relative_to(asset) for p in asset.rglob("*") if p.suffix == ".pyc" or p.name in ("__pycache__", "tests")]
