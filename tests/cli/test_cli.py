@@ -141,18 +141,43 @@ def test_wait_with_endpoint_url_flags_and_region(fake: FakeLookoutVision, greeng
     assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]
 
 
-def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(
-        PROJECT,
-        JOB,
-        [ok(description("RUNNING")), ok(description("FAILED", status_message="Model compilation ran out of memory"))],
-    )
+def _without(path: tuple[str, ...]) -> dict[str, Any]:
+    job = description("SUCCEEDED")
+    parent = job
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return job
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "reason"),
+    [
+        (
+            description("FAILED", status_message="Model compilation ran out of memory"),
+            "FAILED",
+            jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory"),
+        ),
+        # No output details at all, or output details without the component version: both fail the in-stack gate.
+        (_without(("ModelPackagingOutputDetails",)), "SUCCEEDED", jobs.no_output_reason(PROJECT, JOB)),
+        (
+            _without(("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")),
+            "SUCCEEDED",
+            jobs.no_output_reason(PROJECT, JOB),
+        ),
+    ],
+    ids=["failed", "no-output-details", "no-component-version"],
+)
+def test_wait_exits_1_when_the_job_failed_or_succeeded_without_greengrass_output(
+    fake: FakeLookoutVision, env: dict[str, str], job: dict[str, Any], status: str, reason: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(job)])
 
     run = run_cli(*wait_args(), env=env)
 
     assert run.code == 1, run.stderr
-    assert run.json()["Status"] == "FAILED"
-    assert jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory") in run.stderr
+    assert run.json()["Status"] == status
+    assert reason in run.stderr and "SUCCEEDED after" not in run.stderr
 
 
 def test_wait_times_out_with_exit_2(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -282,77 +307,33 @@ def test_bad_arguments_exit_3_with_the_value_and_the_rule(
     assert fake.calls() == 0
 
 
-def test_missing_command_and_arguments_exit_3(env: dict[str, str]) -> None:
+def test_help_and_version_exit_0_and_a_missing_command_or_argument_exits_3(env: dict[str, str]) -> None:
+    import importlib.metadata
+
+    assert "Exit codes: 0 SUCCEEDED" in run_cli("--help", env=env).stdout
+    assert run_cli("wait", "--help", env=env).code == 0
+    version = run_cli("--version", env=env)
+    distribution = "cdk-lookoutvision-packaging"
+    assert (version.code, version.stdout.strip()) == (0, f"{distribution} {importlib.metadata.version(distribution)}")
     assert run_cli(env=env).code == 3
     missing = run_cli("describe", "--job-name", JOB, env=env)
     assert missing.code == 3 and "--project-name" in missing.stderr
 
 
-def test_help_exits_0_and_documents_exit_codes(env: dict[str, str]) -> None:
-    run = run_cli("--help", env=env)
-    assert run.code == 0
-    assert "Exit codes: 0 SUCCEEDED" in run.stdout
-    assert run_cli("wait", "--help", env=env).code == 0
-
-
 # --- describe ------------------------------------------------------------------------------------------------------
 
 
-def test_describe_running_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+@pytest.mark.parametrize("status", ["RUNNING", "FAILED"])
+def test_describe_exits_0_whatever_the_status(fake: FakeLookoutVision, env: dict[str, str], status: str) -> None:
+    fake.script(PROJECT, JOB, [ok(description(status, status_message="boom")), ok(description("SUCCEEDED"))])
 
     run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
 
     assert run.code == 0, run.stderr
     result = run.json()
     assert tuple(result) == contract.DATA_KEYS
-    assert result["Status"] == "RUNNING" and result["ComponentVersionArn"] == ""
+    assert (result["Status"], result["StatusMessage"], result["ComponentVersionArn"]) == (status, "boom", "")
     assert fake.calls(PROJECT, JOB) == 1
-
-
-def test_describe_failed_job_still_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message="boom"))])
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
-
-    assert run.code == 0, run.stderr
-    assert run.json()["StatusMessage"] == "boom"
-
-
-def test_describe_text_output(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
-
-    assert run.code == 0, run.stderr
-    lines = run.stdout.splitlines()
-    assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS)
-    assert "Status: SUCCEEDED" in lines
-    assert "ComponentName: com.example.pcb-defects" in lines
-    assert "StatusMessage:" in lines  # an empty value prints the key alone
-    assert "CreationTimestamp: 2026-11-29T15:00:00Z" in lines
-
-
-# No output details at all, or output details without the component version: both fail the in-stack gate.
-@pytest.mark.parametrize(
-    "path", [("ModelPackagingOutputDetails",), ("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")]
-)
-def test_wait_succeeded_without_greengrass_output_exits_1_as_the_in_stack_gate_fails(
-    fake: FakeLookoutVision, env: dict[str, str], path: tuple[str, ...]
-) -> None:
-    job = description("SUCCEEDED")
-    parent = job
-    for key in path[:-1]:
-        parent = parent[key]
-    del parent[path[-1]]
-    fake.script(PROJECT, JOB, [ok(job)])
-
-    run = run_cli(*wait_args(), env=env)
-
-    assert run.code == 1, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-    assert jobs.no_output_reason(PROJECT, JOB) in run.stderr
-    assert "SUCCEEDED after" not in run.stderr
 
 
 def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]) -> None:
@@ -386,44 +367,36 @@ def _signed_region(fake: FakeLookoutVision) -> str:
 
 
 @pytest.mark.parametrize(
-    ("variables", "flag", "expected"),
+    ("variables", "flag", "profile", "expected"),
     [
-        ({"AWS_REGION": "eu-west-1"}, None, "eu-west-1"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
-        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "us-west-2"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
+        ({"AWS_REGION": "eu-west-1"}, None, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "us-west-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", None, "ap-south-1"),
+        ({}, None, "ca-central-1", "ca-central-1"),
     ],
 )
-def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region(
+def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region_then_the_profile(
     fake: FakeLookoutVision,
     env: dict[str, str],
     tmp_path: Path,
     variables: dict[str, str],
     flag: str | None,
+    profile: str | None,
     expected: str,
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    config = tmp_path / "config"
+    if profile:
+        config.write_text(f"[default]\nregion = {profile}\n")
     environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment.update(variables, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    environment.update(variables, AWS_CONFIG_FILE=str(config))
     region = ["--region", flag] if flag else []
 
     run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, *region, env=environment)
 
     assert run.code == 0, run.stderr
     assert _signed_region(fake) == expected
-
-
-def test_the_region_falls_back_to_the_profile(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    config = tmp_path / "config"
-    config.write_text("[default]\nregion = ca-central-1\n")
-    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment["AWS_CONFIG_FILE"] = str(config)
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
-
-    assert run.code == 0, run.stderr
-    assert _signed_region(fake) == "ca-central-1"
 
 
 def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path):
@@ -437,22 +410,27 @@ def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision,
     assert fake.calls() == 0
 
 
-def test_text_output_keeps_one_line_per_key_for_a_multi_line_status_message(
+def test_text_output_is_one_line_per_key_even_for_a_multi_line_status_message(
     fake: FakeLookoutVision, env: dict[str, str]
 ) -> None:
     message = "Compilation failed:\n  step 3\r\nout of memory\n"
-    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message=message))])
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    fake.script(PROJECT, "failed", [ok(description("FAILED", job="failed", status_message=message))])
 
-    described = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
-    waited = run_cli(*wait_args(), "--output", "text", env=env)
+    succeeded = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
+    waited = run_cli(*wait_args("failed"), "--output", "text", env=env)
 
-    for run in (described, waited):
+    for run in (succeeded, waited):
         lines = run.stdout.splitlines()
         assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS), run.stdout
-        assert "StatusMessage: Compilation failed: step 3 out of memory" in lines
+    lines = succeeded.stdout.splitlines()
+    assert {"Status: SUCCEEDED", "ComponentName: com.example.pcb-defects", "StatusMessage:"} <= set(lines)
+    assert "CreationTimestamp: 2026-11-29T15:00:00Z" in lines
+    assert "StatusMessage: Compilation failed: step 3 out of memory" in waited.stdout.splitlines()
     # The progress line on stderr stays one line too, and JSON keeps the message exactly.
-    assert f"{PROJECT}/{JOB}: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
-    assert run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env).json()["StatusMessage"] == message
+    assert f"{PROJECT}/failed: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
+    described = run_cli("describe", "--project-name", PROJECT, "--job-name", "failed", env=env)
+    assert described.json()["StatusMessage"] == message
 
 
 def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -573,31 +551,20 @@ def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_without_any_service_model_exits_3_with_a_clear_message(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, bare_site: Path
-) -> None:
-    run = run_cli(*wait_args(), env=isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3), python=ISOLATED)
-
-    assert run.code == 3, run.stderr
-    assert "No Lookout for Vision service model found" in run.stderr
-    assert "Traceback" not in run.stderr
-    assert fake.calls() == 0
-
-
-@pytest.mark.slow
-def test_aws_data_path_supplies_the_model_when_the_package_has_none(
+def test_without_any_service_model_exits_3_and_aws_data_path_supplies_one(
     fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, bare_site: Path
 ) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {
-        **isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3),
-        "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
-    }
+    environment = isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3)
 
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
 
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
+    assert run.code == 3, run.stderr
+    assert "No Lookout for Vision service model found" in run.stderr and "Traceback" not in run.stderr
+    assert fake.calls() == 0
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment["AWS_DATA_PATH"] = str(wheel_site / "cdk_lookoutvision_packaging" / "_model")
+    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
 
 
 # --- in process: cli.main(argv) against the loopback APIs ------------------------------------------------------------
@@ -750,15 +717,43 @@ def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
     return fake
 
 
-def test_start_starts_the_job_with_the_handlers_client_token(
-    starting: FakeLookoutVision, main: Callable[..., Run]
+OPTIONS = '{"cuda-ver": "10.2", "gpu-code": "sm_75", "trt-ver": "7.1.3"}'
+
+
+@pytest.mark.parametrize(
+    ("extra", "target", "config"),
+    [
+        ((), ("--target-device", "jetson_xavier"), {}),
+        (
+            ("--component-description", "PCB defects", "--component-tags", '{"team": "vision", "cost-center": "42"}'),
+            ("--target-device", "jetson_xavier"),
+            {
+                "ComponentDescription": "PCB defects",
+                "Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}],
+            },
+        ),
+        (
+            (),
+            ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", OPTIONS),
+            {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
+            | {"CompilerOptions": OPTIONS},
+        ),
+    ],
+    ids=["device", "description-and-tags", "platform"],
+)
+def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
+    starting: FakeLookoutVision,
+    main: Callable[..., Run],
+    extra: tuple[str, ...],
+    target: tuple[str, ...],
+    config: dict[str, Any],
 ) -> None:
-    run = main(*start_args())
+    run = main(*start_args(*extra, target=target))
     assert run.code == 0, run.stderr
     assert run.json()["JobName"] == STARTED
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
-    expected = _the_handlers_configuration()
+    expected = _the_handlers_configuration(**config)
     assert start["token"] == expected.client_token(PROJECT, STARTED)
     assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
     assert starting.calls(PROJECT, STARTED) == 1  # the Describe that found no such job
@@ -801,33 +796,6 @@ def test_start_wait_waits_like_wait_with_its_exit_codes(
     assert failed.code == cli.EXIT_FAILED, failed.stderr
 
 
-def test_start_for_a_target_platform_sends_its_compiler_options(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    options = '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'
-    target = ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", options)
-    run = main(*start_args(target=target))
-    assert run.code == 0, run.stderr
-    greengrass = starting.starts[0]["body"]["Configuration"]["Greengrass"]
-    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
-    assert json.loads(greengrass["CompilerOptions"]) == json.loads(options)
-
-
-def test_start_sends_the_component_description_and_tags_as_the_stack_would(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    tags = {"team": "vision", "cost-center": "42"}
-    run = main(*start_args("--component-description", "PCB defects", "--component-tags", json.dumps(tags)))
-
-    assert run.code == 0, run.stderr
-    [start] = starting.starts
-    expected = _the_handlers_configuration(
-        ComponentDescription="PCB defects", Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-    )
-    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
-    assert start["token"] == expected.client_token(PROJECT, STARTED)
-
-
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -838,6 +806,21 @@ def test_start_sends_the_component_description_and_tags_as_the_stack_would(
         (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
         (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
         (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
+        (
+            [*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier"],
+            f"argument --output: {OUTPUT!r} is not an output format: use json or text; the S3 location is "
+            "--s3-output-location",
+        ),
+        # Without --wait, the options of waiting are refused, not ignored.
+        *[
+            (start_args(*option), f"{option[0]} goes with --wait: without --wait")
+            for option in [
+                ("--timeout", "10m"),
+                ("--interval", "1s"),
+                ("--no-component-check",),
+                ("--greengrass-endpoint-url", "x"),
+            ]
+        ],
     ],
 )
 def test_start_refuses_a_bad_configuration_before_any_call(
@@ -846,7 +829,7 @@ def test_start_refuses_a_bad_configuration_before_any_call(
     run = main(*args)
     assert run.code == cli.EXIT_ERROR
     assert fragment in run.stderr
-    assert fake.requests == [] and fake.starts == []
+    assert run.stdout == "" and fake.requests == [] and fake.starts == []
 
 
 def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
@@ -856,25 +839,12 @@ def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
     assert started.code == cli.EXIT_SUCCEEDED, started.stderr
     assert started.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
 
-    adopted = main(*start_args("--output", "text"))
+    # --format is a deprecated alias of --output on start.
+    adopted = main(*start_args("--format", "text"))
     assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
     assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
+    assert "--format is deprecated: use --output" in adopted.stderr
     assert len(starting.starts) == 1
-
-
-@pytest.mark.parametrize(
-    "option",
-    [("--timeout", "10m"), ("--interval", "1s"), ("--no-component-check",), ("--greengrass-endpoint-url", "x")],
-)
-def test_start_refuses_the_options_of_waiting_without_wait(
-    fake: FakeLookoutVision, main: Callable[..., Run], option: tuple[str, ...]
-) -> None:
-    run = main(*start_args(*option))
-
-    assert run.code == cli.EXIT_ERROR, run.stderr
-    assert "usage:" in run.stderr
-    assert f"{option[0]} goes with --wait" in run.stderr
-    assert run.stdout == "" and fake.requests == [] and fake.starts == []
 
 
 def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
@@ -910,32 +880,3 @@ def test_a_start_that_gives_up_on_a_temporary_problem_exits_2_saying_to_run_agai
     assert run.code == cli.EXIT_TIMEOUT, run.stderr
     assert refusal.message in run.stderr and "run start again later" in run.stderr
     assert run.stdout == ""
-
-
-def test_version_prints_the_distribution_version(main: Callable[..., Run]) -> None:
-    import importlib.metadata
-
-    run = main("--version")
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    distribution = "cdk-lookoutvision-packaging"
-    assert run.stdout.strip() == f"{distribution} {importlib.metadata.version(distribution)}"
-
-
-def test_output_is_the_format_on_start_too_and_says_where_the_s3_location_went(
-    fake: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    run = main(*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier")
-
-    assert run.code == cli.EXIT_ERROR, run.stderr
-    assert f"argument --output: {OUTPUT!r} is not an output format: use json or text" in run.stderr
-    assert "the S3 location is --s3-output-location" in run.stderr
-    assert fake.requests == [] and fake.starts == []
-
-
-def test_format_is_a_deprecated_alias_of_output_on_start(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
-    run = main(*start_args("--format", "text"))
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert run.stdout.splitlines()[0] == f"JobName: {STARTED}"
-    assert "--format is deprecated: use --output" in run.stderr

@@ -5,16 +5,13 @@ changes."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
 
 from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
 from cdk_lookoutvision_packaging_handler import contract
@@ -191,20 +188,6 @@ def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
     assert "TargetDevice" not in greengrass
 
 
-def test_a_watched_job_with_an_expected_component_may_describe_every_version_of_that_component_only() -> None:
-    stack = cdk.Stack(cdk.App(), "Watch", env=ENV)
-    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="by-hand", expected_component_name=COMPONENT)
-    ModelPackagingJob(stack, "Other", project_name="pcb", job_name="by-hand-2")
-    described = [s for s in statements(stack) if s["Action"] == "greengrass:DescribeComponent"]
-    assert described == [
-        {
-            "Action": "greengrass:DescribeComponent",
-            "Effect": "Allow",
-            "Resource": arn(":greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:*"),
-        }
-    ]
-
-
 # --- a new model version is a new job -----------------------------------------------------------------------------
 
 
@@ -365,44 +348,3 @@ def test_job_name_stays_required_without_packaging_and_expected_component_name_g
     )
     with pytest.raises(ValueError, match="expected_component_name goes without packaging"):
         ModelPackagingJob(stack, "Both", project_name="pcb", packaging=packaging, expected_component_name=COMPONENT)
-
-
-# --- cdk-nag --------------------------------------------------------------------------------------------------------
-
-
-def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgement_names_one_wildcard(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path))
-    Validations.of(app).add_plugins(AwsSolutionsChecks())
-    stack = cdk.Stack(app, "Gate", env=ENV)
-    logs = s3.Bucket(stack, "Logs", enforce_ssl=True)
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
-    bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True, server_access_logs_bucket=logs)
-    ModelPackagingJob(
-        stack,
-        "Job",
-        project_name="pcb",
-        packaging=GreengrassPackaging(
-            model_version="3",
-            component_name=COMPONENT,
-            output_bucket=bucket,
-            output_prefix="lookoutvision/pcb/",
-            target_device="jetson_xavier",
-            tags={"team": "vision"},
-        ),
-    )
-    app.synth()  # raises ValidationFailed on any unacknowledged finding
-    report = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"][0]
-    assert report["conclusion"] == "success" and report["violations"] == []
-    acknowledged = {s["acknowledgedId"]: s["reason"] for s in report["suppressedViolations"]}
-    bucket_id = _logical_id(stack, bucket)
-    assert sorted(acknowledged) == sorted(
-        [
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]",
-            "AwsSolutions::AwsSolutions-L1",
-        ]
-    )
-    assert (
-        "under the output prefix"
-        in acknowledged[f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]"]
-    )
