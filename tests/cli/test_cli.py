@@ -270,43 +270,6 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
     assert "Interrupted" in rest and "Traceback" not in rest
 
 
-# --- bad arguments -------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
-        # any call.
-        (["--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
-        (["--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
-        (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
-        (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
-        (["--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
-        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
-        (["--timeout=-5s"], "'-5s' is negative"),
-        (["--time", "-1m"], "'-1m' is negative"),
-        (["--timeout", "-5"], "'-5' is negative"),
-        (["--interval", "-0.5s"], "'-0.5s' is negative"),
-        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
-        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
-        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
-    ],
-)
-def test_bad_arguments_exit_3_with_the_value_and_the_rule(
-    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
-) -> None:
-    # A later option wins over the valid one before it.
-    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
-
-    assert run.code == 3, run.stderr
-    assert expected in run.stderr
-    # A negative value is the option's value, not mistaken for an option of its own.
-    assert "usage:" in run.stderr and "expected one argument" not in run.stderr
-    assert "Traceback" not in run.stderr
-    assert fake.calls() == 0
-
-
 def test_help_and_version_exit_0_and_a_missing_command_or_argument_exits_3(env: dict[str, str]) -> None:
     import importlib.metadata
 
@@ -796,9 +759,32 @@ def test_start_wait_waits_like_wait_with_its_exit_codes(
     assert failed.code == cli.EXIT_FAILED, failed.stderr
 
 
+WAIT = ["wait", "--project-name", PROJECT, "--job-name", JOB]
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
+        # A later option wins over the valid one before it; a negative value is the option's value, not mistaken for
+        # an option of its own.
+        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
+        # any call.
+        ([*WAIT, "--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
+        ([*WAIT, "--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
+        ([*WAIT, "--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
+        ([*WAIT, "--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
+        ([*WAIT, "--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
+        ([*WAIT, "--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        ([*WAIT, "--timeout=-5s"], "'-5s' is negative"),
+        ([*WAIT, "--time", "-1m"], "'-1m' is negative"),
+        ([*WAIT, "--timeout", "-5"], "'-5' is negative"),
+        ([*WAIT, "--interval", "-0.5s"], "'-0.5s' is negative"),
+        (
+            [*WAIT, "--timeout", "30m1h"],
+            "'30m1h' is not a duration: write its units in the order h, m, s, each at most once",
+        ),
+        ([*WAIT, "--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        ([*WAIT, "--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
         (start_args(target=("--target-platform", "linux/x86_64/nvidia")), "missing gpu-code, trt-ver, cuda-ver"),
         (start_args(target=("--target-platform", "linux")), "is not OS/ARCH"),
         (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
@@ -823,12 +809,13 @@ def test_start_wait_waits_like_wait_with_its_exit_codes(
         ],
     ],
 )
-def test_start_refuses_a_bad_configuration_before_any_call(
+def test_bad_arguments_exit_3_with_the_value_and_the_rule_before_any_call(
     fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
 ) -> None:
     run = main(*args)
     assert run.code == cli.EXIT_ERROR
     assert fragment in run.stderr
+    assert "expected one argument" not in run.stderr and "Traceback" not in run.stderr
     assert run.stdout == "" and fake.requests == [] and fake.starts == []
 
 
