@@ -86,37 +86,32 @@ def overridden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
 
 
 @pytest.mark.slow
-def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str, Any]]) -> None:
-    _, template = defaults
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+@pytest.mark.parametrize(
+    ("synth", "expected"),
+    [
+        (
+            "defaults",
+            {
+                "ProjectName": CONTEXT["projectName"],
+                "JobName": CONTEXT["jobName"],
+                "WaitTimeoutSeconds": int(CONTEXT["waitTimeoutMinutes"]) * 60,
+                "ExpectedComponentName": CONTEXT["expectedComponentName"],
+            },
+        ),
+        # -c overrides cdk.json, and an empty value is no value.
+        ("overridden", {"ProjectName": "x", "JobName": "y", "WaitTimeoutSeconds": 55 * 60}),
+    ],
+)
+def test_synth_takes_cdk_json_s_context_and_c_overrides(
+    synth: str, expected: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    _, template = request.getfixturevalue(synth)
     resource_id, resource = only_of_type(template, RESOURCE_TYPE)
     function_id, _ = only_of_type(template, "AWS::Lambda::Function")
     props = resource["Properties"]
-    assert props == {
-        "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
-        "ServiceTimeout": props["ServiceTimeout"],
-        "ProjectName": context["projectName"],
-        "JobName": context["jobName"],
-        "WaitForCompletion": True,
-        "WaitTimeoutSeconds": int(context["waitTimeoutMinutes"]) * 60,
-        "ExpectedComponentName": context["expectedComponentName"],
-    }
-    assert int(props["ServiceTimeout"]) == int(context["waitTimeoutMinutes"]) * 60 + 300
-    for key in ("ComponentVersionArn", "Status"):
-        assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
-
-
-@pytest.mark.slow
-def test_context_overrides_change_the_properties(overridden: tuple[Path, dict[str, Any]]) -> None:
-    _, template = overridden
-    _, resource = only_of_type(template, RESOURCE_TYPE)
-    props = resource["Properties"]
-    assert props["ProjectName"] == "x"
-    assert props["JobName"] == "y"
-    assert "ExpectedComponentName" not in props
-    assert props["WaitTimeoutSeconds"] == 55 * 60
-    assert int(props["ServiceTimeout"]) == 3600
-    resource_id, _ = only_of_type(template, RESOURCE_TYPE)
+    service = {"ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]}, "ServiceTimeout": props["ServiceTimeout"]}
+    assert props == {**service, "WaitForCompletion": True, **expected}
+    assert int(props["ServiceTimeout"]) == expected["WaitTimeoutSeconds"] + 300
     for key in ("ComponentVersionArn", "Status"):
         assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
 

@@ -144,43 +144,32 @@ def test_from_stack_output_reads_with_get_stack_output() -> None:
         ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
 
 
+OUTPUTS = {"stack_name": "Gate"}
+PARAMETERS = {"parameter_prefix": "/p"}
+
+
+# Each way to build a reference, arguments with one of a wrong type, and what the TypeError says.
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("factory", "arguments", "message"),
     [
-        (lambda s: ModelPackagingJobReference.from_job(s, "M", "Gate/Job"), "job takes a ModelPackagingJob"),
-        (lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name=3), "stack_name takes a str"),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", output_prefix=None),
-            "output_prefix takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", region=["eu-west-1"]),
-            "region takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", role_arn=3),
-            "role_arn takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(
-                s, "M", stack_name="Gate", expected_component_name=3
-            ),
-            "expected_component_name takes a str",
-        ),
-        (lambda s: ModelPackagingJobReference.from_parameters(s, "M", parameter_prefix=3), "parameter_prefix takes"),
-        (
-            lambda s: ModelPackagingJobReference.from_parameters(
-                s, "M", parameter_prefix="/p", expected_component_name=b"com.example"
-            ),
-            "expected_component_name takes a str",
-        ),
-        (lambda s: ModelPackagingJobReference(s, "M", read="ComponentVersionArn"), "read takes a function"),
+        ("from_job", {"job": "Gate/Job"}, "job takes a ModelPackagingJob"),
+        ("from_stack_output", {"stack_name": 3}, "stack_name takes a str"),
+        ("from_stack_output", {**OUTPUTS, "output_prefix": None}, "output_prefix takes a str"),
+        ("from_stack_output", {**OUTPUTS, "region": ["eu-west-1"]}, "region takes a str"),
+        ("from_stack_output", {**OUTPUTS, "role_arn": 3}, "role_arn takes a str"),
+        ("from_stack_output", {**OUTPUTS, "expected_component_name": 3}, "expected_component_name takes a str"),
+        ("from_parameters", {"parameter_prefix": 3}, "parameter_prefix takes"),
+        ("from_parameters", {**PARAMETERS, "expected_component_name": b"x"}, "expected_component_name takes a str"),
+        ("__call__", {"read": "ComponentVersionArn"}, "read takes a function"),
     ],
 )
-def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(
+    factory: str, arguments: dict[str, Any], message: str
+) -> None:
     stack = cdk.Stack(cdk.App(), "Edge")
+    build = ModelPackagingJobReference if factory == "__call__" else getattr(ModelPackagingJobReference, factory)
     with pytest.raises(TypeError) as raised:
-        call(stack)
+        build(stack, "M", **arguments)
     assert message in str(raised.value)
     assert stack.node.try_find_child("M") is None
 
