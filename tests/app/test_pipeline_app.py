@@ -175,7 +175,7 @@ def test_pipeline_example_runs_the_gate_cli_before_the_stage(synth_step_assembly
     stage = next(s for s in pipelines[0]["Properties"]["Stages"] if s["Name"] == "Production")
     order = {a["Name"]: a["RunOrder"] for a in stage["Actions"]}
     assert order["WaitForModelPackagingJob"] < order["ModelGate.Deploy"] < order["EdgeDeployment.Deploy"]
-    wait = _commands(_buildspec(_action_project(watching.template, "Production", "WaitForModelPackagingJob")))
+    wait = _commands(_buildspec(_action_project(pipeline_template, "Production", "WaitForModelPackagingJob")))
     assert any(
         c.startswith("python -m cdk_lookoutvision_packaging wait --project-name pcb --job-name pcb-v3-x86")
         for c in wait

@@ -3,9 +3,8 @@
 requirements-lowest.txt pins each dependency of pyproject.toml at its lower bound, and the first test (part of every
 run) checks that the two agree. `make test-lowest` installs those pins and the package's wheel into a venv of their
 own and runs this module there with LOWEST_VERSIONS=1, beside tests/construct/test_readme.py (every README block):
-the venv
-holds exactly the pins, every option of the library and the example apps synthesize, and the CLI, which needs boto3
-1.28's service-specific endpoint variable, describes a job. Anywhere else those tests are skipped.
+the venv holds exactly the pins, every option of the library and the example apps synthesize, and the CLI, which
+needs boto3 1.28's service-specific endpoint variable, describes a job. Anywhere else those tests are skipped.
 """
 
 from __future__ import annotations
