@@ -180,18 +180,6 @@ def test_wait_exits_1_when_the_job_failed_or_succeeded_without_greengrass_output
     assert reason in run.stderr and "SUCCEEDED after" not in run.stderr
 
 
-def test_wait_times_out_with_exit_2(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING"))])
-
-    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
-
-    assert run.code == 2, run.stderr
-    assert "Timed out after" in run.stderr and "last status RUNNING" in run.stderr
-    # The last description is still printed, so a pipeline can log what it saw.
-    assert run.json()["Status"] == "RUNNING"
-    assert fake.calls(PROJECT, JOB) >= 3
-
-
 def test_wait_retries_transient_errors_and_reports_each_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
     throttled, bad_gateway = error(429, "ThrottlingException", "Rate exceeded"), error(502, "", "Bad Gateway")
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), throttled, bad_gateway, ok(description("SUCCEEDED"))])
@@ -590,22 +578,33 @@ def test_wait_exits_1_with_the_component_s_message_when_it_cannot_be_deployed(
 
 
 @pytest.mark.parametrize(
-    ("answer", "last"),
-    [("REQUESTED", "REQUESTED"), ("INITIATED", "INITIATED"), (error(404, NOT_FOUND, "no"), "not registered yet")],
-    ids=["requested", "initiated", "not-listed"],
+    ("status", "answer", "says"),
+    [
+        ("RUNNING", None, "waiting for model packaging job pcb/pcb-v3-x86; last status RUNNING"),
+        (
+            "SUCCEEDED",
+            "REQUESTED",
+            f"waiting for Greengrass component {ARN} to become deployable; last state REQUESTED",
+        ),
+        ("SUCCEEDED", "INITIATED", "to become deployable; last state INITIATED"),
+        ("SUCCEEDED", error(404, NOT_FOUND, "no"), "to become deployable; last state not registered yet"),
+    ],
+    ids=["job-running", "requested", "initiated", "not-listed"],
 )
-def test_wait_exits_2_when_the_component_version_is_not_deployable_by_the_timeout(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], answer: Any, last: str
+def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_timeout(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], status: str, answer: Any, says: str
 ) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    greengrass.script(ARN, [answer])
+    fake.script(PROJECT, JOB, [ok(description(status))])
+    if answer is not None:
+        greengrass.script(ARN, [answer])
 
     run = main(*wait_args(JOB, "--timeout", "1s"))
 
     assert run.code == cli.EXIT_TIMEOUT, run.stderr
-    assert f"waiting for Greengrass component {ARN} to become deployable; last state {last}" in run.stderr
-    assert "Raise --timeout or run wait again" in run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
+    assert says in run.stderr and "Raise --timeout or run wait again" in run.stderr
+    # The last description is still printed, so a pipeline can log what it saw.
+    assert run.json()["Status"] == status
+    assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
 
 
 def test_wait_exits_3_when_the_component_cannot_be_described(

@@ -169,47 +169,29 @@ def test_service_timeout_is_wait_timeout_plus_five_minutes_at_both_bounds(synth:
         assert set(props["Properties"]) == BASE_PROPERTIES | {"WaitTimeoutSeconds"}
 
 
-def test_construct_default_child_is_the_custom_resource(synth: Synth) -> None:
+def test_the_default_child_is_the_custom_resource_and_the_attributes_read_it_with_fn_getatt(synth: Synth) -> None:
     job = synth.jobs["default"]
-    assert job.resource.node.id == "Resource"
     assert job.node.default_child is not None
     assert job.node.default_child.node.path == job.resource.node.path == "Default/Job/Resource"
     resource_id, resource = only(synth.template("Default").find_resources(RESOURCE_TYPE))
     assert resource_id == logical_id(job)
     assert resource["Metadata"]["aws:cdk:path"] == "Default/Job/Resource/Default"
-
-
-def test_attributes_are_tokens_for_fn_getatt(synth: Synth) -> None:
-    job = synth.jobs["default"]
-    stack = synth.stacks["Default"]
-    resource_id = logical_id(job)
     for prop in ATTRIBUTES:
         key = prop.title().replace("_", "")
         value = getattr(job, prop)
-        assert isinstance(value, str), prop
-        assert cdk.Token.is_unresolved(value), prop
-        assert stack.resolve(value) == {"Fn::GetAtt": [resource_id, key]}, prop
+        assert isinstance(value, str) and cdk.Token.is_unresolved(value), prop
+        assert synth.stacks["Default"].resolve(value) == {"Fn::GetAtt": [resource_id, key]}, prop
         assert key in DATA_KEYS, f"{prop} reads {key}, which the handler does not answer"
-
-
-def test_component_name_is_the_literal_when_expected_component_name_is_set(synth: Synth) -> None:
-    job = synth.jobs["component"]
-    assert job.component_name == "com.example.pcb-defects"
-    assert not cdk.Token.is_unresolved(job.component_name)
-    stack = synth.stacks["Component"]
-    assert stack.resolve(job.component_version_arn) == {"Fn::GetAtt": [logical_id(job), "ComponentVersionArn"]}
+    # With expected_component_name, component_name is that literal.
+    component = synth.jobs["component"]
+    assert component.component_name == "com.example.pcb-defects"
+    arn = synth.stacks["Component"].resolve(component.component_version_arn)
+    assert arn == {"Fn::GetAtt": [logical_id(component), "ComponentVersionArn"]}
 
 
 def test_tokens_skip_validation_and_synthesize_as_refs(synth: Synth) -> None:
-    synth.template("Tokens").has_resource_properties(
-        RESOURCE_TYPE,
-        Match.object_like(
-            {
-                "ProjectName": {"Ref": "Project"},
-                "JobName": {"Ref": "JobName"},
-            }
-        ),
-    )
+    expected = {"ProjectName": {"Ref": "Project"}, "JobName": {"Ref": "JobName"}}
+    synth.template("Tokens").has_resource_properties(RESOURCE_TYPE, Match.object_like(expected))
 
 
 # --- one function per stack -----------------------------------------------------------------------------------------
