@@ -200,7 +200,7 @@ def test_every_bad_context_value_is_reported_at_once_one_line_naming_the_key_its
         assert lines[key].startswith(f"Context value {key}={json.dumps(value)}: {takes}"), lines[key]
 
 
-@pytest.mark.parametrize(("value", "starts"), [("true", True), ("false", False), (True, True), (False, False)])
+@pytest.mark.parametrize(("value", "starts"), [("false", False), (False, False), ("true", True)])
 def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
     tmp_path: Path, value: object, starts: bool
 ) -> None:
@@ -208,20 +208,29 @@ def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
     assert ("Packaging" in resource["Properties"]) is starts
 
 
-def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path) -> None:
-    options = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+OPTIONS = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+
+
+# What -c passes (strings), and the objects cdk.json holds, taken as they are.
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"startJob": "true", "compilerOptions": json.dumps(OPTIONS), "componentTags": '{"team": "vision"}'}
+        | {"waitTimeoutMinutes": "30"},
+        {"startJob": True, "compilerOptions": OPTIONS, "componentTags": {"team": "vision"}, "waitTimeoutMinutes": 30},
+    ],
+    ids=["c", "cdk.json"],
+)
+def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path, given: dict[str, Any]) -> None:
     templates = build(
         tmp_path,
-        startJob="true",
         modelVersion="latest",
         componentVersion="3.1.0",
         targetPlatform="linux/arm64/nvidia",
-        compilerOptions=json.dumps(options),
         componentDescription="PCB defects, Jetson",
-        componentTags='{"team": "vision"}',
         jobDescription="nightly packaging",
         outputPrefix="models/pcb/",
-        waitTimeoutMinutes="30",
+        **given,
     )
 
     packaging = packaging_of(templates)
@@ -233,23 +242,12 @@ def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path
     # -c targetPlatform replaces cdk.json's targetDevice.
     assert "TargetDevice" not in greengrass
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}
-    assert json.loads(greengrass["CompilerOptions"]) == options
+    assert json.loads(greengrass["CompilerOptions"]) == OPTIONS
     assert greengrass["ComponentDescription"] == "PCB defects, Jetson"
     assert greengrass["Tags"] == [{"Key": "team", "Value": "vision"}]
     _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
     assert resource["Properties"]["WaitTimeoutSeconds"] == 30 * 60
     assert resource["Properties"]["JobName"] == contract.default_job_name(CONTEXT["expectedComponentName"], "3.1.0")
-
-
-def test_objects_in_cdk_json_are_taken_as_they_are(tmp_path: Path) -> None:
-    options = {"mcpu": "skylake-avx512"}
-    templates = build(
-        tmp_path, startJob=True, targetPlatform="linux/x86_64", compilerOptions=options, componentTags={"a": "b"}
-    )
-
-    greengrass = packaging_of(templates)["Configuration"]["Greengrass"]
-    assert json.loads(greengrass["CompilerOptions"]) == options
-    assert greengrass["Tags"] == [{"Key": "a", "Value": "b"}]
 
 
 def test_start_job_names_the_context_values_it_misses(tmp_path: Path) -> None:

@@ -104,10 +104,15 @@ def wait_args(job: str = JOB, *extra: str) -> list[str]:
 # --- wait ----------------------------------------------------------------------------------------------------------
 
 
-def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+def test_wait_succeeded_exits_0_with_data_keys_and_progress(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass
+) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    # The endpoints from the flags this time (every other test sets botocore's AWS_ENDPOINT_URL_* variables).
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
 
-    run = run_cli(*wait_args(), env=env)
+    run = run_cli(*wait_args(), *flags, env=environment)
 
     assert run.code == 0, run.stderr
     result = run.json()
@@ -121,21 +126,8 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
     assert len(progress) == 2, run.stderr
     assert re.fullmatch(rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: RUNNING", progress[0]), progress[0]
     assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
-    assert "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
+    assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
     assert "Traceback" not in run.stderr
-
-
-def test_wait_with_endpoint_url_flags_and_region(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
-
-    run = run_cli(*wait_args(), *flags, env=environment)
-
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-    assert "in eu-west-1" in run.stderr
-    assert fake.calls(PROJECT, JOB) == 1
     # The component check signs for the job's Region too.
     [request] = greengrass.requests
     assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]

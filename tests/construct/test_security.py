@@ -25,12 +25,8 @@ ALLOWED_SUPPRESSION = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
 RUNTIME_SUPPRESSION = "AwsSolutions::AwsSolutions-L1"
 
 
-def _context() -> dict[str, Any]:
-    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
-
-
 def _synth_with_nag(build: Any, outdir: Path, **context: Any) -> tuple[cdk.App, dict[str, Any], list[dict[str, Any]]]:
-    app = cdk.App(context={**_context(), **context}, outdir=str(outdir))
+    app = cdk.App(context={**json.loads((ROOT / "cdk.json").read_text())["context"], **context}, outdir=str(outdir))
     Validations.of(app).add_plugins(AwsSolutionsChecks())
     build(app)
     assembly = app.synth()  # raises ValidationFailed on any unsuppressed finding
