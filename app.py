@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import aws_cdk as cdk
@@ -175,21 +175,26 @@ def read_context(app: cdk.App, keys: Mapping[str, Parse] = CONTEXT_KEYS) -> dict
     return values
 
 
-@dataclass(frozen=True, kw_only=True)
-class PackagingSettings:
-    """GreengrassPackaging's arguments from context: what the gate stack starts with ``-c startJob=true``."""
+# GreengrassPackaging's arguments whose context key is not their own name in camelCase.
+CONTEXT_KEY_OF = {
+    "component_name": "expectedComponentName",
+    "output_bucket": "outputBucketName",
+    "tags": "componentTags",
+}
 
-    model_version: str
-    component_name: str
+
+def context_key(argument: str) -> str:
+    head, *words = argument.split("_")
+    return CONTEXT_KEY_OF.get(argument, head + "".join(word.title() for word in words))
+
+
+@dataclass(frozen=True)
+class PackagingSettings:
+    """GreengrassPackaging's arguments from context, each from its context_key: what the gate stack starts with
+    ``-c startJob=true``. The bucket is a name until a stack imports it."""
+
     output_bucket_name: str
-    output_prefix: str | None = None
-    component_version: str | None = None
-    target_device: str | None = None
-    target_platform: TargetPlatform | None = None
-    compiler_options: Mapping[str, Any] | None = None
-    component_description: str | None = None
-    tags: Mapping[str, str] | None = None
-    job_description: str | None = None
+    arguments: Mapping[str, Any]
 
     @classmethod
     def from_context(cls, values: Mapping[str, Any]) -> PackagingSettings:
@@ -199,67 +204,45 @@ class PackagingSettings:
                 f"startJob=true needs the context values {', '.join(missing)} (expectedComponentName names the "
                 "component the job creates)"
             )
-        platform = values["targetPlatform"]
-        return cls(
-            model_version=values["modelVersion"],
-            component_name=values["expectedComponentName"],
-            output_bucket_name=values["outputBucketName"],
-            output_prefix=values["outputPrefix"],
-            component_version=values["componentVersion"],
+        names = [field.name for field in fields(GreengrassPackaging) if field.name != "output_bucket"]
+        arguments = {name: values[context_key(name)] for name in names}
+        if arguments["target_platform"]:
             # -c targetPlatform=... replaces cdk.json's default device.
-            target_device=None if platform else values["targetDevice"],
-            target_platform=platform,
-            compiler_options=values["compilerOptions"],
-            component_description=values["componentDescription"],
-            tags=values["componentTags"],
-            job_description=values["jobDescription"],
-        )
+            arguments["target_device"] = None
+        return cls(values["outputBucketName"], arguments)
 
     def packaging(self, scope: Construct) -> GreengrassPackaging:
-        return GreengrassPackaging(
-            model_version=self.model_version,
-            component_name=self.component_name,
-            output_bucket=s3.Bucket.from_bucket_name(scope, "OutputBucket", self.output_bucket_name),
-            output_prefix=self.output_prefix,
-            component_version=self.component_version,
-            target_device=self.target_device,
-            target_platform=self.target_platform,
-            compiler_options=self.compiler_options,
-            component_description=self.component_description,
-            tags=self.tags,
-            job_description=self.job_description,
-        )
+        bucket = s3.Bucket.from_bucket_name(scope, "OutputBucket", self.output_bucket_name)
+        return GreengrassPackaging(output_bucket=bucket, **self.arguments)
 
 
 class ModelGateStack(cdk.Stack):
-    """Fails the deployment unless the packaging job SUCCEEDED, and publishes what it produced."""
+    """Fails the deployment unless the packaging job SUCCEEDED, and publishes what it produced.
+
+    ``context`` is read_context's values. With ``packaging`` the stack starts the job (``self.packaging``): the
+    component is packaging's, and the job name follows from it; otherwise it watches ``jobName``.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        project_name: str,
-        job_name: str | None = None,
-        expected_component_name: str | None = None,
+        context: Mapping[str, Any],
         packaging: PackagingSettings | None = None,
-        wait_timeout: cdk.Duration | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        started = None
-        if packaging is not None:
-            # The stack starts the job: the component is packaging's, and the job name follows from it.
-            started = packaging.packaging(self)
-            job_name, expected_component_name = None, None
+        self.packaging = packaging.packaging(self) if packaging is not None else None
+        timeout = context["waitTimeoutMinutes"]
         self.job = ModelPackagingJob(
             self,
             "ModelPackagingJob",
-            project_name=project_name,
-            job_name=job_name,
-            packaging=started,
-            expected_component_name=expected_component_name,
-            wait_timeout=wait_timeout,
+            project_name=context["projectName"],
+            job_name=None if packaging else context["jobName"],
+            packaging=self.packaging,
+            expected_component_name=None if packaging else context["expectedComponentName"],
+            wait_timeout=cdk.Duration.minutes(timeout) if timeout else None,
         )
         # Outputs ModelPackagingJobComponentVersionArn, ...ComponentName, ...ComponentVersion, ...Status and
         # ...ModelVersion: what the edge stack and pipelines read.
@@ -371,15 +354,11 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
             "Set the context values projectName and jobName (cdk.json holds defaults; -c overrides them), or "
             "startJob=true to start the job"
         )
-    timeout = context["waitTimeoutMinutes"]
     gate = ModelGateStack(
         app,
         "LookoutVisionModelGate",
-        project_name=project_name,
-        job_name=job_name,
-        expected_component_name=expected,
+        context=context,
         packaging=packaging,
-        wait_timeout=cdk.Duration.minutes(timeout) if timeout else None,
         description="Gates deployments on a Lookout for Vision model packaging job (cdk-lookoutvision-packaging)",
     )
     # -c parameterPrefix=/lookoutvision/pcb: the gate also publishes SSM parameters, and a consumer stack reads them.
@@ -414,9 +393,14 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     return app
 
 
-if __name__ == "__main__":
+def synth(build: Callable[[], cdk.App]) -> None:
+    """Synthesize the app ``build`` makes; a ContextError ends the synth with its lines alone."""
     try:
-        build_app().synth()
+        build().synth()
     except ContextError as error:
         # One line per bad value is the whole message: a traceback would bury it.
         raise SystemExit(f"{error}") from None
+
+
+if __name__ == "__main__":
+    synth(build_app)

@@ -29,7 +29,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
@@ -42,8 +41,10 @@ from app import (
     ModelGateStack,
     PackagingSettings,
     read_context,
+    synth,
     text_value,
 )
+from cdk_lookoutvision_packaging import GreengrassPackaging
 from cdk_lookoutvision_packaging_handler import contract
 
 WAIT_STEP_ID = "WaitForModelPackagingJob"
@@ -88,13 +89,9 @@ class ModelDeliveryStage(cdk.Stage):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # The stage's gate keeps the construct's default wait, whatever waitTimeoutMinutes says: the pre-step waits.
         self.gate = gate = ModelGateStack(
-            self,
-            "ModelGate",
-            project_name=settings["projectName"],
-            job_name=None if packaging else settings["jobName"],
-            expected_component_name=settings["expectedComponentName"],
-            packaging=packaging,
+            self, "ModelGate", context={**settings, "waitTimeoutMinutes": None}, packaging=packaging
         )
         edge = EdgeDeploymentStack(
             self,
@@ -110,13 +107,13 @@ class ModelDeliveryStage(cdk.Stage):
         edge.add_stack_dependency(gate)
 
 
-def start_arguments(project_name: str, packaging: PackagingSettings) -> list[str]:
+def start_arguments(project_name: str, packaging: GreengrassPackaging) -> list[str]:
     """The CLI's start arguments for the job ``packaging`` declares: every value the stack's GreengrassPackaging
     sends, in the same form, so that both send one configuration with one client token."""
     arguments = [
-        *("--project-name", project_name, "--model-version", packaging.model_version),
+        *("--project-name", project_name, "--model-version", str(packaging.model_version)),
         *("--component-name", packaging.component_name),
-        *("--s3-output-location", f"s3://{packaging.output_bucket_name}/{packaging.output_prefix or ''}"),
+        *("--s3-output-location", f"s3://{packaging.output_bucket.bucket_name}/{packaging.output_prefix or ''}"),
     ]
     optional: dict[str, str | None] = {
         "--component-version": packaging.component_version,
@@ -136,18 +133,18 @@ def start_arguments(project_name: str, packaging: PackagingSettings) -> list[str
     return arguments + [item for option, value in optional.items() if value is not None for item in (option, value)]
 
 
-def start_statements(gate: cdk.Stack, project_name: str, packaging: PackagingSettings) -> list[iam.PolicyStatement]:
+def start_statements(gate: cdk.Stack, project_name: str, packaging: GreengrassPackaging) -> list[iam.PolicyStatement]:
     """What StartModelPackagingJob needs of its caller, as narrow as the gate's own function gets it (README's table):
     the step starts the job in the function's place."""
-    bucket = s3.Bucket.from_bucket_name(gate, "PipelineOutputBucket", packaging.output_bucket_name)
-    model_version = "*" if packaging.model_version == "latest" else packaging.model_version
+    bucket = packaging.output_bucket
+    model_version = "*" if packaging.model_version == "latest" else str(packaging.model_version)
     component = gate.format_arn(
         service="greengrass",
         resource="components",
         resource_name=packaging.component_name,
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
-    version = packaging.component_version or contract.default_component_version(packaging.model_version)
+    version = packaging.component_version or contract.default_component_version(str(packaging.model_version))
     components = [component, f"{component}:versions:{version}"]
     model = gate.format_arn(
         service="lookoutvision",
@@ -197,7 +194,7 @@ class PipelineStack(cdk.Stack):
         project_name = settings["projectName"]
         # DescribeModelPackagingJob supports no resource types; "*" is the only resource IAM accepts for it.
         statements = [iam.PolicyStatement(actions=["lookoutvision:DescribeModelPackagingJob"], resources=["*"])]
-        if packaging is None:
+        if stage.gate.packaging is None:
             step_id = WAIT_STEP_ID
             command = ["wait", "--project-name", project_name, "--job-name", settings["jobName"]]
             # wait then checks that the component version the job produced is DEPLOYABLE; which version that is,
@@ -211,8 +208,8 @@ class PipelineStack(cdk.Stack):
             statements.append(iam.PolicyStatement(actions=["greengrass:DescribeComponent"], resources=[versions]))
         else:
             step_id = START_STEP_ID
-            command = ["start", *start_arguments(project_name, packaging), "--wait"]
-            statements += start_statements(stage.gate, project_name, packaging)
+            command = ["start", *start_arguments(project_name, stage.gate.packaging), "--wait"]
+            statements += start_statements(stage.gate, project_name, stage.gate.packaging)
         cli = " ".join(
             [
                 "python -m cdk_lookoutvision_packaging",
@@ -253,7 +250,4 @@ def build_pipeline_app(app: cdk.App | None = None) -> cdk.App:
 
 
 if __name__ == "__main__":
-    try:
-        build_pipeline_app().synth()
-    except ContextError as error:
-        raise SystemExit(f"{error}") from None
+    synth(build_pipeline_app)

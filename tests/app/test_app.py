@@ -86,47 +86,42 @@ def overridden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
 
 
 @pytest.mark.slow
-def test_synth_uses_the_cdk_json_context_defaults(defaults: tuple[Path, dict[str, Any]]) -> None:
-    _, template = defaults
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+@pytest.mark.parametrize(
+    ("synth", "expected"),
+    [
+        (
+            "defaults",
+            {
+                "ProjectName": CONTEXT["projectName"],
+                "JobName": CONTEXT["jobName"],
+                "WaitTimeoutSeconds": int(CONTEXT["waitTimeoutMinutes"]) * 60,
+                "ExpectedComponentName": CONTEXT["expectedComponentName"],
+            },
+        ),
+        # -c overrides cdk.json, and an empty value is no value.
+        ("overridden", {"ProjectName": "x", "JobName": "y", "WaitTimeoutSeconds": 55 * 60}),
+    ],
+)
+def test_synth_takes_cdk_json_s_context_and_c_overrides(
+    synth: str, expected: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    _, template = request.getfixturevalue(synth)
     resource_id, resource = only_of_type(template, RESOURCE_TYPE)
     function_id, _ = only_of_type(template, "AWS::Lambda::Function")
     props = resource["Properties"]
-    assert props == {
-        "ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]},
-        "ServiceTimeout": props["ServiceTimeout"],
-        "ProjectName": context["projectName"],
-        "JobName": context["jobName"],
-        "WaitForCompletion": True,
-        "WaitTimeoutSeconds": int(context["waitTimeoutMinutes"]) * 60,
-        "ExpectedComponentName": context["expectedComponentName"],
-    }
-    assert int(props["ServiceTimeout"]) == int(context["waitTimeoutMinutes"]) * 60 + 300
+    service = {"ServiceToken": {"Fn::GetAtt": [function_id, "Arn"]}, "ServiceTimeout": props["ServiceTimeout"]}
+    assert props == {**service, "WaitForCompletion": True, **expected}
+    assert int(props["ServiceTimeout"]) == expected["WaitTimeoutSeconds"] + 300
     for key in ("ComponentVersionArn", "Status"):
         assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
 
 
 @pytest.mark.slow
-def test_context_overrides_change_the_properties(overridden: tuple[Path, dict[str, Any]]) -> None:
-    _, template = overridden
-    _, resource = only_of_type(template, RESOURCE_TYPE)
-    props = resource["Properties"]
-    assert props["ProjectName"] == "x"
-    assert props["JobName"] == "y"
-    assert "ExpectedComponentName" not in props
-    assert props["WaitTimeoutSeconds"] == 55 * 60
-    assert int(props["ServiceTimeout"]) == 3600
-    resource_id, _ = only_of_type(template, RESOURCE_TYPE)
-    for key in ("ComponentVersionArn", "Status"):
-        assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
-
-
-@pytest.mark.slow
-def test_invalid_name_from_context_fails_with_a_clear_message(tmp_path: Path) -> None:
-    result = cdk_synth(tmp_path, "jobName=pcb_v3")
-    assert result.returncode != 0
-    assert "JobName 'pcb_v3' must match [a-zA-Z0-9-]+" in result.stderr
-    assert not (tmp_path / f"{STACK}.template.json").exists()
+def test_the_asset_hash_is_stable_across_cli_synths(
+    defaults: tuple[Path, dict[str, Any]], overridden: tuple[Path, dict[str, Any]]
+) -> None:
+    # Two processes, two sets of properties: names and timeouts are not part of the asset.
+    assert asset_key(overridden[1]) == asset_key(defaults[1])
 
 
 @pytest.mark.slow
@@ -144,35 +139,35 @@ def test_cfn_lint_reports_no_findings_with_context_overrides(overridden: tuple[P
         assert (result.returncode, result.stdout.strip(), result.stderr.strip()) == (0, "", ""), template
 
 
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.mark.slow
-def test_asset_hash_is_stable_across_cli_synths(
-    defaults: tuple[Path, dict[str, Any]], overridden: tuple[Path, dict[str, Any]], tmp_path: Path
-) -> None:
-    first_dir, first = defaults
-    second = synthesized(tmp_path)
-    assert asset_key(second) == asset_key(first)
-    # Names and timeouts are properties, not part of the asset.
-    assert asset_key(overridden[1]) == asset_key(first)
-    asset = "asset." + asset_key(first).removesuffix(".zip")
-    assert _tree(tmp_path / asset) == _tree(first_dir / asset)
-
-
 # --- the context, in process ------------------------------------------------------------------------------------------
 
 
 def build(tmp_path: Path, **context: Any) -> dict[str, dict[str, Any]]:
     """The example app built in process with cdk.json's context and ``context`` over it (what -c passes: strings),
-    as stack name -> template."""
+    as stack name -> template, each with the names of the stacks it depends on under "DependsOn"."""
     sys.path.insert(0, str(ROOT))
     import app as example
 
     application = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
     example.build_app(application)
-    return {stack.stack_name: stack.template for stack in application.synth().stacks}
+    return {
+        s.stack_name: {**s.template, "DependsOn": [d.id for d in s.dependencies]} for s in application.synth().stacks
+    }
+
+
+def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(tmp_path: Path) -> None:
+    templates = build(tmp_path)
+    gate, edge = templates[STACK], templates["LookoutVisionEdgeDeployment"]
+    _, deployment = only_of_type(edge, "AWS::GreengrassV2::Deployment")
+    read = {"Fn::GetStackOutput": {"StackName": STACK, "OutputName": "ModelPackagingJobComponentVersion"}}
+    assert deployment["Properties"]["Components"] == {
+        "com.example.pcb-defects": {"ComponentVersion": read},
+        "aws.iot.lookoutvision.EdgeAgent": {"ComponentVersion": "1.2.0"},
+    }
+    assert deployment["Properties"]["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
+    resource_id, _ = only_of_type(gate, RESOURCE_TYPE)
+    assert outputs_of(gate, resource_id, "ComponentVersion") == ["ModelPackagingJobComponentVersion"]
+    assert STACK in edge["DependsOn"]
 
 
 def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -181,47 +176,31 @@ def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return packaging
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "takes"),
-    [
-        ("startJob", "yes", "it takes true or false"),
-        ("startJob", "True ", "it takes true or false"),
-        ("targetPlatform", "x86_64", "it takes OS/ARCH or OS/ARCH/ACCELERATOR: linux/arm64, linux/x86_64, "),
-        ("targetPlatform", "linux/x86_64/tpu", "it takes OS/ARCH or OS/ARCH/ACCELERATOR"),
-        ("waitTimeoutMinutes", "30.5", "it takes a whole number of minutes from 1 to 55"),
-        ("waitTimeoutMinutes", "56", "it takes a whole number of minutes from 1 to 55"),
-        ("compilerOptions", "mcpu=skylake", 'it takes a JSON object such as {"mcpu": "skylake-avx512"}'),
-        ("componentTags", '{"team": 1}', 'it takes a JSON object of tag names to strings, such as {"team": "vision"}'),
-        ("componentVersion", "3", "ComponentVersion '3' is 1 characters long"),
-        ("modelVersion", "v3", "ModelVersion 'v3' must match"),
-        ("targetDevice", "jetson_nano", "it takes one of jetson_xavier"),
-        ("jobName", "pcb_v3", "JobName 'pcb_v3' must match [a-zA-Z0-9-]+"),
-    ],
-)
-def test_a_bad_context_value_is_one_line_naming_the_key_its_value_and_what_it_takes(
-    tmp_path: Path, key: str, value: str, takes: str
+# A bad value of each kind of context key, and what its line says the key takes.
+BAD_CONTEXT = {
+    "startJob": ("True ", "it takes true or false"),
+    "targetPlatform": ("linux/x86_64/tpu", "it takes OS/ARCH or OS/ARCH/ACCELERATOR: linux/arm64, linux/x86_64, "),
+    "waitTimeoutMinutes": ("30.5", "it takes a whole number of minutes from 1 to 55"),
+    "compilerOptions": ("mcpu=skylake", 'it takes a JSON object such as {"mcpu": "skylake-avx512"}'),
+    "componentTags": ('{"team": 1}', 'it takes a JSON object of tag names to strings, such as {"team": "vision"}'),
+    "targetDevice": ("jetson_nano", "it takes one of jetson_xavier"),
+    "jobName": ("pcb_v3", "JobName 'pcb_v3' must match [a-zA-Z0-9-]+"),
+}
+
+
+def test_every_bad_context_value_is_reported_at_once_one_line_naming_the_key_its_value_and_what_it_takes(
+    tmp_path: Path,
 ) -> None:
     with pytest.raises(ValueError, match=r"^Context value ") as raised:
-        build(tmp_path, **{"startJob": "true", key: value})
+        build(tmp_path, **{key: value for key, (value, _) in BAD_CONTEXT.items()})
 
-    message = str(raised.value)
-    assert message.startswith(f"Context value {key}={json.dumps(value)}: "), message
-    assert takes in message and "\n" not in message
-
-
-def test_every_bad_context_value_is_reported_at_once(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"^Context value ") as raised:
-        build(tmp_path, startJob="yes", waitTimeoutMinutes="0", targetPlatform="x86_64")
-
-    lines = str(raised.value).splitlines()
-    assert sorted(line.split("=", 1)[0] for line in lines) == [
-        "Context value startJob",
-        "Context value targetPlatform",
-        "Context value waitTimeoutMinutes",
-    ]
+    lines = {line.split("=", 1)[0].removeprefix("Context value "): line for line in str(raised.value).splitlines()}
+    assert sorted(lines) == sorted(BAD_CONTEXT)
+    for key, (value, takes) in BAD_CONTEXT.items():
+        assert lines[key].startswith(f"Context value {key}={json.dumps(value)}: {takes}"), lines[key]
 
 
-@pytest.mark.parametrize(("value", "starts"), [("true", True), ("false", False), (True, True), (False, False)])
+@pytest.mark.parametrize(("value", "starts"), [("false", False), (False, False), ("true", True)])
 def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
     tmp_path: Path, value: object, starts: bool
 ) -> None:
@@ -229,20 +208,29 @@ def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
     assert ("Packaging" in resource["Properties"]) is starts
 
 
-def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path) -> None:
-    options = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+OPTIONS = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+
+
+# What -c passes (strings), and the objects cdk.json holds, taken as they are.
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"startJob": "true", "compilerOptions": json.dumps(OPTIONS), "componentTags": '{"team": "vision"}'}
+        | {"waitTimeoutMinutes": "30"},
+        {"startJob": True, "compilerOptions": OPTIONS, "componentTags": {"team": "vision"}, "waitTimeoutMinutes": 30},
+    ],
+    ids=["c", "cdk.json"],
+)
+def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path, given: dict[str, Any]) -> None:
     templates = build(
         tmp_path,
-        startJob="true",
         modelVersion="latest",
         componentVersion="3.1.0",
         targetPlatform="linux/arm64/nvidia",
-        compilerOptions=json.dumps(options),
         componentDescription="PCB defects, Jetson",
-        componentTags='{"team": "vision"}',
         jobDescription="nightly packaging",
         outputPrefix="models/pcb/",
-        waitTimeoutMinutes="30",
+        **given,
     )
 
     packaging = packaging_of(templates)
@@ -254,23 +242,12 @@ def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path
     # -c targetPlatform replaces cdk.json's targetDevice.
     assert "TargetDevice" not in greengrass
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}
-    assert json.loads(greengrass["CompilerOptions"]) == options
+    assert json.loads(greengrass["CompilerOptions"]) == OPTIONS
     assert greengrass["ComponentDescription"] == "PCB defects, Jetson"
     assert greengrass["Tags"] == [{"Key": "team", "Value": "vision"}]
     _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
     assert resource["Properties"]["WaitTimeoutSeconds"] == 30 * 60
     assert resource["Properties"]["JobName"] == contract.default_job_name(CONTEXT["expectedComponentName"], "3.1.0")
-
-
-def test_objects_in_cdk_json_are_taken_as_they_are(tmp_path: Path) -> None:
-    options = {"mcpu": "skylake-avx512"}
-    templates = build(
-        tmp_path, startJob=True, targetPlatform="linux/x86_64", compilerOptions=options, componentTags={"a": "b"}
-    )
-
-    greengrass = packaging_of(templates)["Configuration"]["Greengrass"]
-    assert json.loads(greengrass["CompilerOptions"]) == options
-    assert greengrass["Tags"] == [{"Key": "a", "Value": "b"}]
 
 
 def test_start_job_names_the_context_values_it_misses(tmp_path: Path) -> None:
@@ -279,9 +256,11 @@ def test_start_job_names_the_context_values_it_misses(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cdk_synth_prints_a_bad_context_value_as_one_line(tmp_path: Path) -> None:
-    result = cdk_synth(tmp_path, "startJob=yes")
+def test_cdk_synth_prints_each_bad_context_value_as_one_line_and_writes_no_template(tmp_path: Path) -> None:
+    result = cdk_synth(tmp_path, "startJob=yes", "jobName=pcb_v3")
 
     assert result.returncode != 0
     assert 'Context value startJob="yes": it takes true or false' in result.stderr
+    assert "JobName 'pcb_v3' must match [a-zA-Z0-9-]+" in result.stderr
     assert "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / f"{STACK}.template.json").exists()

@@ -104,10 +104,15 @@ def wait_args(job: str = JOB, *extra: str) -> list[str]:
 # --- wait ----------------------------------------------------------------------------------------------------------
 
 
-def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+def test_wait_succeeded_exits_0_with_data_keys_and_progress(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass
+) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    # The endpoints from the flags this time (every other test sets botocore's AWS_ENDPOINT_URL_* variables).
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
 
-    run = run_cli(*wait_args(), env=env)
+    run = run_cli(*wait_args(), *flags, env=environment)
 
     assert run.code == 0, run.stderr
     result = run.json()
@@ -121,50 +126,50 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(fake: FakeLookoutVis
     assert len(progress) == 2, run.stderr
     assert re.fullmatch(rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: RUNNING", progress[0]), progress[0]
     assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
-    assert "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
+    assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
     assert "Traceback" not in run.stderr
-
-
-def test_wait_with_endpoint_url_flags_and_region(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
-
-    run = run_cli(*wait_args(), *flags, env=environment)
-
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-    assert "in eu-west-1" in run.stderr
-    assert fake.calls(PROJECT, JOB) == 1
     # The component check signs for the job's Region too.
     [request] = greengrass.requests
     assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]
 
 
-def test_wait_failed_exits_1_with_status_message(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(
-        PROJECT,
-        JOB,
-        [ok(description("RUNNING")), ok(description("FAILED", status_message="Model compilation ran out of memory"))],
-    )
+def _without(path: tuple[str, ...]) -> dict[str, Any]:
+    job = description("SUCCEEDED")
+    parent = job
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return job
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "reason"),
+    [
+        (
+            description("FAILED", status_message="Model compilation ran out of memory"),
+            "FAILED",
+            jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory"),
+        ),
+        # No output details at all, or output details without the component version: both fail the in-stack gate.
+        (_without(("ModelPackagingOutputDetails",)), "SUCCEEDED", jobs.no_output_reason(PROJECT, JOB)),
+        (
+            _without(("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")),
+            "SUCCEEDED",
+            jobs.no_output_reason(PROJECT, JOB),
+        ),
+    ],
+    ids=["failed", "no-output-details", "no-component-version"],
+)
+def test_wait_exits_1_when_the_job_failed_or_succeeded_without_greengrass_output(
+    fake: FakeLookoutVision, env: dict[str, str], job: dict[str, Any], status: str, reason: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(job)])
 
     run = run_cli(*wait_args(), env=env)
 
     assert run.code == 1, run.stderr
-    assert run.json()["Status"] == "FAILED"
-    assert jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory") in run.stderr
-
-
-def test_wait_times_out_with_exit_2(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING"))])
-
-    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
-
-    assert run.code == 2, run.stderr
-    assert "Timed out after" in run.stderr and "last status RUNNING" in run.stderr
-    # The last description is still printed, so a pipeline can log what it saw.
-    assert run.json()["Status"] == "RUNNING"
-    assert fake.calls(PROJECT, JOB) >= 3
+    assert run.json()["Status"] == status
+    assert reason in run.stderr and "SUCCEEDED after" not in run.stderr
 
 
 def test_wait_retries_transient_errors_and_reports_each_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -186,7 +191,6 @@ NOT_FOUND = "ResourceNotFoundException"
     ("command", "project", "job", "expected"),
     [
         ("wait", PROJECT, JOB, client_error("AccessDeniedException", 403, "User is not authorized to perform this")),
-        ("describe", PROJECT, JOB, client_error("AccessDeniedException", 403, "denied")),
         ("wait", "nope", JOB, client_error(NOT_FOUND, 404, "Project nope not found", ResourceType="PROJECT")),
         (
             "describe",
@@ -194,9 +198,8 @@ NOT_FOUND = "ResourceNotFoundException"
             "nope",
             client_error(NOT_FOUND, 404, "Job nope not found", ResourceType="MODEL_PACKAGE_JOB"),
         ),
-        ("wait", PROJECT, JOB, client_error("ExpiredTokenException", 403, "The security token included is expired")),
     ],
-    ids=["wait-access-denied", "describe-access-denied", "wait-no-project", "describe-no-job", "wait-expired-token"],
+    ids=["wait-access-denied", "wait-no-project", "describe-no-job"],
 )
 def test_a_final_error_exits_3_after_one_call_with_the_advice_in_the_cli_s_terms(
     fake: FakeLookoutVision, env: dict[str, str], command: str, project: str, job: str, expected: Any
@@ -245,114 +248,33 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
     assert "Interrupted" in rest and "Traceback" not in rest
 
 
-# --- bad arguments -------------------------------------------------------------------------------------------------
+def test_help_and_version_exit_0_and_a_missing_command_or_argument_exits_3(env: dict[str, str]) -> None:
+    import importlib.metadata
 
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
-        # any call.
-        (["--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
-        (["--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
-        (["--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
-        (["--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
-        (["--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
-        (["--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
-        (["--timeout=-5s"], "'-5s' is negative"),
-        (["--time", "-1m"], "'-1m' is negative"),
-        (["--timeout", "-5"], "'-5' is negative"),
-        (["--interval", "-0.5s"], "'-0.5s' is negative"),
-        (["--timeout", "30m1h"], "'30m1h' is not a duration: write its units in the order h, m, s, each at most once"),
-        (["--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
-        (["--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
-    ],
-)
-def test_bad_arguments_exit_3_with_the_value_and_the_rule(
-    fake: FakeLookoutVision, env: dict[str, str], args: list[str], expected: str
-) -> None:
-    # A later option wins over the valid one before it.
-    run = run_cli("wait", "--project-name", PROJECT, "--job-name", JOB, *args, env=env)
-
-    assert run.code == 3, run.stderr
-    assert expected in run.stderr
-    # A negative value is the option's value, not mistaken for an option of its own.
-    assert "usage:" in run.stderr and "expected one argument" not in run.stderr
-    assert "Traceback" not in run.stderr
-    assert fake.calls() == 0
-
-
-def test_missing_command_and_arguments_exit_3(env: dict[str, str]) -> None:
+    assert "Exit codes: 0 SUCCEEDED" in run_cli("--help", env=env).stdout
+    assert run_cli("wait", "--help", env=env).code == 0
+    version = run_cli("--version", env=env)
+    distribution = "cdk-lookoutvision-packaging"
+    assert (version.code, version.stdout.strip()) == (0, f"{distribution} {importlib.metadata.version(distribution)}")
     assert run_cli(env=env).code == 3
     missing = run_cli("describe", "--job-name", JOB, env=env)
     assert missing.code == 3 and "--project-name" in missing.stderr
 
 
-def test_help_exits_0_and_documents_exit_codes(env: dict[str, str]) -> None:
-    run = run_cli("--help", env=env)
-    assert run.code == 0
-    assert "Exit codes: 0 SUCCEEDED" in run.stdout
-    assert run_cli("wait", "--help", env=env).code == 0
-
-
 # --- describe ------------------------------------------------------------------------------------------------------
 
 
-def test_describe_running_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+@pytest.mark.parametrize("status", ["RUNNING", "FAILED"])
+def test_describe_exits_0_whatever_the_status(fake: FakeLookoutVision, env: dict[str, str], status: str) -> None:
+    fake.script(PROJECT, JOB, [ok(description(status, status_message="boom")), ok(description("SUCCEEDED"))])
 
     run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
 
     assert run.code == 0, run.stderr
     result = run.json()
     assert tuple(result) == contract.DATA_KEYS
-    assert result["Status"] == "RUNNING" and result["ComponentVersionArn"] == ""
+    assert (result["Status"], result["StatusMessage"], result["ComponentVersionArn"]) == (status, "boom", "")
     assert fake.calls(PROJECT, JOB) == 1
-
-
-def test_describe_failed_job_still_exits_0(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message="boom"))])
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
-
-    assert run.code == 0, run.stderr
-    assert run.json()["StatusMessage"] == "boom"
-
-
-def test_describe_text_output(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
-
-    assert run.code == 0, run.stderr
-    lines = run.stdout.splitlines()
-    assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS)
-    assert "Status: SUCCEEDED" in lines
-    assert "ComponentName: com.example.pcb-defects" in lines
-    assert "StatusMessage:" in lines  # an empty value prints the key alone
-    assert "CreationTimestamp: 2026-11-29T15:00:00Z" in lines
-
-
-# No output details at all, or output details without the component version: both fail the in-stack gate.
-@pytest.mark.parametrize(
-    "path", [("ModelPackagingOutputDetails",), ("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")]
-)
-def test_wait_succeeded_without_greengrass_output_exits_1_as_the_in_stack_gate_fails(
-    fake: FakeLookoutVision, env: dict[str, str], path: tuple[str, ...]
-) -> None:
-    job = description("SUCCEEDED")
-    parent = job
-    for key in path[:-1]:
-        parent = parent[key]
-    del parent[path[-1]]
-    fake.script(PROJECT, JOB, [ok(job)])
-
-    run = run_cli(*wait_args(), env=env)
-
-    assert run.code == 1, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-    assert jobs.no_output_reason(PROJECT, JOB) in run.stderr
-    assert "SUCCEEDED after" not in run.stderr
 
 
 def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]) -> None:
@@ -386,73 +308,65 @@ def _signed_region(fake: FakeLookoutVision) -> str:
 
 
 @pytest.mark.parametrize(
-    ("variables", "flag", "expected"),
+    ("variables", "flag", "profile", "expected"),
     [
-        ({"AWS_REGION": "eu-west-1"}, None, "eu-west-1"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
-        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "us-west-2"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
+        ({"AWS_REGION": "eu-west-1"}, None, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "us-west-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", None, "ap-south-1"),
+        ({}, None, "ca-central-1", "ca-central-1"),
+        ({}, None, None, None),
     ],
 )
-def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region(
+def test_the_region_comes_from_the_flag_then_aws_region_aws_default_region_and_the_profile_or_exits_3(
     fake: FakeLookoutVision,
     env: dict[str, str],
     tmp_path: Path,
     variables: dict[str, str],
     flag: str | None,
-    expected: str,
+    profile: str | None,
+    expected: str | None,
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    config = tmp_path / "config"
+    if profile:
+        config.write_text(f"[default]\nregion = {profile}\n")
     environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment.update(variables, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    environment.update(variables, AWS_CONFIG_FILE=str(config))
     region = ["--region", flag] if flag else []
 
     run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, *region, env=environment)
 
-    assert run.code == 0, run.stderr
-    assert _signed_region(fake) == expected
+    if expected is None:
+        assert run.code == 3, run.stderr
+        assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
+        assert fake.calls() == 0
+    else:
+        assert run.code == 0, run.stderr
+        assert _signed_region(fake) == expected
 
 
-def test_the_region_falls_back_to_the_profile(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    config = tmp_path / "config"
-    config.write_text("[default]\nregion = ca-central-1\n")
-    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment["AWS_CONFIG_FILE"] = str(config)
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
-
-    assert run.code == 0, run.stderr
-    assert _signed_region(fake) == "ca-central-1"
-
-
-def test_no_region_anywhere_exits_3_naming_every_source(fake: FakeLookoutVision, env: dict[str, str], tmp_path: Path):
-    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment["AWS_CONFIG_FILE"] = str(tmp_path / "none")
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
-
-    assert run.code == 3, run.stderr
-    assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
-    assert fake.calls() == 0
-
-
-def test_text_output_keeps_one_line_per_key_for_a_multi_line_status_message(
+def test_text_output_is_one_line_per_key_even_for_a_multi_line_status_message(
     fake: FakeLookoutVision, env: dict[str, str]
 ) -> None:
     message = "Compilation failed:\n  step 3\r\nout of memory\n"
-    fake.script(PROJECT, JOB, [ok(description("FAILED", status_message=message))])
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    fake.script(PROJECT, "failed", [ok(description("FAILED", job="failed", status_message=message))])
 
-    described = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
-    waited = run_cli(*wait_args(), "--output", "text", env=env)
+    succeeded = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
+    waited = run_cli(*wait_args("failed"), "--output", "text", env=env)
 
-    for run in (described, waited):
+    for run in (succeeded, waited):
         lines = run.stdout.splitlines()
         assert [line.split(":", 1)[0] for line in lines] == list(contract.DATA_KEYS), run.stdout
-        assert "StatusMessage: Compilation failed: step 3 out of memory" in lines
+    lines = succeeded.stdout.splitlines()
+    assert {"Status: SUCCEEDED", "ComponentName: com.example.pcb-defects", "StatusMessage:"} <= set(lines)
+    assert "CreationTimestamp: 2026-11-29T15:00:00Z" in lines
+    assert "StatusMessage: Compilation failed: step 3 out of memory" in waited.stdout.splitlines()
     # The progress line on stderr stays one line too, and JSON keeps the message exactly.
-    assert f"{PROJECT}/{JOB}: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
-    assert run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env).json()["StatusMessage"] == message
+    assert f"{PROJECT}/failed: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
+    described = run_cli("describe", "--project-name", PROJECT, "--job-name", "failed", env=env)
+    assert described.json()["StatusMessage"] == message
 
 
 def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -573,31 +487,20 @@ def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_without_any_service_model_exits_3_with_a_clear_message(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, bare_site: Path
-) -> None:
-    run = run_cli(*wait_args(), env=isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3), python=ISOLATED)
-
-    assert run.code == 3, run.stderr
-    assert "No Lookout for Vision service model found" in run.stderr
-    assert "Traceback" not in run.stderr
-    assert fake.calls() == 0
-
-
-@pytest.mark.slow
-def test_aws_data_path_supplies_the_model_when_the_package_has_none(
+def test_without_any_service_model_exits_3_and_aws_data_path_supplies_one(
     fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, bare_site: Path
 ) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = {
-        **isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3),
-        "AWS_DATA_PATH": str(wheel_site / "cdk_lookoutvision_packaging" / "_model"),
-    }
+    environment = isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3)
 
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
 
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
+    assert run.code == 3, run.stderr
+    assert "No Lookout for Vision service model found" in run.stderr and "Traceback" not in run.stderr
+    assert fake.calls() == 0
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    environment["AWS_DATA_PATH"] = str(wheel_site / "cdk_lookoutvision_packaging" / "_model")
+    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
 
 
 # --- in process: cli.main(argv) against the loopback APIs ------------------------------------------------------------
@@ -660,22 +563,33 @@ def test_wait_exits_1_with_the_component_s_message_when_it_cannot_be_deployed(
 
 
 @pytest.mark.parametrize(
-    ("answer", "last"),
-    [("REQUESTED", "REQUESTED"), ("INITIATED", "INITIATED"), (error(404, NOT_FOUND, "no"), "not registered yet")],
-    ids=["requested", "initiated", "not-listed"],
+    ("status", "answer", "says"),
+    [
+        ("RUNNING", None, "waiting for model packaging job pcb/pcb-v3-x86; last status RUNNING"),
+        (
+            "SUCCEEDED",
+            "REQUESTED",
+            f"waiting for Greengrass component {ARN} to become deployable; last state REQUESTED",
+        ),
+        ("SUCCEEDED", "INITIATED", "to become deployable; last state INITIATED"),
+        ("SUCCEEDED", error(404, NOT_FOUND, "no"), "to become deployable; last state not registered yet"),
+    ],
+    ids=["job-running", "requested", "initiated", "not-listed"],
 )
-def test_wait_exits_2_when_the_component_version_is_not_deployable_by_the_timeout(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], answer: Any, last: str
+def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_timeout(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], status: str, answer: Any, says: str
 ) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    greengrass.script(ARN, [answer])
+    fake.script(PROJECT, JOB, [ok(description(status))])
+    if answer is not None:
+        greengrass.script(ARN, [answer])
 
     run = main(*wait_args(JOB, "--timeout", "1s"))
 
     assert run.code == cli.EXIT_TIMEOUT, run.stderr
-    assert f"waiting for Greengrass component {ARN} to become deployable; last state {last}" in run.stderr
-    assert "Raise --timeout or run wait again" in run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
+    assert says in run.stderr and "Raise --timeout or run wait again" in run.stderr
+    # The last description is still printed, so a pipeline can log what it saw.
+    assert run.json()["Status"] == status
+    assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
 
 
 def test_wait_exits_3_when_the_component_cannot_be_described(
@@ -750,15 +664,43 @@ def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
     return fake
 
 
-def test_start_starts_the_job_with_the_handlers_client_token(
-    starting: FakeLookoutVision, main: Callable[..., Run]
+OPTIONS = '{"cuda-ver": "10.2", "gpu-code": "sm_75", "trt-ver": "7.1.3"}'
+
+
+@pytest.mark.parametrize(
+    ("extra", "target", "config"),
+    [
+        ((), ("--target-device", "jetson_xavier"), {}),
+        (
+            ("--component-description", "PCB defects", "--component-tags", '{"team": "vision", "cost-center": "42"}'),
+            ("--target-device", "jetson_xavier"),
+            {
+                "ComponentDescription": "PCB defects",
+                "Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}],
+            },
+        ),
+        (
+            (),
+            ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", OPTIONS),
+            {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
+            | {"CompilerOptions": OPTIONS},
+        ),
+    ],
+    ids=["device", "description-and-tags", "platform"],
+)
+def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
+    starting: FakeLookoutVision,
+    main: Callable[..., Run],
+    extra: tuple[str, ...],
+    target: tuple[str, ...],
+    config: dict[str, Any],
 ) -> None:
-    run = main(*start_args())
+    run = main(*start_args(*extra, target=target))
     assert run.code == 0, run.stderr
     assert run.json()["JobName"] == STARTED
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
-    expected = _the_handlers_configuration()
+    expected = _the_handlers_configuration(**config)
     assert start["token"] == expected.client_token(PROJECT, STARTED)
     assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
     assert starting.calls(PROJECT, STARTED) == 1  # the Describe that found no such job
@@ -801,36 +743,32 @@ def test_start_wait_waits_like_wait_with_its_exit_codes(
     assert failed.code == cli.EXIT_FAILED, failed.stderr
 
 
-def test_start_for_a_target_platform_sends_its_compiler_options(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    options = '{"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}'
-    target = ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", options)
-    run = main(*start_args(target=target))
-    assert run.code == 0, run.stderr
-    greengrass = starting.starts[0]["body"]["Configuration"]["Greengrass"]
-    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
-    assert json.loads(greengrass["CompilerOptions"]) == json.loads(options)
-
-
-def test_start_sends_the_component_description_and_tags_as_the_stack_would(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    tags = {"team": "vision", "cost-center": "42"}
-    run = main(*start_args("--component-description", "PCB defects", "--component-tags", json.dumps(tags)))
-
-    assert run.code == 0, run.stderr
-    [start] = starting.starts
-    expected = _the_handlers_configuration(
-        ComponentDescription="PCB defects", Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-    )
-    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
-    assert start["token"] == expected.client_token(PROJECT, STARTED)
+WAIT = ["wait", "--project-name", PROJECT, "--job-name", JOB]
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
+        # A later option wins over the valid one before it; a negative value is the option's value, not mistaken for
+        # an option of its own.
+        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
+        # any call.
+        ([*WAIT, "--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
+        ([*WAIT, "--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
+        ([*WAIT, "--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
+        ([*WAIT, "--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
+        ([*WAIT, "--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
+        ([*WAIT, "--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        ([*WAIT, "--timeout=-5s"], "'-5s' is negative"),
+        ([*WAIT, "--time", "-1m"], "'-1m' is negative"),
+        ([*WAIT, "--timeout", "-5"], "'-5' is negative"),
+        ([*WAIT, "--interval", "-0.5s"], "'-0.5s' is negative"),
+        (
+            [*WAIT, "--timeout", "30m1h"],
+            "'30m1h' is not a duration: write its units in the order h, m, s, each at most once",
+        ),
+        ([*WAIT, "--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        ([*WAIT, "--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
         (start_args(target=("--target-platform", "linux/x86_64/nvidia")), "missing gpu-code, trt-ver, cuda-ver"),
         (start_args(target=("--target-platform", "linux")), "is not OS/ARCH"),
         (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
@@ -838,15 +776,31 @@ def test_start_sends_the_component_description_and_tags_as_the_stack_would(
         (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
         (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
         (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
+        (
+            [*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier"],
+            f"argument --output: {OUTPUT!r} is not an output format: use json or text; the S3 location is "
+            "--s3-output-location",
+        ),
+        # Without --wait, the options of waiting are refused, not ignored.
+        *[
+            (start_args(*option), f"{option[0]} goes with --wait: without --wait")
+            for option in [
+                ("--timeout", "10m"),
+                ("--interval", "1s"),
+                ("--no-component-check",),
+                ("--greengrass-endpoint-url", "x"),
+            ]
+        ],
     ],
 )
-def test_start_refuses_a_bad_configuration_before_any_call(
+def test_bad_arguments_exit_3_with_the_value_and_the_rule_before_any_call(
     fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
 ) -> None:
     run = main(*args)
     assert run.code == cli.EXIT_ERROR
     assert fragment in run.stderr
-    assert fake.requests == [] and fake.starts == []
+    assert "expected one argument" not in run.stderr and "Traceback" not in run.stderr
+    assert run.stdout == "" and fake.requests == [] and fake.starts == []
 
 
 def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
@@ -856,25 +810,12 @@ def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
     assert started.code == cli.EXIT_SUCCEEDED, started.stderr
     assert started.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
 
-    adopted = main(*start_args("--output", "text"))
+    # --format is a deprecated alias of --output on start.
+    adopted = main(*start_args("--format", "text"))
     assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
     assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
+    assert "--format is deprecated: use --output" in adopted.stderr
     assert len(starting.starts) == 1
-
-
-@pytest.mark.parametrize(
-    "option",
-    [("--timeout", "10m"), ("--interval", "1s"), ("--no-component-check",), ("--greengrass-endpoint-url", "x")],
-)
-def test_start_refuses_the_options_of_waiting_without_wait(
-    fake: FakeLookoutVision, main: Callable[..., Run], option: tuple[str, ...]
-) -> None:
-    run = main(*start_args(*option))
-
-    assert run.code == cli.EXIT_ERROR, run.stderr
-    assert "usage:" in run.stderr
-    assert f"{option[0]} goes with --wait" in run.stderr
-    assert run.stdout == "" and fake.requests == [] and fake.starts == []
 
 
 def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
@@ -910,32 +851,3 @@ def test_a_start_that_gives_up_on_a_temporary_problem_exits_2_saying_to_run_agai
     assert run.code == cli.EXIT_TIMEOUT, run.stderr
     assert refusal.message in run.stderr and "run start again later" in run.stderr
     assert run.stdout == ""
-
-
-def test_version_prints_the_distribution_version(main: Callable[..., Run]) -> None:
-    import importlib.metadata
-
-    run = main("--version")
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    distribution = "cdk-lookoutvision-packaging"
-    assert run.stdout.strip() == f"{distribution} {importlib.metadata.version(distribution)}"
-
-
-def test_output_is_the_format_on_start_too_and_says_where_the_s3_location_went(
-    fake: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    run = main(*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier")
-
-    assert run.code == cli.EXIT_ERROR, run.stderr
-    assert f"argument --output: {OUTPUT!r} is not an output format: use json or text" in run.stderr
-    assert "the S3 location is --s3-output-location" in run.stderr
-    assert fake.requests == [] and fake.starts == []
-
-
-def test_format_is_a_deprecated_alias_of_output_on_start(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
-    run = main(*start_args("--format", "text"))
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert run.stdout.splitlines()[0] == f"JobName: {STARTED}"
-    assert "--format is deprecated: use --output" in run.stderr

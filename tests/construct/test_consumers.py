@@ -3,15 +3,13 @@ Greengrass deployment (in one stack and across stacks). The CDK Pipelines exampl
 
 from __future__ import annotations
 
-import json
-import sys
+import re
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_greengrassv2 as greengrassv2
-from aws_cdk.assertions import Match, Template
-from conftest import ROOT
+from aws_cdk.assertions import Template
 from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
@@ -19,18 +17,15 @@ from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE as CR_TYP
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 
-_PROPERTY = {
-    "ComponentVersionArn": "component_version_arn",
-    "ComponentName": "component_name",
-    "ComponentVersion": "component_version",
-    "Status": "status",
-    "ModelVersion": "model_version",
-}
 
-
-def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects") -> ModelPackagingJob:
+def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects", **options: Any) -> ModelPackagingJob:
     return ModelPackagingJob(
-        stack, "ModelPackagingJob", project_name="pcb", job_name="pcb-v3-x86", expected_component_name=expected
+        stack,
+        "ModelPackagingJob",
+        project_name="pcb",
+        job_name="pcb-v3-x86",
+        expected_component_name=expected,
+        **options,
     )
 
 
@@ -40,26 +35,20 @@ def _cr_logical_id(template: Template) -> str:
     return next(iter(resources))
 
 
-def test_add_outputs_have_documented_logical_ids_and_optional_exports() -> None:
-    app = cdk.App()
-    stack = cdk.Stack(app, "Gate")
-    job = _job(stack)
-    job.add_outputs(export_prefix="pcb-model")
+@pytest.mark.parametrize(
+    ("options", "prefix"), [({"export_prefix": "pcb-model"}, "ModelPackagingJob"), ({"output_prefix": "Pcb"}, "Pcb")]
+)
+def test_add_outputs_have_documented_logical_ids_and_optional_exports(options: dict[str, str], prefix: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Gate")
+    _job(stack).add_outputs(**options)
     template = Template.from_stack(stack)
     cr_id = _cr_logical_id(template)
     outputs = template.to_json()["Outputs"]
+    assert sorted(outputs) == sorted(f"{prefix}{key}" for key in PUBLISHED)
     for key in PUBLISHED:
-        output = outputs[f"ModelPackagingJob{key}"]
-        assert output["Value"] == {"Fn::GetAtt": [cr_id, key]}
-        assert output["Export"] == {"Name": f"pcb-model-{key}"}
-
-
-def test_add_outputs_without_exports_and_with_a_custom_prefix() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    _job(stack).add_outputs(output_prefix="Pcb")
-    outputs = Template.from_stack(stack).to_json()["Outputs"]
-    assert sorted(outputs) == sorted(f"Pcb{key}" for key in PUBLISHED)
-    assert all("Export" not in output for output in outputs.values())
+        assert outputs[f"{prefix}{key}"]["Value"] == {"Fn::GetAtt": [cr_id, key]}
+        export = {"Name": f"pcb-model-{key}"} if "export_prefix" in options else None
+        assert outputs[f"{prefix}{key}"].get("Export") == export
     with pytest.raises(ValueError, match="letters and digits"):
         _job(cdk.Stack(cdk.App(), "Other")).add_outputs(output_prefix="bad-prefix")
 
@@ -72,7 +61,8 @@ def test_default_output_prefix_is_what_from_stack_output_reads_whatever_the_cons
     consumer = cdk.Stack(app, "Consumer")
     ref = ModelPackagingJobReference.from_stack_output(consumer, "Model", stack_name="Gate")
     for key in PUBLISHED:
-        cdk.CfnOutput(consumer, key, value=getattr(ref, _PROPERTY[key]))
+        # The attribute of each key is its name in snake case: ComponentVersionArn is component_version_arn.
+        cdk.CfnOutput(consumer, key, value=getattr(ref, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()))
     produced = Template.from_stack(producer)
     cr_id = _cr_logical_id(produced)
     outputs = produced.to_json()["Outputs"]
@@ -154,54 +144,32 @@ def test_from_stack_output_reads_with_get_stack_output() -> None:
         ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
 
 
+OUTPUTS = {"stack_name": "Gate"}
+PARAMETERS = {"parameter_prefix": "/p"}
+
+
+# Each way to build a reference, arguments with one of a wrong type, and what the TypeError says.
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("factory", "arguments", "message"),
     [
-        (lambda s: ModelPackagingJobReference.from_job(s, "M", "Gate/Job"), "job takes a ModelPackagingJob"),
-        (lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name=3), "stack_name takes a str"),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", output_prefix=None),
-            "output_prefix takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", region=["eu-west-1"]),
-            "region takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(s, "M", stack_name="Gate", role_arn=3),
-            "role_arn takes a str",
-        ),
-        (
-            lambda s: ModelPackagingJobReference.from_stack_output(
-                s, "M", stack_name="Gate", expected_component_name=3
-            ),
-            "expected_component_name takes a str",
-        ),
-        (lambda s: ModelPackagingJobReference.from_parameters(s, "M", parameter_prefix=3), "parameter_prefix takes"),
-        (
-            lambda s: ModelPackagingJobReference.from_parameters(
-                s, "M", parameter_prefix="/p", expected_component_name=b"com.example"
-            ),
-            "expected_component_name takes a str",
-        ),
-        (lambda s: ModelPackagingJobReference(s, "M", read="ComponentVersionArn"), "read takes a function"),
-    ],
-    ids=[
-        "from_job-job",
-        "from_stack_output-stack_name",
-        "from_stack_output-output_prefix",
-        "from_stack_output-region",
-        "from_stack_output-role_arn",
-        "from_stack_output-expected_component_name",
-        "from_parameters-parameter_prefix",
-        "from_parameters-expected_component_name",
-        "init-read",
+        ("from_job", {"job": "Gate/Job"}, "job takes a ModelPackagingJob"),
+        ("from_stack_output", {"stack_name": 3}, "stack_name takes a str"),
+        ("from_stack_output", {**OUTPUTS, "output_prefix": None}, "output_prefix takes a str"),
+        ("from_stack_output", {**OUTPUTS, "region": ["eu-west-1"]}, "region takes a str"),
+        ("from_stack_output", {**OUTPUTS, "role_arn": 3}, "role_arn takes a str"),
+        ("from_stack_output", {**OUTPUTS, "expected_component_name": 3}, "expected_component_name takes a str"),
+        ("from_parameters", {"parameter_prefix": 3}, "parameter_prefix takes"),
+        ("from_parameters", {**PARAMETERS, "expected_component_name": b"x"}, "expected_component_name takes a str"),
+        ("__call__", {"read": "ComponentVersionArn"}, "read takes a function"),
     ],
 )
-def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(
+    factory: str, arguments: dict[str, Any], message: str
+) -> None:
     stack = cdk.Stack(cdk.App(), "Edge")
+    build = ModelPackagingJobReference if factory == "__call__" else getattr(ModelPackagingJobReference, factory)
     with pytest.raises(TypeError) as raised:
-        call(stack)
+        build(stack, "M", **arguments)
     assert message in str(raised.value)
     assert stack.node.try_find_child("M") is None
 
@@ -240,48 +208,30 @@ def test_parameter_prefix_is_validated(prefix: str) -> None:
         _job(cdk.Stack(cdk.App(), "Gate")).publish_parameters(prefix)
 
 
-def test_publish_parameters_requires_waiting() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", wait_for_completion=False)
-    with pytest.raises(ValueError, match="wait_for_completion=True"):
-        job.publish_parameters("/lookoutvision/pcb/j1")
+CONSUMERS = {
+    "add_outputs()": lambda job: job.add_outputs(),
+    "publish_parameters()": lambda job: job.publish_parameters("/lookoutvision/pcb/j1"),
+    "greengrass_component()": lambda job: job.greengrass_component(),
+    "ModelPackagingJobReference.from_job()": lambda job: ModelPackagingJobReference.from_job(
+        cdk.Stack(cdk.Stack.of(job).node.scope, "Edge"), "Model", job
+    ),
+}
 
 
-def test_add_outputs_requires_waiting_like_publish_parameters() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", wait_for_completion=False)
-    with pytest.raises(ValueError) as raised:
-        job.add_outputs()
-    message = str(raised.value)
-    assert "add_outputs() on Gate/Job needs wait_for_completion=True" in message
-    assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
-    assert "Outputs" not in Template.from_stack(stack).to_json()
-
-
-@pytest.mark.parametrize("consumer", ["greengrass_component", "from_job"])
+@pytest.mark.parametrize("consumer", CONSUMERS)
 def test_every_way_to_consume_a_job_refuses_one_that_does_not_wait(consumer: str) -> None:
-    # The same refusal as add_outputs() and publish_parameters(): a consumer of a job that does not wait could deploy
-    # with an empty component version, or with one from a job that FAILED later.
-    app = cdk.App()
-    stack = cdk.Stack(app, "Gate")
-    job = ModelPackagingJob(
-        stack,
-        "Job",
-        project_name="pcb",
-        job_name="j1",
-        expected_component_name="com.example.pcb-defects",
-        wait_for_completion=False,
-    )
+    # A consumer of a job that does not wait could deploy with an empty component version, or with one from a job
+    # that FAILED later.
+    stack = cdk.Stack(cdk.App(), "Gate")
+    job = _job(stack, wait_for_completion=False)
     with pytest.raises(ValueError) as raised:
-        if consumer == "greengrass_component":
-            job.greengrass_component()
-        else:
-            ModelPackagingJobReference.from_job(cdk.Stack(app, "Edge"), "Model", job)
+        CONSUMERS[consumer](job)
     message = str(raised.value)
-    shown = "greengrass_component()" if consumer == "greengrass_component" else "ModelPackagingJobReference.from_job()"
-    assert f"{shown} on Gate/Job needs wait_for_completion=True" in message
+    assert f"{consumer} on Gate/ModelPackagingJob needs wait_for_completion=True" in message
     assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
     assert "Create the job with wait_for_completion=True" in message
+    assert "Outputs" not in Template.from_stack(stack).to_json()
+    assert not Template.from_stack(stack).find_resources("AWS::SSM::Parameter")
 
 
 @pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])
@@ -374,44 +324,3 @@ def test_greengrass_deployment_in_another_stack_of_the_app_is_gated_across_stack
         },
     )
     assert "Gate" in [d.id for d in assembly.get_stack_by_name("Edge").dependencies]
-
-
-@pytest.fixture(scope="module")
-def example_app() -> cdk.App:
-    sys.path.insert(0, str(ROOT))
-    import app as example
-
-    application = cdk.App(context=json.loads((ROOT / "cdk.json").read_text())["context"])
-    example.build_app(application)
-    return application
-
-
-def test_example_edge_stack_deploys_model_and_edge_agent_after_the_gate(example_app: cdk.App) -> None:
-    gate = example_app.node.find_child("LookoutVisionModelGate")
-    edge = example_app.node.find_child("LookoutVisionEdgeDeployment")
-    assert isinstance(gate, cdk.Stack) and isinstance(edge, cdk.Stack)
-    template = Template.from_stack(edge)
-    template.has_resource_properties(
-        "AWS::GreengrassV2::Deployment",
-        {
-            "TargetArn": Match.any_value(),
-            "Components": {
-                "com.example.pcb-defects": {
-                    "ComponentVersion": {
-                        "Fn::GetStackOutput": {
-                            "StackName": "LookoutVisionModelGate",
-                            "OutputName": "ModelPackagingJobComponentVersion",
-                        }
-                    }
-                },
-                "aws.iot.lookoutvision.EdgeAgent": {"ComponentVersion": "1.2.0"},
-            },
-            "DeploymentPolicies": {"FailureHandlingPolicy": "ROLLBACK"},
-        },
-    )
-    gate_json = Template.from_stack(gate).to_json()
-    cr_id = _cr_logical_id(Template.from_stack(gate))
-    assert gate_json["Outputs"]["ModelPackagingJobComponentVersion"]["Value"] == {
-        "Fn::GetAtt": [cr_id, "ComponentVersion"]
-    }
-    assert gate in edge.dependencies

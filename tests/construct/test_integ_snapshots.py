@@ -4,10 +4,6 @@ Each app is synthesized as integ-runner runs it (``python <file>`` with CDK_OUTD
 in CDK_CONTEXT_JSON), and every ``*.template.json`` and ``integ.json`` must equal the committed snapshot in
 ``<file>.snapshot/`` (integ-runner's layout), asset hashes left out of the comparison as integ-runner leaves them
 out. After an intended change, `make integ-update` rewrites the snapshots, and the diff is reviewed like code.
-
-integ-runner itself is pinned in package.json, but its newest release (2.197.10) reads cloud assemblies up to schema
-53 and aws-cdk-lib 2.275.0 writes 55, so it cannot read these snapshots yet: the last test proves that, and fails
-once a pinned integ-runner can, which is the moment to run it here instead.
 """
 
 from __future__ import annotations
@@ -94,7 +90,9 @@ def test_synthesized_templates_match_the_committed_snapshot(app: Path, tmp_path:
 
 
 def test_integ_runner_cannot_read_aws_cdk_lib_2_275_assemblies_yet() -> None:
-    """When this fails, the pinned integ-runner reads schema 55: run it in `make test` instead of the test above."""
+    """integ-runner is pinned in package.json, but its newest release (2.197.10) reads cloud assemblies up to schema 53
+    and aws-cdk-lib 2.275.0 writes 55. When this fails, the pinned integ-runner reads them: run it in `make test`
+    instead of the test above."""
     runner = NODE_BIN / "integ-runner"
     assert runner.exists(), f"{runner} is missing: run `make setup`"
     result = subprocess.run(

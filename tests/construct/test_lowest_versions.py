@@ -3,9 +3,8 @@
 requirements-lowest.txt pins each dependency of pyproject.toml at its lower bound, and the first test (part of every
 run) checks that the two agree. `make test-lowest` installs those pins and the package's wheel into a venv of their
 own and runs this module there with LOWEST_VERSIONS=1, beside tests/construct/test_readme.py (every README block):
-the venv
-holds exactly the pins, every option of the library and the example apps synthesize, and the CLI, which needs boto3
-1.28's service-specific endpoint variable, describes a job. Anywhere else those tests are skipped.
+the venv holds exactly the pins, every option of the library and the example apps synthesize, and the CLI, which
+needs boto3 1.28's service-specific endpoint variable, describes a job. Anywhere else those tests are skipped.
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ import runpy
 import subprocess
 import sys
 import sysconfig
-import threading
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +118,6 @@ def test_the_pipeline_example_synthesizes(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(templates) == 3
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeLookoutVision]:
-    server = FakeLookoutVision()
-    server._thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    with server:
-        yield server
-
-
 @at_lowest
 def test_every_option_of_the_library_synthesizes(tmp_path: Path) -> None:
     from aws_cdk import aws_greengrassv2 as greengrassv2
@@ -212,16 +201,17 @@ DESCRIBE_ARGS = ("--project-name", "pcb", "--job-name", "pcb-v3-x86", "--output"
 
 
 @at_lowest
-def test_the_cli_describes_a_job_through_the_service_specific_endpoint(fake: FakeLookoutVision) -> None:
-    fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
-    run = subprocess.run(
-        [sys.executable, "-m", "cdk_lookoutvision_packaging", "describe", *DESCRIBE_ARGS],
-        env={**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["Status"] == "SUCCEEDED"
-    assert fake.calls("pcb", "pcb-v3-x86") == 1
+def test_the_cli_describes_a_job_through_the_service_specific_endpoint() -> None:
+    with FakeLookoutVision() as fake:
+        fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
+        run = subprocess.run(
+            [sys.executable, "-m", "cdk_lookoutvision_packaging", "describe", *DESCRIBE_ARGS],
+            env={**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["Status"] == "SUCCEEDED"
+        assert fake.calls("pcb", "pcb-v3-x86") == 1

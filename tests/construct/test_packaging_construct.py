@@ -5,21 +5,16 @@ changes."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from botocore.stub import ANY, Stubber
-from cdk_nag import AwsSolutionsChecks
-from support import FakeContext, ResponseRecorder, description, make_event
 
 from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
-from cdk_lookoutvision_packaging_handler import contract, index, outbound
+from cdk_lookoutvision_packaging_handler import contract
 
 COMPONENT = "com.example.pcb-defects"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -137,14 +132,12 @@ def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resour
         "greengrass:TagResource",
     ]
     assert len(tagging["Resource"]) == 2
-    plain = statements(gate()[0])
-    assert not [s for s in plain if s["Action"] == "kms:GenerateDataKey"] and not _tag_resource(gate()[0])
     assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
         {"Key": "team", "Value": "vision"}
     ]
 
 
-def test_tags_of_the_stack_and_of_the_job_reach_the_component_and_the_packaging_s_own_tags_win() -> None:
+def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_component_may_be_tagged() -> None:
     stack, job, _ = gate(tags={"team": "vision", "owner": "packaging"})
     cdk.Tags.of(stack).add("cost-center", "pcb-line")
     cdk.Tags.of(stack).add("owner", "stack")
@@ -155,33 +148,21 @@ def test_tags_of_the_stack_and_of_the_job_reach_the_component_and_the_packaging_
         {"Key": "stage", "Value": "prod"},
         {"Key": "team", "Value": "vision"},
     ]
-    assert len(_tag_resource(stack)) == 1
-
-
-def test_tags_of_alone_grant_tag_resource_on_the_component_and_without_tags_nothing_does() -> None:
-    component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
-    stack, _, _ = gate()
-    cdk.Tags.of(stack).add("cost-center", "pcb-line")
-    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
-        {"Key": "cost-center", "Value": "pcb-line"}
-    ]
-    (statement,) = _tag_resource(stack)
-    assert statement["Resource"] == [arn(component), arn(f"{component}:versions:3.0.0")]
-    # Excluded from the component's resource type, a stack tag reaches neither the component nor the role.
-    excluded, _, _ = gate()
-    cdk.Tags.of(excluded).add("cost-center", "pcb-line", exclude_resource_types=["AWS::GreengrassV2::ComponentVersion"])
-    assert "Tags" not in resource_properties(excluded)["Packaging"]["Configuration"]["Greengrass"]
-    assert _tag_resource(excluded) == []
-
-
-def test_tags_of_the_stack_reach_the_function_its_role_and_its_log_group() -> None:
-    stack, _, _ = gate()
-    cdk.Tags.of(stack).add("cost-center", "pcb-line")
     template = Template.from_stack(stack)
     for resource_type in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"):
         template.has_resource_properties(
             resource_type, {"Tags": Match.array_with([{"Key": "cost-center", "Value": "pcb-line"}])}
         )
+    # Tags.of() alone grants TagResource on the component; excluded from its resource type, a tag reaches neither
+    # the component nor the role.
+    component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
+    for excluded in ([], ["AWS::GreengrassV2::ComponentVersion"]):
+        stack, _, _ = gate()
+        cdk.Tags.of(stack).add("cost-center", "pcb-line", exclude_resource_types=excluded)
+        greengrass = resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+        assert ("Tags" in greengrass) is not excluded
+        resources = [s["Resource"] for s in _tag_resource(stack)]
+        assert resources == ([] if excluded else [[arn(component), arn(f"{component}:versions:3.0.0")]])
 
 
 def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> None:
@@ -203,20 +184,6 @@ def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
     assert json.loads(greengrass["CompilerOptions"]) == options
     assert "TargetDevice" not in greengrass
-
-
-def test_a_watched_job_with_an_expected_component_may_describe_every_version_of_that_component_only() -> None:
-    stack = cdk.Stack(cdk.App(), "Watch", env=ENV)
-    ModelPackagingJob(stack, "Job", project_name="pcb", job_name="by-hand", expected_component_name=COMPONENT)
-    ModelPackagingJob(stack, "Other", project_name="pcb", job_name="by-hand-2")
-    described = [s for s in statements(stack) if s["Action"] == "greengrass:DescribeComponent"]
-    assert described == [
-        {
-            "Action": "greengrass:DescribeComponent",
-            "Effect": "Allow",
-            "Resource": arn(":greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:*"),
-        }
-    ]
 
 
 # --- a new model version is a new job -----------------------------------------------------------------------------
@@ -243,83 +210,16 @@ def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model
     assert bumped["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "1.1.0"
 
 
-def test_cloudformation_replaces_the_resource_and_the_delete_of_the_old_one_changes_nothing() -> None:
-    """The Update CloudFormation sends for 3 -> 4, answered by the real handler: the answer carries a new physical
-    id, which makes CloudFormation delete the old resource afterwards; that Delete calls no API at all."""
-    old, new = resource_properties(gate("3")[0]), resource_properties(gate("4")[0])
-    cfn = {"old": old, "new": new}
-    for props in cfn.values():  # as CloudFormation sends them: every value a string, the bucket's name resolved
-        props["Packaging"]["Configuration"]["Greengrass"]["S3OutputLocation"]["Bucket"] = "models-bucket"
-        props["WaitForCompletion"], props["WaitTimeoutSeconds"] = "true", str(props["WaitTimeoutSeconds"])
-        props["ServiceToken"] = "arn:aws:lambda:us-east-1:123456789012:function:f"
-    lookoutvision = index.make_lookoutvision_client()
-    greengrass = index.make_greengrass_client()
-    new_job = cfn["new"]["JobName"]
-    component_arn = f"arn:aws:greengrass:us-east-1:123456789012:components:{COMPONENT}:versions:4.0.0"
-    done = description("SUCCEEDED", job=new_job)
-    done["ModelPackagingOutputDetails"]["Greengrass"].update(
-        ComponentVersion="4.0.0", ComponentVersionArn=component_arn
-    )
-    with Stubber(lookoutvision) as lv, Stubber(greengrass) as gg, ResponseRecorder() as recorder:
-        lv.add_client_error("describe_model_packaging_job", "ResourceNotFoundException", "no such job", 404)
-        lv.add_response(
-            "start_model_packaging_job", {"JobName": new_job}, {**_start_params(new_job), "ClientToken": ANY}
-        )
-        lv.add_response("describe_model_packaging_job", {"ModelPackagingDescription": done})
-        gg.add_response("describe_component", {"arn": component_arn, "status": {"componentState": "DEPLOYABLE"}})
-        handler = index.make_handler(lookoutvision=lookoutvision, greengrass=greengrass)
-        update = make_event(
-            "Update", response_url=recorder.url, props=cfn["new"], physical_id=f"pcb/{cfn['old']['JobName']}"
-        )
-        update["OldResourceProperties"] = cfn["old"]
-        handler(update, FakeContext(120))
-        lv.assert_no_pending_responses()
-        gg.assert_no_pending_responses()
-        answer = recorder.only
-        assert answer["Status"] == "SUCCESS", answer["Reason"]
-        assert answer["PhysicalResourceId"] == f"pcb/{new_job}" != update["PhysicalResourceId"]
-        # CloudFormation then deletes the old resource: nothing is queued on either Stubber, so any call would fail.
-        delete = make_event(
-            "Delete", response_url=recorder.url, props=cfn["old"], physical_id=update["PhysicalResourceId"]
-        )
-        handler(delete, FakeContext(120))
-        assert recorder.bodies[-1]["Status"] == "SUCCESS"
-        assert recorder.bodies[-1]["PhysicalResourceId"] == update["PhysicalResourceId"]
-
-
-def _start_params(job: str) -> dict[str, Any]:
-    return {
-        "ProjectName": "pcb",
-        "ModelVersion": "4",
-        "JobName": job,
-        "Configuration": {
-            "Greengrass": {
-                "ComponentName": COMPONENT,
-                "ComponentVersion": "4.0.0",
-                "TargetDevice": "jetson_xavier",
-                "S3OutputLocation": {"Bucket": "models-bucket", "Prefix": "lookoutvision/pcb/"},
-            }
-        },
-    }
-
-
 # --- refused at synth time -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("options", "fragment"),
     [
-        ({"model_version": "3.1"}, "ModelVersion '3.1' must match"),
-        ({"component_version": "3"}, "ComponentVersion '3' is 1 characters long"),
-        ({"target_device": None}, "exactly one of TargetDevice"),
-        ({"target_platform": TargetPlatform(arch="ARM64")}, "exactly one of TargetDevice"),
+        # The rules are configuration.check's (tests/unit/test_configuration.py): here, that the construct applies
+        # them at synth time under "packaging:".
+        ({"model_version": "3.1"}, "packaging: ModelVersion '3.1' must match"),
         ({"compiler_options": {"mcpu": "x"}}, "compiler_options go with target_platform only"),
-        (
-            {"target_device": None, "target_platform": TargetPlatform(arch="ARM64", accelerator="NVIDIA")},
-            "needs CompilerOptions with gpu-code, trt-ver, cuda-ver",
-        ),
-        ({"tags": {"team": "a|b"}}, "tag value 'a|b' has '|'"),
-        ({"model_version": "latest"}, "ModelVersion latest needs a ComponentVersion"),
         ({"component_name": "TOKEN"}, "packaging.component_name is a token"),
     ],
 )
@@ -401,6 +301,9 @@ WRONG_TYPES: list[tuple[str, Any, str]] = [
     ("tags", [("team", "vision")], "GreengrassPackaging.tags takes a dict of str keys and str values"),
     ("tags", {"team": 3}, "GreengrassPackaging.tags['team'] takes a str"),
     ("job_description", 3, "GreengrassPackaging.job_description takes a str"),
+    ("platform.arch", 3, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
+    ("platform.accelerator", True, "TargetPlatform.accelerator takes a str, NVIDIA"),
+    ("platform.os", None, "TargetPlatform.os takes a str, LINUX"),
 ]
 
 
@@ -408,56 +311,29 @@ WRONG_TYPES: list[tuple[str, Any, str]] = [
     ("field", "value", "message"), WRONG_TYPES, ids=[f"{w[0]}-{type(w[1]).__name__}" for w in WRONG_TYPES]
 )
 def test_a_wrong_type_in_the_packaging_is_a_type_error_naming_the_field(field: str, value: Any, message: str) -> None:
-    options = {field: value}
-    if field == "compiler_options":
-        options.update(target_device=None, target_platform=TargetPlatform(arch="X86_64"))
     stack = cdk.Stack(cdk.App(), "Gate")
     with pytest.raises(TypeError) as raised:
+        if field.startswith("platform."):
+            options = {"target_platform": TargetPlatform(**{"arch": "X86_64", field.split(".")[1]: value})}
+        else:
+            options = {field: value}
+        if field == "compiler_options" or field.startswith("platform."):
+            options = {"target_device": None, "target_platform": TargetPlatform(arch="X86_64"), **options}
         ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("arch", 3, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
-        ("accelerator", True, "TargetPlatform.accelerator takes a str, NVIDIA"),
-        ("os", None, "TargetPlatform.os takes a str, LINUX"),
-    ],
-)
-def test_a_wrong_type_in_the_target_platform_is_a_type_error_naming_the_field(
-    field: str, value: Any, message: str
-) -> None:
+def test_a_model_version_given_as_an_int_is_that_version_and_empty_compiler_options_are_none() -> None:
     stack = cdk.Stack(cdk.App(), "Gate")
-    with pytest.raises(TypeError) as raised:
-        platform = TargetPlatform(**{"arch": "X86_64", field: value})
-        ModelPackagingJob(
-            stack, "Job", project_name="pcb", packaging=_packaging(stack, target_device=None, target_platform=platform)
-        )
-    assert message in str(raised.value)
-
-
-def test_a_model_version_given_as_an_int_is_that_version() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    as_int = ModelPackagingJob(stack, "Int", project_name="pcb", packaging=_packaging(stack, model_version=3))
+    platform = TargetPlatform(arch="X86_64")
+    packaging = _packaging(stack, model_version=3, target_device=None, target_platform=platform, compiler_options={})
+    assert (packaging.model_version, packaging.compiler_options) == ("3", None)
+    ModelPackagingJob(stack, "Int", project_name="pcb", packaging=packaging)
     props = resource_properties(stack)
     assert props["Packaging"]["ModelVersion"] == "3"
     assert props["JobName"] == contract.default_job_name(COMPONENT, "3.0.0")
     assert props["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "3.0.0"
-    assert as_int.component_name == COMPONENT
-    other = cdk.Stack(cdk.App(), "Other")
-    bucket = s3.Bucket.from_bucket_name(other, "Models", "pcb-lookoutvision-models")
-    same = [_packaging(other, model_version=v, output_bucket=bucket) for v in (3, "3")]
-    assert same[0] == same[1] and same[0].model_version == "3"
-
-
-def test_empty_compiler_options_are_no_compiler_options() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    platform = TargetPlatform(arch="X86_64")
-    packaging = _packaging(stack, target_device=None, target_platform=platform, compiler_options={})
-    assert packaging.compiler_options is None
-    ModelPackagingJob(stack, "Job", project_name="pcb", packaging=packaging)
-    assert "CompilerOptions" not in resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+    assert "CompilerOptions" not in props["Packaging"]["Configuration"]["Greengrass"]
 
 
 def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:
@@ -470,50 +346,3 @@ def test_job_name_stays_required_without_packaging_and_expected_component_name_g
     )
     with pytest.raises(ValueError, match="expected_component_name goes without packaging"):
         ModelPackagingJob(stack, "Both", project_name="pcb", packaging=packaging, expected_component_name=COMPONENT)
-
-
-# --- cdk-nag --------------------------------------------------------------------------------------------------------
-
-
-def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgement_names_one_wildcard(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path))
-    Validations.of(app).add_plugins(AwsSolutionsChecks())
-    stack = cdk.Stack(app, "Gate", env=ENV)
-    logs = s3.Bucket(stack, "Logs", enforce_ssl=True)
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
-    bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True, server_access_logs_bucket=logs)
-    ModelPackagingJob(
-        stack,
-        "Job",
-        project_name="pcb",
-        packaging=GreengrassPackaging(
-            model_version="3",
-            component_name=COMPONENT,
-            output_bucket=bucket,
-            output_prefix="lookoutvision/pcb/",
-            target_device="jetson_xavier",
-            tags={"team": "vision"},
-        ),
-    )
-    app.synth()  # raises ValidationFailed on any unacknowledged finding
-    report = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"][0]
-    assert report["conclusion"] == "success" and report["violations"] == []
-    acknowledged = {s["acknowledgedId"]: s["reason"] for s in report["suppressedViolations"]}
-    bucket_id = _logical_id(stack, bucket)
-    assert sorted(acknowledged) == sorted(
-        [
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]",
-            "AwsSolutions::AwsSolutions-L1",
-        ]
-    )
-    assert (
-        "under the output prefix"
-        in acknowledged[f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/lookoutvision/pcb/*]"]
-    )
-
-
-def test_client_config_is_shared_by_the_greengrass_client() -> None:
-    client = index.make_greengrass_client()
-    assert client.meta.config.retries["total_max_attempts"] == 1
-    assert outbound.USER_AGENT in client.meta.config.user_agent_extra

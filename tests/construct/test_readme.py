@@ -115,35 +115,22 @@ def _published_outputs(blocks: list[Block]) -> set[tuple[str, str]]:
     return {(name, output) for b in blocks for name, t in b.templates.items() for output in t.get("Outputs", {})}
 
 
-def test_every_stack_output_a_block_reads_is_published_by_a_block(blocks: list[Block]) -> None:
+def test_every_stack_output_and_ssm_parameter_a_block_reads_is_published_by_a_block(blocks: list[Block]) -> None:
+    templates = [t for b in blocks for t in b.templates.values()]
     published = _published_outputs(blocks)
-    read = {
-        (ref["StackName"], ref["OutputName"])
-        for b in blocks
-        for t in b.templates.values()
-        for ref in _find(t, "Fn::GetStackOutput")
-    }
+    read = {(ref["StackName"], ref["OutputName"]) for t in templates for ref in _find(t, "Fn::GetStackOutput")}
     assert ("LookoutVisionModelGate", "ModelPackagingJobComponentVersionArn") in read
     assert read <= published, f"read but published by no block: {sorted(read - published)}"
-
-
-def test_every_ssm_parameter_a_block_reads_is_published_by_a_block(blocks: list[Block]) -> None:
-    published = {
-        r["Properties"]["Name"]
-        for b in blocks
-        for t in b.templates.values()
-        for r in t.get("Resources", {}).values()
-        if r["Type"] == "AWS::SSM::Parameter"
-    }
-    read = {
+    resources = [r for t in templates for r in t.get("Resources", {}).values()]
+    parameters = {r["Properties"]["Name"] for r in resources if r["Type"] == "AWS::SSM::Parameter"}
+    read_parameters = {
         p["Default"]
-        for b in blocks
-        for t in b.templates.values()
+        for t in templates
         for p in t.get("Parameters", {}).values()
         if p["Type"] == "AWS::SSM::Parameter::Value<String>" and p["Default"].startswith("/lookoutvision/")
     }
-    assert read, "no block reads an SSM parameter"
-    assert read <= published, f"read but published by no block: {sorted(read - published)}"
+    assert read_parameters, "no block reads an SSM parameter"
+    assert read_parameters <= parameters, f"read but published by no block: {sorted(read_parameters - parameters)}"
 
 
 def test_output_ids_named_in_comments_exist(blocks: list[Block]) -> None:
