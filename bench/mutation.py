@@ -1,17 +1,17 @@
 """``make mutation``: mutation testing of the handler package with mutmut, summed up in bench/MUTATION.md.
 
-``python -m bench.mutation [PYTEST SELECTION ...]`` mutates every module of lambda/cdk_lookoutvision_packaging_handler and runs, for
-each mutant, the selected tests that call the mutated function (the Makefile passes the selection: everything but the
-tests marked slow and the runtime and deploy suites, the same rule as ``make test-rest``).
+``python -m bench.mutation [PYTEST SELECTION ...]`` mutates every module of lambda/cdk_lookoutvision_packaging_handler
+and runs, for each mutant, the selected tests that call the mutated function (the Makefile passes the selection:
+everything but the tests marked slow and the runtime and deploy suites, the same rule as ``make test-rest``).
 
 mutmut names a mutant after its file's path, and the trampoline in the mutated code checks that name against the
-module the function was imported as. Run from the root, the handler's path would name it ``lambda.cdk_lookoutvision_packaging_handler``
-while the tests import ``cdk_lookoutvision_packaging_handler``, and no test would ever be found for a mutant. So mutmut runs in a
-stage, build/mutation, where the package sits at its import name; the mutmut configuration is written into the
-stage's copy of pyproject.toml, since it means nothing at the root. The tests find the rest of the project through
-their ROOT, which in mutmut's copy (build/mutation/mutants) is filled with links to the real root, and
-``lambda/cdk_lookoutvision_packaging_handler`` there links to the mutated copy, so the asset the construct bundles and the sources
-the tests compare it with are the same files.
+module the function was imported as. Run from the root, the handler's path would name it
+``lambda.cdk_lookoutvision_packaging_handler`` while the tests import ``cdk_lookoutvision_packaging_handler``, and no
+test would ever be found for a mutant. So mutmut runs in a stage, build/mutation, where the package sits at its import
+name; the mutmut configuration is written into the stage's copy of pyproject.toml, since it means nothing at the root.
+The tests find the rest of the project through their ROOT, which in mutmut's copy (build/mutation/mutants) is filled
+with links to the real root, and ``lambda/cdk_lookoutvision_packaging_handler`` there links to the mutated copy, so
+the asset the construct bundles and the sources the tests compare it with are the same files.
 
 What makes it fast enough for two cores (about 4,000 mutants): mutmut forks each mutant's run from a process that has
 imported everything, and runs only the tests that call the mutated function, stopping at the first failure. This
@@ -19,8 +19,8 @@ module is also a pytest plugin in those runs (``-p bench.mutation``): it puts th
 mutmut recorded, so a killed mutant usually dies in the first few milliseconds instead of after whichever test came
 first. Tests marked ``wall_clock`` are left out: they wait out real seconds (read timeouts, the invocation's deadline)
 and each calls most of the handler, so every surviving mutant of the handler's main path would wait them out again;
-with them the run took hours. A mutant counts as timed out after (its tests' recorded time + 5 s) x 3: the 5 s is
-what a run spends beyond its tests' calls (fixtures, a fresh botocore session), and x 3 allows for a shared machine.
+with them the run took hours. A mutant counts as timed out after (its tests' recorded time + 5 s) x 3: the 5 s is what
+a run spends beyond its tests' calls (fixtures, a fresh botocore session), and x 3 allows for a shared machine.
 """
 
 from __future__ import annotations
