@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,6 +32,8 @@ EXPECTED_DATA_KEYS = frozenset(
     "ComponentVersionArn ComponentName ComponentVersion Status StatusMessage ModelVersion ProjectName JobName "
     "CreationTimestamp LastUpdatedTimestamp".split()
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class FakeContext:

@@ -16,8 +16,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from conftest import ROOT
-from support import FakeGreengrass, FakeLookoutVision, description, ok
+from support import ROOT, FakeGreengrass, FakeLookoutVision, description, ok
 
 from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging_handler import configuration, contract

@@ -23,8 +23,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from conftest import ROOT
-from support import FakeLookoutVision, description, ok
+from support import ROOT, FakeLookoutVision, description, ok
 
 LOWEST = ROOT / "requirements-lowest.txt"
 AT_LOWEST = os.environ.get("LOWEST_VERSIONS") == "1"

@@ -14,7 +14,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
-from conftest import ROOT
+from support import ROOT
 
 from cdk_lookoutvision_packaging import ModelPackagingJob
 
