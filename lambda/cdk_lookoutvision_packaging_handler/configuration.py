@@ -135,8 +135,16 @@ def parse(raw: object) -> Packaging:
 
 
 _GREENGRASS_KEYS = frozenset(
-    "ComponentName ComponentVersion ComponentDescription TargetDevice TargetPlatform CompilerOptions S3OutputLocation "
-    "Tags".split()
+    {
+        "ComponentName",
+        "ComponentVersion",
+        "ComponentDescription",
+        "TargetDevice",
+        "TargetPlatform",
+        "CompilerOptions",
+        "S3OutputLocation",
+        "Tags",
+    }
 )
 
 

@@ -172,11 +172,23 @@ def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
 
 
 # The kind an error answer is, by its code or else its HTTP status (a range), in this order.
-_THROTTLED = "ThrottlingException Throttling TooManyRequestsException SlowDown RequestLimitExceeded"
-_TRANSIENT = "InternalServerException InternalFailure InternalError RequestTimeout RequestTimeoutException"
+_THROTTLED_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded"}
+)
+_TRANSIENT_CODES = frozenset(
+    {
+        "InternalServerException",
+        "InternalFailure",
+        "InternalError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
 _ANSWER_RULES: tuple[tuple[Kind, frozenset[str], int, int], ...] = (
-    ("throttled", frozenset(_THROTTLED.split()), 429, 429),
-    ("transient", frozenset(f"{_TRANSIENT} ServiceUnavailable ServiceUnavailableException".split()), 500, 599),
+    ("throttled", _THROTTLED_CODES, 429, 429),
+    ("transient", _TRANSIENT_CODES, 500, 599),
     ("denied", frozenset({"AccessDeniedException"}), 403, 403),
     ("not_found", frozenset({"ResourceNotFoundException"}), 404, 404),
     ("conflict", frozenset({"ConflictException"}), 409, 409),
