@@ -295,29 +295,42 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{json,text}",
         help="deprecated: use --output",
     )
-    start.add_argument("--model-version", required=True, help="the model version to package: 3, or latest")
-    start.add_argument("--component-name", required=True, help="the Greengrass component to create")
-    start.add_argument(
-        "--s3-output-location",
-        required=True,
-        metavar="S3_URL",
-        help="where the job writes the component's artifacts: s3://bucket/prefix",
-    )
-    start.add_argument("--component-version", help="the component version (default: <model version>.0.0)")
     target = start.add_mutually_exclusive_group(required=True)
-    target.add_argument("--target-device", help="the device to compile for: jetson_xavier")
-    target.add_argument(
-        "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
+    options: tuple[tuple[Any, str, dict[str, Any]], ...] = (
+        (start, "--model-version", {"required": True, "help": "the model version to package: 3, or latest"}),
+        (start, "--component-name", {"required": True, "help": "the Greengrass component to create"}),
+        (
+            start,
+            "--s3-output-location",
+            {
+                "required": True,
+                "metavar": "S3_URL",
+                "help": "where the job writes the component's artifacts: s3://bucket/prefix",
+            },
+        ),
+        (start, "--component-version", {"help": "the component version (default: <model version>.0.0)"}),
+        (target, "--target-device", {"help": "the device to compile for: jetson_xavier"}),
+        (
+            target,
+            "--target-platform",
+            {"type": _platform_arg, "help": "the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"},
+        ),
+        (start, "--compiler-options", {"help": 'with --target-platform: a JSON object, such as {"mcpu": "..."}'}),
+        (start, "--component-description", {"help": "the component's description"}),
+        (
+            start,
+            "--component-tags",
+            {
+                "type": _tags_arg,
+                "metavar": "JSON",
+                "help": 'tags of the component, a JSON object such as {"team": "vision"}',
+            },
+        ),
+        (start, "--description", {"help": "the job's description"}),
     )
-    start.add_argument("--compiler-options", help='with --target-platform: a JSON object, such as {"mcpu": "..."}')
-    start.add_argument("--component-description", help="the component's description")
-    start.add_argument(
-        "--component-tags",
-        type=_tags_arg,
-        metavar="JSON",
-        help='tags of the component, a JSON object such as {"team": "vision"}',
-    )
-    start.add_argument("--description", help="the job's description")
+    # In the order --help lists them; the two targets form the group that takes exactly one.
+    for where, flag, settings in options:
+        where.add_argument(flag, **settings)
     start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
     waiting(start)
     start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
