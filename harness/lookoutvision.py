@@ -86,7 +86,7 @@ def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str,
 
 @dataclass
 class Step:
-    """One scripted answer of the fake API. ``kind``: describe | error | reset | slow | trickle | malformed."""
+    """One scripted answer of the fake API. ``kind``: describe | error | reset | slow | malformed."""
 
     kind: str
     body: dict[str, Any] | None = None
@@ -119,11 +119,6 @@ def slow(delay_s: float, then: Step) -> Step:
 
 def malformed() -> Step:
     return Step("malformed")
-
-
-def trickle(every_s: float, then: Step) -> Step:
-    """Answer ``then`` one byte every ``every_s`` seconds: each read is quicker than a read timeout, the call is not."""
-    return Step("trickle", delay_s=every_s, then=then)
 
 
 NOT_FOUND = "ResourceNotFoundException"
@@ -284,19 +279,6 @@ class FakeLookoutVision(LoopbackServer):
         if step.kind == "slow":
             time.sleep(step.delay_s)
             self._play(request, then)
-        elif step.kind == "trickle":
-            raw = _wire(then.body or {})
-            request.send_response(200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(raw)))
-            request.end_headers()
-            try:
-                for index in range(len(raw)):
-                    request.wfile.write(raw[index : index + 1])
-                    request.wfile.flush()
-                    time.sleep(step.delay_s)
-            except OSError:  # the client gave up on the call: what the scenario is about
-                request.close_connection = True
         elif step.kind == "reset":
             request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             request.connection.close()
