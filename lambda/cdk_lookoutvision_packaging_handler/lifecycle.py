@@ -22,6 +22,11 @@ from .start import ensure_job
 logger = logging.getLogger(__name__)
 
 
+def _log(level: int, **fields: Any) -> None:
+    """One JSON log line, attributed to the caller (crhelper's formatter names the function and line)."""
+    logger.log(level, json.dumps(fields), stacklevel=2)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: str
@@ -102,7 +107,7 @@ class _Invocation:
         self.state = continuation.wait_state(event, self.now, props)
         self.budget, budget_problem = continuation.poll_budget(environ)
         if budget_problem:
-            logger.warning(json.dumps({"pollBudget": budget_problem}))
+            _log(logging.WARNING, pollBudget=budget_problem)
         self.window = continuation.wait_window(props, self.state, self.now, remaining_s)
         self.interval = waiting.poll_interval(self.budget)
         self.needed_s = continuation.needed_invocation_s(self.interval[1])
@@ -114,19 +119,16 @@ class _Invocation:
         self.describing = job.describe_call(props.project_name, props.job_name, region)
         # A job this request started may not be visible to Describe yet: not missing until then, in every invocation.
         self.visible_by = self.state.visible_by
-        logger.info(
-            json.dumps(
-                {
-                    "request": event["RequestType"],
-                    "logicalResourceId": event.get("LogicalResourceId"),
-                    "job": self.props.physical_id,
-                    "waitForCompletion": self.props.wait_for_completion,
-                    "waitTimeoutSeconds": self.props.wait_timeout_s,
-                    "invocation": self.state.invocation,
-                    "waitedSeconds": round(self.now - self.state.started_at, 1),
-                    "pollShareSeconds": round(self.budget.share_s, 2) if self.budget else None,
-                }
-            )
+        _log(
+            logging.INFO,
+            request=event["RequestType"],
+            logicalResourceId=event.get("LogicalResourceId"),
+            job=self.props.physical_id,
+            waitForCompletion=self.props.wait_for_completion,
+            waitTimeoutSeconds=self.props.wait_timeout_s,
+            invocation=self.state.invocation,
+            waitedSeconds=round(self.now - self.state.started_at, 1),
+            pollShareSeconds=round(self.budget.share_s, 2) if self.budget else None,
         )
 
     def failed(self, reason: str, data: dict[str, str] | None = None) -> Answer:
@@ -151,7 +153,7 @@ class _Invocation:
                 region=self.region,
                 on_retry=self.on_retry,
             )
-            logger.info(json.dumps({"job": self.props.physical_id, "packagingJob": started.outcome}))
+            _log(logging.INFO, job=self.props.physical_id, packagingJob=started.outcome)
             if started.outcome == "refused":
                 return self.failed(started.reason)
             adopted = started.outcome == "adopted"
@@ -191,8 +193,7 @@ class _Invocation:
             first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
 
         def on_status(status: str, _description: dict[str, Any]) -> None:
-            waited = round(self.waited_s(), 1)
-            logger.info(json.dumps({"job": self.props.physical_id, "status": status, "waitedSeconds": waited}))
+            _log(logging.INFO, job=self.props.physical_id, status=status, waitedSeconds=round(self.waited_s(), 1))
 
         return job.wait_for_job(
             self.lookoutvision,
@@ -211,9 +212,7 @@ class _Invocation:
         )
 
     def on_retry(self, problem: ApiProblem, delay: float) -> None:
-        logger.warning(
-            json.dumps({"job": self.props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)})
-        )
+        _log(logging.WARNING, job=self.props.physical_id, retrying=problem.code, inSeconds=round(delay, 1))
 
     def job_failure(self, result: job.WaitResult, data: dict[str, str], adopted: bool) -> str | None:
         """Why the job does not pass the gate, or None (also when the caller asked for its state only)."""
@@ -243,7 +242,7 @@ class _Invocation:
         arn = data["ComponentVersionArn"]
 
         def on_state(state: str) -> None:
-            logger.info(json.dumps({"job": self.props.physical_id, "component": arn, "componentState": state}))
+            _log(logging.INFO, job=self.props.physical_id, component=arn, componentState=state)
 
         checked = component.wait_deployable(
             self.greengrass,

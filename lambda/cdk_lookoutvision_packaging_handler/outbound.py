@@ -221,12 +221,6 @@ _CREDENTIAL_RULES: tuple[tuple[frozenset[str], str], ...] = (
 CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
 
 
-def error_text(code: str, status: int, message: str) -> str:
-    """``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error."""
-    text = f"{code or 'HTTP error'} ({status})"
-    return f"{text}: {message}" if message else text
-
-
 def credential_advice(code: str, message: str) -> str | None:
     if code in _SIGNATURE_CODES and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
         return _CREDENTIAL_RULES[0][1]
@@ -249,7 +243,8 @@ def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
     err = response.get("Error", {})
     code, said = str(err.get("Code", "")), one_line(str(err.get("Message", "")).strip())
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    text = error_text(code, status, said)
+    # ``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error.
+    text = f"{code or 'HTTP error'} ({status})" + (f": {said}" if said else "")
     advice = credential_advice(code, said)
     if advice:
         return ApiProblem("broken", code, f"{call.failure}: {advice} ({text})", status, said)
