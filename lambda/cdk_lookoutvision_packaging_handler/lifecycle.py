@@ -117,7 +117,6 @@ class _Invocation:
         self.deadline = self.now if self.too_short else self.window.deadline
         self.yield_at = None if self.too_short else self.window.hand_off_at
         self.describing = job.describe_call(props.project_name, props.job_name, region)
-        # A job this request started may not be visible to Describe yet: not missing until then, in every invocation.
         self.visible_by = self.state.visible_by
         _log(
             logging.INFO,

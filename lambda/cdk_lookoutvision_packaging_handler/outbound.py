@@ -301,15 +301,14 @@ def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
 
 
 def _retry_after(response: Mapping[str, Any]) -> float | None:
-    value = response.get("RetryAfterSeconds")
+    value: Any = response.get("RetryAfterSeconds")
     if value is None:
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
-        value = headers.get("retry-after")
+        value = (response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}).get("retry-after")
     try:
-        seconds = float(value) if value is not None else None
-    except (TypeError, ValueError):
+        seconds = float(value)
+    except (TypeError, ValueError):  # None (no Retry-After) too
         return None
-    return seconds if seconds is not None and 0 <= seconds <= 300 else None
+    return seconds if 0 <= seconds <= 300 else None
 
 
 def _unresolvable_name(error: BaseException) -> BaseException | None:

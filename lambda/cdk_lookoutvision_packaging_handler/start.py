@@ -2,7 +2,7 @@
 
 The client token derives from the project, the job name and the configuration, so a repeated or continued request
 never starts a second job. An existing job with another configuration is refused, naming what differs: a packaging
-job cannot change. A job just started may not be visible to Describe yet (job.VISIBILITY_GRACE_S), never missing.
+job cannot change.
 """
 
 from __future__ import annotations
