@@ -146,8 +146,7 @@ def client_config(**overrides: Any) -> Any:
         "retries": {"total_max_attempts": 1, "mode": "standard"},
         "user_agent_extra": USER_AGENT,
     }
-    settings.update(overrides)
-    return Config(**settings)
+    return Config(**(settings | overrides))
 
 
 def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:

@@ -91,16 +91,14 @@ def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wordi
     if not differences:
         return Started("adopted")
     # A new job name with the same component version would only conflict again: that version exists already.
-    renamed = wording.job_name if any(d.startswith("ComponentVersion ") for d in differences) else None
-    remedy = (
-        f"give this configuration a new {renamed}"
-        if renamed
-        else f"give this configuration a new {wording.component_version} (the default job name follows it)"
-    )
+    if any(d.startswith("ComponentVersion ") for d in differences):
+        new = wording.job_name
+    else:
+        new = f"{wording.component_version} (the default job name follows it)"
     return Started(
         "refused",
         f"Model packaging job {job} already exists with another configuration: {'; '.join(differences)}. A "
-        f"packaging job cannot change: {remedy}",
+        f"packaging job cannot change: give this configuration a new {new}",
     )
 
 
