@@ -157,7 +157,7 @@ class _Invocation:
                 return self.failed(started.reason)
             adopted = started.outcome == "adopted"
             self.visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
-        result = self.wait_for_job(self.visible_by)
+        result = self.wait_for_job()
         data = job.to_attributes(result.description or {}, self.props.project_name, self.props.job_name)
         if result.outcome == "yield":
             last = f"last status {result.status or 'unknown'}"
@@ -186,7 +186,7 @@ class _Invocation:
             )
         return None
 
-    def wait_for_job(self, visible_by: float | None) -> job.WaitResult:
+    def wait_for_job(self) -> job.WaitResult:
         first_look_at = self.state.next_look_at
         if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.staggers_start:
             first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
@@ -205,7 +205,7 @@ class _Invocation:
             clock=self.clock,
             interval=self.interval,
             first_look_at=first_look_at,
-            visible_by=visible_by,
+            visible_by=self.visible_by,
             on_status=on_status,
             on_retry=self.on_retry,
         )
