@@ -111,15 +111,8 @@ def _child_env(scratch: Path, asset: Path, api_url: str) -> dict[str, str]:
 def _run(args: list[str], env: dict[str, str], cwd: Path, report_file: Path) -> dict[str, Any]:
     report_file.unlink(missing_ok=True)
     started_ns = time.monotonic_ns()
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
-    )
+    child = [sys.executable, "-I", "-S", *args]
+    proc = subprocess.run(child, env=env, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     if proc.returncode != 0 or not report_file.is_file():
         raise RuntimeError(f"cold-start child failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     report: dict[str, Any] = json.loads(report_file.read_text())

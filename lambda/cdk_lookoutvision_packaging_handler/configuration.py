@@ -217,11 +217,9 @@ def _target_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
     if (device is None) == (platform is None):
         return ["give exactly one of TargetDevice (such as jetson_xavier) and TargetPlatform (Os, Arch, Accelerator)"]
     if device is not None:
-        problems = (
-            []
-            if skip(device) or device in c.TARGET_DEVICES
-            else [f"TargetDevice {device!r} is not one of {', '.join(c.TARGET_DEVICES)}"]
-        )
+        problems = []
+        if not (skip(device) or device in c.TARGET_DEVICES):
+            problems.append(f"TargetDevice {device!r} is not one of {', '.join(c.TARGET_DEVICES)}")
         if options is not None:
             problems.append("CompilerOptions go with TargetPlatform only; a TargetDevice sets its own")
         return problems
@@ -251,10 +249,7 @@ def _compiler_problems(platform: Mapping[str, Any], options: object, skip: Skip)
     problems: list[str] = []
     if options is not None and not skip(options):
         low, high = c.COMPILER_OPTIONS_CHARS
-        try:
-            parsed = json.loads(str(options))
-        except ValueError:
-            parsed = None
+        parsed = _options(options)
         if not low <= len(str(options)) <= high or not isinstance(parsed, dict):
             problems.append(
                 f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}"

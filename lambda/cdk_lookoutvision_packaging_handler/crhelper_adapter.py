@@ -163,16 +163,9 @@ def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
     remaining = context.get_remaining_time_in_millis() / 1000.0 if context else SEND_BUDGET_S
     budget = max(0.5, min(SEND_BUDGET_S, remaining - 1.0))
     sent = json.loads(encoded)
-    logger.info(
-        json.dumps(
-            {
-                "answer": sent.get("Status"),
-                "reason": sent.get("Reason"),
-                "physicalResourceId": sent.get("PhysicalResourceId"),
-                "bytes": len(encoded),
-            }
-        )
-    )
+    # The log's name for each field of the answer as sent (after any shortening).
+    shown = {"answer": "Status", "reason": "Reason", "physicalResourceId": "PhysicalResourceId"}
+    logger.info(json.dumps({**{name: sent.get(key) for name, key in shown.items()}, "bytes": len(encoded)}))
     return send_response(event.get("ResponseURL"), encoded, deadline=time.monotonic() + budget)
 
 

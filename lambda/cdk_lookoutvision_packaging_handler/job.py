@@ -23,25 +23,21 @@ from .outbound import (
     one_line,
 )
 
-WAITING_STATUSES = frozenset({"CREATED", "RUNNING"})
-SUCCEEDED = "SUCCEEDED"
-JOB_FAILED = "FAILED"
-
 # How long a job that a Start created (or that a Conflict says exists) may stay invisible to an eventually
 # consistent Describe.
 VISIBILITY_GRACE_S = 60.0
 
 Phase = Literal["waiting", "succeeded", "failed", "unknown"]
+_PHASES: dict[str | None, Phase] = {
+    "CREATED": "waiting",
+    "RUNNING": "waiting",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+}
 
 
 def classify_status(status: str | None) -> Phase:
-    if status in WAITING_STATUSES:
-        return "waiting"
-    if status == SUCCEEDED:
-        return "succeeded"
-    if status == JOB_FAILED:
-        return "failed"
-    return "unknown"
+    return _PHASES.get(status, "unknown")
 
 
 # Per call about one job: how an error sentence starts, and the gerund and grant an access denial advises.

@@ -22,6 +22,11 @@ from .start import ensure_job
 logger = logging.getLogger(__name__)
 
 
+def _log(level: int, **fields: Any) -> None:
+    """One JSON log line, attributed to the caller (crhelper's formatter names the function and line)."""
+    logger.log(level, json.dumps(fields), stacklevel=2)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: str
@@ -102,7 +107,7 @@ class _Invocation:
         self.state = continuation.wait_state(event, self.now, props)
         self.budget, budget_problem = continuation.poll_budget(environ)
         if budget_problem:
-            logger.warning(json.dumps({"pollBudget": budget_problem}))
+            _log(logging.WARNING, pollBudget=budget_problem)
         self.window = continuation.wait_window(props, self.state, self.now, remaining_s)
         self.interval = waiting.poll_interval(self.budget)
         self.needed_s = continuation.needed_invocation_s(self.interval[1])
@@ -112,21 +117,17 @@ class _Invocation:
         self.deadline = self.now if self.too_short else self.window.deadline
         self.yield_at = None if self.too_short else self.window.hand_off_at
         self.describing = job.describe_call(props.project_name, props.job_name, region)
-        # A job this request started may not be visible to Describe yet: not missing until then, in every invocation.
         self.visible_by = self.state.visible_by
-        logger.info(
-            json.dumps(
-                {
-                    "request": event["RequestType"],
-                    "logicalResourceId": event.get("LogicalResourceId"),
-                    "job": self.props.physical_id,
-                    "waitForCompletion": self.props.wait_for_completion,
-                    "waitTimeoutSeconds": self.props.wait_timeout_s,
-                    "invocation": self.state.invocation,
-                    "waitedSeconds": round(self.now - self.state.started_at, 1),
-                    "pollShareSeconds": round(self.budget.share_s, 2) if self.budget else None,
-                }
-            )
+        _log(
+            logging.INFO,
+            request=event["RequestType"],
+            logicalResourceId=event.get("LogicalResourceId"),
+            job=self.props.physical_id,
+            waitForCompletion=self.props.wait_for_completion,
+            waitTimeoutSeconds=self.props.wait_timeout_s,
+            invocation=self.state.invocation,
+            waitedSeconds=round(self.now - self.state.started_at, 1),
+            pollShareSeconds=round(self.budget.share_s, 2) if self.budget else None,
         )
 
     def failed(self, reason: str, data: dict[str, str] | None = None) -> Answer:
@@ -151,12 +152,12 @@ class _Invocation:
                 region=self.region,
                 on_retry=self.on_retry,
             )
-            logger.info(json.dumps({"job": self.props.physical_id, "packagingJob": started.outcome}))
+            _log(logging.INFO, job=self.props.physical_id, packagingJob=started.outcome)
             if started.outcome == "refused":
                 return self.failed(started.reason)
             adopted = started.outcome == "adopted"
             self.visible_by = None if adopted else self.clock.now() + job.VISIBILITY_GRACE_S
-        result = self.wait_for_job(self.visible_by)
+        result = self.wait_for_job()
         data = job.to_attributes(result.description or {}, self.props.project_name, self.props.job_name)
         if result.outcome == "yield":
             last = f"last status {result.status or 'unknown'}"
@@ -185,14 +186,13 @@ class _Invocation:
             )
         return None
 
-    def wait_for_job(self, visible_by: float | None) -> job.WaitResult:
+    def wait_for_job(self) -> job.WaitResult:
         first_look_at = self.state.next_look_at
         if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.staggers_start:
             first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
 
         def on_status(status: str, _description: dict[str, Any]) -> None:
-            waited = round(self.waited_s(), 1)
-            logger.info(json.dumps({"job": self.props.physical_id, "status": status, "waitedSeconds": waited}))
+            _log(logging.INFO, job=self.props.physical_id, status=status, waitedSeconds=round(self.waited_s(), 1))
 
         return job.wait_for_job(
             self.lookoutvision,
@@ -205,15 +205,13 @@ class _Invocation:
             clock=self.clock,
             interval=self.interval,
             first_look_at=first_look_at,
-            visible_by=visible_by,
+            visible_by=self.visible_by,
             on_status=on_status,
             on_retry=self.on_retry,
         )
 
     def on_retry(self, problem: ApiProblem, delay: float) -> None:
-        logger.warning(
-            json.dumps({"job": self.props.physical_id, "retrying": problem.code, "inSeconds": round(delay, 1)})
-        )
+        _log(logging.WARNING, job=self.props.physical_id, retrying=problem.code, inSeconds=round(delay, 1))
 
     def job_failure(self, result: job.WaitResult, data: dict[str, str], adopted: bool) -> str | None:
         """Why the job does not pass the gate, or None (also when the caller asked for its state only)."""
@@ -243,7 +241,7 @@ class _Invocation:
         arn = data["ComponentVersionArn"]
 
         def on_state(state: str) -> None:
-            logger.info(json.dumps({"job": self.props.physical_id, "component": arn, "componentState": state}))
+            _log(logging.INFO, job=self.props.physical_id, component=arn, componentState=state)
 
         checked = component.wait_deployable(
             self.greengrass,

@@ -146,8 +146,7 @@ def client_config(**overrides: Any) -> Any:
         "retries": {"total_max_attempts": 1, "mode": "standard"},
         "user_agent_extra": USER_AGENT,
     }
-    settings.update(overrides)
-    return Config(**settings)
+    return Config(**(settings | overrides))
 
 
 def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
@@ -221,12 +220,6 @@ _CREDENTIAL_RULES: tuple[tuple[frozenset[str], str], ...] = (
 CLOCK_SKEW_MESSAGES = ("signature expired", "signature not yet current")
 
 
-def error_text(code: str, status: int, message: str) -> str:
-    """``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error."""
-    text = f"{code or 'HTTP error'} ({status})"
-    return f"{text}: {message}" if message else text
-
-
 def credential_advice(code: str, message: str) -> str | None:
     if code in _SIGNATURE_CODES and any(text in message.lower() for text in CLOCK_SKEW_MESSAGES):
         return _CREDENTIAL_RULES[0][1]
@@ -249,7 +242,8 @@ def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:
     err = response.get("Error", {})
     code, said = str(err.get("Code", "")), one_line(str(err.get("Message", "")).strip())
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    text = error_text(code, status, said)
+    # ``ThrottlingException (429): Rate exceeded``; an answer without a code (a proxy's 502) is an HTTP error.
+    text = f"{code or 'HTTP error'} ({status})" + (f": {said}" if said else "")
     advice = credential_advice(code, said)
     if advice:
         return ApiProblem("broken", code, f"{call.failure}: {advice} ({text})", status, said)
@@ -306,15 +300,14 @@ def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
 
 
 def _retry_after(response: Mapping[str, Any]) -> float | None:
-    value = response.get("RetryAfterSeconds")
+    value: Any = response.get("RetryAfterSeconds")
     if value is None:
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
-        value = headers.get("retry-after")
+        value = (response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}).get("retry-after")
     try:
-        seconds = float(value) if value is not None else None
-    except (TypeError, ValueError):
+        seconds = float(value)
+    except (TypeError, ValueError):  # None (no Retry-After) too
         return None
-    return seconds if seconds is not None and 0 <= seconds <= 300 else None
+    return seconds if 0 <= seconds <= 300 else None
 
 
 def _unresolvable_name(error: BaseException) -> BaseException | None:

@@ -105,9 +105,7 @@ def _parse_bool(name: str, value: object) -> bool:
 
 
 def _parse_int(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise PropertyError(f"{name} must be a whole number of seconds, got {c.show(value, 60)}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
         return int(value.strip())

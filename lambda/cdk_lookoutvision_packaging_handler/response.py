@@ -23,8 +23,7 @@ def fallback_physical_id(event: Mapping[str, Any]) -> str:
     if isinstance(existing, str) and existing:
         return existing
     logical = event.get("LogicalResourceId")
-    request = event.get("RequestId")
-    return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(request)[:8]}"
+    return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(event.get('RequestId'))[:8]}"
 
 
 def clean_reason(text: str) -> str:

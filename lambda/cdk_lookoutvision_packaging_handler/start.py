@@ -2,7 +2,7 @@
 
 The client token derives from the project, the job name and the configuration, so a repeated or continued request
 never starts a second job. An existing job with another configuration is refused, naming what differs: a packaging
-job cannot change. A job just started may not be visible to Describe yet (job.VISIBILITY_GRACE_S), never missing.
+job cannot change.
 """
 
 from __future__ import annotations
@@ -91,16 +91,14 @@ def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wordi
     if not differences:
         return Started("adopted")
     # A new job name with the same component version would only conflict again: that version exists already.
-    renamed = wording.job_name if any(d.startswith("ComponentVersion ") for d in differences) else None
-    remedy = (
-        f"give this configuration a new {renamed}"
-        if renamed
-        else f"give this configuration a new {wording.component_version} (the default job name follows it)"
-    )
+    if any(d.startswith("ComponentVersion ") for d in differences):
+        new = wording.job_name
+    else:
+        new = f"{wording.component_version} (the default job name follows it)"
     return Started(
         "refused",
         f"Model packaging job {job} already exists with another configuration: {'; '.join(differences)}. A "
-        f"packaging job cannot change: {remedy}",
+        f"packaging job cannot change: give this configuration a new {new}",
     )
 
 
