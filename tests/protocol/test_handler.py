@@ -63,10 +63,8 @@ NOT_VISIBLE = error(404, NOT_FOUND, "Job not found", ResourceId=STARTED_JOB, Res
 
 
 def packaging_props(greengrass: dict[str, Any] | None = None, /, **extra: Any) -> dict[str, Any]:
-    """ResourceProperties of a resource that starts its job, as CloudFormation sends them; a None in ``greengrass``
-    drops that key."""
-    config = {k: v for k, v in {**GREENGRASS, **(greengrass or {})}.items() if v is not None}
-    packaging = {"ModelVersion": "3", "Configuration": {"Greengrass": config}}
+    """ResourceProperties of a resource that starts its job, as CloudFormation sends them."""
+    packaging = {"ModelVersion": "3", "Configuration": {"Greengrass": {**GREENGRASS, **(greengrass or {})}}}
     return properties(job=STARTED_JOB, Packaging=packaging, **extra)
 
 
