@@ -440,12 +440,6 @@ class LambdaFunction:
         wait_until(ended, timeout_s, f"the invocations of request {request_id} to end")
         return self.invocations_for(request_id)
 
-    def wait_quiet(self, timeout_s: float) -> None:
-        def quiet() -> bool:
-            return not any(i.status in ("queued", "running") for i in list(self.invocations))
-
-        wait_until(quiet, timeout_s, "the function to finish every invocation")
-
     def close(self) -> None:
         with self._cv:
             self._closed = True
