@@ -1,6 +1,5 @@
 """Smoke: the asset `cdk synth` wrote runs as Lambda runs it (awslambdaric, a botocore without lookoutvision, nothing
-of the development environment), answers from the service model it carries (FAILED naming it without), and the
-synthesized resource starts its job."""
+of the development environment) and answers from the service model it carries (FAILED naming it without)."""
 
 from __future__ import annotations
 
