@@ -28,7 +28,6 @@ def make_event(
     props: dict[str, Any] | None = None,
     physical_id: str | None = None,
     old_props: dict[str, Any] | None = None,
-    logical_id: str = "ModelPackagingJob21DA863A",
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "RequestType": request_type,
@@ -36,7 +35,7 @@ def make_event(
         "ResponseURL": response_url,
         "StackId": STACK_ID,
         "RequestId": str(uuid.uuid4()),
-        "LogicalResourceId": logical_id,
+        "LogicalResourceId": "ModelPackagingJob21DA863A",
         "ResourceType": RESOURCE_TYPE,
         "ResourceProperties": props if props is not None else properties(),
     }

@@ -96,7 +96,7 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-    then: Step | None = None  # what a slow or trickling answer finally says
+    then: Step | None = None  # what a slow answer finally says
 
 
 def ok(desc: dict[str, Any]) -> Step:
@@ -121,6 +121,25 @@ def malformed() -> Step:
     return Step("malformed")
 
 
+def answer_step(request: BaseHTTPRequestHandler, step: Step) -> None:
+    """Answer ``request`` as ``step`` says (the loopback Greengrass answers its errors with it too)."""
+    then = step.then or ok(description())
+    if step.kind == "slow":
+        time.sleep(step.delay_s)
+        answer_step(request, then)
+    elif step.kind == "reset":
+        request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        request.connection.close()
+        request.close_connection = True
+    elif step.kind == "malformed":
+        reply(request, 200, b'{"ModelPackagingDescription": {"Status": "SUCC', {"Content-Type": "application/json"})
+    elif step.kind == "error":
+        body = json.dumps({"message": step.message, **step.extra}).encode()
+        reply(request, step.status, body, json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
+    else:
+        reply(request, 200, _wire(step.body or {}), json_headers())
+
+
 NOT_FOUND = "ResourceNotFoundException"
 
 
@@ -131,30 +150,20 @@ class FakeLookoutVision(LoopbackServer):
     - ``script(project, job, steps)``: every request takes the next step, and the last one repeats;
     - ``play(project, job, timeline)``: a request at virtual second ``v`` gets the step of the last timeline entry
       starting at or before ``v``, on a clock of ``time_scale`` virtual seconds per real second (with 120,
-      "SUCCEEDED after 20 minutes" happens 10 s in) from ``play`` or :meth:`restart_clock`.
+      "SUCCEEDED after 20 minutes" happens 10 s in) from ``play``.
 
-    ``rate_per_s``: a token bucket (``burst`` tokens) in front of every job; a request finding it empty gets 429
-    ThrottlingException (with ``Retry-After`` when ``retry_after_s`` is set) and takes no step. Every request is
-    recorded with its time, path, headers, whether it was throttled and the Status it was answered.
+    Every request is recorded with its time, path, headers and the Status it was answered.
     """
 
     methods = ("GET", "POST")
 
-    def __init__(
-        self,
-        *,
-        time_scale: float = 60.0,
-        rate_per_s: float | None = None,
-        burst: int = 5,
-        retry_after_s: float | None = None,
-    ) -> None:
+    def __init__(self, *, time_scale: float = 60.0) -> None:
         super().__init__()
         self.scripts: dict[tuple[str, str], list[Step]] = {}
         self.projects: set[str] = set()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self.time_scale, self.rate_per_s, self.burst, self.retry_after_s = time_scale, rate_per_s, burst, retry_after_s
-        self._tokens, self._refilled_at = float(burst), time.monotonic()
+        self.time_scale = time_scale
         self._timelines: dict[tuple[str, str], tuple[float, list[tuple[float, Step]]]] = {}
         # StartModelPackagingJob: every request, the client token each started job was started with, the refusals
         # the next Starts answer, and the script a started job then answers Describe with.
@@ -183,11 +192,6 @@ class FakeLookoutVision(LoopbackServer):
             self.projects.add(project)
             self._timelines[(project, job)] = (time.monotonic(), steps)
 
-    def restart_clock(self) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._timelines = {key: (now, steps) for key, (_, steps) in self._timelines.items()}
-
     def request_log(self, project: str | None = None, job: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [
@@ -199,26 +203,10 @@ class FakeLookoutVision(LoopbackServer):
     def calls(self, project: str | None = None, job: str | None = None) -> int:
         return len(self.request_log(project, job))
 
-    def _take_token(self, now: float) -> bool:
-        if self.rate_per_s is None:
-            return True
-        self._tokens = min(float(self.burst), self._tokens + (now - self._refilled_at) * self.rate_per_s)
-        self._refilled_at = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
-
     def _next(self, project: str, job: str, path: str, headers: dict[str, str]) -> Step:
         now = time.monotonic()
         with self._lock:
-            allowed = self._take_token(now)
-            self.requests.append(
-                {"project": project, "job": job, "at": now, "path": path, "headers": headers, "throttled": not allowed}
-            )
-            if not allowed:
-                retry_after = {"Retry-After": f"{self.retry_after_s:g}"} if self.retry_after_s is not None else {}
-                return error(429, "ThrottlingException", "Rate exceeded", headers=retry_after)
+            self.requests.append({"project": project, "job": job, "at": now, "path": path, "headers": headers})
             step = self._step(project, job, now)
             if step.kind == "describe" and step.body:
                 self.requests[-1]["status"] = step.body.get("Status")
@@ -249,7 +237,7 @@ class FakeLookoutVision(LoopbackServer):
             body = json.dumps({"message": f"no route {request.path}"}).encode()
             reply(request, 404, body, json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
             return
-        self._play(request, self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers)))
+        answer_step(request, self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers)))
 
     def _start(self, request: BaseHTTPRequestHandler, project: str) -> None:
         """StartModelPackagingJob, idempotent on its client token: the same token starts nothing new; another token
@@ -270,23 +258,6 @@ class FakeLookoutVision(LoopbackServer):
                 self.projects.add(project)
                 self.scripts[(project, job)] = self.after_start(body)
         if refusal is not None:
-            self._play(request, refusal)
+            answer_step(request, refusal)
         else:
             reply(request, 200, json.dumps({"JobName": job}).encode(), json_headers())
-
-    def _play(self, request: BaseHTTPRequestHandler, step: Step) -> None:
-        then = step.then or ok(description())
-        if step.kind == "slow":
-            time.sleep(step.delay_s)
-            self._play(request, then)
-        elif step.kind == "reset":
-            request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            request.connection.close()
-            request.close_connection = True
-        elif step.kind == "malformed":
-            reply(request, 200, b'{"ModelPackagingDescription": {"Status": "SUCC', {"Content-Type": "application/json"})
-        elif step.kind == "error":
-            body = json.dumps({"message": step.message, **step.extra}).encode()
-            reply(request, step.status, body, json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
-        else:
-            reply(request, 200, _wire(step.body or {}), json_headers())

@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from support import HarnessError, offline_env, wait_until
+from support import ROOT, HarnessError, offline_env, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 MINISTACK_VENV = ROOT / ".deps" / "ministack"

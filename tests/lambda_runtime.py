@@ -218,10 +218,6 @@ class ExecutionEnvironment:
         for target, args in ((self._read_frames, (log_read,)), (self._read_stdout, ()), (self._watch_exit, ())):
             threading.Thread(target=target, args=args, daemon=True).start()
 
-    def _log(self, text: str) -> None:
-        # self.current stays the last invocation until the next arrives, so its late records are still its own.
-        self.function.add_log(self.current.request_id if self.current else "", text)
-
     def _read_frames(self, fd: int) -> None:
         """The telemetry frames: a 16-byte header whose bytes 4-8 are the length, then the record."""
         with os.fdopen(fd, "rb", buffering=0) as pipe:
@@ -229,13 +225,13 @@ class ExecutionEnvironment:
             while chunk := pipe.read(65536):
                 buffer += chunk
                 while len(buffer) >= 16 and len(buffer) >= 16 + (length := int.from_bytes(buffer[4:8], "big")):
-                    self._log(buffer[16 : 16 + length].decode("utf-8", "replace"))
+                    self.function.add_log(buffer[16 : 16 + length].decode("utf-8", "replace"))
                     buffer = buffer[16 + length :]
 
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
         for raw in self.process.stdout:
-            self._log(raw.decode("utf-8", "replace"))
+            self.function.add_log(raw.decode("utf-8", "replace"))
 
     def _watch_exit(self) -> None:
         self.process.wait()
@@ -279,7 +275,7 @@ class LambdaFunction:
         self.home.mkdir(parents=True, exist_ok=True)
         self.invocations: list[Invocation] = []
         self.environments: list[ExecutionEnvironment] = []
-        self.logs: list[tuple[str, str]] = []  # (request id, record), in the order read
+        self.logs: list[str] = []  # the records, in the order read
         self._queue: deque[Invocation] = deque()
         self._cv = threading.Condition()
         self._ids = itertools.count(1)
@@ -315,15 +311,14 @@ class LambdaFunction:
         own = {k: v.replace("/var/task", str(self.task_root)) for k, v in self.spec.environment.items()}
         return {**variables, **own, **self.extra_environment}
 
-    def add_log(self, request_id: str, text: str) -> None:
+    def add_log(self, text: str) -> None:
         with self._cv:
-            self.logs.append((request_id, text))
+            self.logs.append(text)
 
-    def log_lines(self, request_ids: Iterable[str] | None = None) -> list[str]:
-        """Every line logged (by the invocations ``request_ids`` only, if given)."""
-        wanted = None if request_ids is None else set(request_ids)
+    def log_lines(self) -> list[str]:
+        """Every line logged, by any invocation."""
         with self._cv:
-            records = [text for rid, text in self.logs if wanted is None or rid in wanted]
+            records = list(self.logs)
         return [line for record in records for line in re.split(r"[\r\n]+", record) if line.strip()]
 
     def invoke(self, payload: Any) -> Invocation:
@@ -353,9 +348,8 @@ class LambdaFunction:
         with self._cv:
             self.environments.append(env)
 
-    def prewarm(self, count: int, timeout_s: float = 120) -> float:
-        """Start ``count`` environments and wait until each has finished init; return the seconds it took."""
-        started = time.monotonic()
+    def prewarm(self, count: int, timeout_s: float = 120) -> None:
+        """Start ``count`` environments and wait until each has finished init."""
         for _ in range(count):
             self._spawn()
 
@@ -365,7 +359,6 @@ class LambdaFunction:
         wait_until(lambda: states().count("ready") >= count or "dead" in states(), timeout_s, f"{count} inits")
         if "dead" in states():
             raise HarnessError(f"environments died during init:\n{self.log_lines()[-40:]}")
-        return time.monotonic() - started
 
     def take_next(self, env: ExecutionEnvironment) -> Invocation | None:
         """Long-poll for the next invocation on behalf of ``env``, frozen while it waits."""
@@ -440,12 +433,6 @@ class LambdaFunction:
         wait_until(ended, timeout_s, f"the invocations of request {request_id} to end")
         return self.invocations_for(request_id)
 
-    def wait_quiet(self, timeout_s: float) -> None:
-        def quiet() -> bool:
-            return not any(i.status in ("queued", "running") for i in list(self.invocations))
-
-        wait_until(quiet, timeout_s, "the function to finish every invocation")
-
     def close(self) -> None:
         with self._cv:
             self._closed = True
@@ -463,7 +450,6 @@ class LambdaFunction:
 
 @dataclass
 class InvokeCall:
-    at: float
     payload: bytes
     status: int
 
@@ -490,7 +476,7 @@ class LambdaInvokeAPI(LoopbackServer):
             and request.headers.get("X-Amz-Invocation-Type") == "Event"
             and str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
         )
-        self.calls.append(InvokeCall(time.time(), payload, 202 if accepted else 400))
+        self.calls.append(InvokeCall(payload, 202 if accepted else 400))
         if not accepted:
             body = json.dumps({"Type": "User", "message": f"the stand-in takes signed Event calls of {FUNCTION_ARN}"})
             reply(request, 400, body.encode(), {"x-amzn-ErrorType": "InvalidParameterValueException"})

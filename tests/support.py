@@ -19,7 +19,7 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import NOT_FOUND, Step, error
+from harness.lookoutvision import NOT_FOUND, Step, answer_step, error
 from harness.loopback import *  # noqa: F403
 from harness.loopback import LoopbackServer, json_headers, reply
 from harness.offline import *  # noqa: F403
@@ -87,9 +87,7 @@ class FakeGreengrass(LoopbackServer):
             body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
             reply(request, 200, json.dumps(body).encode(), json_headers())
             return
-        step = step or error(404, NOT_FOUND, f"Component version {arn} not found")
-        headers = json_headers({"x-amzn-ErrorType": step.error_type, **step.headers})
-        reply(request, step.status, json.dumps({"message": step.message, **step.extra}).encode(), headers)
+        answer_step(request, step or error(404, NOT_FOUND, f"Component version {arn} not found"))
 
 
 class ScriptedClient:

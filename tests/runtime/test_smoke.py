@@ -1,6 +1,5 @@
 """Smoke: the asset `cdk synth` wrote runs as Lambda runs it (awslambdaric, a botocore without lookoutvision, nothing
-of the development environment), answers from the service model it carries (FAILED naming it without), and the
-synthesized resource starts its job."""
+of the development environment) and answers from the service model it carries (FAILED naming it without)."""
 
 from __future__ import annotations
 
@@ -19,23 +18,17 @@ from lambda_runtime import (
     LambdaFunction,
     LambdaHarness,
     SynthesizedApp,
-    cfn_properties,
     prepare_task_root,
     probe_runtime,
 )
 from support import (
     COMPONENT_ARN,
-    FakeGreengrass,
     ResponseRecorder,
-    component_arn,
     description,
     make_event,
     ok,
-    packaged,
 )
 from support import properties as watching
-
-from cdk_lookoutvision_packaging_handler import configuration
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 
@@ -90,26 +83,3 @@ def test_without_its_model_the_asset_answers_failed_naming_it(gate_app: Synthesi
 
     assert (body["Status"], calls) == ("FAILED", 0)
     assert "lookoutvision" in body["Reason"] and "AWS_DATA_PATH" in body["Reason"], body["Reason"]
-
-
-def test_the_synthesized_resource_starts_its_job_once_and_passes_a_deployable_component(
-    gate_app: SynthesizedApp, tmp_path: Path
-) -> None:
-    props = cfn_properties(gate_app.properties)
-    job, packaging = props["JobName"], configuration.parse(props["Packaging"])
-    arn = component_arn(packaging.component_name, str(packaging.component_version))
-    with (
-        LambdaHarness(gate_app.function, tmp_path, greengrass=FakeGreengrass(), max_concurrency=1) as harness,
-        ResponseRecorder() as recorder,
-    ):
-        harness.lookoutvision.projects.add(PROJECT)
-        harness.lookoutvision.after_start = lambda request: [ok(packaged(request))]
-        harness.greengrass.script(arn, ["REQUESTED", "DEPLOYABLE"])
-        invocation = harness.function.invoke(make_event("Create", recorder.url, props))
-        assert invocation.done.wait(90) and invocation.status == "success", invocation
-
-    assert (recorder.only["Status"], recorder.only["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{job}")
-    [start] = harness.lookoutvision.starts
-    assert start["token"] == packaging.client_token(PROJECT, job)
-    assert start["body"]["Configuration"] == props["Packaging"]["Configuration"]
-    assert harness.greengrass.calls(arn) == 2
