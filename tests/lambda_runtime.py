@@ -159,7 +159,7 @@ class RuntimeAPI(LoopbackServer):
     """The Runtime API of one execution environment."""
 
     methods = ("GET", "POST")
-    poll_s = 0.2  # a hundred of these at once in the load test
+    poll_s = 0.2
 
     def __init__(self, env: ExecutionEnvironment) -> None:
         super().__init__()
