@@ -132,9 +132,6 @@ def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resour
         "greengrass:TagResource",
     ]
     assert len(tagging["Resource"]) == 2
-    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
-        {"Key": "team", "Value": "vision"}
-    ]
 
 
 def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_component_may_be_tagged() -> None:

@@ -31,10 +31,7 @@ def _synth_with_nag(build: Any, outdir: Path, **context: Any) -> tuple[cdk.App, 
     build(app)
     assembly = app.synth()  # raises ValidationFailed on any unsuppressed finding
     report = json.loads((outdir / "validation-report.json").read_text())
-    templates = []
-    for stack in assembly.stacks_recursively:
-        templates.append(json.loads(Path(stack.template_full_path).read_text()))
-    return app, report, templates
+    return app, report, [json.loads(Path(s.template_full_path).read_text()) for s in assembly.stacks_recursively]
 
 
 @pytest.fixture(scope="module")
