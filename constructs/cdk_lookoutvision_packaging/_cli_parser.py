@@ -299,33 +299,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{json,text}",
         help="deprecated: use --output",
     )
-    start.add_argument("--model-version", required=True, help="the model version to package: 3, or latest")
-    start.add_argument("--component-name", required=True, help="the Greengrass component to create")
-    start.add_argument(
-        "--s3-output-location",
-        required=True,
-        metavar="S3_URL",
-        help="where the job writes the component's artifacts: s3://bucket/prefix",
+    _add_start_options(start)
+    waiting(start)
+    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
+    return parser
+
+
+def _add_start_options(start: argparse.ArgumentParser) -> None:
+    """Add start's own options in the order --help lists them: what to package, its target, then the rest."""
+    package: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--model-version", {"required": True, "help": "the model version to package: 3, or latest"}),
+        ("--component-name", {"required": True, "help": "the Greengrass component to create"}),
+        (
+            "--s3-output-location",
+            {
+                "required": True,
+                "metavar": "S3_URL",
+                "help": "where the job writes the component's artifacts: s3://bucket/prefix",
+            },
+        ),
+        ("--component-version", {"help": "the component version (default: <model version>.0.0)"}),
     )
-    start.add_argument("--component-version", help="the component version (default: <model version>.0.0)")
+    rest: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--compiler-options", {"help": 'with --target-platform: a JSON object, such as {"mcpu": "..."}'}),
+        ("--component-description", {"help": "the component's description"}),
+        (
+            "--component-tags",
+            {
+                "type": _tags_arg,
+                "metavar": "JSON",
+                "help": 'tags of the component, a JSON object such as {"team": "vision"}',
+            },
+        ),
+        ("--description", {"help": "the job's description"}),
+        ("--wait", {"action": "store_true", "help": "then wait for the job, like wait"}),
+    )
+    for flag, settings in package:
+        start.add_argument(flag, **settings)
     target = start.add_mutually_exclusive_group(required=True)
     target.add_argument("--target-device", help="the device to compile for: jetson_xavier")
     target.add_argument(
         "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
     )
-    start.add_argument("--compiler-options", help='with --target-platform: a JSON object, such as {"mcpu": "..."}')
-    start.add_argument("--component-description", help="the component's description")
-    start.add_argument(
-        "--component-tags",
-        type=_tags_arg,
-        metavar="JSON",
-        help='tags of the component, a JSON object such as {"team": "vision"}',
-    )
-    start.add_argument("--description", help="the job's description")
-    start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
-    waiting(start)
-    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
-    return parser
+    for flag, settings in rest:
+        start.add_argument(flag, **settings)
 
 
 def _platform_arg(text: str) -> dict[str, str]:
