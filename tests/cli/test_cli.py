@@ -31,13 +31,14 @@ import pytest
 from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok
 
 from cdk_lookoutvision_packaging import cli
-from cdk_lookoutvision_packaging_handler import contract, outbound
+from cdk_lookoutvision_packaging_handler import component, contract, outbound
 from cdk_lookoutvision_packaging_handler import job as jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 FAST = ("--interval", "0.2s")
+ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
 
 
 @dataclass
@@ -104,10 +105,12 @@ def wait_args(job: str = JOB, *extra: str) -> list[str]:
 # --- wait ----------------------------------------------------------------------------------------------------------
 
 
-def test_wait_succeeded_exits_0_with_data_keys_and_progress(
+def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deployable(
     fake: FakeLookoutVision, greengrass: FakeGreengrass
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    # One real component poll (2-4.5 s): a version not listed yet waits the same way (the timeout test below).
+    greengrass.script(ARN, ["REQUESTED", "DEPLOYABLE"])
     # The endpoints from the flags this time (every other test sets botocore's AWS_ENDPOINT_URL_* variables).
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     flags = ("--endpoint-url", fake.url, "--greengrass-endpoint-url", greengrass.url, "--region", "eu-west-1")
@@ -128,9 +131,15 @@ def test_wait_succeeded_exits_0_with_data_keys_and_progress(
     assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
     assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
     assert "Traceback" not in run.stderr
-    # The component check signs for the job's Region too.
-    [request] = greengrass.requests
-    assert "/eu-west-1/greengrass/aws4_request" in request["headers"]["Authorization"]
+    states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
+    assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
+    assert f"{ARN} is DEPLOYABLE after" in run.stderr
+    # The component check signs for the job's Region too, on both of its calls.
+    assert greengrass.calls(ARN) == 2
+    assert all("/eu-west-1/greengrass/aws4_request" in r["headers"]["Authorization"] for r in greengrass.requests)
+
+
+BAD = "the recipe names an artifact that does not exist"
 
 
 def _without(path: tuple[str, ...]) -> dict[str, Any]:
@@ -143,33 +152,50 @@ def _without(path: tuple[str, ...]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("job", "status", "reason"),
+    ("job", "component_state", "reason"),
     [
         (
             description("FAILED", status_message="Model compilation ran out of memory"),
-            "FAILED",
+            None,
             jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory"),
         ),
         # No output details at all, or output details without the component version: both fail the in-stack gate.
-        (_without(("ModelPackagingOutputDetails",)), "SUCCEEDED", jobs.no_output_reason(PROJECT, JOB)),
+        (_without(("ModelPackagingOutputDetails",)), None, jobs.no_output_reason(PROJECT, JOB)),
         (
             _without(("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")),
-            "SUCCEEDED",
+            None,
             jobs.no_output_reason(PROJECT, JOB),
         ),
+        *[
+            (
+                description("SUCCEEDED"),
+                state,
+                component.failed_reason(ARN, state, {"message": BAD, "errors": {"recipe": BAD}}),
+            )
+            for state in ("FAILED", "DEPRECATED")
+        ],
     ],
-    ids=["failed", "no-output-details", "no-component-version"],
+    ids=["failed", "no-output-details", "no-component-version", "component-failed", "component-deprecated"],
 )
-def test_wait_exits_1_when_the_job_failed_or_succeeded_without_greengrass_output(
-    fake: FakeLookoutVision, env: dict[str, str], job: dict[str, Any], status: str, reason: str
+def test_wait_exits_1_when_the_job_or_its_component_version_failed_or_the_job_has_no_greengrass_output(
+    fake: FakeLookoutVision,
+    greengrass: FakeGreengrass,
+    main: Callable[..., Run],
+    job: dict[str, Any],
+    component_state: str | None,
+    reason: str,
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(job)])
+    if component_state:
+        greengrass.script(ARN, [f"{component_state}:{BAD}"])
 
-    run = run_cli(*wait_args(), env=env)
+    run = main(*wait_args())
 
-    assert run.code == 1, run.stderr
-    assert run.json()["Status"] == status
-    assert reason in run.stderr and "SUCCEEDED after" not in run.stderr
+    assert run.code == cli.EXIT_FAILED, run.stderr
+    assert run.json()["Status"] == job["Status"]
+    assert reason in run.stderr
+    # Only a job that succeeded says so before its component check fails.
+    assert ("SUCCEEDED after" in run.stderr) == (component_state is not None)
 
 
 def test_wait_retries_transient_errors_and_reports_each_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
@@ -289,18 +315,6 @@ def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]
     assert "retry" not in run.stderr
 
 
-def test_wait_keeps_retrying_a_refused_connection_until_the_timeout(env: dict[str, str]) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-
-    run = run_cli(*wait_args(JOB, "--timeout", "2s"), "--endpoint-url", f"http://127.0.0.1:{port}", env=env)
-
-    assert run.code == 2, run.stderr
-    assert "Could not connect to the endpoint URL" in run.stderr and "retry 1 in" in run.stderr
-    assert "Raise --timeout or run wait again" in run.stderr
-
-
 def _signed_region(fake: FakeLookoutVision) -> str:
     """The Region in the SigV4 credential scope of the last request: .../<date>/<region>/lookoutvision/aws4_request."""
     authorization = fake.requests[-1]["headers"]["Authorization"]
@@ -369,19 +383,27 @@ def test_text_output_is_one_line_per_key_even_for_a_multi_line_status_message(
     assert described.json()["StatusMessage"] == message
 
 
-def test_the_last_failure_before_the_timeout_announces_no_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("refused", [False, True], ids=["unavailable", "connection-refused"])
+def test_wait_retries_a_temporary_failure_until_the_timeout_announcing_no_retry_past_it(
+    fake: FakeLookoutVision, env: dict[str, str], refused: bool
+) -> None:
     fake.script(PROJECT, JOB, [error(503, "ServiceUnavailableException", "Unavailable")])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
 
-    run = run_cli(*wait_args(JOB, "--timeout", "1s"), env=env)
+    run = run_cli(*wait_args(JOB, "--timeout", "1s"), *(("--endpoint-url", closed) if refused else ()), env=env)
 
     assert run.code == 2, run.stderr
     progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
     announced = [line for line in progress if "; retry " in line]
     # Every announced retry happened, and no more: the calls are the first one plus the retries.
-    assert len(announced) == fake.calls(PROJECT, JOB) - 1, run.stderr
-    assert progress[-1].endswith("Unavailable; no time left to retry"), run.stderr
+    assert fake.calls(PROJECT, JOB) == (0 if refused else len(announced) + 1), run.stderr
+    assert announced and progress[-1].endswith("; no time left to retry"), run.stderr
+    assert ("Could not connect to the endpoint URL" if refused else "Unavailable") in progress[-1]
     # A retry is never announced for later than the timeout.
     assert all(float(line.rsplit(" in ", 1)[1].rstrip("s")) <= 1.0 for line in announced), run.stderr
+    assert "Raise --timeout or run wait again" in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -434,22 +456,21 @@ ISOLATED = (sys.executable, "-S")
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("python", "finds_aws_cdk"), [(ISOLATED, False), ((sys.executable,), True)], ids=["-S", "site"]
+)
 def test_wait_with_the_newest_botocore_from_the_wheel(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, python: tuple[str, ...], finds_aws_cdk: bool
 ) -> None:
+    """With -S the path holds only the wheel and the newest botocore; without it, the venv's packages follow them."""
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
     environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
-    probe = subprocess.run(
-        [*ISOLATED, "-c", "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk'))"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert probe.stdout.split() == ["1.44.5", "None"]
+    code = "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk') is not None)"
+    probe = subprocess.run([*python, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == ["1.44.5", str(finds_aws_cdk)]
     assert not (NEWEST_BOTO3 / "botocore" / "data" / "lookoutvision").exists()
 
-    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+    run = run_cli(*wait_args(), env=environment, python=python)
 
     assert run.code == 0, run.stderr
     assert run.json()["Status"] == "SUCCEEDED"
@@ -457,39 +478,11 @@ def test_wait_with_the_newest_botocore_from_the_wheel(
 
 
 @pytest.mark.slow
-def test_describe_with_the_newest_botocore_and_the_venv_site(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path
-) -> None:
-    """Without -S: the wheel and the newest botocore come first on the path, the venv's packages after them."""
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
-    version = subprocess.run(
-        [sys.executable, "-c", "import botocore; print(botocore.__version__)"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert version.stdout.strip() == "1.44.5"
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=environment)
-
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-
-
-@pytest.fixture
-def bare_site(wheel_site: Path, tmp_path: Path) -> Path:
-    """The unpacked wheel without the service model it carries."""
-    bare = tmp_path / "site"
-    shutil.copytree(wheel_site, bare, ignore=shutil.ignore_patterns("_model"))
-    return bare
-
-
-@pytest.mark.slow
 def test_without_any_service_model_exits_3_and_aws_data_path_supplies_one(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, bare_site: Path
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
 ) -> None:
+    bare_site = tmp_path / "site"  # the unpacked wheel without the service model it carries
+    shutil.copytree(wheel_site, bare_site, ignore=shutil.ignore_patterns("_model"))
     environment = isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3)
 
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
@@ -527,40 +520,6 @@ def main(
 
 # --- wait: the component check -------------------------------------------------------------------------------------
 
-ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
-
-
-def test_wait_then_waits_until_the_component_version_is_deployable(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
-    # One real poll (2-4.5 s): a version not listed yet waits the same way (the timeout test below).
-    greengrass.script(ARN, ["REQUESTED", "DEPLOYABLE"])
-
-    run = main(*wait_args())
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert run.json()["ComponentVersionArn"] == ARN
-    assert greengrass.calls(ARN) == 2
-    states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
-    assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
-    assert f"{ARN} is DEPLOYABLE after" in run.stderr
-
-
-@pytest.mark.parametrize("state", ["FAILED", "DEPRECATED"])
-def test_wait_exits_1_with_the_component_s_message_when_it_cannot_be_deployed(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], state: str
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    greengrass.script(ARN, [f"{state}:the recipe names an artifact that does not exist"])
-
-    run = main(*wait_args())
-
-    assert run.code == cli.EXIT_FAILED, run.stderr
-    assert f"Greengrass component {ARN} is {state} and cannot be deployed" in run.stderr
-    assert "the recipe names an artifact that does not exist" in run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
-
 
 @pytest.mark.parametrize(
     ("status", "answer", "says"),
@@ -592,7 +551,7 @@ def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_t
     assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
 
 
-def test_wait_exits_3_when_the_component_cannot_be_described(
+def test_wait_exits_3_when_the_component_cannot_be_described_and_no_component_check_skips_it(
     fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
 ) -> None:
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
@@ -605,17 +564,10 @@ def test_wait_exits_3_when_the_component_cannot_be_described(
     assert "--no-component-check skips this check" in run.stderr
     assert greengrass.calls(ARN) == 1
 
+    skipped = main(*wait_args(JOB, "--no-component-check"))
 
-def test_no_component_check_passes_on_the_job_alone(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    greengrass.script(ARN, ["FAILED:never asked"])
-
-    run = main(*wait_args(JOB, "--no-component-check"))
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert greengrass.requests == []
+    assert skipped.code == cli.EXIT_SUCCEEDED, skipped.stderr
+    assert greengrass.calls(ARN) == 1
 
 
 # --- start ----------------------------------------------------------------------------------------------
@@ -626,19 +578,8 @@ OUTPUT = "s3://pcb-lookoutvision-models/lookoutvision/pcb/"
 
 
 def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_xavier")) -> list[str]:
-    return [
-        "start",
-        "--project-name",
-        PROJECT,
-        "--model-version",
-        "3",
-        "--component-name",
-        COMPONENT,
-        "--s3-output-location",
-        OUTPUT,
-        *target,
-        *extra,
-    ]
+    required = ("--project-name", PROJECT, "--model-version", "3", "--component-name", COMPONENT)
+    return ["start", *required, "--s3-output-location", OUTPUT, *target, *extra]
 
 
 def _the_handlers_configuration(**greengrass: Any) -> Any:
@@ -697,7 +638,7 @@ def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
 ) -> None:
     run = main(*start_args(*extra, target=target))
     assert run.code == 0, run.stderr
-    assert run.json()["JobName"] == STARTED
+    assert run.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
     expected = _the_handlers_configuration(**config)
@@ -714,9 +655,12 @@ def test_start_adopts_an_identical_job_and_refuses_a_different_one(
     request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
     same = _the_handlers_configuration().greengrass
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
-    adopted = main(*start_args())
-    assert (adopted.code, adopted.json()["JobName"], adopted.json()["Outcome"]) == (0, STARTED, "adopted")
+    # --format is a deprecated alias of --output on start.
+    adopted = main(*start_args("--format", "text"))
+    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
+    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
     assert "Adopted the existing model packaging job" in adopted.stderr
+    assert "--format is deprecated: use --output" in adopted.stderr
 
     other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
     starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
@@ -801,21 +745,6 @@ def test_bad_arguments_exit_3_with_the_value_and_the_rule_before_any_call(
     assert fragment in run.stderr
     assert "expected one argument" not in run.stderr and "Traceback" not in run.stderr
     assert run.stdout == "" and fake.requests == [] and fake.starts == []
-
-
-def test_start_without_wait_prints_the_job_and_its_outcome_in_the_output_format(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    started = main(*start_args("--output", "json"))
-    assert started.code == cli.EXIT_SUCCEEDED, started.stderr
-    assert started.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
-
-    # --format is a deprecated alias of --output on start.
-    adopted = main(*start_args("--format", "text"))
-    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
-    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
-    assert "--format is deprecated: use --output" in adopted.stderr
-    assert len(starting.starts) == 1
 
 
 def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:

@@ -1,5 +1,4 @@
-"""The CLI's arguments: its constants and exit codes, durations, the parser of its three commands, and the packaging
-configuration that ``start``'s options describe. The commands themselves are in cli.py."""
+"""The CLI's command line: its constants, argument types and parser, and the Packaging built from the arguments."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler import contract, outbound
 from cdk_lookoutvision_packaging_handler.configuration import Packaging, check
 from cdk_lookoutvision_packaging_handler.waiting import POLL_INTERVAL_S
 
@@ -43,6 +42,14 @@ _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 DURATION_HELP = "a number with a unit (45m, 90s, 1h, 1h30m, 0.5s) or plain seconds (300)"
 # The options that take a DURATION, for attach_negative_values.
 _DURATION_OPTIONS = ("--timeout", "--interval")
+# How the CLI's messages name what the construct's messages call project_name, job_name and the stack's Region.
+WORDING = outbound.Wording(
+    "--project-name",
+    "--job-name",
+    "the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)",
+    "Raise --timeout or run wait again.",
+    "--component-version",
+)
 
 
 class CliError(Exception):
@@ -57,9 +64,6 @@ def version() -> str:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         return "unknown (not installed from a distribution)"
-
-
-# --- arguments -----------------------------------------------------------------------------------------------------
 
 
 def parse_duration(text: str) -> float:
@@ -295,12 +299,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{json,text}",
         help="deprecated: use --output",
     )
-    target = start.add_mutually_exclusive_group(required=True)
-    options: tuple[tuple[Any, str, dict[str, Any]], ...] = (
-        (start, "--model-version", {"required": True, "help": "the model version to package: 3, or latest"}),
-        (start, "--component-name", {"required": True, "help": "the Greengrass component to create"}),
+    _add_start_options(start)
+    waiting(start)
+    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
+    return parser
+
+
+def _add_start_options(start: argparse.ArgumentParser) -> None:
+    """Add start's own options in the order --help lists them: what to package, its target, then the rest."""
+    package: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--model-version", {"required": True, "help": "the model version to package: 3, or latest"}),
+        ("--component-name", {"required": True, "help": "the Greengrass component to create"}),
         (
-            start,
             "--s3-output-location",
             {
                 "required": True,
@@ -308,17 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "help": "where the job writes the component's artifacts: s3://bucket/prefix",
             },
         ),
-        (start, "--component-version", {"help": "the component version (default: <model version>.0.0)"}),
-        (target, "--target-device", {"help": "the device to compile for: jetson_xavier"}),
+        ("--component-version", {"help": "the component version (default: <model version>.0.0)"}),
+    )
+    rest: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--compiler-options", {"help": 'with --target-platform: a JSON object, such as {"mcpu": "..."}'}),
+        ("--component-description", {"help": "the component's description"}),
         (
-            target,
-            "--target-platform",
-            {"type": _platform_arg, "help": "the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"},
-        ),
-        (start, "--compiler-options", {"help": 'with --target-platform: a JSON object, such as {"mcpu": "..."}'}),
-        (start, "--component-description", {"help": "the component's description"}),
-        (
-            start,
             "--component-tags",
             {
                 "type": _tags_arg,
@@ -326,15 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
                 "help": 'tags of the component, a JSON object such as {"team": "vision"}',
             },
         ),
-        (start, "--description", {"help": "the job's description"}),
+        ("--description", {"help": "the job's description"}),
+        ("--wait", {"action": "store_true", "help": "then wait for the job, like wait"}),
     )
-    # In the order --help lists them; the two targets form the group that takes exactly one.
-    for where, flag, settings in options:
-        where.add_argument(flag, **settings)
-    start.add_argument("--wait", action="store_true", help="then wait for the job, like wait")
-    waiting(start)
-    start.wait_only = ("timeout", "interval", "component_check", "greengrass_endpoint_url")
-    return parser
+    for flag, settings in package:
+        start.add_argument(flag, **settings)
+    target = start.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-device", help="the device to compile for: jetson_xavier")
+    target.add_argument(
+        "--target-platform", type=_platform_arg, help="the platform: linux/arm64, linux/x86_64, linux/x86_64/nvidia"
+    )
+    for flag, settings in rest:
+        start.add_argument(flag, **settings)
 
 
 def _platform_arg(text: str) -> dict[str, str]:
