@@ -33,7 +33,8 @@ refused.
 
 Progress (each status change with the elapsed time, and every retry) goes to stderr; the result goes to stdout with
 the custom resource's Data keys (contract.DATA_KEYS). Describing, classifying and waiting are the handler's own
-code (job, component); this module only builds the clients and reports, on arguments that _cli_arguments parses.
+code (job, component); the CLI's own modules (_cli_parser, _cli_clients, _cli_report, _cli_commands) only parse
+arguments, build the clients and report.
 
 Exit codes:
 

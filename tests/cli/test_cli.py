@@ -256,6 +256,8 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a run started in the background by a shell (`make test &`) passes SIGINT on ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stderr is not None
