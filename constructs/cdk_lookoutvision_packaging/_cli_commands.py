@@ -21,7 +21,7 @@ from cdk_lookoutvision_packaging._cli_parser import (
     packaging_from,
 )
 from cdk_lookoutvision_packaging._cli_report import Progress, format_duration, format_elapsed, format_result
-from cdk_lookoutvision_packaging_handler import component, contract, outbound
+from cdk_lookoutvision_packaging_handler import component, contract, outbound, waiting
 from cdk_lookoutvision_packaging_handler import job as jobs
 from cdk_lookoutvision_packaging_handler.start import ensure_job
 from cdk_lookoutvision_packaging_handler.waiting import POLL_INTERVAL_S
@@ -47,7 +47,7 @@ class _Look:
         progress = Progress(f"{project}/{job}", err, clock.now, start, start + budget_s)
         return cls(project, job, client, str(client.meta.region_name or ""), clock, progress)
 
-    def wait(self, *, wait: bool, **extra: Any) -> jobs.WaitResult:
+    def wait(self, *, wait: bool, **extra: Any) -> waiting.Waited:
         return jobs.wait_for_job(
             self.client,
             jobs.describe_call(self.project, self.job, self.region, WORDING),
@@ -81,7 +81,7 @@ def run_wait(args: argparse.Namespace, out: IO[str], err: IO[str], client: Any =
     )
     result = look.wait(wait=True, **extra)
     elapsed = format_elapsed(clock.now() - start)
-    calls = f"{result.api_calls} {'call' if result.api_calls == 1 else 'calls'}"
+    calls = f"{result.calls} {'call' if result.calls == 1 else 'calls'}"
     outcome = str(result.outcome)
     if outcome == "error":
         problem = result.problem
@@ -147,7 +147,7 @@ def _wait_deployable(args: argparse.Namespace, look: _Look, arn: str) -> int:
         return EXIT_ERROR
     # "timeout" ("yield" cannot happen without yield_at).
     calls = f"{checked.calls} {'call' if checked.calls == 1 else 'calls'}"
-    last = f"last state {checked.state or 'not described'}"
+    last = f"last state {checked.status or 'not described'}"
     what, waited = component.timeout_what(arn), f"{progress.elapsed()} ({calls})"
     print(
         jobs.timeout_reason(what, last, 0.0, checked.last_error, waited=waited, remedy=WORDING.timeout_remedy), file=err

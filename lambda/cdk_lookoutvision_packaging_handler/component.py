@@ -5,7 +5,7 @@ asynchronously, and a deployment made before it is DEPLOYABLE fails on the devic
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -32,18 +32,6 @@ def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDI
     )
 
 
-@dataclass(frozen=True)
-class ComponentResult:
-    """``deployable``; ``failed`` or ``error`` with a reason; ``timeout`` or ``yield`` at the wait's limits."""
-
-    outcome: str
-    state: str = ""
-    reason: str = ""
-    calls: int = 0
-    next_look_at: float | None = None
-    last_error: str = ""
-
-
 def wait_deployable(
     client: Any,
     arn: str,
@@ -53,7 +41,8 @@ def wait_deployable(
     clock: Clock,
     call: Call | None = None,
     on_state: Callable[[str], None] | None = None,
-) -> ComponentResult:
+) -> waiting.Waited:
+    """``deployable``; ``failed`` or ``error`` with a ``reason``; ``timeout`` or ``yield`` at the wait's limits."""
     call = call or describe_call(arn)
     seen: dict[str, Any] = {"state": "", "status": {}}
 
@@ -74,14 +63,15 @@ def wait_deployable(
     waited = waiting.wait(look, call, deadline=deadline, yield_at=yield_at, clock=clock)
     state = seen["state"]
     if waited.outcome == "error" and waited.problem is not None:
-        return ComponentResult("error", state, waited.problem.message, waited.calls)
+        return replace(waited, status=state, reason=waited.problem.message)
     if waited.outcome != "done":
-        return ComponentResult(waited.outcome, state, "", waited.calls, waited.next_look_at, waited.last_error)
+        return replace(waited, status=state)
     if state == DEPLOYABLE:
-        return ComponentResult("deployable", state, "", waited.calls)
+        return replace(waited, outcome="deployable", status=state)
     if state in FAILED_STATES:
-        return ComponentResult("failed", state, failed_reason(arn, state, seen["status"]), waited.calls)
-    return ComponentResult("error", state, f"Greengrass component {arn} is in unknown state {state}", waited.calls)
+        return replace(waited, outcome="failed", status=state, reason=failed_reason(arn, state, seen["status"]))
+    reason = f"Greengrass component {arn} is in unknown state {state}"
+    return replace(waited, outcome="error", status=state, reason=reason)
 
 
 def failed_reason(arn: str, state: str, status: Mapping[str, Any]) -> str:

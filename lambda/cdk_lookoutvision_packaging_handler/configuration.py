@@ -135,17 +135,10 @@ def parse(raw: object) -> Packaging:
 
 
 _GREENGRASS_KEYS = frozenset(
-    {
-        "ComponentName",
-        "ComponentVersion",
-        "ComponentDescription",
-        "TargetDevice",
-        "TargetPlatform",
-        "CompilerOptions",
-        "S3OutputLocation",
-        "Tags",
-    }
+    "ComponentName ComponentVersion ComponentDescription TargetDevice TargetPlatform CompilerOptions S3OutputLocation "
+    "Tags".split()
 )
+Skip = Callable[[object], bool]
 
 
 Skip = Callable[[object], bool]

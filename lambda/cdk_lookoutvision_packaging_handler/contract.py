@@ -61,17 +61,9 @@ DESCRIBE_BUDGET_RPS_RANGE = (0.01, 10_000.0)
 MAX_BUDGET_JOBS = 10_000
 
 # The custom resource's Data keys and the CLI's result keys, in the order they are documented.
-DATA_KEYS = (
-    "ComponentVersionArn",
-    "ComponentName",
-    "ComponentVersion",
-    "Status",
-    "StatusMessage",
-    "ModelVersion",
-    "ProjectName",
-    "JobName",
-    "CreationTimestamp",
-    "LastUpdatedTimestamp",
+DATA_KEYS = tuple(
+    "ComponentVersionArn ComponentName ComponentVersion Status StatusMessage ModelVersion ProjectName JobName "
+    "CreationTimestamp LastUpdatedTimestamp".split()
 )
 # What a SUCCEEDED job must have produced for Greengrass to deploy it.
 OUTPUT_KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion")

@@ -4,7 +4,7 @@ handler, the CLI and the benchmark alike)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
@@ -190,22 +190,6 @@ def unknown_status_reason(project_name: str, job_name: str, status: str) -> str:
     return f"Model packaging job {project_name}/{job_name} reported an unknown status {status!r}"
 
 
-Outcome = Literal["succeeded", "failed", "not_ready", "timeout", "yield", "error"]
-
-
-@dataclass(frozen=True)
-class WaitResult:
-    """How a wait ended, what it last saw and what it cost; ``next_look_at`` as in ``waiting.Waited``."""
-
-    outcome: Outcome
-    description: dict[str, Any] | None = None
-    status: str = ""
-    api_calls: int = 0
-    problem: ApiProblem | None = None
-    last_error: str = ""
-    next_look_at: float | None = None
-
-
 def wait_for_job(
     client: Any,
     call: Call,
@@ -221,9 +205,10 @@ def wait_for_job(
     visible_by: float | None = None,
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
     on_retry: Callable[[ApiProblem, float], None] | None = None,
-) -> WaitResult:
+) -> waiting.Waited:
     """Describe the job until it is terminal, or once when ``wait`` is False (``not_ready`` while CREATED or
-    RUNNING). A job that was just started counts as not visible yet, rather than missing, until ``visible_by``."""
+    RUNNING; else ``succeeded``, ``failed`` or ``waiting.wait``'s ends). A job that was just started counts as not
+    visible yet, rather than missing, until ``visible_by``."""
     seen: dict[str, Any] = {"description": None, "status": "", "outcome": "timeout"}
 
     def look(timeout_s: float) -> bool:
@@ -263,7 +248,4 @@ def wait_for_job(
     if ended == "unknown":
         reason = unknown_status_reason(project_name, job_name, seen["status"])
         ended, problem = "error", ApiProblem("refused", "UnknownStatus", reason)
-    outcome: Outcome = ended  # type: ignore[assignment]
-    return WaitResult(
-        outcome, seen["description"], seen["status"], waited.calls, problem, waited.last_error, waited.next_look_at
-    )
+    return replace(waited, outcome=ended, problem=problem, status=seen["status"], description=seen["description"])

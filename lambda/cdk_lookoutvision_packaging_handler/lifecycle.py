@@ -186,7 +186,7 @@ class _Invocation:
             )
         return None
 
-    def wait_for_job(self) -> job.WaitResult:
+    def wait_for_job(self) -> waiting.Waited:
         first_look_at = self.state.next_look_at
         if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.staggers_start:
             first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
@@ -213,7 +213,7 @@ class _Invocation:
     def on_retry(self, problem: ApiProblem, delay: float) -> None:
         _log(logging.WARNING, job=self.props.physical_id, retrying=problem.code, inSeconds=round(delay, 1))
 
-    def job_failure(self, result: job.WaitResult, data: dict[str, str], adopted: bool) -> str | None:
+    def job_failure(self, result: waiting.Waited, data: dict[str, str], adopted: bool) -> str | None:
         """Why the job does not pass the gate, or None (also when the caller asked for its state only)."""
         p, j, expected = self.props.project_name, self.props.job_name, self.props.expected_component_name
         if result.outcome == "error":
@@ -255,13 +255,13 @@ class _Invocation:
         if checked.outcome == "deployable":
             return Answer(SUCCESS, "", self.props.physical_id, data)
         if checked.outcome == "yield":
-            last = f"last state {checked.state or 'unknown'}"
+            last = f"last state {checked.status or 'unknown'}"
             return self.continuation(checked.next_look_at, f"Greengrass component {arn}", last, data)
         if checked.outcome != "timeout":
             return self.failed(checked.reason, data)
         if self.too_short:
             return self.failed(self.too_short_reason(), data)
-        last = f"last state {checked.state or 'not described'}"
+        last = f"last state {checked.status or 'not described'}"
         remedy = self.timeout_remedy("rerun the deployment once Greengrass has registered the component")
         reason = job.timeout_reason(
             component.timeout_what(arn), last, self.waited_s(), checked.last_error, remedy=remedy

@@ -172,18 +172,11 @@ def bounded_call(call: Callable[[], T], timeout_s: float, what: str) -> T:
 
 # The kind an error answer is, by its code or else its HTTP status (a range), in this order.
 _THROTTLED_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded"}
+    "ThrottlingException Throttling TooManyRequestsException SlowDown RequestLimitExceeded".split()
 )
 _TRANSIENT_CODES = frozenset(
-    {
-        "InternalServerException",
-        "InternalFailure",
-        "InternalError",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-    }
+    "InternalServerException InternalFailure InternalError RequestTimeout RequestTimeoutException ServiceUnavailable "
+    "ServiceUnavailableException".split()
 )
 _ANSWER_RULES: tuple[tuple[Kind, frozenset[str], int, int], ...] = (
     ("throttled", _THROTTLED_CODES, 429, 429),

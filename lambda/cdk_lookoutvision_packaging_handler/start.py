@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, Literal
 
 from . import job as jobs
+from . import waiting
 from .configuration import Packaging
 from .contract import CREATE_COMPONENT_ACTION, DESCRIBE_COMPONENT_ACTION, START_JOB_ACTION
 from .outbound import CONSTRUCT_WORDING, ApiProblem, Clock, Wording, bounded_call, retrying
@@ -44,7 +45,7 @@ def ensure_job(
     job = f"{project_name}/{job_name}"
     describing = jobs.describe_call(project_name, job_name, region, wording)
 
-    def look(visible_by: float | None = None) -> jobs.WaitResult:
+    def look(visible_by: float | None = None) -> waiting.Waited:
         until = give_up_at if visible_by is None else min(give_up_at, visible_by)
         return jobs.wait_for_job(
             client,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 from .contract import DEFAULT_DESCRIBE_BUDGET_RPS
 from .outbound import MAX_CALL_S, ApiProblem, Call, Clock, classify
@@ -49,14 +49,19 @@ def poll_interval(budget: PollBudget | None = None) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Waited:
-    """``done``, ``timeout`` at the deadline, ``yield`` at the hand-off point (``next_look_at``: when the next look
-    was due) or ``error``; ``last_error`` is the last transient failure, for a timeout's reason."""
+    """How a wait ended: ``done``, ``timeout`` at the deadline, ``yield`` at the hand-off point (``next_look_at``: when
+    the next look was due) or ``error``; ``last_error`` is the last transient failure, for a timeout's reason. The
+    job's and the component's waits refine ``outcome`` and add what they last saw: ``status`` (the job's Status or
+    the component's state), the job's ``description``, and the ``reason`` a failed component gives."""
 
-    outcome: Literal["done", "timeout", "yield", "error"]
+    outcome: str
     calls: int
     problem: ApiProblem | None = None
     last_error: str = ""
     next_look_at: float | None = None
+    status: str = ""
+    reason: str = ""
+    description: dict[str, Any] | None = None
 
 
 def wait(

@@ -10,8 +10,9 @@ import pytest
 from botocore.stub import Stubber
 from support import COMPONENT_ARN, VirtualClock
 
-from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, ComponentResult, timeout_what, wait_deployable
+from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, timeout_what, wait_deployable
 from cdk_lookoutvision_packaging_handler.outbound import client_config
+from cdk_lookoutvision_packaging_handler.waiting import Waited
 
 NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
 WAITING = [("ResourceNotFoundException", 404), "REQUESTED", "REQUESTED", "INITIATED", "DEPLOYABLE"]
@@ -74,14 +75,18 @@ def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float 
 def test_the_wait_ends_when_the_component_is_deployable_or_never_can_be(
     client: Any, script: list[Any], seen: list[str], outcome: str, reason: str
 ) -> None:
-    assert wait(client, script) == (ComponentResult(outcome, (seen or [""])[-1], reason, len(script)), seen)
+    result, told = wait(client, script)
+    assert ((result.outcome, result.status, result.reason, result.calls), told) == (
+        (outcome, (seen or [""])[-1], reason, len(script)),
+        seen,
+    )
 
 
 def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_state(client: Any) -> None:
     # Looks at 0 s and at the deadline, 1 s later: the first one's server error is the last error.
     timed_out, _ = wait(client, [("InternalServerException", 500), "REQUESTED"], limit_s=1.0)
-    assert timed_out == ComponentResult("timeout", "REQUESTED", "", 2, None, "InternalServerException (500): no")
+    assert timed_out == Waited("timeout", 2, last_error="InternalServerException (500): no", status="REQUESTED")
     yielded, _ = wait(client, ["INITIATED"], yield_s=1.0)
-    assert (yielded.outcome, yielded.state, yielded.calls) == ("yield", "INITIATED", 1)
+    assert (yielded.outcome, yielded.status, yielded.calls) == ("yield", "INITIATED", 1)
     assert yielded.next_look_at is not None and yielded.next_look_at > VirtualClock().start + 1.0
     assert timeout_what(COMPONENT_ARN) == f"Greengrass component {COMPONENT_ARN} to become deployable"

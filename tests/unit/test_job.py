@@ -13,6 +13,7 @@ from support import ScriptedClient, VirtualClock, client_error, description
 from cdk_lookoutvision_packaging_handler import job
 from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS
 from cdk_lookoutvision_packaging_handler.outbound import MalformedResponseError, Wording, classify
+from cdk_lookoutvision_packaging_handler.waiting import Waited
 
 P, J = "pcb", "v3"  # short names keep each expected sentence on a line or two
 NOT_FOUND = "ResourceNotFoundException"
@@ -135,7 +136,7 @@ def test_the_reasons_name_the_job_and_what_to_change() -> None:
 # fmt: on
 
 
-def wait(*steps: Any, visible_for_s: float | None = None, **kwargs: Any) -> tuple[job.WaitResult, ScriptedClient]:
+def wait(*steps: Any, visible_for_s: float | None = None, **kwargs: Any) -> tuple[Waited, ScriptedClient]:
     client = ScriptedClient(VirtualClock(), list(steps))
     start, clock = client.vclock.start, client.vclock.clock()
     visible_by = None if visible_for_s is None else start + visible_for_s
@@ -151,14 +152,14 @@ def test_one_look_decides_a_terminal_job_or_a_look_without_waiting(status: str, 
     result, client = wait(description(status), description("RUNNING"), wait=wait_)
     outcome = "not_ready" if status in ("CREATED", "RUNNING") else status.lower()
     assert (result.outcome, result.status, result.description) == (outcome, status, description(status))
-    assert (result.api_calls, client.vclock.sleeps) == (1, [])
+    assert (result.calls, client.vclock.sleeps) == (1, [])
 
 
 def test_a_waiting_job_is_looked_at_until_it_ends_reporting_each_status_once() -> None:
     seen: list[str] = []
     steps = [*[description("CREATED")] * 2, *[description("RUNNING")] * 3, description("SUCCEEDED")]
     result, _ = wait(*steps, on_status=lambda status, desc: seen.append(desc["Status"]))
-    assert (result.outcome, result.api_calls, seen) == ("succeeded", 6, ["CREATED", "RUNNING", "SUCCEEDED"])
+    assert (result.outcome, result.calls, seen) == ("succeeded", 6, ["CREATED", "RUNNING", "SUCCEEDED"])
 
 
 @pytest.mark.parametrize(
@@ -180,8 +181,8 @@ def test_a_wait_that_cannot_go_on_ends_in_the_job_s_words_but_a_started_job_may_
     result, client = wait(*steps, visible_for_s=visible_for_s)
     assert result.outcome == outcome and (result.problem is None) == (message is None)
     assert result.problem is None or result.problem.message.startswith(str(message))
-    assert result.api_calls == len(client.calls)
+    assert result.calls == len(client.calls)
     if visible_for_s is None:
-        assert result.api_calls == 1
+        assert result.calls == 1
     if message == job.not_visible_reason(P, J):
         assert client.calls[-1] >= client.vclock.start + 60.0
