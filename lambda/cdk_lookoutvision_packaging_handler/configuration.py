@@ -141,9 +141,6 @@ _GREENGRASS_KEYS = frozenset(
 Skip = Callable[[object], bool]
 
 
-Skip = Callable[[object], bool]
-
-
 def check(packaging: Packaging, *, skip: Skip = lambda _value: False) -> list[str]:
     """Every rule the configuration breaks; ``skip`` tells values not to check yet (the construct's tokens)."""
     g = packaging.greengrass
