@@ -48,17 +48,15 @@ class _Look:
         return cls(project, job, client, str(client.meta.region_name or ""), clock, progress)
 
     def wait(self, *, wait: bool, **extra: Any) -> waiting.Waited:
+        schedule = waiting.Schedule(self.progress.deadline, self.clock, on_retry=self.progress.on_retry, **extra)
         return jobs.wait_for_job(
             self.client,
             jobs.describe_call(self.project, self.job, self.region, WORDING),
             self.project,
             self.job,
-            deadline=self.progress.deadline,
+            schedule,
             wait=wait,
-            clock=self.clock,
             on_status=self.progress.on_status if wait else None,
-            on_retry=self.progress.on_retry,
-            **extra,
         )
 
 
@@ -128,9 +126,7 @@ def _wait_deployable(args: argparse.Namespace, look: _Look, arn: str) -> int:
     checked = component.wait_deployable(
         greengrass,
         arn,
-        deadline=progress.deadline,
-        yield_at=None,
-        clock=look.clock,
+        waiting.Schedule(progress.deadline, look.clock),
         call=component.describe_call(arn, look.region, WORDING),
         on_state=on_state,
     )

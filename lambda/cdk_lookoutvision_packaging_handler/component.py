@@ -11,7 +11,7 @@ from typing import Any
 
 from . import waiting
 from .contract import DESCRIBE_COMPONENT_ACTION
-from .outbound import CONSTRUCT_WORDING, Call, Clock, Wording, bounded_call, classify, one_line
+from .outbound import CONSTRUCT_WORDING, Call, Wording, bounded_call, classify, one_line
 
 DEPLOYABLE = "DEPLOYABLE"
 WAITING_STATES = frozenset({"REQUESTED", "INITIATED"})
@@ -35,10 +35,8 @@ def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDI
 def wait_deployable(
     client: Any,
     arn: str,
+    schedule: waiting.Schedule,
     *,
-    deadline: float,
-    yield_at: float | None,
-    clock: Clock,
     call: Call | None = None,
     on_state: Callable[[str], None] | None = None,
 ) -> waiting.Waited:
@@ -60,7 +58,7 @@ def wait_deployable(
         seen.update(state=state, status=status)
         return state not in WAITING_STATES and state != NOT_LISTED
 
-    waited = waiting.wait(look, call, deadline=deadline, yield_at=yield_at, clock=clock)
+    waited = waiting.wait(look, call, schedule)
     state = seen["state"]
     if waited.outcome == "error" and waited.problem is not None:
         return replace(waited, status=state, reason=waited.problem.message)

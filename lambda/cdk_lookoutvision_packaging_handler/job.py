@@ -15,7 +15,6 @@ from .outbound import (
     CONSTRUCT_WORDING,
     ApiProblem,
     Call,
-    Clock,
     MalformedResponseError,
     Wording,
     bounded_call,
@@ -195,16 +194,11 @@ def wait_for_job(
     call: Call,
     project_name: str,
     job_name: str,
+    schedule: waiting.Schedule,
     *,
-    deadline: float,
-    yield_at: float | None = None,
     wait: bool = True,
-    clock: Clock,
-    interval: tuple[float, float] = waiting.POLL_INTERVAL_S,
-    first_look_at: float | None = None,
     visible_by: float | None = None,
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
-    on_retry: Callable[[ApiProblem, float], None] | None = None,
 ) -> waiting.Waited:
     """Describe the job until it is terminal, or once when ``wait`` is False (``not_ready`` while CREATED or
     RUNNING; else ``succeeded``, ``failed`` or ``waiting.wait``'s ends). A job that was just started counts as not
@@ -215,7 +209,7 @@ def wait_for_job(
         try:
             description = describe(client, project_name, job_name, timeout_s)
         except Exception as error:
-            if visible_by is None or clock.now() >= visible_by or not job_missing(classify(error, call)):
+            if visible_by is None or schedule.clock.now() >= visible_by or not job_missing(classify(error, call)):
                 raise
             return False
         status = str(description.get("Status") or "")
@@ -231,16 +225,7 @@ def wait_for_job(
             seen["outcome"] = "unknown"
         return phase != "waiting" or not wait
 
-    waited = waiting.wait(
-        look,
-        call,
-        deadline=deadline,
-        yield_at=yield_at,
-        clock=clock,
-        interval=interval,
-        first_look_at=first_look_at,
-        on_retry=on_retry,
-    )
+    waited = waiting.wait(look, call, schedule)
     ended: str = seen["outcome"] if waited.outcome == "done" else waited.outcome
     problem = explain(waited.problem, call, project_name, job_name) if waited.problem else None
     if problem is not None and visible_by is not None and job_missing(problem):

@@ -194,20 +194,19 @@ class _Invocation:
         def on_status(status: str, _description: dict[str, Any]) -> None:
             _log(logging.INFO, job=self.props.physical_id, status=status, waitedSeconds=round(self.waited_s(), 1))
 
+        p = self.props
+        schedule = waiting.Schedule(
+            self.deadline, self.clock, self.yield_at, self.interval, first_look_at, self.on_retry
+        )
         return job.wait_for_job(
             self.lookoutvision,
             self.describing,
-            self.props.project_name,
-            self.props.job_name,
-            deadline=self.deadline,
-            yield_at=self.yield_at,
-            wait=self.props.wait_for_completion,
-            clock=self.clock,
-            interval=self.interval,
-            first_look_at=first_look_at,
+            p.project_name,
+            p.job_name,
+            schedule,
+            wait=p.wait_for_completion,
             visible_by=self.visible_by,
             on_status=on_status,
-            on_retry=self.on_retry,
         )
 
     def on_retry(self, problem: ApiProblem, delay: float) -> None:
@@ -246,9 +245,7 @@ class _Invocation:
         checked = component.wait_deployable(
             self.greengrass,
             arn,
-            deadline=self.deadline,
-            yield_at=self.yield_at,
-            clock=self.clock,
+            waiting.Schedule(self.deadline, self.clock, self.yield_at),
             call=component.describe_call(arn, self.region),
             on_state=on_state,
         )

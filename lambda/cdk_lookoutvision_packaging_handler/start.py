@@ -43,20 +43,14 @@ def ensure_job(
 ) -> Started:
     """Adopt the job when it exists with this configuration, start it when it does not; retry until ``give_up_at``."""
     job = f"{project_name}/{job_name}"
-    describing = jobs.describe_call(project_name, job_name, region, wording)
+    names = (project_name, job_name)
+    describing = jobs.describe_call(*names, region, wording)
 
     def look(visible_by: float | None = None) -> waiting.Waited:
         until = give_up_at if visible_by is None else min(give_up_at, visible_by)
+        schedule = waiting.Schedule(until, clock, on_retry=on_retry)
         return jobs.wait_for_job(
-            client,
-            describing,
-            project_name,
-            job_name,
-            deadline=until,
-            wait=False,
-            clock=clock,
-            visible_by=visible_by,
-            on_retry=on_retry,
+            client, describing, project_name, job_name, schedule, wait=False, visible_by=visible_by
         )
 
     found = look()

@@ -64,20 +64,24 @@ class Waited:
     description: dict[str, Any] | None = None
 
 
-def wait(
-    look: Callable[[float], bool],
-    call: Call,
-    *,
-    deadline: float,
-    yield_at: float | None,
-    clock: Clock,
-    interval: tuple[float, float] = POLL_INTERVAL_S,
-    first_look_at: float | None = None,
-    on_retry: Callable[[ApiProblem, float], None] | None = None,
-) -> Waited:
-    """Run ``look(timeout_s)`` (True when the wait is over) until it is over, or until ``deadline`` (the look taken
-    there decides) or ``yield_at`` (``clock.now()`` values). The first look comes at ``first_look_at`` (a
-    continuation keeps its predecessor's pace), but always in this invocation."""
+@dataclass(frozen=True)
+class Schedule:
+    """When a wait ends (``deadline``: the look taken there decides) or hands on (``yield_at``), both ``clock.now()``
+    values, and its pace; the first look comes at ``first_look_at`` (a continuation keeps its predecessor's pace),
+    but always in this invocation. ``on_retry`` hears of each failed look that is retried."""
+
+    deadline: float
+    clock: Clock
+    yield_at: float | None = None
+    interval: tuple[float, float] = POLL_INTERVAL_S
+    first_look_at: float | None = None
+    on_retry: Callable[[ApiProblem, float], None] | None = None
+
+
+def wait(look: Callable[[float], bool], call: Call, schedule: Schedule) -> Waited:
+    """Run ``look(timeout_s)`` (True when the wait is over) until it is over or ``schedule`` ends it."""
+    deadline, yield_at, clock, interval = schedule.deadline, schedule.yield_at, schedule.clock, schedule.interval
+    first_look_at, on_retry = schedule.first_look_at, schedule.on_retry
     calls, failures, pressure, last_error = 0, 0, 0.0, ""
     pace_cap = max(PACE_CAP_S, interval[1])
     call_limit = yield_at if yield_at is not None else deadline + MAX_CALL_S

@@ -12,7 +12,7 @@ from support import COMPONENT_ARN, VirtualClock
 
 from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, timeout_what, wait_deployable
 from cdk_lookoutvision_packaging_handler.outbound import client_config
-from cdk_lookoutvision_packaging_handler.waiting import Waited
+from cdk_lookoutvision_packaging_handler.waiting import Schedule, Waited
 
 NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
 WAITING = [("ResourceNotFoundException", 404), "REQUESTED", "REQUESTED", "INITIATED", "DEPLOYABLE"]
@@ -51,9 +51,7 @@ def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float 
         result = wait_deployable(
             client,
             COMPONENT_ARN,
-            deadline=vclock.start + limit_s,
-            yield_at=None if yield_s is None else vclock.start + yield_s,
-            clock=vclock.clock(),
+            Schedule(vclock.start + limit_s, vclock.clock(), None if yield_s is None else vclock.start + yield_s),
             on_state=seen.append,
         )
         stubber.assert_no_pending_responses()

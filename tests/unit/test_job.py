@@ -13,7 +13,7 @@ from support import ScriptedClient, VirtualClock, client_error, description
 from cdk_lookoutvision_packaging_handler import job
 from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS
 from cdk_lookoutvision_packaging_handler.outbound import MalformedResponseError, Wording, classify
-from cdk_lookoutvision_packaging_handler.waiting import Waited
+from cdk_lookoutvision_packaging_handler.waiting import Schedule, Waited
 
 P, J = "pcb", "v3"  # short names keep each expected sentence on a line or two
 NOT_FOUND = "ResourceNotFoundException"
@@ -141,7 +141,8 @@ def wait(*steps: Any, visible_for_s: float | None = None, **kwargs: Any) -> tupl
     start, clock = client.vclock.start, client.vclock.clock()
     visible_by = None if visible_for_s is None else start + visible_for_s
     call = job.describe_call(P, J)
-    result = job.wait_for_job(client, call, P, J, deadline=start + 2700, clock=clock, visible_by=visible_by, **kwargs)
+    schedule = Schedule(start + 2700, clock)
+    result = job.wait_for_job(client, call, P, J, schedule, visible_by=visible_by, **kwargs)
     return result, client
 
 

@@ -37,7 +37,7 @@ def wait(looks: Looks, deadline_s: float = 2700.0, yield_s: float | None = None,
     if "first_s" in kwargs:
         kwargs["first_look_at"] = start + kwargs.pop("first_s")
     yield_at = None if yield_s is None else start + yield_s
-    return waiting.wait(looks, CALL, deadline=start + deadline_s, yield_at=yield_at, clock=clock, **kwargs)
+    return waiting.wait(looks, CALL, waiting.Schedule(start + deadline_s, clock, yield_at, **kwargs))
 
 
 def paced(pressure: float) -> tuple[float, float]:
