@@ -164,11 +164,9 @@ def run_start(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         project,
         job,
         packaging,
-        clock=clock,
-        give_up_at=clock.now() + START_RETRY_BUDGET_S,
+        waiting.Schedule(clock.now() + START_RETRY_BUDGET_S, clock, on_retry=progress.on_retry),
         region=region,
         wording=WORDING,
-        on_retry=progress.on_retry,
     )
     if started.outcome == "refused":
         if started.temporary:

@@ -137,20 +137,15 @@ class _Invocation:
         return self.clock.now() - self.state.started_at
 
     def run(self, answered: Callable[[], bool]) -> Answer | Continuation:
-        adopted = False
-        if self.props.packaging is not None and self.state.invocation == 1:
+        adopted, p = False, self.props
+        if p.packaging is not None and self.state.invocation == 1:
             refusal = self.cannot_start_reason(answered)
             if refusal:
                 return self.failed(refusal)
+            give_up_at = min(self.window.deadline, self.window.hand_off_at)
+            schedule = waiting.Schedule(give_up_at, self.clock, on_retry=self.on_retry)
             started = ensure_job(
-                self.lookoutvision,
-                self.props.project_name,
-                self.props.job_name,
-                self.props.packaging,
-                clock=self.clock,
-                give_up_at=min(self.window.deadline, self.window.hand_off_at),
-                region=self.region,
-                on_retry=self.on_retry,
+                self.lookoutvision, p.project_name, p.job_name, p.packaging, schedule, region=self.region
             )
             _log(logging.INFO, job=self.props.physical_id, packagingJob=started.outcome)
             if started.outcome == "refused":

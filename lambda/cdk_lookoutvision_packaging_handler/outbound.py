@@ -107,7 +107,6 @@ class ApiProblem:
     retry_after_s: float | None = None
     resource_type: str = ""
     repeatable: bool = True
-    error: BaseException | None = field(default=None, compare=False, repr=False)
 
     @property
     def retryable(self) -> bool:
@@ -228,7 +227,7 @@ def classify(error: BaseException, call: Call) -> ApiProblem:
         problem = _classify_answer({"ResponseMetadata": {"HTTPStatusCode": error.status}}, call)
     else:
         problem = _classify_failure(error, call)
-    return replace(problem, repeatable=call.repeatable, error=error)
+    return replace(problem, repeatable=call.repeatable)
 
 
 def _classify_answer(response: Mapping[str, Any], call: Call) -> ApiProblem:

@@ -8,7 +8,7 @@ job cannot change.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from . import job as jobs
 from . import waiting
 from .configuration import Packaging
 from .contract import CREATE_COMPONENT_ACTION, DESCRIBE_COMPONENT_ACTION, START_JOB_ACTION
-from .outbound import CONSTRUCT_WORDING, ApiProblem, Clock, Wording, bounded_call, retrying
+from .outbound import CONSTRUCT_WORDING, ApiProblem, Wording, bounded_call, retrying
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,21 @@ def ensure_job(
     project_name: str,
     job_name: str,
     packaging: Packaging,
+    schedule: waiting.Schedule,
     *,
-    clock: Clock,
-    give_up_at: float,
     region: str = "",
     wording: Wording = CONSTRUCT_WORDING,
-    on_retry: Callable[[ApiProblem, float], None] | None = None,
 ) -> Started:
-    """Adopt the job when it exists with this configuration, start it when it does not; retry until ``give_up_at``."""
+    """Adopt the job when it exists with this configuration, start it when it does not; retry until the schedule's
+    deadline."""
     job = f"{project_name}/{job_name}"
     names = (project_name, job_name)
     describing = jobs.describe_call(*names, region, wording)
 
     def look(visible_by: float | None = None) -> waiting.Waited:
-        until = give_up_at if visible_by is None else min(give_up_at, visible_by)
-        schedule = waiting.Schedule(until, clock, on_retry=on_retry)
-        return jobs.wait_for_job(
-            client, describing, project_name, job_name, schedule, wait=False, visible_by=visible_by
-        )
+        until = schedule.deadline if visible_by is None else min(schedule.deadline, visible_by)
+        looking = replace(schedule, deadline=until)
+        return jobs.wait_for_job(client, describing, *names, looking, wait=False, visible_by=visible_by)
 
     found = look()
     if found.description is not None:
@@ -67,7 +64,8 @@ def ensure_job(
     def start(timeout_s: float) -> Any:
         return bounded_call(partial(client.start_model_packaging_job, **request), timeout_s, starting.operation)
 
-    started = retrying(start, starting, clock=clock, give_up_at=give_up_at, on_retry=on_retry)
+    clock, on_retry = schedule.clock, schedule.on_retry
+    started = retrying(start, starting, clock=clock, give_up_at=schedule.deadline, on_retry=on_retry)
     problem = started.problem
     if problem is None:
         return Started("started")  # the wait gives it jobs.VISIBILITY_GRACE_S to show

@@ -14,6 +14,7 @@ from cdk_lookoutvision_packaging import _model
 from cdk_lookoutvision_packaging_handler.configuration import Packaging
 from cdk_lookoutvision_packaging_handler.outbound import client_config
 from cdk_lookoutvision_packaging_handler.start import Started, ensure_job
+from cdk_lookoutvision_packaging_handler.waiting import Schedule
 
 JOB, WORDS = "pcb-v3-jetson", "the service's own words"
 PREFIX = f"Could not start model packaging job pcb/{JOB}"
@@ -64,7 +65,7 @@ def answer(stub: Stubber, *steps: Any) -> None:
 
 def ensure(client: Any, vclock: VirtualClock | None = None, give_up_s: float = 600.0) -> Started:
     vclock = vclock or VirtualClock()
-    return ensure_job(client, "pcb", JOB, PACKAGING, clock=vclock.clock(), give_up_at=vclock.now() + give_up_s)
+    return ensure_job(client, "pcb", JOB, PACKAGING, Schedule(vclock.now() + give_up_s, vclock.clock()))
 
 
 def test_a_missing_job_is_started_once_with_its_request(stub: Stubber) -> None:
