@@ -88,24 +88,23 @@ def run(
         return Answer(FAILED, internal_error_reason(error, log_stream), failed_physical_id(event), {})
 
 
+@dataclass
 class _Invocation:
-    def __init__(
-        self,
-        event: Mapping[str, Any],
-        props: JobProperties,
-        remaining_s: float,
-        lookoutvision: Any,
-        greengrass: Any,
-        clock: Clock,
-        region: str,
-        environ: Mapping[str, str],
-    ) -> None:
-        self.event, self.props, self.remaining_s, self.clock, self.region = event, props, remaining_s, clock, region
-        self.lookoutvision, self.greengrass = lookoutvision, greengrass
+    event: Mapping[str, Any]
+    props: JobProperties
+    remaining_s: float
+    lookoutvision: Any
+    greengrass: Any
+    clock: Clock
+    region: str
+    environ: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        event, props, remaining_s, clock = self.event, self.props, self.remaining_s, self.clock
         self.failed_id = failed_physical_id(event)
         self.now = clock.now()
         self.state = continuation.wait_state(event, self.now, props)
-        self.budget, budget_problem = continuation.poll_budget(environ)
+        self.budget, budget_problem = continuation.poll_budget(self.environ)
         if budget_problem:
             _log(logging.WARNING, pollBudget=budget_problem)
         self.window = continuation.wait_window(props, self.state, self.now, remaining_s)
@@ -116,7 +115,6 @@ class _Invocation:
         self.too_short = self.window.deadline > self.window.hand_off_at and remaining_s < self.needed_s
         self.deadline = self.now if self.too_short else self.window.deadline
         self.yield_at = None if self.too_short else self.window.hand_off_at
-        self.describing = job.describe_call(props.project_name, props.job_name, region)
         self.visible_by = self.state.visible_by
         _log(
             logging.INFO,
@@ -195,7 +193,7 @@ class _Invocation:
         )
         return job.wait_for_job(
             self.lookoutvision,
-            self.describing,
+            job.describe_call(p.project_name, p.job_name, self.region),
             p.project_name,
             p.job_name,
             schedule,

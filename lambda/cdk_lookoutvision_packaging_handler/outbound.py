@@ -1,7 +1,7 @@
 """The one policy for calling AWS (and the ResponseURL): how a failed call is classified, its backoff, one retry loop.
 
 What differs per call is data (a ``Call``); ``retrying`` and the wait loop in ``waiting`` both use ``classify`` and
-``Call.pause``. The clock is an argument, so that a caller can run on a virtual one.
+``Call.backoff``. The clock is an argument, so that a caller can run on a virtual one.
 """
 
 from __future__ import annotations
@@ -73,12 +73,9 @@ class Call:
     denied: str
     service: str = "Lookout for Vision"
     repeatable: bool = True
-    backoff: Backoff | None = None  # None: BACKOFF, read when the call backs off
+    backoff: Backoff = BACKOFF
     wording: Wording = CONSTRUCT_WORDING
     region: str = ""
-
-    def pause(self, failures: int, rng: random.Random, retry_after_s: float | None) -> float:
-        return (self.backoff or BACKOFF).delay(failures, rng, retry_after_s)
 
 
 Kind = Literal[
@@ -358,7 +355,7 @@ def retrying(
             problem = classify(error, call)
         if not problem.retryable:
             return Attempts(problem=problem, attempts=attempt)
-        delay = call.pause(attempt, clock.rng, problem.retry_after_s)
+        delay = call.backoff.delay(attempt, clock.rng, problem.retry_after_s)
         if (max_attempts is not None and attempt >= max_attempts) or clock.now() + delay >= give_up_at:
             return Attempts(problem=problem, attempts=attempt, gave_up=True)
         if on_retry is not None:

@@ -99,7 +99,7 @@ def wait(look: Callable[[float], bool], call: Call, schedule: Schedule) -> Waite
                 return Waited("error", calls, problem, last_error)
             failures += 1
             last_error = problem.message
-            delay = call.pause(failures, clock.rng, problem.retry_after_s)
+            delay = call.backoff.delay(failures, clock.rng, problem.retry_after_s)
             if problem.kind == "throttled":
                 pressure = min(PRESSURE_MAX, pressure + 1.0)
                 delay = max(delay, min(pace_cap, clock.rng.uniform(*interval) * 2**pressure))
