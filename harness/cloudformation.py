@@ -52,8 +52,6 @@ class ResponseRecorder(LoopbackServer):
     """Records the PUTs a handler sends to its ResponseURL, and when each arrived. ``fail_first`` answers 500 that
     many times first; ``always_fail`` never accepts."""
 
-    methods = ("PUT",)
-
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
         super().__init__()
         self.bodies: list[dict[str, Any]] = []

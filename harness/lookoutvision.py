@@ -126,8 +126,6 @@ class FakeLookoutVision(LoopbackServer):
     (or what a callable step returns when asked), and the last one repeats. Every request is recorded with its time,
     path and headers."""
 
-    methods = ("GET", "POST")
-
     def __init__(self) -> None:
         super().__init__()
         self.scripts: dict[tuple[str, str], list[Step | Callable[[], Step]]] = {}

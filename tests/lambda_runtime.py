@@ -120,9 +120,6 @@ class Invocation:
 class ExecutionEnvironment(LoopbackServer):
     """One sandbox: the runtime process, and the Runtime API it polls."""
 
-    methods = ("GET", "POST")
-    poll_s = 0.2
-
     def __init__(self, function: LocalLambda) -> None:
         super().__init__()
         self.function, self.state, self.frozen = function, "init", False  # init | ready | busy | done | dead
@@ -192,8 +189,6 @@ class LocalLambda(LoopbackServer):
     """The function, run with one execution environment at a time (a cold start when an invocation finds none),
     served as lambda:Invoke on 127.0.0.1 with the loopback Lookout for Vision and Greengrass it calls (every
     component version DEPLOYABLE unless a test scripts it). Every invocation gets the spec's timeout."""
-
-    methods = ("POST",)
 
     def __init__(self, spec: FunctionSpec, task_root: Path, extra_environment: Mapping[str, str] = {}) -> None:
         super().__init__()
