@@ -6,8 +6,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 from harness.loopback import LoopbackServer, read_body, reply
@@ -50,8 +52,6 @@ class ResponseRecorder(LoopbackServer):
     """Records the PUTs a handler sends to its ResponseURL, and when each arrived. ``fail_first`` answers 500 that
     many times first; ``always_fail`` never accepts."""
 
-    methods = ("PUT",)
-
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
         super().__init__()
         self.bodies: list[dict[str, Any]] = []
@@ -90,3 +90,19 @@ class ResponseRecorder(LoopbackServer):
         """The single answer; fails the test if there were none or several."""
         assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
         return self.bodies[0]
+
+
+def leaked_lines(lines: Iterable[str], response_urls: Iterable[str]) -> list[str]:
+    """The lines that show a ResponseURL (the whole of it, its path, its query or its signature), or the signing
+    parameters of any presigned URL."""
+    needles = {"X-Amz-Signature", "X-Amz-Credential"}
+    for url in response_urls:
+        parts = urlsplit(url)
+        needles |= {
+            url,
+            parts.path,
+            unquote(parts.path),
+            parts.query,
+            *parse_qs(parts.query).get("X-Amz-Signature", []),
+        }
+    return [line for line in lines if any(needle and needle in line for needle in needles)]

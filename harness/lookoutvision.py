@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 from harness.loopback import LoopbackServer, json_headers, read_body, reply
 
 COMPONENT_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:1.0.0"
+NOT_FOUND = "ResourceNotFoundException"
 
 
 def description(
@@ -49,9 +51,7 @@ def description(
     }
     if status_message is not None:
         desc["StatusMessage"] = status_message
-    if with_output is None:
-        with_output = status == "SUCCEEDED"
-    if with_output and component_name:
+    if (status == "SUCCEEDED" if with_output is None else with_output) and component_name:
         arn = COMPONENT_ARN.replace("com.example.pcb-defects", component_name).replace("1.0.0", component_version)
         desc["ModelPackagingOutputDetails"] = {
             "Greengrass": {
@@ -63,108 +63,75 @@ def description(
     return desc
 
 
-def _wire(desc: dict[str, Any]) -> bytes:
-    out = {k: v.timestamp() if isinstance(v, datetime) else v for k, v in desc.items()}
-    return json.dumps({"ModelPackagingDescription": out}).encode()
-
-
 def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str, Any]:
     """The description of a job started with the StartModelPackagingJob ``request`` (as the API received it)."""
     greengrass = request["Configuration"]["Greengrass"]
     version = greengrass.get("ComponentVersion") or f"{request['ModelVersion']}.0.0"
-    desc = description(
-        status,
-        project=request["ProjectName"],
-        job=request["JobName"],
-        component_name=greengrass["ComponentName"],
-        component_version=version,
-    )
+    desc = description(status, request["ProjectName"], request["JobName"], None, greengrass["ComponentName"], version)
     desc["ModelVersion"] = request["ModelVersion"]
     desc["ModelPackagingConfiguration"] = {"Greengrass": dict(greengrass)}
     return desc
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
-    """One scripted answer of the fake API. ``kind``: describe | error | reset | slow | malformed."""
+    """One scripted answer of a fake API: ``send`` writes it to the request; an error's ``message`` is its text."""
 
-    kind: str
-    body: dict[str, Any] | None = None
-    status: int = 200
-    error_type: str = ""
+    send: Callable[[BaseHTTPRequestHandler], None]
     message: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    then: Step | None = None  # what a slow answer finally says
 
 
 def ok(desc: dict[str, Any]) -> Step:
-    return Step("describe", body=desc)
+    def send(request: BaseHTTPRequestHandler) -> None:
+        wire = {k: v.timestamp() if isinstance(v, datetime) else v for k, v in desc.items()}
+        reply(request, 200, json.dumps({"ModelPackagingDescription": wire}).encode(), json_headers())
+
+    return Step(send)
 
 
-def error(status: int, error_type: str, message: str = "", headers: dict[str, str] | None = None, **extra: Any) -> Step:
-    return Step(
-        "error", status=status, error_type=error_type, message=message or error_type, headers=headers or {}, extra=extra
-    )
+def error(status: int, error_type: str, message: str = "", headers: Mapping[str, str] = {}, **extra: Any) -> Step:
+    message = message or error_type
+    body = json.dumps({"message": message, **extra}).encode()
+    extra_headers = {"x-amzn-ErrorType": error_type, **headers}
+    return Step(lambda request: reply(request, status, body, json_headers(extra_headers)), message)
+
+
+def _reset(request: BaseHTTPRequestHandler) -> None:
+    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    request.connection.close()
+    request.close_connection = True
 
 
 def reset() -> Step:
-    return Step("reset")
+    """The connection is reset instead of answered."""
+    return Step(_reset)
 
 
 def slow(delay_s: float, then: Step) -> Step:
-    return Step("slow", delay_s=delay_s, then=then)
+    def send(request: BaseHTTPRequestHandler) -> None:
+        time.sleep(delay_s)
+        then.send(request)
+
+    return Step(send)
 
 
 def malformed() -> Step:
-    return Step("malformed")
-
-
-def answer_step(request: BaseHTTPRequestHandler, step: Step) -> None:
-    """Answer ``request`` as ``step`` says (the loopback Greengrass answers its errors with it too)."""
-    then = step.then or ok(description())
-    if step.kind == "slow":
-        time.sleep(step.delay_s)
-        answer_step(request, then)
-    elif step.kind == "reset":
-        request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        request.connection.close()
-        request.close_connection = True
-    elif step.kind == "malformed":
-        reply(request, 200, b'{"ModelPackagingDescription": {"Status": "SUCC', {"Content-Type": "application/json"})
-    elif step.kind == "error":
-        body = json.dumps({"message": step.message, **step.extra}).encode()
-        reply(request, step.status, body, json_headers({"x-amzn-ErrorType": step.error_type, **step.headers}))
-    else:
-        reply(request, 200, _wire(step.body or {}), json_headers())
-
-
-NOT_FOUND = "ResourceNotFoundException"
+    body = b'{"ModelPackagingDescription": {"Status": "SUCC'
+    return Step(lambda request: reply(request, 200, body, {"Content-Type": "application/json"}))
 
 
 class FakeLookoutVision(LoopbackServer):
     """Plays DescribeModelPackagingJob (and StartModelPackagingJob, see ``_start``) on 127.0.0.1, the way the service
-    answers; unknown projects and jobs get its 404. A job answers from one of:
+    answers; unknown projects and jobs get its 404. ``script(project, job, steps)``: each request takes the next step
+    (or what a callable step returns when asked), and the last one repeats. Every request is recorded with its time,
+    path and headers."""
 
-    - ``script(project, job, steps)``: every request takes the next step, and the last one repeats;
-    - ``play(project, job, timeline)``: a request at virtual second ``v`` gets the step of the last timeline entry
-      starting at or before ``v``, on a clock of ``time_scale`` virtual seconds per real second (with 120,
-      "SUCCEEDED after 20 minutes" happens 10 s in) from ``play``.
-
-    Every request is recorded with its time, path, headers and the Status it was answered.
-    """
-
-    methods = ("GET", "POST")
-
-    def __init__(self, *, time_scale: float = 60.0) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.scripts: dict[tuple[str, str], list[Step]] = {}
+        self.scripts: dict[tuple[str, str], list[Step | Callable[[], Step]]] = {}
         self.projects: set[str] = set()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self.time_scale = time_scale
-        self._timelines: dict[tuple[str, str], tuple[float, list[tuple[float, Step]]]] = {}
         # StartModelPackagingJob: every request, the client token each started job was started with, the refusals
         # the next Starts answer, and the script a started job then answers Describe with.
         self.starts: list[dict[str, Any]] = []
@@ -179,65 +146,44 @@ class FakeLookoutVision(LoopbackServer):
             ok(packaged(request)),
         ]
 
-    def script(self, project: str, job: str, steps: Iterable[Step]) -> None:
+    def script(self, project: str, job: str, steps: Iterable[Step | Callable[[], Step]]) -> None:
         with self._lock:
             self.projects.add(project)
             self.scripts[(project, job)] = list(steps)
 
-    def play(self, project: str, job: str, timeline: Sequence[tuple[float, Step]]) -> None:
-        steps = sorted(timeline, key=lambda entry: entry[0])
-        if steps and steps[0][0] > 0:
-            raise ValueError("a timeline must say what the job looks like from virtual second 0")
-        with self._lock:
-            self.projects.add(project)
-            self._timelines[(project, job)] = (time.monotonic(), steps)
-
-    def request_log(self, project: str | None = None, job: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            return [
-                dict(r)
-                for r in self.requests
-                if (project is None or r["project"] == project) and (job is None or r["job"] == job)
-            ]
-
     def calls(self, project: str | None = None, job: str | None = None) -> int:
-        return len(self.request_log(project, job))
-
-    def _next(self, project: str, job: str, path: str, headers: dict[str, str]) -> Step:
-        now = time.monotonic()
         with self._lock:
-            self.requests.append({"project": project, "job": job, "at": now, "path": path, "headers": headers})
-            step = self._step(project, job, now)
-            if step.kind == "describe" and step.body:
-                self.requests[-1]["status"] = step.body.get("Status")
-            return step
+            return sum(1 for r in self.requests if project in (None, r["project"]) and job in (None, r["job"]))
 
-    def _step(self, project: str, job: str, now: float) -> Step:
-        origin, timeline = self._timelines.get((project, job), (now, []))
-        if timeline:
-            virtual = (now - origin) * self.time_scale
-            return [step for start, step in timeline if start <= virtual][-1]
-        script = self.scripts.get((project, job))
-        if script is not None:
-            return script.pop(0) if len(script) > 1 else script[0]
-        if project not in self.projects:
-            return error(404, NOT_FOUND, f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
-        return error(404, NOT_FOUND, f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
+    def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Step:
+        with self._lock:
+            self.requests.append(
+                {
+                    "project": project,
+                    "job": job,
+                    "at": time.monotonic(),
+                    "path": request.path,
+                    "headers": dict(request.headers),
+                }
+            )
+            script = self.scripts.get((project, job))
+            if script is None and project not in self.projects:
+                return error(404, NOT_FOUND, f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
+            if script is None:
+                return error(404, NOT_FOUND, f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
+            step = script.pop(0) if len(script) > 1 else script[0]
+        return step if isinstance(step, Step) else step()
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        parts = request.path.split("?")[0].strip("/").split("/")
-        if (
-            request.command == "POST"
-            and parts[:2] == ["2020-11-20", "projects"]
-            and parts[3:] == ["modelpackagingjobs"]
-        ):
-            self._start(request, unquote(parts[2]))
-            return
-        if len(parts) != 5 or parts[0] != "2020-11-20" or parts[1] != "projects" or parts[3] != "modelpackagingjobs":
+        parts = [unquote(part) for part in request.path.split("?")[0].strip("/").split("/")]
+        route = (request.command, len(parts)) if parts[:2] == ["2020-11-20", "projects"] else ("", 0)
+        if route == ("POST", 4) and parts[3] == "modelpackagingjobs":
+            self._start(request, parts[2])
+        elif route == ("GET", 5) and parts[3] == "modelpackagingjobs":
+            self._describe(request, parts[2], parts[4]).send(request)
+        else:
             body = json.dumps({"message": f"no route {request.path}"}).encode()
             reply(request, 404, body, json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
-            return
-        answer_step(request, self._next(unquote(parts[2]), unquote(parts[4]), request.path, dict(request.headers)))
 
     def _start(self, request: BaseHTTPRequestHandler, project: str) -> None:
         """StartModelPackagingJob, idempotent on its client token: the same token starts nothing new; another token
@@ -250,14 +196,13 @@ class FakeLookoutVision(LoopbackServer):
             if refusal is None and self.refuse_start is not None:
                 refusal = self.refuse_start(body)
             previous = self.started.get((project, job))
-            exists = (project, job) in self.scripts or (project, job) in self._timelines
-            if refusal is None and ((previous is None and exists) or previous not in (None, token)):
+            if refusal is None and previous != token and (previous is not None or (project, job) in self.scripts):
                 refusal = error(409, "ConflictException", f"A model packaging job named {job} already exists")
             if refusal is None and previous is None:
                 self.started[(project, job)] = token
                 self.projects.add(project)
-                self.scripts[(project, job)] = self.after_start(body)
+                self.scripts[(project, job)] = list(self.after_start(body))
         if refusal is not None:
-            answer_step(request, refusal)
+            refusal.send(request)
         else:
             reply(request, 200, json.dumps({"JobName": job}).encode(), json_headers())

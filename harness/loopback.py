@@ -26,12 +26,9 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_
 
 
 class LoopbackServer:
-    """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. Requests of ``methods`` go to
+    """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. GET, POST and PUT requests go to
     ``self._handle(request)``. A client that hangs up mid-answer (a read timeout, a killed runtime) is a scenario
     here, so only other errors of a handler are printed."""
-
-    methods: tuple[str, ...] = ("GET",)
-    poll_s = 0.02  # how soon serve_forever notices a shutdown
 
     def __init__(self) -> None:
         owner = self
@@ -43,14 +40,15 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        for method in self.methods:
+        for method in ("GET", "POST", "PUT"):
             setattr(Handler, f"do_{method}", lambda request: owner._handle(request))
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.handle_error = self._handle_error  # type: ignore[method-assign]
         self.server.socket.listen(512)  # a hundred clients connecting at once, as in the load test
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(self.poll_s,), daemon=True)
+        # serve_forever looks for a shutdown every 20 ms, so that closing a server is quick.
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> Any:
         self._thread.start()

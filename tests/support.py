@@ -19,7 +19,7 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import NOT_FOUND, Step, answer_step, error
+from harness.lookoutvision import NOT_FOUND, Step, error
 from harness.loopback import *  # noqa: F403
 from harness.loopback import LoopbackServer, json_headers, reply
 from harness.offline import *  # noqa: F403
@@ -87,7 +87,7 @@ class FakeGreengrass(LoopbackServer):
             body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
             reply(request, 200, json.dumps(body).encode(), json_headers())
             return
-        answer_step(request, step or error(404, NOT_FOUND, f"Component version {arn} not found"))
+        (step or error(404, NOT_FOUND, f"Component version {arn} not found")).send(request)
 
 
 class ScriptedClient:

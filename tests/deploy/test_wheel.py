@@ -192,22 +192,15 @@ def test_wheel_model_is_botocore_1_40_60s(wheel: Path) -> None:
         assert archive.read(f"{PKG}/_model/{MODEL}") == shipped.read_bytes()
 
 
-def test_wheel_console_scripts_point_at_modules_it_carries(wheel: Path) -> None:
+def test_wheel_console_script_points_at_a_module_it_carries(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        entry_points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-        if not entry_points:
-            return
+        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         parser = configparser.ConfigParser()
-        parser.read_string(archive.read(entry_points[0]).decode())
-    if not parser.has_section("console_scripts"):
-        return
+        parser.read_string(archive.read(entry_points).decode())
     for script, target in parser.items("console_scripts"):
-        module = target.split(":")[0].strip()
-        path = module.replace(".", "/")
-        assert f"{path}.py" in names or f"{path}/__init__.py" in names, (
-            f"console script {script} = {target}: the wheel has no module {module}"
-        )
+        path = target.split(":")[0].strip().replace(".", "/")
+        assert f"{path}.py" in names or f"{path}/__init__.py" in names, f"{script} = {target}: no such module"
 
 
 # --- the fresh venv -------------------------------------------------------------------------------------------------
@@ -313,17 +306,9 @@ def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Co
     assert types.count(RESOURCE_TYPE) == 1
     assert types.count("AWS::Lambda::Function") == 1
     assert re.fullmatch(r"[0-9a-f]{64}\.zip", consumer.key)
-    for rel in (
-        *(f"cdk_lookoutvision_packaging_handler/{n}" for n in HANDLER_FILES),
-        "crhelper/__init__.py",
-        "crhelper/resource_helper.py",
-        f"models/{MODEL}",
-    ):
+    # What the asset holds is the repo's own asset (the next test); here only that the package put its parts in.
+    for rel in ("cdk_lookoutvision_packaging_handler/index.py", "crhelper/resource_helper.py", f"models/{MODEL}"):
         assert (consumer.asset / rel).is_file(), rel
-    for name in HANDLER_FILES:
-        assert (consumer.asset / "cdk_lookoutvision_packaging_handler" / name).read_bytes() == (
-            HANDLER_SRC / name
-        ).read_bytes(), name
 
 
 def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consumer, tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
-"""Imported by every MiniStack Lambda worker (tests/e2e_support.py puts this folder on its PYTHONPATH): copies each
+"""Imported by every MiniStack Lambda worker (tests/deploy puts this folder on its PYTHONPATH): appends each
 ``{"event": ..., "ctx": ...}`` line the worker reads from stdin, as it arrived, to the file E2E_EVENTS_FILE names.
 The handler, its code and its environment are not touched; MiniStack itself (no _LAMBDA_FUNCTION_ARN) is left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -17,13 +18,10 @@ class _Tee:
 
     def readline(self, *args: Any) -> Any:
         line = self._stream.readline(*args)
-        try:
-            envelope = json.loads(line) if line else None
-        except ValueError:
-            envelope = None
-        if isinstance(envelope, dict) and "event" in envelope:
-            with open(self._path, "a", encoding="utf-8") as out:
-                out.write(line if line.endswith("\n") else line + "\n")
+        with contextlib.suppress(ValueError):
+            if isinstance(envelope := json.loads(line), dict) and "event" in envelope:
+                with open(self._path, "a", encoding="utf-8") as out:
+                    out.write(line.rstrip("\n") + "\n")
         return line
 
     def __getattr__(self, name: str) -> Any:

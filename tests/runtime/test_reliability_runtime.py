@@ -4,12 +4,14 @@ invocation, frozen runtimes, and what a runtime process logs. What a handler in 
 tests/unit and tests/protocol.
 
 The function runs at LOG_LEVEL=DEBUG, where crhelper logs whole events, ResponseURL included, so the redaction has
-work to do; Lookout for Vision plays job timelines on a compressed clock. The scenarios run at once.
+work to do; a job's status changes on the wall clock. The scenarios run at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,21 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_runtime import (
+from lambda_runtime import FunctionSpec, Invocation, LocalLambda, prepare_task_root
+from support import (
+    EXPECTED_DATA_KEYS,
     HarnessError,
-    Invocation,
-    InvokeCall,
-    LambdaHarness,
-    SynthesizedApp,
-    cfn_properties,
+    ResponseRecorder,
+    description,
     leaked_lines,
-    prepare_task_root,
+    make_event,
+    ok,
+    properties,
 )
-from support import EXPECTED_DATA_KEYS, FakeLookoutVision, ResponseRecorder, description, make_event, ok
 
 PROJECT = "pcb"
-# Virtual seconds per real second for job timelines: "SUCCEEDED after 20 minutes" happens 10 s after scripting.
-SCALE = 120.0
 # An invocation this long hands the wait on after ~12 s (60 s before its deadline, and room for two looks at the
 # 2-4.5 s pace besides: 69 s is the shortest that can wait).
 HANDOFF_DEADLINE_S = 72.0
@@ -61,7 +61,7 @@ class Run:
     event: dict[str, Any]
     recorder: ResponseRecorder
     invocations: list[Invocation]
-    invokes: list[InvokeCall]
+    invoke_statuses: list[int]  # of the lambda:Invoke calls that carried this request
     looks: list[dict[str, Any]]
     hung: bool
 
@@ -71,29 +71,29 @@ class Run:
         return self.recorder.bodies[0]
 
     def sender(self) -> Invocation:
-        """The invocation that was running when the answer arrived (of two that overlap, the later one)."""
+        """The invocation that was running when the answer arrived."""
         at = self.recorder.answer_times[0]
-        running = [i for i in self.invocations if (i.dispatched_at or at + 1) <= at <= (i.finished_at or at) + 0.05]
-        assert running, f"the answer at {at} came while no invocation ran: {self.invocations}"
-        return max(running, key=lambda i: i.dispatched_at or 0.0)
+        [running] = [i for i in self.invocations if (i.dispatched_at or at + 1) <= at <= (i.finished_at or at) + 0.05]
+        return running
 
 
-def request(harness: LambdaHarness, event: Callable[[str], dict[str, Any]], timeout_s: float, url: str = "") -> Run:
-    """Send ``event(response_url)`` with ``timeout_s`` for each of its invocations, and wait (bounded) until its whole
-    chain of invocations ended; ``url`` replaces the recorder's own."""
+def request(function: LocalLambda, job: str, url: str = "") -> Run:
+    """Send a Create watching ``job`` and wait (bounded) until its whole chain of invocations ended; ``url`` replaces
+    the recorder's own."""
     with ResponseRecorder() as recorder:
         recorder.url = url.replace("RECORDER", recorder.url.split("/", 3)[2]) if url else recorder.url
-        sent = event(recorder.url)
-        harness.function.timeouts_s[sent["RequestId"]] = timeout_s
-        harness.function.invoke(sent)
+        sent = make_event("Create", recorder.url, properties(PROJECT, job))
+        function.invoke(sent)
         try:
-            invocations, hung = harness.function.wait_request(sent["RequestId"], REQUEST_BOUND_S), False
+            invocations, hung = function.wait_request(sent["RequestId"], REQUEST_BOUND_S), False
         except HarnessError:
-            invocations, hung = harness.function.invocations_for(sent["RequestId"]), True
+            invocations, hung = function.invocations_for(sent["RequestId"]), True
         time.sleep(0.05)  # an answer is sent before its invocation returns: let the recorder's thread note it
-    props = sent["ResourceProperties"]
-    looks = harness.lookoutvision.request_log(props["ProjectName"], props["JobName"])
-    return Run(sent, recorder, invocations, harness.invoke_api.event_calls(sent["RequestId"]), looks, hung)
+    statuses = [
+        status for payload, status in function.invoke_calls if json.loads(payload)["RequestId"] == sent["RequestId"]
+    ]
+    looks = [r for r in function.lookoutvision.requests if r["job"] == job]
+    return Run(sent, recorder, invocations, statuses, looks, hung)
 
 
 def ended_well(run: Run, expected: str, *, killed: bool = False) -> dict[str, Any]:
@@ -113,19 +113,13 @@ def ended_well(run: Run, expected: str, *, killed: bool = False) -> dict[str, An
     return body
 
 
-def create(job: str, props: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
-    return lambda url: make_event("Create", url, {**props, "ProjectName": PROJECT, "JobName": job})
-
-
 # --- the scenarios -------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Matrix:
-    app: SynthesizedApp
-    harness: LambdaHarness
-    blocking: LambdaHarness  # a copy of the asset with INJECTED_HANG, on a single execution environment
-    props: dict[str, Any]
+    function: LocalLambda
+    blocking: LocalLambda  # a copy of the asset with INJECTED_HANG
     runs: dict[str, Future[Any]]
 
 
@@ -138,48 +132,35 @@ QUOTED_URL = (
 
 
 def hand_off_chain(m: Matrix) -> Run:
-    # The job SUCCEEDS after 50 virtual minutes (25 s), past several 72 s invocations' hand-off points.
-    job = "long-wait"
+    # The job SUCCEEDS 25 s from now, past several 72 s invocations' hand-off points.
+    job, done_at = "long-wait", time.monotonic() + 25.0
     running, done = ok(description("RUNNING", job=job)), ok(description(job=job))
-    m.harness.lookoutvision.play(PROJECT, job, [(0.0, running), (50 * 60.0, done)])
-    return request(m.harness, create(job, m.props), HANDOFF_DEADLINE_S, QUOTED_URL)
+    m.function.lookoutvision.script(PROJECT, job, [lambda: running if time.monotonic() < done_at else done])
+    return request(m.function, job, QUOTED_URL)
 
 
 def killed_at_the_deadline(m: Matrix) -> dict[str, Run]:
     # Our own code blocks: the timer must answer before Lambda kills the process, and the next request must be served
-    # by a fresh one (one execution environment, so that it cannot go to another warm one).
+    # by a fresh one.
     for job in (BLOCKED_JOB, "after-the-kill"):
-        m.blocking.lookoutvision.play(PROJECT, job, [(0.0, ok(description(job=job)))])
-    runs = {"killed": request(m.blocking, create(BLOCKED_JOB, m.props), KILL_DEADLINE_S)}
-    runs["fresh"] = request(m.blocking, create("after-the-kill", m.props), float(m.app.function.timeout_s))
-    return runs
+        m.blocking.lookoutvision.script(PROJECT, job, [ok(description(job=job))])
+    return {"killed": request(m.blocking, BLOCKED_JOB), "fresh": request(m.blocking, "after-the-kill")}
 
 
 @pytest.fixture(scope="module")
-def matrix(gate_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
-    work = tmp_path_factory.mktemp("fault-matrix")
-    # The synthesized resource's properties as CloudFormation sends them, watching a job rather than starting one.
-    props = {k: v for k, v in cfn_properties(gate_app.properties).items() if k != "Packaging"}
+def matrix(gate_function: FunctionSpec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    work, debug = tmp_path_factory.mktemp("fault-matrix"), {"LOG_LEVEL": "DEBUG"}
+    handing_off = dataclasses.replace(gate_function, timeout_s=HANDOFF_DEADLINE_S)
+    blocking = dataclasses.replace(gate_function, timeout_s=KILL_DEADLINE_S)
     blocked_root = prepare_task_root(
-        gate_app.function, work / "blocked-task", {"cdk_lookoutvision_packaging_handler/job.py": INJECTED_HANG}
+        gate_function, work / "blocked-task", {"cdk_lookoutvision_packaging_handler/job.py": INJECTED_HANG}
     )
-    debug = {"extra_environment": {"LOG_LEVEL": "DEBUG"}}
     with (
-        LambdaHarness(
-            gate_app.function,
-            work / "main",
-            lookoutvision=FakeLookoutVision(time_scale=SCALE),
-            max_concurrency=4,
-            **debug,
-        ) as harness,
-        LambdaHarness(
-            gate_app.function, work / "blocking", task_root=blocked_root, max_concurrency=1, **debug
-        ) as blocking,
+        LocalLambda(handing_off, prepare_task_root(gate_function, work / "task"), debug) as function,
+        LocalLambda(blocking, blocked_root, debug) as blocked,
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
-        harness.function.prewarm(2)
-        blocking.function.prewarm(1)
-        m = Matrix(gate_app, harness, blocking, props, {})
+        m = Matrix(function, blocked, {})
         m.runs = {scenario.__name__: pool.submit(scenario, m) for scenario in (hand_off_chain, killed_at_the_deadline)}
         yield m
 
@@ -197,7 +178,7 @@ def test_a_wait_past_the_lambda_deadline_is_handed_on_and_the_chain_answers_once
     assert (body["PhysicalResourceId"], body["Data"]["Status"]) == (f"{PROJECT}/long-wait", "SUCCEEDED")
     first, *continuations = run.invocations
     assert len(continuations) >= 2, f"25 s of waiting with ~12 s per invocation: {run.invocations}"
-    assert [call.status for call in run.invokes] == [202] * len(continuations), "one signed Invoke per hand-off"
+    assert run.invoke_statuses == [202] * len(continuations), "one signed Invoke per hand-off"
     assert "LookoutVisionWait" not in first.event
     events = [inv.event for inv in continuations]
     states = [event.pop("LookoutVisionWait") for event in events]
@@ -219,8 +200,8 @@ def test_the_timer_answers_before_lambda_kills_a_blocked_invocation_and_a_fresh_
     ended_well(fresh, "SUCCESS")
     [invocation] = killed.invocations
     assert invocation.status == "timed_out", "the block outlives the deadline"
-    environments = {e.env_id: e for e in matrix.blocking.function.environments}
-    dead, served_by = environments[invocation.env_id], environments[fresh.invocations[0].env_id]
+    dead, served_by = invocation.env, fresh.invocations[0].env
+    assert dead is not None and served_by is not None
     assert dead.state == "dead" and dead.process.returncode == -9, "Lambda kills the timed-out runtime"
     assert invocation.finished_at is not None and served_by.started_at >= invocation.finished_at, "a new cold start"
 
@@ -229,12 +210,12 @@ def test_zz_no_line_a_runtime_process_logged_carries_a_response_url_and_idle_run
     matrix: Matrix,
 ) -> None:
     runs = [result(matrix, hand_off_chain), *result(matrix, killed_at_the_deadline).values()]
-    lines = [line for h in (matrix.harness, matrix.blocking) for line in h.function.log_lines()]
+    lines = [line for function in (matrix.function, matrix.blocking) for line in function.log_lines()]
     urls = [run.recorder.url for run in runs]
     assert leaked_lines([f"PUT {urls[0]}", "X-Amz-Signature=0123"], urls[:1]) != [], "the check must see a leak"
     assert leaked_lines(lines, urls) == [], "a log line carries a ResponseURL"
     # At DEBUG crhelper logs every event: the check means something only if those lines were read, redacted.
     assert any("'ResponseURL': '<redacted>'" in line for line in lines), "no DEBUG line of an event was seen"
-    idle = [e for e in matrix.harness.function.environments if e.state == "ready" and e.process.poll() is None]
+    idle = [e for e in matrix.function.environments if e.state == "ready" and e.process.poll() is None]
     states = {Path(f"/proc/{e.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] for e in idle}
     assert idle and states == {"T"}, f"idle runtimes must be frozen (SIGSTOP) like Lambda's: states {states}"

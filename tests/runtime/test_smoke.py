@@ -4,7 +4,9 @@ of the development environment) and answers from the service model it carries (F
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,29 +17,40 @@ from lambda_runtime import (
     RUNTIME_NOTE,
     RUNTIME_PYTHON,
     RUNTIME_TARGET,
-    LambdaFunction,
-    LambdaHarness,
-    SynthesizedApp,
+    FunctionSpec,
+    LocalLambda,
     prepare_task_root,
-    probe_runtime,
 )
-from support import (
-    COMPONENT_ARN,
-    ResponseRecorder,
-    description,
-    make_event,
-    ok,
-)
+from support import COMPONENT_ARN, ResponseRecorder, description, make_event, ok
 from support import properties as watching
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
+PROBE = r"""
+import json, os, sys
+import awslambdaric, botocore, botocore.session
+os.environ.pop("AWS_DATA_PATH", None)
+print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable, "sys_path": sys.path,
+    "awslambdaric": awslambdaric.__file__, "botocore_file": botocore.__file__,
+    "bare_has_lookoutvision": "lookoutvision" in botocore.session.Session().get_available_services()}))
+"""
 
 
 def test_the_asset_runs_on_the_lambda_runtime_apart_from_the_development_environment(
-    gate_app: SynthesizedApp, tmp_path: Path
+    gate_function: FunctionSpec, tmp_path: Path
 ) -> None:
-    task_root = prepare_task_root(gate_app.function, tmp_path / "task")
-    report = probe_runtime(LambdaFunction(gate_app.function, task_root, endpoints={}))
+    # PROBE runs with exactly an execution environment's interpreter, flags, cwd and environment.
+    with LocalLambda(gate_function, prepare_task_root(gate_function, tmp_path / "task")) as function:
+        environment = function.process_environment("127.0.0.1:9")
+    probe = subprocess.run(
+        [str(RUNTIME_PYTHON), "-S", "-c", PROBE],
+        cwd=function.task_root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(probe.stdout.strip().splitlines()[-1])
     if RUNTIME_NOTE:
         warnings.warn(RUNTIME_NOTE, stacklevel=1)
     else:
@@ -48,38 +61,38 @@ def test_the_asset_runs_on_the_lambda_runtime_apart_from_the_development_environ
     assert not any("site-packages" in p or ".venv" in p for p in report["sys_path"]), report["sys_path"]
 
 
-def answers(spec: Any, work: Path, task_root: Path, *requests: str) -> tuple[list[dict[str, Any]], int]:
+def answers(spec: FunctionSpec, task_root: Path, *requests: str) -> tuple[list[dict[str, Any]], int]:
     """The answers to a Create (and a Delete) for a SUCCEEDED job, and how many Describe calls they made."""
-    with LambdaHarness(spec, work, task_root=task_root, max_concurrency=1) as harness, ResponseRecorder() as recorder:
-        harness.lookoutvision.script(PROJECT, JOB, [ok(description())])
+    with LocalLambda(spec, task_root) as function, ResponseRecorder() as recorder:
+        function.lookoutvision.script(PROJECT, JOB, [ok(description())])
         for request_type in requests:
             physical_id = f"{PROJECT}/{JOB}" if request_type == "Delete" else None
             event = make_event(request_type, recorder.url, watching(PROJECT, JOB), physical_id=physical_id)
-            invocation = harness.function.invoke(event)
+            invocation = function.invoke(event)
             assert invocation.done.wait(60) and invocation.status == "success", invocation
-        return list(recorder.bodies), harness.lookoutvision.calls()
+        return list(recorder.bodies), function.lookoutvision.calls()
 
 
 @pytest.mark.parametrize("data_path", ["/opt/nowhere/models", None], ids=["AWS_DATA_PATH-elsewhere", "unset"])
 def test_the_entry_point_answers_create_and_delete_from_the_asset_s_own_model(
-    gate_app: SynthesizedApp, tmp_path: Path, data_path: str | None
+    gate_function: FunctionSpec, tmp_path: Path, data_path: str | None
 ) -> None:
     # The function as synthesized sets AWS_DATA_PATH=/var/task/models; here only index.py's own lookup can find it.
-    environment = {k: v for k, v in gate_app.function.environment.items() if k != "AWS_DATA_PATH"}
+    environment = {k: v for k, v in gate_function.environment.items() if k != "AWS_DATA_PATH"}
     spec = dataclasses.replace(
-        gate_app.function, environment=environment | ({"AWS_DATA_PATH": data_path} if data_path else {})
+        gate_function, environment=environment | ({"AWS_DATA_PATH": data_path} if data_path else {})
     )
-    [create, delete], calls = answers(spec, tmp_path, prepare_task_root(spec, tmp_path / "task"), "Create", "Delete")
+    [create, delete], calls = answers(spec, prepare_task_root(spec, tmp_path / "task"), "Create", "Delete")
 
     assert (create["Status"], create["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{JOB}"), create["Reason"]
     assert create["Data"]["ComponentVersionArn"] == COMPONENT_ARN
     assert (delete["Status"], delete["PhysicalResourceId"], calls) == ("SUCCESS", f"{PROJECT}/{JOB}", 1)
 
 
-def test_without_its_model_the_asset_answers_failed_naming_it(gate_app: SynthesizedApp, tmp_path: Path) -> None:
-    task_root = prepare_task_root(gate_app.function, tmp_path / "task")
+def test_without_its_model_the_asset_answers_failed_naming_it(gate_function: FunctionSpec, tmp_path: Path) -> None:
+    task_root = prepare_task_root(gate_function, tmp_path / "task")
     shutil.rmtree(task_root / "models")
-    [body], calls = answers(gate_app.function, tmp_path, task_root, "Create")
+    [body], calls = answers(gate_function, task_root, "Create")
 
     assert (body["Status"], calls) == ("FAILED", 0)
     assert "lookoutvision" in body["Reason"] and "AWS_DATA_PATH" in body["Reason"], body["Reason"]
