@@ -412,22 +412,8 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture
-def bundle_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record every run of the local bundler."""
-    calls: list[Path] = []
-    real_build_asset = _provider.build_asset
-
-    def counting_build_asset(output_dir: Path) -> None:
-        calls.append(output_dir)
-        real_build_asset(output_dir)
-
-    monkeypatch.setattr(_provider, "build_asset", counting_build_asset)
-    return calls
-
-
-def test_asset_hash_is_stable_across_synths_and_ignores_caches_beside_the_handler_sources(
-    synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundle_calls: list[Path]
+def test_asset_hash_ignores_caches_beside_the_handler_sources_and_follows_the_bundled_files(
+    synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `make typecheck` leaves .mypy_cache in lambda/cdk_lookoutvision_packaging_handler and importing the handler writes
     # __pycache__ there. Neither goes into the asset, so neither may change its hash: a clean clone, a CI run and
@@ -440,29 +426,25 @@ def test_asset_hash_is_stable_across_synths_and_ignores_caches_beside_the_handle
     (handler / ".mypy_cache" / "3.11").mkdir(parents=True)
     (handler / ".mypy_cache" / "3.11" / "index.data.json").write_text('{"cache": true}')
     monkeypatch.setattr(_provider, "HANDLER_DIR", handler)
-    key, asset = _synth_asset(tmp_path / "out")
-    assert len(bundle_calls) == 1
+    real_build_asset, bundled = _provider.build_asset, []
+
+    def build_asset(output_dir: Path) -> None:
+        real_build_asset(output_dir)
+        bundled.append(output_dir)
+        if len(bundled) == 2:
+            with (output_dir / "crhelper" / "resource_helper.py").open("a") as file:
+                file.write("\n# a different crhelper release\n")
+
+    monkeypatch.setattr(_provider, "build_asset", build_asset)
+    key, asset = _synth_asset(tmp_path / "same")
+    assert len(bundled) == 1
     assert _tree(asset) == _tree(first_asset)
     assert key == first_key
-
-
-def test_asset_hash_changes_when_the_bundled_files_change(
-    synth: Synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     # crhelper and the service model are not in lambda/ (the package carries pinned copies of them): another
     # crhelper release must give another S3 key, or CloudFormation keeps running the old code.
-    first_key, _ = _asset(synth.templates["Default"], synth.directory)
-    real_build_asset = _provider.build_asset
-
-    def other_crhelper(output_dir: Path) -> None:
-        real_build_asset(output_dir)
-        with (output_dir / "crhelper" / "resource_helper.py").open("a") as file:
-            file.write("\n# a different crhelper release\n")
-
-    monkeypatch.setattr(_provider, "build_asset", other_crhelper)
-    key, asset = _synth_asset(tmp_path)
-    assert (asset / "crhelper" / "resource_helper.py").read_text().endswith("# a different crhelper release\n")
-    assert key != first_key
+    other_key, other_asset = _synth_asset(tmp_path / "other")
+    assert (other_asset / "crhelper" / "resource_helper.py").read_text().endswith("# a different crhelper release\n")
+    assert other_key != first_key
 
 
 # --- validation -----------------------------------------------------------------------------------------------------

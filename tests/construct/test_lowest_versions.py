@@ -99,7 +99,7 @@ def synth(script: str, outdir: Path, monkeypatch: pytest.MonkeyPatch, **context:
 
 
 @at_lowest
-def test_the_example_app_synthesizes_watching_and_starting_a_job(
+def test_the_example_apps_synthesize_watching_and_starting_a_job_and_in_a_pipeline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     watching = synth("app.py", tmp_path / "watch", monkeypatch)
@@ -110,12 +110,7 @@ def test_the_example_app_synthesizes_watching_and_starting_a_job(
     gate = json.dumps(starting["LookoutVisionModelGate"])
     assert '"Packaging"' in gate and "lookoutvision:StartModelPackagingJob" in gate
     assert len(starting) == 3
-
-
-@at_lowest
-def test_the_pipeline_example_synthesizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    templates = synth("examples/pipeline_app.py", tmp_path / "pipeline", monkeypatch)
-    assert len(templates) == 3
+    assert len(synth("examples/pipeline_app.py", tmp_path / "pipeline", monkeypatch)) == 3
 
 
 DESCRIBE_ARGS = ("--project-name", "pcb", "--job-name", "pcb-v3-x86", "--output", "json")
