@@ -155,8 +155,13 @@ test-rest: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP)
 
 # The package at the lowest dependency versions it declares, as a consumer installs it: its wheel (built, like the
 # wheel test's, from a copy of the source so that nothing is written into the tree) in the venv of
-# requirements-lowest.txt, where the example apps and every README block synthesize (tests/construct/test_lowest_versions.py,
-# tests/construct/test_readme.py). The venv is made once (make setup); each run installs the current wheel.
+# requirements-lowest.txt, where the construct's own tests run (every option of the library) and the example apps and
+# every README block synthesize (tests/construct/test_lowest_versions.py, tests/construct/test_readme.py). Not the
+# cdk-nag tests (cdk-nag is a test tool, not in that venv) nor the integ snapshots (taken at the pinned newest CDK).
+# The venv is made once (make setup); each run installs the current wheel.
+LOWEST_SUITES := $(addprefix tests/construct/,test_lowest_versions.py test_readme.py test_construct.py \
+	test_packaging_construct.py test_consumers.py)
+
 test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
 	rm -rf $(LOWEST_VENV)/src $(LOWEST_VENV)/dist
 	mkdir -p $(LOWEST_VENV)/src
@@ -166,7 +171,7 @@ test-lowest: $(LOWEST_STAMP) $(PY_STAMP) $(NODE_STAMP)
 		--wheel-dir $(LOWEST_VENV)/dist $(LOWEST_VENV)/src
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
 		--force-reinstall $(LOWEST_VENV)/dist/*.whl
-	LOWEST_VERSIONS=1 $(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider tests/construct/test_lowest_versions.py tests/construct/test_readme.py
+	LOWEST_VERSIONS=1 $(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider $(LOWEST_SUITES)
 
 # The loop while editing: every layer that runs in process (a new test file lands in it by its folder), less the tests
 # marked slow (the CDK CLI). No wheel or venv builds, MiniStack or runtime suite: `make test` runs those too, and is

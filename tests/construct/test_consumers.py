@@ -4,7 +4,7 @@ Greengrass deployment (in one stack and across stacks). The CDK Pipelines exampl
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
@@ -13,7 +13,9 @@ from aws_cdk.assertions import Template
 from constructs import Construct
 
 from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference
-from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE as CR_TYPE
+
+if TYPE_CHECKING:
+    from conftest import Only
 
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 
@@ -29,21 +31,16 @@ def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects", **o
     )
 
 
-def _cr_logical_id(template: Template) -> str:
-    resources = template.find_resources(CR_TYPE)
-    assert len(resources) == 1
-    return next(iter(resources))
-
-
 @pytest.mark.parametrize(
     ("options", "prefix"), [({"export_prefix": "pcb-model"}, "ModelPackagingJob"), ({"output_prefix": "Pcb"}, "Pcb")]
 )
-def test_add_outputs_have_documented_logical_ids_and_optional_exports(options: dict[str, str], prefix: str) -> None:
+def test_add_outputs_have_documented_logical_ids_and_optional_exports(
+    only: Only, options: dict[str, str], prefix: str
+) -> None:
     stack = cdk.Stack(cdk.App(), "Gate")
     _job(stack).add_outputs(**options)
-    template = Template.from_stack(stack)
-    cr_id = _cr_logical_id(template)
-    outputs = template.to_json()["Outputs"]
+    cr_id, _ = only(stack)
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
     assert sorted(outputs) == sorted(f"{prefix}{key}" for key in PUBLISHED)
     for key in PUBLISHED:
         assert outputs[f"{prefix}{key}"]["Value"] == {"Fn::GetAtt": [cr_id, key]}
@@ -53,23 +50,39 @@ def test_add_outputs_have_documented_logical_ids_and_optional_exports(options: d
         _job(cdk.Stack(cdk.App(), "Other")).add_outputs(output_prefix="bad-prefix")
 
 
-@pytest.mark.parametrize("construct_id", ["Job", "ModelPackagingJob", "pcb-v3-x86"])
-def test_default_output_prefix_is_what_from_stack_output_reads_whatever_the_construct_id(construct_id: str) -> None:
+# From another Region, or through another account's role, the reference passes both on to Fn::GetStackOutput; an
+# expected component's name is a literal, which a deployment can use as its map key.
+ELSEWHERE = {
+    "region": "eu-west-1",
+    "role_arn": "arn:aws:iam::111122223333:role/ReadGateOutputs",
+    "expected_component_name": "com.example.pcb-defects",
+}
+
+
+@pytest.mark.parametrize(("construct_id", "where"), [("Job", {}), ("ModelPackagingJob", {}), ("pcb-v3-x86", ELSEWHERE)])
+def test_default_output_prefix_is_what_from_stack_output_reads_whatever_the_construct_id(
+    only: Only, construct_id: str, where: dict[str, str]
+) -> None:
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")
     ModelPackagingJob(producer, construct_id, project_name="pcb", job_name="pcb-v3-x86").add_outputs()
     consumer = cdk.Stack(app, "Consumer")
-    ref = ModelPackagingJobReference.from_stack_output(consumer, "Model", stack_name="Gate")
+    ref = ModelPackagingJobReference.from_stack_output(consumer, "Model", stack_name="Gate", **where)
     for key in PUBLISHED:
         # The attribute of each key is its name in snake case: ComponentVersionArn is component_version_arn.
         cdk.CfnOutput(consumer, key, value=getattr(ref, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()))
-    produced = Template.from_stack(producer)
-    cr_id = _cr_logical_id(produced)
-    outputs = produced.to_json()["Outputs"]
+    cr_id, _ = only(producer)
+    outputs = Template.from_stack(producer).to_json()["Outputs"]
+    elsewhere = {"Region": where["region"], "RoleArn": where["role_arn"]} if where else {}
     for key, output in Template.from_stack(consumer).to_json()["Outputs"].items():
+        if key == "ComponentName" and where:
+            assert output["Value"] == "com.example.pcb-defects"
+            continue
         read = output["Value"]["Fn::GetStackOutput"]
-        assert read["StackName"] == "Gate"
+        assert read == {"StackName": "Gate", "OutputName": read["OutputName"], **elsewhere}
         assert outputs[read["OutputName"]]["Value"] == {"Fn::GetAtt": [cr_id, key]}
+    with pytest.raises(ValueError, match="stack name"):
+        ModelPackagingJobReference.from_stack_output(consumer, "Bad", stack_name="not a stack")
 
 
 def _two_jobs(first: str = "Line1/Job", second: str = "Line2/Job") -> tuple[ModelPackagingJob, ModelPackagingJob]:
@@ -102,46 +115,14 @@ def test_two_jobs_of_a_stack_with_one_output_prefix_are_refused_naming_output_pr
     assert f"add_outputs() on Gate/{paths[1]}: {shown}" in message
     assert f"which Gate/{paths[0]} already publishes" in message
     assert "pass add_outputs(output_prefix=...)" in message and "from_stack_output()" in message
-    # With a prefix of its own, the second job publishes beside the first.
+    # With a prefix of its own, the second job publishes beside the first, once.
     second.add_outputs(output_prefix="Second")
+    with pytest.raises(ValueError, match=rf"add_outputs\(\) was already called on Gate/{paths[1]}"):
+        second.add_outputs(output_prefix="Third", export_prefix="pcb-model")
     outputs = Template.from_stack(cdk.Stack.of(first)).to_json()["Outputs"]
     assert sorted(outputs) == sorted(
         [f"{prefix or 'ModelPackagingJob'}{k}" for k in PUBLISHED] + [f"Second{k}" for k in PUBLISHED]
     )
-
-
-def test_add_outputs_twice_on_one_job_is_refused() -> None:
-    job = _job(cdk.Stack(cdk.App(), "Gate"))
-    job.add_outputs()
-    with pytest.raises(ValueError, match=r"add_outputs\(\) was already called on Gate/ModelPackagingJob"):
-        job.add_outputs(output_prefix="Pcb", export_prefix="pcb-model")
-
-
-def test_from_stack_output_reads_with_get_stack_output() -> None:
-    stack = cdk.Stack(cdk.App(), "Consumer")
-    ref = ModelPackagingJobReference.from_stack_output(
-        stack,
-        "Model",
-        stack_name="LookoutVisionModelGate",
-        region="eu-west-1",
-        role_arn="arn:aws:iam::111122223333:role/ReadGateOutputs",
-        expected_component_name="com.example.pcb-defects",
-    )
-    cdk.CfnOutput(stack, "Arn", value=ref.component_version_arn)
-    cdk.CfnOutput(stack, "Status", value=ref.status)
-    outputs = Template.from_stack(stack).to_json()["Outputs"]
-    assert outputs["Arn"]["Value"] == {
-        "Fn::GetStackOutput": {
-            "StackName": "LookoutVisionModelGate",
-            "OutputName": "ModelPackagingJobComponentVersionArn",
-            "Region": "eu-west-1",
-            "RoleArn": "arn:aws:iam::111122223333:role/ReadGateOutputs",
-        }
-    }
-    assert outputs["Status"]["Value"]["Fn::GetStackOutput"]["OutputName"] == "ModelPackagingJobStatus"
-    assert ref.component_name == "com.example.pcb-defects"
-    with pytest.raises(ValueError, match="stack name"):
-        ModelPackagingJobReference.from_stack_output(stack, "Bad", stack_name="not a stack")
 
 
 OUTPUTS = {"stack_name": "Gate"}
@@ -174,7 +155,7 @@ def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(
     assert stack.node.try_find_child("M") is None
 
 
-def test_publish_and_read_ssm_parameters() -> None:
+def test_publish_and_read_ssm_parameters(only: Only) -> None:
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")
     _job(producer).publish_parameters("/lookoutvision/pcb/pcb-v3-x86")
@@ -184,8 +165,8 @@ def test_publish_and_read_ssm_parameters() -> None:
     )
     cdk.CfnOutput(consumer, "Arn", value=ref.component_version_arn)
 
+    cr_id, _ = only(producer)
     template = Template.from_stack(producer)
-    cr_id = _cr_logical_id(template)
     template.resource_count_is("AWS::SSM::Parameter", len(PUBLISHED))
     for key in PUBLISHED:
         template.has_resource_properties(
@@ -285,42 +266,20 @@ def _deployment(stack: cdk.Stack, components: dict[str, object]) -> greengrassv2
     )
 
 
-def test_greengrass_deployment_in_the_same_stack_is_gated_by_get_att() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    job = _job(stack)
-    _deployment(stack, job.greengrass_component())
-    template = Template.from_stack(stack)
-    cr_id = _cr_logical_id(template)
-    template.has_resource_properties(
-        "AWS::GreengrassV2::Deployment",
-        {"Components": {"com.example.pcb-defects": {"ComponentVersion": {"Fn::GetAtt": [cr_id, "ComponentVersion"]}}}},
-    )
-
-
-def test_greengrass_deployment_in_another_stack_of_the_app_is_gated_across_stacks() -> None:
+def test_a_greengrass_deployment_is_gated_by_the_job_in_its_own_stack_and_across_stacks(only: Only) -> None:
     app = cdk.App()
-    gate = cdk.Stack(app, "Gate")
-    edge = cdk.Stack(app, "Edge")
+    gate, edge = cdk.Stack(app, "Gate"), cdk.Stack(app, "Edge")
     job = _job(gate)
-    ref = ModelPackagingJobReference.from_job(edge, "Model", job)
-    _deployment(edge, ref.greengrass_component())
+    _deployment(gate, job.greengrass_component())
+    _deployment(edge, ModelPackagingJobReference.from_job(edge, "Model", job).greengrass_component())
     assembly = app.synth()
-    gate_template = Template.from_stack(gate)
-    cr_id = _cr_logical_id(gate_template)
-    exported = [
-        o
-        for o in gate_template.to_json()["Outputs"].values()
-        if o["Value"] == {"Fn::GetAtt": [cr_id, "ComponentVersion"]}
-    ]
-    assert len(exported) == 1, "the component version crosses stacks as an export of the custom resource's GetAtt"
-    Template.from_stack(edge).has_resource_properties(
-        "AWS::GreengrassV2::Deployment",
-        {
-            "Components": {
-                "com.example.pcb-defects": {
-                    "ComponentVersion": {"Fn::ImportValue": exported[0]["Export"]["Name"]},
-                }
-            }
-        },
-    )
+    cr_id, _ = only(gate)
+    version = {"Fn::GetAtt": [cr_id, "ComponentVersion"]}
+    # In another stack the component version is an export of the custom resource's GetAtt: Edge deploys after Gate.
+    outputs = Template.from_stack(gate).to_json()["Outputs"].values()
+    (export,) = [output["Export"]["Name"] for output in outputs if output["Value"] == version]
+    for stack, read in ((gate, version), (edge, {"Fn::ImportValue": export})):
+        Template.from_stack(stack).has_resource_properties(
+            "AWS::GreengrassV2::Deployment", {"Components": {"com.example.pcb-defects": {"ComponentVersion": read}}}
+        )
     assert "Gate" in [d.id for d in assembly.get_stack_by_name("Edge").dependencies]

@@ -2,9 +2,10 @@
 
 requirements-lowest.txt pins each dependency of pyproject.toml at its lower bound, and the first test (part of every
 run) checks that the two agree. `make test-lowest` installs those pins and the package's wheel into a venv of their
-own and runs this module there with LOWEST_VERSIONS=1, beside tests/construct/test_readme.py (every README block):
-the venv holds exactly the pins, every option of the library and the example apps synthesize, and the CLI, which
-needs boto3 1.28's service-specific endpoint variable, describes a job. Anywhere else those tests are skipped.
+own and runs this module there with LOWEST_VERSIONS=1, beside the construct's own tests (so every option of the
+library is synthesized and asserted there) and tests/construct/test_readme.py (every README block): the venv holds
+exactly the pins, the example apps synthesize, and the CLI, which needs boto3 1.28's service-specific endpoint
+variable, describes a job. Anywhere else the tests of this module that need that venv are skipped.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def synth(script: str, outdir: Path, monkeypatch: pytest.MonkeyPatch, **context:
 
 
 @at_lowest
-def test_the_example_app_synthesizes_watching_and_starting_a_job(
+def test_the_example_apps_synthesize_watching_and_starting_a_job_and_in_a_pipeline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     watching = synth("app.py", tmp_path / "watch", monkeypatch)
@@ -109,91 +110,7 @@ def test_the_example_app_synthesizes_watching_and_starting_a_job(
     gate = json.dumps(starting["LookoutVisionModelGate"])
     assert '"Packaging"' in gate and "lookoutvision:StartModelPackagingJob" in gate
     assert len(starting) == 3
-
-
-@at_lowest
-def test_the_pipeline_example_synthesizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    templates = synth("examples/pipeline_app.py", tmp_path / "pipeline", monkeypatch)
-    assert len(templates) == 3
-
-
-@at_lowest
-def test_every_option_of_the_library_synthesizes(tmp_path: Path) -> None:
-    from aws_cdk import aws_greengrassv2 as greengrassv2
-    from aws_cdk import aws_kms as kms
-    from aws_cdk import aws_s3 as s3
-    from aws_cdk.assertions import Template
-
-    from cdk_lookoutvision_packaging import (
-        GreengrassPackaging,
-        ModelPackagingJob,
-        ModelPackagingJobReference,
-        TargetPlatform,
-    )
-
-    app = cdk.App(outdir=str(tmp_path))
-    gate = cdk.Stack(app, "Gate")
-    bucket = s3.Bucket(gate, "Models", encryption_key=kms.Key(gate, "Key"))
-    started = ModelPackagingJob(
-        gate,
-        "Started",
-        project_name="pcb",
-        job_name="pcb-v3-gpu",
-        wait_timeout=cdk.Duration.minutes(30),
-        describe_requests_per_second=2,
-        packaging=GreengrassPackaging(
-            model_version=3,
-            component_name="com.example.pcb-defects",
-            component_version="3.0.0",
-            component_description="PCB defect model",
-            job_description="packaged by cdk deploy",
-            output_bucket=bucket,
-            output_prefix="lookoutvision/pcb/",
-            target_platform=TargetPlatform(arch="X86_64", accelerator="NVIDIA"),
-            compiler_options={"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"},
-            tags={"team": "vision"},
-        ),
-    )
-    watched = ModelPackagingJob(
-        gate, "Watched", project_name="pcb", job_name="pcb-v3-x86", expected_component_name="com.example.other"
-    )
-    ModelPackagingJob(gate, "Glance", project_name="pcb", job_name="pcb-v3-arm", wait_for_completion=False)
-    started.add_outputs(output_prefix="Started", export_prefix="pcb-started")
-    watched.publish_parameters("/lookoutvision/pcb/pcb-v3-x86")
-    cdk.Tags.of(gate).add("cost-center", "pcb-line")
-    edge = cdk.Stack(app, "Edge")
-    references = [
-        ModelPackagingJobReference.from_job(edge, "FromJob", started),
-        ModelPackagingJobReference.from_stack_output(
-            edge,
-            "FromOutputs",
-            stack_name="Gate",
-            output_prefix="Started",
-            region="eu-west-1",
-            expected_component_name="com.example.pcb-defects",
-        ),
-        ModelPackagingJobReference.from_parameters(
-            edge,
-            "FromParameters",
-            parameter_prefix="/lookoutvision/pcb/pcb-v3-x86",
-            expected_component_name="com.example.other",
-        ),
-    ]
-    for n, reference in enumerate(references):
-        greengrassv2.CfnDeployment(
-            edge,
-            f"Deployment{n}",
-            target_arn="arn:aws:iot:us-east-1:111122223333:thinggroup/stations",
-            components=reference.greengrass_component(),
-        )
-    app.synth()
-    template = Template.from_stack(gate).to_json()
-    packaging = next(r for r in template["Resources"].values() if r["Properties"].get("Packaging"))
-    assert packaging["Properties"]["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
-        {"Key": "cost-center", "Value": "pcb-line"},
-        {"Key": "team", "Value": "vision"},
-    ]
-    assert "greengrass:TagResource" in json.dumps(template)
+    assert len(synth("examples/pipeline_app.py", tmp_path / "pipeline", monkeypatch)) == 3
 
 
 DESCRIBE_ARGS = ("--project-name", "pcb", "--job-name", "pcb-v3-x86", "--output", "json")

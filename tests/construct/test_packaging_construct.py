@@ -5,7 +5,7 @@ changes."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
@@ -15,6 +15,9 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_lookoutvision_packaging import GreengrassPackaging, ModelPackagingJob, TargetPlatform
 from cdk_lookoutvision_packaging_handler import contract
+
+if TYPE_CHECKING:
+    from conftest import Only
 
 COMPONENT = "com.example.pcb-defects"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -27,7 +30,7 @@ def arn(text: str) -> dict[str, Any]:
 
 
 def gate(
-    model_version: str = "3", *, bucket_key: bool = False, tags: dict[str, str] | None = None, **options: Any
+    model_version: str | int = "3", *, bucket_key: bool = False, tags: dict[str, str] | None = None, **options: Any
 ) -> tuple[cdk.Stack, ModelPackagingJob, s3.Bucket]:
     app = cdk.App()
     stack = cdk.Stack(app, "Gate", env=ENV)
@@ -50,19 +53,10 @@ def gate(
     return stack, job, bucket
 
 
-def resource_properties(stack: cdk.Stack) -> dict[str, Any]:
-    (props,) = [r["Properties"] for r in Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()]
-    return dict(props)
-
-
 def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
     (default,) = [p for logical_id, p in policies.items() if "DefaultPolicy" in logical_id]
     return list(default["Properties"]["PolicyDocument"]["Statement"])
-
-
-def _tag_resource(stack: cdk.Stack) -> list[dict[str, Any]]:
-    return [s for s in statements(stack) if "greengrass:TagResource" in s["Action"]]
 
 
 def _logical_id(stack: cdk.Stack, construct: Any) -> str:
@@ -72,9 +66,9 @@ def _logical_id(stack: cdk.Stack, construct: Any) -> str:
 # --- what it synthesizes -------------------------------------------------------------------------------------------
 
 
-def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration() -> None:
+def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration(only: Only) -> None:
     stack, job, bucket = gate(component_description="PCB defect model", job_description="built by cdk deploy")
-    props = resource_properties(stack)
+    props = only(stack)[1]["Properties"]
     job_name = contract.default_job_name(COMPONENT, "3.0.0")
     assert props["JobName"] == job_name
     assert "ExpectedComponentName" not in props
@@ -119,27 +113,19 @@ def test_the_iam_statements_are_scoped_to_the_model_the_prefix_and_the_component
     ]
 
 
-def test_a_bucket_key_adds_generate_data_key_on_that_key_and_tags_add_tag_resource() -> None:
-    stack, _, _ = gate(bucket_key=True, tags={"team": "vision"})
-    found = {json.dumps(s["Action"]): s for s in statements(stack)}
-    key_id = next(iter(Template.from_stack(stack).find_resources("AWS::KMS::Key")))
-    assert found['"kms:GenerateDataKey"']["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    # Tagging is one more action on the component and its version, beside creating and describing them.
-    (tagging,) = _tag_resource(stack)
-    assert tagging["Action"] == [
-        "greengrass:CreateComponentVersion",
-        "greengrass:DescribeComponent",
-        "greengrass:TagResource",
-    ]
-    assert len(tagging["Resource"]) == 2
+def test_a_bucket_key_adds_generate_data_key_on_that_key(only: Only) -> None:
+    stack, _, _ = gate(bucket_key=True)
+    key_id, _ = only(stack, "AWS::KMS::Key")
+    generate = {"Action": "kms:GenerateDataKey", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}}
+    assert generate in statements(stack)
 
 
-def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_component_may_be_tagged() -> None:
+def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_component_may_be_tagged(only: Only) -> None:
     stack, job, _ = gate(tags={"team": "vision", "owner": "packaging"})
     cdk.Tags.of(stack).add("cost-center", "pcb-line")
     cdk.Tags.of(stack).add("owner", "stack")
     cdk.Tags.of(job).add("stage", "prod")
-    assert resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
+    assert only(stack)[1]["Properties"]["Packaging"]["Configuration"]["Greengrass"]["Tags"] == [
         {"Key": "cost-center", "Value": "pcb-line"},
         {"Key": "owner", "Value": "packaging"},
         {"Key": "stage", "Value": "prod"},
@@ -150,16 +136,19 @@ def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_componen
         template.has_resource_properties(
             resource_type, {"Tags": Match.array_with([{"Key": "cost-center", "Value": "pcb-line"}])}
         )
-    # Tags.of() alone grants TagResource on the component; excluded from its resource type, a tag reaches neither
-    # the component nor the role.
+    # Tags.of() alone makes tagging one more action on the component and its version, beside creating and describing
+    # them; excluded from its resource type, a tag reaches neither the component nor the role.
     component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
+    actions = ["greengrass:CreateComponentVersion", "greengrass:DescribeComponent"]
     for excluded in ([], ["AWS::GreengrassV2::ComponentVersion"]):
         stack, _, _ = gate()
         cdk.Tags.of(stack).add("cost-center", "pcb-line", exclude_resource_types=excluded)
-        greengrass = resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+        greengrass = only(stack)[1]["Properties"]["Packaging"]["Configuration"]["Greengrass"]
         assert ("Tags" in greengrass) is not excluded
-        resources = [s["Resource"] for s in _tag_resource(stack)]
-        assert resources == ([] if excluded else [[arn(component), arn(f"{component}:versions:3.0.0")]])
+        components = [s for s in statements(stack) if "greengrass:DescribeComponent" in s["Action"]]
+        tagging = [] if excluded else ["greengrass:TagResource"]
+        resources = [arn(component), arn(f"{component}:versions:3.0.0")]
+        assert components == [{"Action": actions + tagging, "Effect": "Allow", "Resource": resources}]
 
 
 def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> None:
@@ -170,14 +159,14 @@ def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> No
     assert "Gate/Job" in str(raised.value) and "tag value 'a|b' has '|'" in str(raised.value)
 
 
-def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
+def test_a_target_platform_sends_its_compiler_options_as_json(only: Only) -> None:
     options = {"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}
     stack, _, _ = gate(
         target_device=None,
         target_platform=TargetPlatform(arch="X86_64", accelerator="NVIDIA"),
         compiler_options=options,
     )
-    greengrass = resource_properties(stack)["Packaging"]["Configuration"]["Greengrass"]
+    greengrass = only(stack)[1]["Properties"]["Packaging"]["Configuration"]["Greengrass"]
     assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}
     assert json.loads(greengrass["CompilerOptions"]) == options
     assert "TargetDevice" not in greengrass
@@ -186,8 +175,8 @@ def test_a_target_platform_sends_its_compiler_options_as_json() -> None:
 # --- a new model version is a new job -----------------------------------------------------------------------------
 
 
-def test_changing_only_the_model_version_gives_a_new_job_name_and_component_version() -> None:
-    three, four = resource_properties(gate("3")[0]), resource_properties(gate("4")[0])
+def test_changing_only_the_model_version_gives_a_new_job_name_and_component_version(only: Only) -> None:
+    three, four = (only(gate(version)[0])[1]["Properties"] for version in ("3", "4"))
     assert three["JobName"] != four["JobName"]
     assert four["JobName"] == contract.default_job_name(COMPONENT, "4.0.0")
     assert four["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "4.0.0"
@@ -196,13 +185,14 @@ def test_changing_only_the_model_version_gives_a_new_job_name_and_component_vers
     }
 
 
-def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model() -> None:
+def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model(only: Only) -> None:
     # The template names no model version for latest: training a new model changes nothing in it, so cdk deploy
     # does nothing. A new component version changes the configuration and the job name: a new job starts.
-    today, after_training = (resource_properties(gate("latest", component_version="1.0.0")[0]) for _ in range(2))
+    today, after_training, bumped = (
+        only(gate("latest", component_version=version)[0])[1]["Properties"] for version in ("1.0.0", "1.0.0", "1.1.0")
+    )
     assert today == after_training
     assert today["Packaging"]["ModelVersion"] == "latest"
-    bumped = resource_properties(gate("latest", component_version="1.1.0")[0])
     assert bumped["JobName"] == contract.default_job_name(COMPONENT, "1.1.0") != today["JobName"]
     assert bumped["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "1.1.0"
 
@@ -222,17 +212,10 @@ def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model
 )
 def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dict[str, Any], fragment: str) -> None:
     stack = cdk.Stack(cdk.App(), "Bad")
-    config: dict[str, Any] = {
-        "model_version": "3",
-        "component_name": COMPONENT,
-        "output_bucket": s3.Bucket.from_bucket_name(stack, "B", "models-bucket"),
-        "target_device": "jetson_xavier",
-        **options,
-    }
-    if config["component_name"] == "TOKEN":
-        config["component_name"] = cdk.CfnParameter(stack, "Name").value_as_string
+    if options.get("component_name") == "TOKEN":
+        options = {"component_name": cdk.CfnParameter(stack, "Name").value_as_string}
     with pytest.raises(ValueError, match="packaging") as raised:
-        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=GreengrassPackaging(**config))
+        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
     assert fragment in str(raised.value)
 
 
@@ -268,10 +251,8 @@ def test_two_jobs_of_a_stack_that_create_one_component_version_are_refused_namin
         job_name=job_names[1],
         packaging=_packaging(stack, output_bucket=bucket, component_version="3.1.0"),
     )
-    names = {
-        r["Properties"]["JobName"] for r in Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()
-    }
-    assert len(names) == 2
+    jobs = Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()
+    assert len({r["Properties"]["JobName"] for r in jobs}) == 2
 
 
 def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
@@ -320,26 +301,18 @@ def test_a_wrong_type_in_the_packaging_is_a_type_error_naming_the_field(field: s
     assert message in str(raised.value)
 
 
-def test_a_model_version_given_as_an_int_is_that_version_and_empty_compiler_options_are_none() -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    platform = TargetPlatform(arch="X86_64")
-    packaging = _packaging(stack, model_version=3, target_device=None, target_platform=platform, compiler_options={})
-    assert (packaging.model_version, packaging.compiler_options) == ("3", None)
-    ModelPackagingJob(stack, "Int", project_name="pcb", packaging=packaging)
-    props = resource_properties(stack)
-    assert props["Packaging"]["ModelVersion"] == "3"
-    assert props["JobName"] == contract.default_job_name(COMPONENT, "3.0.0")
-    assert props["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "3.0.0"
-    assert "CompilerOptions" not in props["Packaging"]["Configuration"]["Greengrass"]
+def test_a_model_version_given_as_an_int_is_that_version_and_empty_compiler_options_are_none(only: Only) -> None:
+    x86 = {"target_device": None, "target_platform": TargetPlatform(arch="X86_64")}
+    given = only(gate(3, compiler_options={}, **x86)[0])[1]["Properties"]
+    assert given == only(gate("3", **x86)[0])[1]["Properties"]
+    assert given["Packaging"]["ModelVersion"] == "3"
+    assert "CompilerOptions" not in given["Packaging"]["Configuration"]["Greengrass"]
 
 
 def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:
     stack = cdk.Stack(cdk.App(), "Bad")
     with pytest.raises(ValueError, match="job_name is required"):
         ModelPackagingJob(stack, "Job", project_name="pcb")
-    bucket = s3.Bucket.from_bucket_name(stack, "B", "models-bucket")
-    packaging = GreengrassPackaging(
-        model_version="3", component_name=COMPONENT, output_bucket=bucket, target_device="jetson_xavier"
-    )
+    packaging = _packaging(stack)
     with pytest.raises(ValueError, match="expected_component_name goes without packaging"):
         ModelPackagingJob(stack, "Both", project_name="pcb", packaging=packaging, expected_component_name=COMPONENT)
