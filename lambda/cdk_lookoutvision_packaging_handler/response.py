@@ -15,6 +15,7 @@ REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
 
 MAX_RESPONSE_BYTES = 4096
 MAX_REASON_CHARS = 1000
+_TRUNCATED = " ...(truncated)"
 
 
 def fallback_physical_id(event: Mapping[str, Any]) -> str:
@@ -26,37 +27,22 @@ def fallback_physical_id(event: Mapping[str, Any]) -> str:
     return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(event.get('RequestId'))[:8]}"
 
 
-def clean_reason(text: str) -> str:
-    return one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text))
-
-
 def build_response(
     event: Mapping[str, Any], status: str, reason: str, physical_id: str, data: Mapping[str, str]
 ) -> dict[str, Any]:
+    ids = {key: event.get(key) for key in ("StackId", "RequestId", "LogicalResourceId")}
     return {
         "Status": status,
-        "Reason": clean_reason(reason),
+        "Reason": one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in reason)),
         "PhysicalResourceId": physical_id,
-        "StackId": _as_text(event.get("StackId")),
-        "RequestId": _as_text(event.get("RequestId")),
-        "LogicalResourceId": _as_text(event.get("LogicalResourceId")),
+        **{key: "" if value is None else str(value) for key, value in ids.items()},
         "NoEcho": False,
         "Data": dict(data),
     }
 
 
-def _as_text(value: object) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
 def _encode(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
-
-
-def _shorten(text: str, by_bytes: int) -> str:
-    marker = " ...(truncated)"
-    kept = _prefix_within(text, len(json.dumps(text)) - 2 - by_bytes - len(marker))
-    return kept + marker if len(kept) < len(text) else text
 
 
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
@@ -65,15 +51,13 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
     body = dict(body)
     body["Data"] = dict(body.get("Data") or {})
     if len(body["Reason"]) > MAX_REASON_CHARS:
-        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - 15] + " ...(truncated)"
+        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - len(_TRUNCATED)] + _TRUNCATED
     encoded = _encode(body)
-    for path in (("Data", "StatusMessage"), ("Reason",)):
-        if len(encoded) <= limit:
-            return encoded
-        holder = body["Data"] if path[0] == "Data" else body
-        key = path[-1]
-        if isinstance(holder.get(key), str) and holder[key]:
-            holder[key] = _shorten(holder[key], len(encoded) - limit)
+    for holder, key in ((body["Data"], "StatusMessage"), (body, "Reason")):
+        text = holder.get(key)
+        if len(encoded) > limit and isinstance(text, str) and text:
+            kept = _prefix_within(text, len(json.dumps(text)) - 2 - (len(encoded) - limit) - len(_TRUNCATED))
+            holder[key] = kept + _TRUNCATED if len(kept) < len(text) else text
             encoded = _encode(body)
     if len(encoded) <= limit:
         return encoded
