@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import unicodedata
 from collections.abc import Mapping
@@ -59,10 +60,9 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
             kept = _prefix_within(text, len(json.dumps(text)) - 2 - (len(encoded) - limit) - len(_TRUNCATED))
             holder[key] = kept + _TRUNCATED if len(kept) < len(text) else text
             encoded = _encode(body)
-    if len(encoded) <= limit:
-        return encoded
-    body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
-    encoded = _encode(body)
+    if len(encoded) > limit:
+        body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
+        encoded = _encode(body)
     if len(encoded) > limit:
         for key in ("PhysicalResourceId", "LogicalResourceId", "StackId", "RequestId"):
             body[key] = _prefix_within(body[key], 256)
@@ -72,12 +72,6 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
 
 def _prefix_within(text: str, max_encoded: int) -> str:
     """The longest prefix of ``text`` whose JSON encoding fits ``max_encoded`` bytes (searched: escapes make the
-    ratio vary, up to 12 bytes for one character)."""
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(json.dumps(text[:middle])) - 2 <= max_encoded:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low]
+    ratio vary, up to 12 bytes for one character): the encoded length only grows with the prefix."""
+    fitting = bisect.bisect_right(range(1, len(text) + 1), max_encoded, key=lambda n: len(json.dumps(text[:n])) - 2)
+    return text[:fitting]
