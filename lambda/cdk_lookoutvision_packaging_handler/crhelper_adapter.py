@@ -87,7 +87,7 @@ class Responder(CfnResource):
         if problem:
             logger.error("Cannot process the request: %s", problem)
             if isinstance(event, dict) and isinstance(event.get("ResponseURL"), str):
-                deliver(event, context, cr.FAILED, f"Bad request: {problem}")
+                deliver(event, context, cr.FAILED, f"Bad request: {problem}", "", {})
             return
         with self._answer_lock:
             self._claim = ""
@@ -132,21 +132,16 @@ class Responder(CfnResource):
             deliver(event, context, status or self.Status or cr.FAILED, final_reason, physical_id, data)
         except Exception:  # we claimed the answer, so we must still give one
             logger.exception("Building the answer failed; answering FAILED with a minimal body")
-            deliver(event, context, cr.FAILED, "The handler could not build its answer")
+            deliver(event, context, cr.FAILED, "The handler could not build its answer", "", {})
         finally:
             self._delivered.set()
 
 
 def deliver(
-    event: dict[str, Any],
-    context: Any,
-    status: str,
-    reason: str,
-    physical_id: str = "",
-    data: dict[str, str] | None = None,
+    event: dict[str, Any], context: Any, status: str, reason: str, physical_id: str, data: dict[str, str]
 ) -> bool:
-    """Build, fit and PUT the answer; a missing ``physical_id`` is CloudFormation's or a stable stand-in."""
-    body = cr.build_response(event, status, reason, physical_id or cr.fallback_physical_id(event), data or {})
+    """Build, fit and PUT the answer; an empty ``physical_id`` is CloudFormation's or a stable stand-in."""
+    body = cr.build_response(event, status, reason, physical_id or cr.fallback_physical_id(event), data)
     encoded = cr.encode_response(body)
     remaining = context.get_remaining_time_in_millis() / 1000.0 if context else SEND_BUDGET_S
     budget = max(0.5, min(SEND_BUDGET_S, remaining - 1.0))

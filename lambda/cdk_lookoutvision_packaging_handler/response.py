@@ -49,8 +49,7 @@ def _encode(body: Mapping[str, Any]) -> bytes:
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
     """The body within ``limit``: cut the Reason to MAX_REASON_CHARS, then shorten Data.StatusMessage, then the Reason;
     if it still does not fit (absurd identifiers), answer FAILED without Data rather than not at all."""
-    body = dict(body)
-    body["Data"] = dict(body.get("Data") or {})
+    body = {**body, "Data": dict(body.get("Data") or {})}
     if len(body["Reason"]) > MAX_REASON_CHARS:
         body["Reason"] = body["Reason"][: MAX_REASON_CHARS - len(_TRUNCATED)] + _TRUNCATED
     encoded = _encode(body)
