@@ -62,8 +62,7 @@ class Responder(CfnResource):
         self._delivered = threading.Event()
 
     def answer(self, status: str, reason: str, physical_id: str, data: dict[str, str]) -> str:
-        self.Status, self.Reason, self.Data = status, reason, data
-        self.PhysicalResourceId = physical_id
+        self.Status, self.Reason, self.Data, self.PhysicalResourceId = status, reason, data, physical_id
         return physical_id
 
     def answered(self) -> bool:
@@ -88,38 +87,27 @@ class Responder(CfnResource):
         if problem:
             logger.error("Cannot process the request: %s", problem)
             if isinstance(event, dict) and isinstance(event.get("ResponseURL"), str):
-                body = cr.build_response(
-                    event, cr.FAILED, f"Bad request: {problem}", cr.fallback_physical_id(event), {}
-                )
-                deliver(event, body, context)
+                deliver(event, context, cr.FAILED, f"Bad request: {problem}", "", {})
             return
         with self._answer_lock:
             self._claim = ""
             self._delivered.clear()
         super().__call__({k: v for k, v in event.items() if k not in _CRHELPER_KEYS}, context)
         with self._answer_lock:
-            unanswered, answering = not self._claim, self._claim in ("", "answer")
-        if unanswered:
+            claim = self._claim
+        if not claim:
             # crhelper returned without answering (a bug on either side): never leave the stack waiting.
             self._send(cr.FAILED, "The handler ended without an answer; see the function's log")
-        if answering:
+        if claim != "hand-off":
             self._delivered.wait(max(0.0, context.get_remaining_time_in_millis() / 1000.0 - 0.5))
 
     def _log_setup(self, event: dict[str, Any], context: Any) -> None:
-        def safe(value: object) -> str:
-            return str(value).replace("%", "%%")
-
+        fields = {key: event.get(key) for key in ("RequestType", "StackId", "RequestId", "LogicalResourceId")}
+        fields["aws_request_id"] = getattr(context, "aws_request_id", "")
         if not logging.root.handlers:
             logging.root.addHandler(logging.StreamHandler(sys.stderr))
-        log_helper.setup(
-            self._log_level,
-            boto_level=self._boto_level,
-            RequestType=safe(event.get("RequestType")),
-            StackId=safe(event.get("StackId")),
-            RequestId=safe(event.get("RequestId")),
-            LogicalResourceId=safe(event.get("LogicalResourceId")),
-            aws_request_id=safe(getattr(context, "aws_request_id", "")),
-        )
+        safe = {key: str(value).replace("%", "%%") for key, value in fields.items()}
+        log_helper.setup(self._log_level, boto_level=self._boto_level, **safe)
 
     def _set_timeout(self) -> None:
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
@@ -137,28 +125,23 @@ class Responder(CfnResource):
                 logger.info("Not answering: this request is already answered or handed off")
                 return
             self._claim = "answer"
+        event, context = self._event, self._context
         try:
-            self._deliver(status, reason)
+            final_reason = str(reason if status else self.Reason)
+            physical_id, data = str(self.PhysicalResourceId or ""), dict(self.Data or {})
+            deliver(event, context, status or self.Status or cr.FAILED, final_reason, physical_id, data)
+        except Exception:  # we claimed the answer, so we must still give one
+            logger.exception("Building the answer failed; answering FAILED with a minimal body")
+            deliver(event, context, cr.FAILED, "The handler could not build its answer", "", {})
         finally:
             self._delivered.set()
 
-    def _deliver(self, status: str | None, reason: str) -> None:
-        event = self._event
-        try:
-            final_status = status or self.Status or cr.FAILED
-            final_reason = str(reason if status else self.Reason)
-            physical_id = str(self.PhysicalResourceId or "") or cr.fallback_physical_id(event)
-            body = cr.build_response(event, final_status, final_reason, physical_id, dict(self.Data or {}))
-            deliver(event, body, self._context)
-        except Exception:  # we claimed the answer, so we must still give one
-            logger.exception("Building the answer failed; answering FAILED with a minimal body")
-            minimal = cr.build_response(
-                event, cr.FAILED, "The handler could not build its answer", cr.fallback_physical_id(event), {}
-            )
-            deliver(event, minimal, self._context)
 
-
-def deliver(event: dict[str, Any], body: dict[str, Any], context: Any) -> bool:
+def deliver(
+    event: dict[str, Any], context: Any, status: str, reason: str, physical_id: str, data: dict[str, str]
+) -> bool:
+    """Build, fit and PUT the answer; an empty ``physical_id`` is CloudFormation's or a stable stand-in."""
+    body = cr.build_response(event, status, reason, physical_id or cr.fallback_physical_id(event), data)
     encoded = cr.encode_response(body)
     remaining = context.get_remaining_time_in_millis() / 1000.0 if context else SEND_BUDGET_S
     budget = max(0.5, min(SEND_BUDGET_S, remaining - 1.0))

@@ -5,8 +5,8 @@ its deadline, or at once on a 4xx (an expired URL will not start working) or a U
 from __future__ import annotations
 
 import http.client
+import itertools
 import logging
-import random
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -59,13 +59,11 @@ def send_response(
     if deadline <= now():
         logger.error("Gave up answering CloudFormation after 0 attempts: out of time")
         return False
-    attempts = 0
+    connection = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    retries = itertools.count(1)
 
     def put(timeout_s: float) -> int:
-        nonlocal attempts
-        attempts += 1
-        conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(host, port, timeout=min(10.0, timeout_s))
+        conn = connection(host, port, timeout=min(10.0, timeout_s))
         try:
             conn.request("PUT", path, body=body, headers={"Content-Type": "", "Content-Length": str(len(body))})
             status = conn.getresponse().status
@@ -75,11 +73,10 @@ def send_response(
             raise HttpStatusError(status)
         return status
 
-    def on_retry(problem: ApiProblem, delay: float) -> None:
-        logger.warning("Answering CloudFormation failed (attempt %d): %s", attempts, problem.code)
+    def on_retry(problem: ApiProblem, delay: float) -> None:  # the n-th retry follows the n-th attempt
+        logger.warning("Answering CloudFormation failed (attempt %d): %s", next(retries), problem.code)
 
-    clock = Clock(now=now, sleep=sleep, rng=random.Random())
-    sent = retrying(put, PUT_CALL, clock=clock, give_up_at=deadline, on_retry=on_retry)
+    sent = retrying(put, PUT_CALL, clock=Clock(now=now, sleep=sleep), give_up_at=deadline, on_retry=on_retry)
     if sent.problem is None:
         logger.info("CloudFormation accepted the answer (HTTP %d, attempt %d)", sent.value, sent.attempts)
         return True

@@ -4,6 +4,7 @@ Invoke Lambda had queued would start a second chain, so one whose outcome is unk
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -39,21 +40,16 @@ def continue_elsewhere(
     if not claim.claim_hand_off():
         logger.info("Not handing the wait on: this request was already answered")
         return None
-    body, attempts = json.dumps(payload).encode("utf-8"), 0
+    body, retries = json.dumps(payload).encode("utf-8"), itertools.count(1)
 
-    def invoke(_timeout_s: float) -> Any:
-        nonlocal attempts
-        attempts += 1
-        return lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=body)
-
-    def on_retry(problem: ApiProblem, _delay: float) -> None:
-        logger.warning(json.dumps({"handOffRetry": _detail(problem), "attempt": attempts}))
+    def on_retry(problem: ApiProblem, _delay: float) -> None:  # the n-th retry follows the n-th attempt
+        logger.warning(json.dumps({"handOffRetry": _detail(problem), "attempt": next(retries)}))
 
     # repeatable=False: a 5xx or a read timeout is an unknown outcome, never a retry.
     denied = f"check that the function may {INVOKE_ACTION} itself"
     call = Call("Invoke", function_arn, "Could not hand the wait on", denied, service="Lambda", repeatable=False)
     sent = retrying(
-        invoke,
+        lambda _timeout_s: lambda_client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=body),
         call,
         clock=Clock(now=monotonic, sleep=sleep),
         give_up_at=monotonic() + HANDOFF_BUDGET_S,

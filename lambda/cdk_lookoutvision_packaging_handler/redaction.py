@@ -37,9 +37,7 @@ def secret_forms(url: str) -> tuple[str, ...]:
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()  # the request's ResponseURL in each form (``secret_forms``); set per request
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -61,9 +59,6 @@ def install_redaction(root: logging.Logger | None = None, *, response_url: objec
     root = root or logging.getLogger()
     secrets = secret_forms(response_url) if isinstance(response_url, str) and response_url else ()
     for handler in root.handlers:
-        existing = [f for f in handler.filters if isinstance(f, RedactingFilter)]
-        if not existing:
-            existing = [RedactingFilter()]
-            handler.addFilter(existing[0])
-        for redacting in existing:
+        for redacting in [f for f in handler.filters if isinstance(f, RedactingFilter)] or [RedactingFilter()]:
             redacting.secrets = secrets
+            handler.addFilter(redacting)  # adds a filter only once

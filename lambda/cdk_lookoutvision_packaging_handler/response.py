@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import unicodedata
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
 
 MAX_RESPONSE_BYTES = 4096
 MAX_REASON_CHARS = 1000
+_TRUNCATED = " ...(truncated)"
 
 
 def fallback_physical_id(event: Mapping[str, Any]) -> str:
@@ -26,59 +28,40 @@ def fallback_physical_id(event: Mapping[str, Any]) -> str:
     return f"{logical if isinstance(logical, str) and logical else 'resource'}-{str(event.get('RequestId'))[:8]}"
 
 
-def clean_reason(text: str) -> str:
-    return one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text))
-
-
 def build_response(
     event: Mapping[str, Any], status: str, reason: str, physical_id: str, data: Mapping[str, str]
 ) -> dict[str, Any]:
+    ids = {key: event.get(key) for key in ("StackId", "RequestId", "LogicalResourceId")}
     return {
         "Status": status,
-        "Reason": clean_reason(reason),
+        "Reason": one_line("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in reason)),
         "PhysicalResourceId": physical_id,
-        "StackId": _as_text(event.get("StackId")),
-        "RequestId": _as_text(event.get("RequestId")),
-        "LogicalResourceId": _as_text(event.get("LogicalResourceId")),
+        **{key: "" if value is None else str(value) for key, value in ids.items()},
         "NoEcho": False,
         "Data": dict(data),
     }
-
-
-def _as_text(value: object) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def _encode(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
-def _shorten(text: str, by_bytes: int) -> str:
-    marker = " ...(truncated)"
-    kept = _prefix_within(text, len(json.dumps(text)) - 2 - by_bytes - len(marker))
-    return kept + marker if len(kept) < len(text) else text
-
-
 def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> bytes:
     """The body within ``limit``: cut the Reason to MAX_REASON_CHARS, then shorten Data.StatusMessage, then the Reason;
     if it still does not fit (absurd identifiers), answer FAILED without Data rather than not at all."""
-    body = dict(body)
-    body["Data"] = dict(body.get("Data") or {})
+    body = {**body, "Data": dict(body.get("Data") or {})}
     if len(body["Reason"]) > MAX_REASON_CHARS:
-        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - 15] + " ...(truncated)"
+        body["Reason"] = body["Reason"][: MAX_REASON_CHARS - len(_TRUNCATED)] + _TRUNCATED
     encoded = _encode(body)
-    for path in (("Data", "StatusMessage"), ("Reason",)):
-        if len(encoded) <= limit:
-            return encoded
-        holder = body["Data"] if path[0] == "Data" else body
-        key = path[-1]
-        if isinstance(holder.get(key), str) and holder[key]:
-            holder[key] = _shorten(holder[key], len(encoded) - limit)
+    for holder, key in ((body["Data"], "StatusMessage"), (body, "Reason")):
+        text = holder.get(key)
+        if len(encoded) > limit and isinstance(text, str) and text:
+            kept = _prefix_within(text, len(json.dumps(text)) - 2 - (len(encoded) - limit) - len(_TRUNCATED))
+            holder[key] = kept + _TRUNCATED if len(kept) < len(text) else text
             encoded = _encode(body)
-    if len(encoded) <= limit:
-        return encoded
-    body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
-    encoded = _encode(body)
+    if len(encoded) > limit:
+        body.update(Status=FAILED, Data={}, Reason="The response did not fit in 4096 bytes; see the function's log")
+        encoded = _encode(body)
     if len(encoded) > limit:
         for key in ("PhysicalResourceId", "LogicalResourceId", "StackId", "RequestId"):
             body[key] = _prefix_within(body[key], 256)
@@ -88,12 +71,6 @@ def encode_response(body: dict[str, Any], limit: int = MAX_RESPONSE_BYTES) -> by
 
 def _prefix_within(text: str, max_encoded: int) -> str:
     """The longest prefix of ``text`` whose JSON encoding fits ``max_encoded`` bytes (searched: escapes make the
-    ratio vary, up to 12 bytes for one character)."""
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(json.dumps(text[:middle])) - 2 <= max_encoded:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low]
+    ratio vary, up to 12 bytes for one character): the encoded length only grows with the prefix."""
+    fitting = bisect.bisect_right(range(1, len(text) + 1), max_encoded, key=lambda n: len(json.dumps(text[:n])) - 2)
+    return text[:fitting]
