@@ -171,24 +171,6 @@ def no_output_reason(project_name: str, job_name: str) -> str:
     )
 
 
-def component_mismatch_reason(project_name: str, job_name: str, expected: str, actual: str) -> str:
-    return (
-        f"Model packaging job {project_name}/{job_name} produced component '{actual}', but expected_component_name "
-        f"is '{expected}': set expected_component_name to the job's ComponentName"
-    )
-
-
-def not_visible_reason(project_name: str, job_name: str) -> str:
-    return (
-        f"Model packaging job {project_name}/{job_name} was started but is not visible to DescribeModelPackagingJob "
-        f"after {VISIBILITY_GRACE_S:.0f} s: rerun the deployment, which adopts the job once Lookout for Vision shows it"
-    )
-
-
-def unknown_status_reason(project_name: str, job_name: str, status: str) -> str:
-    return f"Model packaging job {project_name}/{job_name} reported an unknown status {status!r}"
-
-
 def wait_for_job(
     client: Any,
     call: Call,
@@ -203,7 +185,7 @@ def wait_for_job(
     """Describe the job until it is terminal, or once when ``wait`` is False (``not_ready`` while CREATED or
     RUNNING; else ``succeeded``, ``failed`` or ``waiting.wait``'s ends). A job that was just started counts as not
     visible yet, rather than missing, until ``visible_by``."""
-    seen: dict[str, Any] = {"description": None, "status": "", "outcome": "timeout"}
+    seen: dict[str, Any] = {"description": None, "status": ""}
 
     def look(timeout_s: float) -> bool:
         try:
@@ -216,21 +198,23 @@ def wait_for_job(
         if (status != seen["status"] or seen["description"] is None) and on_status is not None:
             on_status(status, description)
         seen.update(description=description, status=status)
-        phase = classify_status(status)
-        if phase in ("succeeded", "failed"):
-            seen["outcome"] = phase
-        elif not wait:
-            seen["outcome"] = "not_ready"
-        elif phase == "unknown":
-            seen["outcome"] = "unknown"
-        return phase != "waiting" or not wait
+        return classify_status(status) != "waiting" or not wait
 
-    waited = waiting.wait(look, call, schedule)
-    ended: str = seen["outcome"] if waited.outcome == "done" else waited.outcome
+    waited = replace(waiting.wait(look, call, schedule), status=seen["status"], description=seen["description"])
+    job = f"{project_name}/{job_name}"
     problem = explain(waited.problem, call, project_name, job_name) if waited.problem else None
     if problem is not None and visible_by is not None and job_missing(problem):
-        problem = replace(problem, message=not_visible_reason(project_name, job_name))
-    if ended == "unknown":
-        reason = unknown_status_reason(project_name, job_name, seen["status"])
-        ended, problem = "error", ApiProblem("refused", "UnknownStatus", reason)
-    return replace(waited, outcome=ended, problem=problem, status=seen["status"], description=seen["description"])
+        problem = replace(
+            problem,
+            message=f"Model packaging job {job} was started but is not visible to DescribeModelPackagingJob after "
+            f"{VISIBILITY_GRACE_S:.0f} s: rerun the deployment, which adopts the job once Lookout for Vision shows it",
+        )
+    if waited.outcome != "done":
+        return replace(waited, problem=problem)
+    phase = classify_status(waited.status)
+    if phase in ("succeeded", "failed"):
+        return replace(waited, outcome=phase)
+    if not wait:
+        return replace(waited, outcome="not_ready")
+    reason = f"Model packaging job {job} reported an unknown status {waited.status!r}"
+    return replace(waited, outcome="error", problem=ApiProblem("refused", "UnknownStatus", reason))

@@ -211,7 +211,10 @@ class _Invocation:
         if result.outcome == "error":
             return result.problem.message if result.problem else "unknown error"
         if expected is not None and data["ComponentName"] and data["ComponentName"] != expected:
-            return job.component_mismatch_reason(p, j, expected, data["ComponentName"])
+            return (
+                f"Model packaging job {p}/{j} produced component '{data['ComponentName']}', but "
+                f"expected_component_name is '{expected}': set expected_component_name to the job's ComponentName"
+            )
         if result.outcome == "timeout" and not self.props.wait_for_completion:
             # Only transient errors can keep a no-wait look from answering; wait_timeout is not what bounds it.
             return (

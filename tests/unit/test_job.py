@@ -125,14 +125,6 @@ def test_the_reasons_name_the_job_and_what_to_change() -> None:
     assert job.no_output_reason(P, J) == (
         "Model packaging job pcb/v3 SUCCEEDED but reported no Greengrass output details (ModelPackagingOutputDetails."
         "Greengrass.ComponentVersionArn is missing); only Greengrass packaging jobs can be gated")
-    assert job.component_mismatch_reason(P, J, "com.example.other", "com.example.pcb") == (
-        "Model packaging job pcb/v3 produced component 'com.example.pcb', but expected_component_name is "
-        "'com.example.other': set expected_component_name to the job's ComponentName")
-    assert job.unknown_status_reason(P, J, "STOPPED") == (
-        "Model packaging job pcb/v3 reported an unknown status 'STOPPED'")
-    assert job.not_visible_reason(P, J) == (
-        "Model packaging job pcb/v3 was started but is not visible to DescribeModelPackagingJob after 60 s: rerun the "
-        "deployment, which adopts the job once Lookout for Vision shows it")
 # fmt: on
 
 
@@ -163,15 +155,21 @@ def test_a_waiting_job_is_looked_at_until_it_ends_reporting_each_status_once() -
     assert (result.outcome, result.calls, seen) == ("succeeded", 6, ["CREATED", "RUNNING", "SUCCEEDED"])
 
 
+NOT_VISIBLE = (
+    "Model packaging job pcb/v3 was started but is not visible to DescribeModelPackagingJob after 60 s: rerun the "
+    "deployment, which adopts the job once Lookout for Vision shows it"
+)
+
+
 @pytest.mark.parametrize(
     ("steps", "visible_for_s", "outcome", "message"),
     [
-        ([description("STOPPED")], None, "error", job.unknown_status_reason(P, J, "STOPPED")),
+        ([description("STOPPED")], None, "error", "Model packaging job pcb/v3 reported an unknown status 'STOPPED'"),
         ([NO_PROJECT], None, "error", "Lookout for Vision project 'pcb' does not exist: check project_name"),
         ([NO_JOB], None, "error", "Model packaging job 'v3' does not exist in project 'pcb': check job_name"),
         # A job just started may not show yet: its 404 means "not yet" until visible_by, never for a missing project.
         ([NO_JOB, NO_JOB, NO_JOB, description("SUCCEEDED")], 60.0, "succeeded", None),
-        ([NO_JOB], 60.0, "error", job.not_visible_reason(P, J)),
+        ([NO_JOB], 60.0, "error", NOT_VISIBLE),
         ([NO_PROJECT], 60.0, "error", "Lookout for Vision project 'pcb' does not exist: check project_name"),
     ],
     ids=["unknown-status", "no-project", "no-job", "visible-after-three-looks", "never-visible", "no-project-yet"],
@@ -185,5 +183,5 @@ def test_a_wait_that_cannot_go_on_ends_in_the_job_s_words_but_a_started_job_may_
     assert result.calls == len(client.calls)
     if visible_for_s is None:
         assert result.calls == 1
-    if message == job.not_visible_reason(P, J):
+    if message == NOT_VISIBLE:
         assert client.calls[-1] >= client.vclock.start + 60.0

@@ -110,7 +110,10 @@ UNAVAILABLE = client_error("ServiceUnavailableException", 503, "Unavailable")
 # As the construct synthesizes wait_for_completion=False: ServiceTimeout 300 s, WaitTimeoutSeconds 45 minutes.
 LOOK_ONLY = {**NO_WAIT, "WaitTimeoutSeconds": "2700", "ServiceTimeout": "300"}
 CAPPED = {"WaitTimeoutSeconds": "2700", "ServiceTimeout": "90"}
-MISMATCH = job.component_mismatch_reason(PROJECT, JOB, OTHER, COMPONENT)
+MISMATCH = (
+    f"Model packaging job {PROJECT}/{JOB} produced component '{COMPONENT}', but expected_component_name is '{OTHER}': "
+    "set expected_component_name to the job's ComponentName"
+)
 
 
 def timed_out(waited_s: float, remedy: str = CONSTRUCT_WORDING.timeout_remedy) -> str:
