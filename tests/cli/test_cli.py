@@ -1,9 +1,10 @@
-"""The pipeline gate CLI, run as a subprocess against a loopback Lookout for Vision API over real HTTP.
+"""The pipeline gate CLI against loopback Lookout for Vision and Greengrass APIs over real HTTP.
 
-Each test runs ``python -m cdk_lookoutvision_packaging`` exactly as a pipeline would, with the offline AWS
-environment of conftest (fake credentials, a Region). The endpoint comes from botocore's standard
-AWS_ENDPOINT_URL_LOOKOUTVISION variable or from --endpoint-url. Polling is made fast with --interval only; nothing in
-the CLI or in packaging_job is replaced.
+Most tests run ``cli.main(argv)`` in this process, with botocore's standard AWS_ENDPOINT_URL_LOOKOUTVISION and
+AWS_ENDPOINT_URL_GREENGRASSV2 variables (or --endpoint-url) pointing at the fakes and the offline AWS environment of
+conftest. A few run ``python -m cdk_lookoutvision_packaging`` as a pipeline would, once for each thing only a real
+process shows: a whole wait's exit 0, exit 3 for a usage error, --help and --version, and SIGINT's exit 130. Polling is
+made fast with --interval only; nothing in the CLI or in packaging_job is replaced.
 
 The newest-botocore tests build the package's wheel from a copy of the source (setup.py copies the service model
 into it), unpack it, and run the CLI with ``python -S`` on a path of just that wheel and the newest botocore
@@ -12,6 +13,7 @@ into it), unpack it, and run the CLI with ``python -S`` on a path of just that w
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -28,17 +30,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok
+from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok, packaged
 
 from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging_handler import component, contract, outbound
 from cdk_lookoutvision_packaging_handler import job as jobs
+from cdk_lookoutvision_packaging_handler.configuration import Packaging
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 FAST = ("--interval", "0.2s")
 ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
+NOT_FOUND = "ResourceNotFoundException"
 
 
 @dataclass
@@ -88,27 +92,45 @@ def greengrass() -> Iterator[FakeGreengrass]:
         yield server
 
 
-@pytest.fixture
-def env(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
-    """The environment with botocore's service-specific endpoint variables pointing at the fakes."""
-    return {**os.environ, **endpoints(fake, greengrass)}
-
-
 def endpoints(fake: FakeLookoutVision, greengrass: FakeGreengrass) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
+
+
+@pytest.fixture
+def main(
+    fake: FakeLookoutVision,
+    greengrass: FakeGreengrass,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[..., Run]:
+    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variables pointing at the loopback APIs."""
+    for variable, url in endpoints(fake, greengrass).items():
+        monkeypatch.setenv(variable, url)
+
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
 
 
 def wait_args(job: str = JOB, *extra: str) -> list[str]:
     return ["wait", "--project-name", PROJECT, "--job-name", job, *FAST, *extra]
 
 
-# --- wait ----------------------------------------------------------------------------------------------------------
+def describe_args(job: str = JOB, *extra: str) -> list[str]:
+    return ["describe", "--project-name", PROJECT, "--job-name", job, *extra]
+
+
+# --- the process: what only a real one shows -----------------------------------------------------------------------
 
 
 def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deployable(
     fake: FakeLookoutVision, greengrass: FakeGreengrass
 ) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), ok(description("SUCCEEDED"))])
+    throttled = error(429, "ThrottlingException", "Rate exceeded")
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("RUNNING")), throttled, ok(description())])
     # One real component poll (2-4.5 s): a version not listed yet waits the same way (the timeout test below).
     greengrass.script(ARN, ["REQUESTED", "DEPLOYABLE"])
     # The endpoints from the flags this time (every other test sets botocore's AWS_ENDPOINT_URL_* variables).
@@ -123,13 +145,15 @@ def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deploy
     assert result["Status"] == "SUCCEEDED"
     assert result["ComponentVersionArn"].endswith(":components:com.example.pcb-defects:versions:1.0.0")
     assert result["JobName"] == JOB and result["ProjectName"] == PROJECT
-    assert fake.calls(PROJECT, JOB) == 3
-    # One line per status change (not per poll), each with the elapsed time.
+    assert fake.calls(PROJECT, JOB) == 4
+    # One line per status change (not per poll) and per retry, each with the elapsed time.
     progress = [line for line in run.stderr.splitlines() if line.startswith("[") and f"{PROJECT}/{JOB}:" in line]
-    assert len(progress) == 2, run.stderr
+    assert len(progress) == 3, run.stderr
     assert re.fullmatch(rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: RUNNING", progress[0]), progress[0]
-    assert progress[1].endswith(f"{PROJECT}/{JOB}: SUCCEEDED")
-    assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(3 calls)" in run.stderr
+    retried = rf"\[ *\d+\.\ds\] {PROJECT}/{JOB}: ThrottlingException \(429\): Rate exceeded; retry 1 in \d+\.\ds"
+    assert re.fullmatch(retried, progress[1]), progress[1]
+    assert progress[2].endswith(f"{PROJECT}/{JOB}: SUCCEEDED (1 retry so far)")
+    assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(4 calls)" in run.stderr
     assert "Traceback" not in run.stderr
     states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
     assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
@@ -139,120 +163,12 @@ def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deploy
     assert all("/eu-west-1/greengrass/aws4_request" in r["headers"]["Authorization"] for r in greengrass.requests)
 
 
-BAD = "the recipe names an artifact that does not exist"
-
-
-def _without(path: tuple[str, ...]) -> dict[str, Any]:
-    job = description("SUCCEEDED")
-    parent = job
-    for key in path[:-1]:
-        parent = parent[key]
-    del parent[path[-1]]
-    return job
-
-
-@pytest.mark.parametrize(
-    ("job", "component_state", "reason"),
-    [
-        (
-            description("FAILED", status_message="Model compilation ran out of memory"),
-            None,
-            jobs.failed_reason(PROJECT, JOB, "Model compilation ran out of memory"),
-        ),
-        # No output details at all, or output details without the component version: both fail the in-stack gate.
-        (_without(("ModelPackagingOutputDetails",)), None, jobs.no_output_reason(PROJECT, JOB)),
-        (
-            _without(("ModelPackagingOutputDetails", "Greengrass", "ComponentVersion")),
-            None,
-            jobs.no_output_reason(PROJECT, JOB),
-        ),
-        *[
-            (
-                description("SUCCEEDED"),
-                state,
-                component.failed_reason(ARN, state, {"message": BAD, "errors": {"recipe": BAD}}),
-            )
-            for state in ("FAILED", "DEPRECATED")
-        ],
-    ],
-    ids=["failed", "no-output-details", "no-component-version", "component-failed", "component-deprecated"],
-)
-def test_wait_exits_1_when_the_job_or_its_component_version_failed_or_the_job_has_no_greengrass_output(
-    fake: FakeLookoutVision,
-    greengrass: FakeGreengrass,
-    main: Callable[..., Run],
-    job: dict[str, Any],
-    component_state: str | None,
-    reason: str,
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(job)])
-    if component_state:
-        greengrass.script(ARN, [f"{component_state}:{BAD}"])
-
-    run = main(*wait_args())
-
-    assert run.code == cli.EXIT_FAILED, run.stderr
-    assert run.json()["Status"] == job["Status"]
-    assert reason in run.stderr
-    # Only a job that succeeded says so before its component check fails.
-    assert ("SUCCEEDED after" in run.stderr) == (component_state is not None)
-
-
-def test_wait_retries_transient_errors_and_reports_each_retry(fake: FakeLookoutVision, env: dict[str, str]) -> None:
-    throttled, bad_gateway = error(429, "ThrottlingException", "Rate exceeded"), error(502, "", "Bad Gateway")
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), throttled, bad_gateway, ok(description("SUCCEEDED"))])
-
-    run = run_cli(*wait_args(), env=env)
-
-    assert run.code == 0, run.stderr
-    assert f"{PROJECT}/{JOB}: ThrottlingException (429): Rate exceeded; retry 1 in" in run.stderr
-    assert f"{PROJECT}/{JOB}: HTTP error (502): Bad Gateway; retry 2 in" in run.stderr
-    assert "SUCCEEDED (2 retries so far)" in run.stderr
-
-
-NOT_FOUND = "ResourceNotFoundException"
-
-
-@pytest.mark.parametrize(
-    ("command", "project", "job", "expected"),
-    [
-        ("wait", PROJECT, JOB, client_error("AccessDeniedException", 403, "User is not authorized to perform this")),
-        ("wait", "nope", JOB, client_error(NOT_FOUND, 404, "Project nope not found", ResourceType="PROJECT")),
-        (
-            "describe",
-            PROJECT,
-            "nope",
-            client_error(NOT_FOUND, 404, "Job nope not found", ResourceType="MODEL_PACKAGE_JOB"),
-        ),
-    ],
-    ids=["wait-access-denied", "wait-no-project", "describe-no-job"],
-)
-def test_a_final_error_exits_3_after_one_call_with_the_advice_in_the_cli_s_terms(
-    fake: FakeLookoutVision, env: dict[str, str], command: str, project: str, job: str, expected: Any
-) -> None:
-    # The loopback API answers unknown projects and jobs 404 with their ResourceType, like the service.
-    fake.script(PROJECT, "another-job", [ok(description(job="another-job"))])
-    if expected.response["Error"]["Code"] != NOT_FOUND:
-        fake.script(project, job, [answered_with(expected)])
-
-    run = run_cli(command, "--project-name", project, "--job-name", job, env=env)
-
-    assert run.code == 3, run.stderr
-    assert run.stdout == ""
-    # What each error says is the job module's (tests/unit/test_job.py); the CLI says it with its own options.
-    call = jobs.describe_call(project, job, "us-east-1", cli.WORDING)
-    advice = jobs.explain(outbound.classify(expected, call), call, project, job).message
-    assert f"error: {advice}" in run.stderr
-    assert fake.calls() == 1
-    assert "Traceback" not in run.stderr
-
-
-def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, env: dict[str, str]) -> None:
+def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision) -> None:
     fake.script(PROJECT, JOB, [ok(description("RUNNING"))])
     proc = subprocess.Popen(
         [sys.executable, "-m", "cdk_lookoutvision_packaging", *wait_args()],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -276,27 +192,179 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision, e
     assert "Interrupted" in rest and "Traceback" not in rest
 
 
-def test_help_and_version_exit_0_and_a_missing_command_or_argument_exits_3(env: dict[str, str]) -> None:
-    import importlib.metadata
-
-    assert "Exit codes: 0 SUCCEEDED" in run_cli("--help", env=env).stdout
-    assert run_cli("wait", "--help", env=env).code == 0
-    version = run_cli("--version", env=env)
+def test_help_and_version_exit_0_and_a_missing_command_or_argument_exits_3() -> None:
+    assert "Exit codes: 0 SUCCEEDED" in run_cli("--help").stdout
+    assert run_cli("wait", "--help").code == 0
+    version = run_cli("--version")
     distribution = "cdk-lookoutvision-packaging"
     assert (version.code, version.stdout.strip()) == (0, f"{distribution} {importlib.metadata.version(distribution)}")
-    assert run_cli(env=env).code == 3
-    missing = run_cli("describe", "--job-name", JOB, env=env)
+    assert run_cli().code == 3
+    missing = run_cli("describe", "--job-name", JOB)
     assert missing.code == 3 and "--project-name" in missing.stderr
+
+
+# --- wait ----------------------------------------------------------------------------------------------------------
+
+BAD = "the recipe names an artifact that does not exist"
+NO_OUTPUT = {key: value for key, value in description("SUCCEEDED").items() if key != "ModelPackagingOutputDetails"}
+OUT_OF_MEMORY = "Model compilation ran out of memory"
+
+
+# Which jobs count as without Greengrass output, and which component states as failed, is tests/unit's.
+@pytest.mark.parametrize(
+    ("job", "component_state", "reason"),
+    [
+        (description("FAILED", status_message=OUT_OF_MEMORY), None, jobs.failed_reason(PROJECT, JOB, OUT_OF_MEMORY)),
+        (NO_OUTPUT, None, jobs.no_output_reason(PROJECT, JOB)),
+        (
+            description("SUCCEEDED"),
+            "FAILED",
+            component.failed_reason(ARN, "FAILED", {"message": BAD, "errors": {"recipe": BAD}}),
+        ),
+    ],
+    ids=["failed", "no-output-details", "component-failed"],
+)
+def test_wait_exits_1_when_the_job_or_its_component_version_failed_or_the_job_has_no_greengrass_output(
+    fake: FakeLookoutVision,
+    greengrass: FakeGreengrass,
+    main: Callable[..., Run],
+    job: dict[str, Any],
+    component_state: str | None,
+    reason: str,
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(job)])
+    if component_state:
+        greengrass.script(ARN, [f"{component_state}:{BAD}"])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_FAILED, run.stderr
+    assert run.json()["Status"] == job["Status"]
+    assert reason in run.stderr
+    # Only a job that succeeded says so before its component check fails.
+    assert ("SUCCEEDED after" in run.stderr) == (component_state is not None)
+
+
+DENIED = client_error("AccessDeniedException", 403, "User is not authorized to perform this")
+NO_JOB = client_error(NOT_FOUND, 404, "Job nope not found", ResourceType="MODEL_PACKAGE_JOB")
+# .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
+UNRESOLVED = "https://lookoutvision.eu-west-9.amazonaws.invalid"
+
+
+def advice(expected: Any, job: str) -> str:
+    """What the job module says of ``expected`` (tests/unit/test_job.py), with the CLI's options."""
+    call = jobs.describe_call(PROJECT, job, "us-east-1", cli.WORDING)
+    return jobs.explain(outbound.classify(expected, call), call, PROJECT, job).message
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "calls"),
+    [
+        (wait_args(), [advice(DENIED, JOB)], 1),
+        # The loopback API answers an unknown job 404 with its ResourceType, like the service.
+        (describe_args("nope"), [advice(NO_JOB, "nope")], 1),
+        (
+            wait_args(JOB, "--region", "eu-west-9", "--endpoint-url", UNRESOLVED),
+            [
+                f"Cannot resolve the Lookout for Vision endpoint {UNRESOLVED} for Region eu-west-9",
+                "Check the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)",
+            ],
+            0,
+        ),
+    ],
+    ids=["wait-access-denied", "describe-no-job", "endpoint-does-not-resolve"],
+)
+def test_a_final_error_exits_3_at_once_with_the_advice_in_the_cli_s_terms(
+    fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], says: list[str], calls: int
+) -> None:
+    fake.script(PROJECT, JOB, [answered_with(DENIED)])
+
+    run = main(*args)
+
+    assert (run.code, run.stdout, fake.calls()) == (cli.EXIT_ERROR, "", calls), run.stderr
+    assert all(fragment in run.stderr for fragment in [f"error: {says[0]}", *says[1:]]), run.stderr
+    assert "; retry " not in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "says"),
+    [
+        ("RUNNING", None, "waiting for model packaging job pcb/pcb-v3-x86; last status RUNNING"),
+        (
+            "SUCCEEDED",
+            "REQUESTED",
+            f"waiting for Greengrass component {ARN} to become deployable; last state REQUESTED",
+        ),
+        ("SUCCEEDED", error(404, NOT_FOUND, "no"), "to become deployable; last state not registered yet"),
+    ],
+    ids=["job-running", "requested", "not-listed"],
+)
+def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_timeout(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], status: str, answer: Any, says: str
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description(status))])
+    if answer is not None:
+        greengrass.script(ARN, [answer])
+
+    run = main(*wait_args(JOB, "--timeout", "1s"))
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    assert says in run.stderr and "Raise --timeout or run wait again" in run.stderr
+    # The last description is still printed, so a pipeline can log what it saw.
+    assert run.json()["Status"] == status
+    assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["unavailable", "connection-refused"])
+def test_wait_retries_a_temporary_failure_until_the_timeout_announcing_no_retry_past_it(
+    fake: FakeLookoutVision, main: Callable[..., Run], refused: bool
+) -> None:
+    fake.script(PROJECT, JOB, [error(503, "ServiceUnavailableException", "Unavailable")])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+    run = main(*wait_args(JOB, "--timeout", "1s"), *(("--endpoint-url", closed) if refused else ()))
+
+    assert run.code == cli.EXIT_TIMEOUT, run.stderr
+    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
+    announced = [line for line in progress if "; retry " in line]
+    # Every announced retry happened, and no more: the calls are the first one plus the retries.
+    assert fake.calls(PROJECT, JOB) == (0 if refused else len(announced) + 1), run.stderr
+    assert announced and progress[-1].endswith("; no time left to retry"), run.stderr
+    assert ("Could not connect to the endpoint URL" if refused else "Unavailable") in progress[-1]
+    # A retry is never announced for later than the timeout.
+    assert all(float(line.rsplit(" in ", 1)[1].rstrip("s")) <= 1.0 for line in announced), run.stderr
+    assert "Raise --timeout or run wait again" in run.stderr
+
+
+def test_wait_exits_3_when_the_component_cannot_be_described_and_no_component_check_skips_it(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    greengrass.script(ARN, [error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")])
+
+    run = main(*wait_args())
+
+    assert run.code == cli.EXIT_ERROR, run.stderr
+    assert f"Access denied describing Greengrass component {ARN}: grant greengrass:DescribeComponent" in run.stderr
+    assert "--no-component-check skips this check" in run.stderr
+    assert greengrass.calls(ARN) == 1
+
+    skipped = main(*wait_args(JOB, "--no-component-check"))
+
+    assert skipped.code == cli.EXIT_SUCCEEDED, skipped.stderr
+    assert greengrass.calls(ARN) == 1
 
 
 # --- describe ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", ["RUNNING", "FAILED"])
-def test_describe_exits_0_whatever_the_status(fake: FakeLookoutVision, env: dict[str, str], status: str) -> None:
+def test_describe_exits_0_whatever_the_status(fake: FakeLookoutVision, main: Callable[..., Run], status: str) -> None:
     fake.script(PROJECT, JOB, [ok(description(status, status_message="boom")), ok(description("SUCCEEDED"))])
 
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, env=env)
+    run = main(*describe_args())
 
     assert run.code == 0, run.stderr
     result = run.json()
@@ -305,72 +373,15 @@ def test_describe_exits_0_whatever_the_status(fake: FakeLookoutVision, env: dict
     assert fake.calls(PROJECT, JOB) == 1
 
 
-def test_wait_endpoint_that_does_not_resolve_exits_3_at_once(env: dict[str, str]) -> None:
-    # .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
-    endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
-
-    run = run_cli(*wait_args(), "--region", "eu-west-9", "--endpoint-url", endpoint, env=env)
-
-    assert run.code == 3, run.stderr
-    assert f"Cannot resolve the Lookout for Vision endpoint {endpoint} for Region eu-west-9" in run.stderr
-    assert "Check the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)" in run.stderr
-    assert "retry" not in run.stderr
-
-
-def _signed_region(fake: FakeLookoutVision) -> str:
-    """The Region in the SigV4 credential scope of the last request: .../<date>/<region>/lookoutvision/aws4_request."""
-    authorization = fake.requests[-1]["headers"]["Authorization"]
-    return str(authorization.split("Credential=", 1)[1].split("/")[2])
-
-
-@pytest.mark.parametrize(
-    ("variables", "flag", "profile", "expected"),
-    [
-        ({"AWS_REGION": "eu-west-1"}, None, None, "eu-west-1"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "eu-west-1"),
-        ({"AWS_DEFAULT_REGION": "us-west-2"}, None, "ca-central-1", "us-west-2"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", None, "ap-south-1"),
-        ({}, None, "ca-central-1", "ca-central-1"),
-        ({}, None, None, None),
-    ],
-)
-def test_the_region_comes_from_the_flag_then_aws_region_aws_default_region_and_the_profile_or_exits_3(
-    fake: FakeLookoutVision,
-    env: dict[str, str],
-    tmp_path: Path,
-    variables: dict[str, str],
-    flag: str | None,
-    profile: str | None,
-    expected: str | None,
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    config = tmp_path / "config"
-    if profile:
-        config.write_text(f"[default]\nregion = {profile}\n")
-    environment = {k: v for k, v in env.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
-    environment.update(variables, AWS_CONFIG_FILE=str(config))
-    region = ["--region", flag] if flag else []
-
-    run = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, *region, env=environment)
-
-    if expected is None:
-        assert run.code == 3, run.stderr
-        assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
-        assert fake.calls() == 0
-    else:
-        assert run.code == 0, run.stderr
-        assert _signed_region(fake) == expected
-
-
 def test_text_output_is_one_line_per_key_even_for_a_multi_line_status_message(
-    fake: FakeLookoutVision, env: dict[str, str]
+    fake: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
     message = "Compilation failed:\n  step 3\r\nout of memory\n"
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
     fake.script(PROJECT, "failed", [ok(description("FAILED", job="failed", status_message=message))])
 
-    succeeded = run_cli("describe", "--project-name", PROJECT, "--job-name", JOB, "--output", "text", env=env)
-    waited = run_cli(*wait_args("failed"), "--output", "text", env=env)
+    succeeded = main(*describe_args(JOB, "--output", "text"))
+    waited = main(*wait_args("failed"), "--output", "text")
 
     for run in (succeeded, waited):
         lines = run.stdout.splitlines()
@@ -381,31 +392,245 @@ def test_text_output_is_one_line_per_key_even_for_a_multi_line_status_message(
     assert "StatusMessage: Compilation failed: step 3 out of memory" in waited.stdout.splitlines()
     # The progress line on stderr stays one line too, and JSON keeps the message exactly.
     assert f"{PROJECT}/failed: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
-    described = run_cli("describe", "--project-name", PROJECT, "--job-name", "failed", env=env)
-    assert described.json()["StatusMessage"] == message
+    assert main(*describe_args("failed")).json()["StatusMessage"] == message
 
 
-@pytest.mark.parametrize("refused", [False, True], ids=["unavailable", "connection-refused"])
-def test_wait_retries_a_temporary_failure_until_the_timeout_announcing_no_retry_past_it(
-    fake: FakeLookoutVision, env: dict[str, str], refused: bool
+# The CLI's own rule: the flag, then AWS_REGION (as in the AWS CLI v2); what follows (AWS_DEFAULT_REGION, the
+# profile) is botocore's.
+@pytest.mark.parametrize(
+    ("variables", "flag", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
+        ({}, None, None),
+    ],
+)
+def test_the_region_comes_from_the_flag_then_aws_region_then_botocore_or_exits_3(
+    fake: FakeLookoutVision,
+    main: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variables: dict[str, str],
+    flag: str | None,
+    expected: str | None,
 ) -> None:
-    fake.script(PROJECT, JOB, [error(503, "ServiceUnavailableException", "Unavailable")])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(variable)
+    for variable, value in {**variables, "AWS_CONFIG_FILE": str(tmp_path / "no-config")}.items():
+        monkeypatch.setenv(variable, value)
 
-    run = run_cli(*wait_args(JOB, "--timeout", "1s"), *(("--endpoint-url", closed) if refused else ()), env=env)
+    run = main(*describe_args(JOB, *(["--region", flag] if flag else [])))
 
-    assert run.code == 2, run.stderr
-    progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
-    announced = [line for line in progress if "; retry " in line]
-    # Every announced retry happened, and no more: the calls are the first one plus the retries.
-    assert fake.calls(PROJECT, JOB) == (0 if refused else len(announced) + 1), run.stderr
-    assert announced and progress[-1].endswith("; no time left to retry"), run.stderr
-    assert ("Could not connect to the endpoint URL" if refused else "Unavailable") in progress[-1]
-    # A retry is never announced for later than the timeout.
-    assert all(float(line.rsplit(" in ", 1)[1].rstrip("s")) <= 1.0 for line in announced), run.stderr
-    assert "Raise --timeout or run wait again" in run.stderr
+    if expected is None:
+        assert run.code == 3, run.stderr
+        assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
+        assert fake.calls() == 0
+    else:
+        assert run.code == 0, run.stderr
+        # The Region in the SigV4 credential scope: .../<date>/<region>/lookoutvision/aws4_request.
+        assert fake.requests[-1]["headers"]["Authorization"].split("Credential=", 1)[1].split("/")[2] == expected
+
+
+# --- start ----------------------------------------------------------------------------------------------
+
+COMPONENT = "com.example.pcb-defects"
+STARTED = contract.default_job_name(COMPONENT, "3.0.0")
+OUTPUT = "s3://pcb-lookoutvision-models/lookoutvision/pcb/"
+
+
+def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_xavier")) -> list[str]:
+    required = ("--project-name", PROJECT, "--model-version", "3", "--component-name", COMPONENT)
+    return ["start", *required, "--s3-output-location", OUTPUT, *target, *extra]
+
+
+def handlers_configuration(**greengrass: Any) -> Packaging:
+    """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
+    config = {
+        "ComponentName": COMPONENT,
+        "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
+        "ComponentVersion": "3.0.0",
+        "TargetDevice": "jetson_xavier",
+        **greengrass,
+    }
+    return Packaging("3", {k: v for k, v in config.items() if v is not None})
+
+
+@pytest.fixture
+def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
+    fake.projects.add(PROJECT)
+    fake.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
+    return fake
+
+
+OPTIONS = '{"cuda-ver": "10.2", "gpu-code": "sm_75", "trt-ver": "7.1.3"}'
+
+
+@pytest.mark.parametrize(
+    ("extra", "target", "config"),
+    [
+        ((), ("--target-device", "jetson_xavier"), {}),
+        (
+            ("--component-description", "PCB defects", "--component-tags", '{"team": "vision", "cost-center": "42"}'),
+            ("--target-device", "jetson_xavier"),
+            {
+                "ComponentDescription": "PCB defects",
+                "Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}],
+            },
+        ),
+        (
+            (),
+            ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", OPTIONS),
+            {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
+            | {"CompilerOptions": OPTIONS},
+        ),
+    ],
+    ids=["device", "description-and-tags", "platform"],
+)
+def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
+    starting: FakeLookoutVision,
+    main: Callable[..., Run],
+    extra: tuple[str, ...],
+    target: tuple[str, ...],
+    config: dict[str, Any],
+) -> None:
+    run = main(*start_args(*extra, target=target))
+    assert run.code == 0, run.stderr
+    assert run.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
+    assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
+    [start] = starting.starts
+    expected = handlers_configuration(**config)
+    assert start["token"] == expected.client_token(PROJECT, STARTED)
+    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
+    assert starting.calls(PROJECT, STARTED) == 1  # the Describe that found no such job
+
+
+def test_start_adopts_an_identical_job_and_refuses_a_different_one(
+    starting: FakeLookoutVision, main: Callable[..., Run]
+) -> None:
+    request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
+    same = handlers_configuration().greengrass
+    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
+    # --format is a deprecated alias of --output on start.
+    adopted = main(*start_args("--format", "text"))
+    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
+    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
+    assert "Adopted the existing model packaging job" in adopted.stderr
+    assert "--format is deprecated: use --output" in adopted.stderr
+
+    other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
+    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
+    refused = main(*start_args())
+    assert refused.code == cli.EXIT_ERROR and refused.stdout == ""
+    assert "S3OutputLocation is s3://elsewhere/, this configuration asks for " in refused.stderr
+    # The component version exists already: a new job name alone would collide with it.
+    assert "give this configuration a new --component-version (the default job name follows it)" in refused.stderr
+    assert starting.starts == []
+
+
+def test_start_wait_waits_like_wait_with_its_exit_codes(
+    starting: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
+) -> None:
+    run = main(*start_args("--wait", *FAST))
+    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
+    assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
+    assert greengrass.calls(run.json()["ComponentVersionArn"]) == 1
+
+    starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
+    failed = main(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"))
+    assert failed.code == cli.EXIT_FAILED, failed.stderr
+
+
+WAIT = ["wait", "--project-name", PROJECT, "--job-name", JOB]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        # A later option wins over the valid one before it; a negative value is the option's value, not mistaken for
+        # an option of its own.
+        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
+        # any call.
+        ([*WAIT, "--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
+        ([*WAIT, "--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
+        ([*WAIT, "--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
+        ([*WAIT, "--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
+        ([*WAIT, "--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
+        ([*WAIT, "--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
+        ([*WAIT, "--timeout=-5s"], "'-5s' is negative"),
+        ([*WAIT, "--time", "-1m"], "'-1m' is negative"),
+        ([*WAIT, "--timeout", "-5"], "'-5' is negative"),
+        ([*WAIT, "--interval", "-0.5s"], "'-0.5s' is negative"),
+        (
+            [*WAIT, "--timeout", "30m1h"],
+            "'30m1h' is not a duration: write its units in the order h, m, s, each at most once",
+        ),
+        ([*WAIT, "--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
+        (start_args(target=("--target-platform", "linux/x86_64/nvidia")), "missing gpu-code, trt-ver, cuda-ver"),
+        (start_args(target=("--target-platform", "linux")), "is not OS/ARCH"),
+        (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
+        ([*start_args()[:8], "pcb-lookoutvision-models", "--target-device", "jetson_xavier"], "must be an S3 URL"),
+        (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
+        (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
+        (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
+        (
+            [*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier"],
+            f"argument --output: {OUTPUT!r} is not an output format: use json or text; the S3 location is "
+            "--s3-output-location",
+        ),
+        # Without --wait, the options of waiting are refused, not ignored.
+        *[
+            (start_args(*option), f"{option[0]} goes with --wait: without --wait")
+            for option in [
+                ("--timeout", "10m"),
+                ("--interval", "1s"),
+                ("--no-component-check",),
+                ("--greengrass-endpoint-url", "x"),
+            ]
+        ],
+    ],
+)
+def test_bad_arguments_exit_3_with_the_value_and_the_rule_before_any_call(
+    fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
+) -> None:
+    run = main(*args)
+    assert run.code == cli.EXIT_ERROR
+    assert fragment in run.stderr
+    assert "expected one argument" not in run.stderr and "Traceback" not in run.stderr
+    assert run.stdout == "" and fake.requests == [] and fake.starts == []
+
+
+RETRIED = rf"^\[ *[\d.]+s\] {PROJECT}/{STARTED}: ThrottlingException \(429\): Rate exceeded; retry 1 in \d+\.\ds$"
+
+
+@pytest.mark.parametrize(
+    ("refusal", "code", "says"),
+    [
+        (error(429, "ThrottlingException", "Rate exceeded"), cli.EXIT_SUCCEEDED, RETRIED),
+        # The service asks for more time than the start's retries have left: it gives up at once.
+        (
+            error(429, "ThrottlingException", "Rate exceeded", headers={"Retry-After": "120"}),
+            cli.EXIT_TIMEOUT,
+            "Rate exceeded.*run start again later",
+        ),
+        (
+            error(503, "ServiceUnavailableException", "Try later", headers={"Retry-After": "120"}),
+            cli.EXIT_TIMEOUT,
+            "Try later.*run start again later",
+        ),
+    ],
+    ids=["throttled-once", "throttled-for-long", "5xx-for-long"],
+)
+def test_a_refused_start_is_retried_reporting_each_retry_or_exits_2_saying_to_run_again_later(
+    starting: FakeLookoutVision, main: Callable[..., Run], refusal: Any, code: int, says: str
+) -> None:
+    starting.refusals.append(refusal)
+
+    run = main(*start_args())
+
+    assert run.code == code, run.stderr
+    assert re.search(says, run.stderr, re.M), run.stderr
+    assert (len(starting.starts), run.stdout == "") == ((2, False) if code == cli.EXIT_SUCCEEDED else (1, True))
 
 
 @pytest.mark.parametrize(
@@ -458,327 +683,31 @@ ISOLATED = (sys.executable, "-S")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("python", "finds_aws_cdk"), [(ISOLATED, False), ((sys.executable,), True)], ids=["-S", "site"]
-)
-def test_wait_with_the_newest_botocore_from_the_wheel(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, python: tuple[str, ...], finds_aws_cdk: bool
+def test_wait_with_the_newest_botocore_from_the_wheel_and_without_a_model_exits_3_until_aws_data_path_supplies_one(
+    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
 ) -> None:
-    """With -S the path holds only the wheel and the newest botocore; without it, the venv's packages follow them."""
+    """The path holds only the wheel (with or without the service model it carries) and the newest botocore."""
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
     environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
     code = "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk') is not None)"
-    probe = subprocess.run([*python, "-c", code], env=environment, capture_output=True, text=True, check=True)
-    assert probe.stdout.split() == ["1.44.5", str(finds_aws_cdk)]
+    probe = subprocess.run([*ISOLATED, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == ["1.44.5", "False"]
     assert not (NEWEST_BOTO3 / "botocore" / "data" / "lookoutvision").exists()
 
-    run = run_cli(*wait_args(), env=environment, python=python)
+    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
 
-    assert run.code == 0, run.stderr
-    assert run.json()["Status"] == "SUCCEEDED"
+    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
     assert "RUNNING" in run.stderr
-
-
-@pytest.mark.slow
-def test_without_any_service_model_exits_3_and_aws_data_path_supplies_one(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
-) -> None:
-    bare_site = tmp_path / "site"  # the unpacked wheel without the service model it carries
+    bare_site = tmp_path / "site"
     shutil.copytree(wheel_site, bare_site, ignore=shutil.ignore_patterns("_model"))
     environment = isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3)
+    calls = fake.calls()
 
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
 
     assert run.code == 3, run.stderr
     assert "No Lookout for Vision service model found" in run.stderr and "Traceback" not in run.stderr
-    assert fake.calls() == 0
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
+    assert fake.calls() == calls
     environment["AWS_DATA_PATH"] = str(wheel_site / "cdk_lookoutvision_packaging" / "_model")
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
     assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
-
-
-# --- in process: cli.main(argv) against the loopback APIs ------------------------------------------------------------
-
-
-@pytest.fixture
-def main(
-    fake: FakeLookoutVision,
-    greengrass: FakeGreengrass,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Callable[..., Run]:
-    """Run ``cli.main(argv)`` in this process, with botocore's endpoint variables pointing at the loopback APIs."""
-    for variable, url in endpoints(fake, greengrass).items():
-        monkeypatch.setenv(variable, url)
-
-    def run(*argv: str) -> Run:
-        code = cli.main(list(argv))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
-# --- wait: the component check -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "answer", "says"),
-    [
-        ("RUNNING", None, "waiting for model packaging job pcb/pcb-v3-x86; last status RUNNING"),
-        (
-            "SUCCEEDED",
-            "REQUESTED",
-            f"waiting for Greengrass component {ARN} to become deployable; last state REQUESTED",
-        ),
-        ("SUCCEEDED", "INITIATED", "to become deployable; last state INITIATED"),
-        ("SUCCEEDED", error(404, NOT_FOUND, "no"), "to become deployable; last state not registered yet"),
-    ],
-    ids=["job-running", "requested", "initiated", "not-listed"],
-)
-def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_timeout(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run], status: str, answer: Any, says: str
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description(status))])
-    if answer is not None:
-        greengrass.script(ARN, [answer])
-
-    run = main(*wait_args(JOB, "--timeout", "1s"))
-
-    assert run.code == cli.EXIT_TIMEOUT, run.stderr
-    assert says in run.stderr and "Raise --timeout or run wait again" in run.stderr
-    # The last description is still printed, so a pipeline can log what it saw.
-    assert run.json()["Status"] == status
-    assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
-
-
-def test_wait_exits_3_when_the_component_cannot_be_described_and_no_component_check_skips_it(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
-) -> None:
-    fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    greengrass.script(ARN, [error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")])
-
-    run = main(*wait_args())
-
-    assert run.code == cli.EXIT_ERROR, run.stderr
-    assert f"Access denied describing Greengrass component {ARN}: grant greengrass:DescribeComponent" in run.stderr
-    assert "--no-component-check skips this check" in run.stderr
-    assert greengrass.calls(ARN) == 1
-
-    skipped = main(*wait_args(JOB, "--no-component-check"))
-
-    assert skipped.code == cli.EXIT_SUCCEEDED, skipped.stderr
-    assert greengrass.calls(ARN) == 1
-
-
-# --- start ----------------------------------------------------------------------------------------------
-
-COMPONENT = "com.example.pcb-defects"
-STARTED = contract.default_job_name(COMPONENT, "3.0.0")
-OUTPUT = "s3://pcb-lookoutvision-models/lookoutvision/pcb/"
-
-
-def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_xavier")) -> list[str]:
-    required = ("--project-name", PROJECT, "--model-version", "3", "--component-name", COMPONENT)
-    return ["start", *required, "--s3-output-location", OUTPUT, *target, *extra]
-
-
-def _the_handlers_configuration(**greengrass: Any) -> Any:
-    """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
-    from cdk_lookoutvision_packaging_handler.configuration import Packaging
-
-    config = {
-        "ComponentName": COMPONENT,
-        "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
-        "ComponentVersion": "3.0.0",
-        "TargetDevice": "jetson_xavier",
-        **greengrass,
-    }
-    return Packaging("3", {k: v for k, v in config.items() if v is not None})
-
-
-@pytest.fixture
-def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
-    from support import packaged
-
-    fake.projects.add(PROJECT)
-    fake.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
-    return fake
-
-
-OPTIONS = '{"cuda-ver": "10.2", "gpu-code": "sm_75", "trt-ver": "7.1.3"}'
-
-
-@pytest.mark.parametrize(
-    ("extra", "target", "config"),
-    [
-        ((), ("--target-device", "jetson_xavier"), {}),
-        (
-            ("--component-description", "PCB defects", "--component-tags", '{"team": "vision", "cost-center": "42"}'),
-            ("--target-device", "jetson_xavier"),
-            {
-                "ComponentDescription": "PCB defects",
-                "Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}],
-            },
-        ),
-        (
-            (),
-            ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", OPTIONS),
-            {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
-            | {"CompilerOptions": OPTIONS},
-        ),
-    ],
-    ids=["device", "description-and-tags", "platform"],
-)
-def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
-    starting: FakeLookoutVision,
-    main: Callable[..., Run],
-    extra: tuple[str, ...],
-    target: tuple[str, ...],
-    config: dict[str, Any],
-) -> None:
-    run = main(*start_args(*extra, target=target))
-    assert run.code == 0, run.stderr
-    assert run.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
-    assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
-    [start] = starting.starts
-    expected = _the_handlers_configuration(**config)
-    assert start["token"] == expected.client_token(PROJECT, STARTED)
-    assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
-    assert starting.calls(PROJECT, STARTED) == 1  # the Describe that found no such job
-
-
-def test_start_adopts_an_identical_job_and_refuses_a_different_one(
-    starting: FakeLookoutVision, main: Callable[..., Run]
-) -> None:
-    from support import packaged
-
-    request = {"ProjectName": PROJECT, "JobName": STARTED, "ModelVersion": "3"}
-    same = _the_handlers_configuration().greengrass
-    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": same}}))])
-    # --format is a deprecated alias of --output on start.
-    adopted = main(*start_args("--format", "text"))
-    assert adopted.code == cli.EXIT_SUCCEEDED, adopted.stderr
-    assert adopted.stdout.splitlines() == [f"JobName: {STARTED}", f"ProjectName: {PROJECT}", "Outcome: adopted"]
-    assert "Adopted the existing model packaging job" in adopted.stderr
-    assert "--format is deprecated: use --output" in adopted.stderr
-
-    other = {**same, "ComponentVersion": "3.0.0", "S3OutputLocation": {"Bucket": "elsewhere"}}
-    starting.script(PROJECT, STARTED, [ok(packaged({**request, "Configuration": {"Greengrass": other}}))])
-    refused = main(*start_args())
-    assert refused.code == cli.EXIT_ERROR and refused.stdout == ""
-    assert "S3OutputLocation is s3://elsewhere/, this configuration asks for " in refused.stderr
-    # The component version exists already: a new job name alone would collide with it.
-    assert "give this configuration a new --component-version (the default job name follows it)" in refused.stderr
-    assert starting.starts == []
-
-
-def test_start_wait_waits_like_wait_with_its_exit_codes(
-    starting: FakeLookoutVision, greengrass: FakeGreengrass, main: Callable[..., Run]
-) -> None:
-    from support import packaged
-
-    run = main(*start_args("--wait", *FAST))
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert run.json()["JobName"] == STARTED and run.json()["Status"] == "SUCCEEDED"
-    assert greengrass.calls(run.json()["ComponentVersionArn"]) == 1
-
-    starting.after_start = lambda request: [ok(packaged(request, "FAILED"))]
-    failed = main(*start_args("--wait", *FAST, "--job-name", "pcb-v3-again"))
-    assert failed.code == cli.EXIT_FAILED, failed.stderr
-
-
-WAIT = ["wait", "--project-name", PROJECT, "--job-name", JOB]
-
-
-@pytest.mark.parametrize(
-    ("args", "fragment"),
-    [
-        # A later option wins over the valid one before it; a negative value is the option's value, not mistaken for
-        # an option of its own.
-        # The rules are contract's (tests/unit/test_contract.py): the CLI checks its arguments against them before
-        # any call.
-        ([*WAIT, "--job-name", "bad_name"], str(contract.JOB_NAME_RULE.problem("bad_name"))),
-        ([*WAIT, "--project-name", "_pcb"], str(contract.PROJECT_NAME_RULE.problem("_pcb"))),
-        ([*WAIT, "--timeout", "45 minutes"], "'45 minutes' is not a duration: use a number with a unit (45m, 90s, 1h"),
-        ([*WAIT, "--interval", "0.01s"], "'0.01s' is too short: the interval must be at least 0.1s"),
-        ([*WAIT, "--output", "yaml"], "argument --output: 'yaml' is not an output format: use json or text"),
-        ([*WAIT, "--timeout", "-5s"], "'-5s' is negative: a duration must be 0 or more"),
-        ([*WAIT, "--timeout=-5s"], "'-5s' is negative"),
-        ([*WAIT, "--time", "-1m"], "'-1m' is negative"),
-        ([*WAIT, "--timeout", "-5"], "'-5' is negative"),
-        ([*WAIT, "--interval", "-0.5s"], "'-0.5s' is negative"),
-        (
-            [*WAIT, "--timeout", "30m1h"],
-            "'30m1h' is not a duration: write its units in the order h, m, s, each at most once",
-        ),
-        ([*WAIT, "--timeout", "1h1h"], "'1h1h' is not a duration: write its units in the order h, m, s"),
-        ([*WAIT, "--timeout", "5s5m"], "'5s5m' is not a duration: write its units in the order h, m, s"),
-        (start_args(target=("--target-platform", "linux/x86_64/nvidia")), "missing gpu-code, trt-ver, cuda-ver"),
-        (start_args(target=("--target-platform", "linux")), "is not OS/ARCH"),
-        (start_args("--target-platform", "linux/arm64"), "not allowed with argument"),
-        ([*start_args()[:8], "pcb-lookoutvision-models", "--target-device", "jetson_xavier"], "must be an S3 URL"),
-        (start_args("--component-version", "3"), "ComponentVersion '3' is 1 characters long"),
-        (start_args("--component-tags", '{"team": 1}'), """argument --component-tags: '{"team": 1}' is not a JSON"""),
-        (start_args("--component-tags", '{"aws:x": "y"}'), "tag key 'aws:x' starts with aws:"),
-        (
-            [*start_args()[:7], "--output", OUTPUT, "--target-device", "jetson_xavier"],
-            f"argument --output: {OUTPUT!r} is not an output format: use json or text; the S3 location is "
-            "--s3-output-location",
-        ),
-        # Without --wait, the options of waiting are refused, not ignored.
-        *[
-            (start_args(*option), f"{option[0]} goes with --wait: without --wait")
-            for option in [
-                ("--timeout", "10m"),
-                ("--interval", "1s"),
-                ("--no-component-check",),
-                ("--greengrass-endpoint-url", "x"),
-            ]
-        ],
-    ],
-)
-def test_bad_arguments_exit_3_with_the_value_and_the_rule_before_any_call(
-    fake: FakeLookoutVision, main: Callable[..., Run], args: list[str], fragment: str
-) -> None:
-    run = main(*args)
-    assert run.code == cli.EXIT_ERROR
-    assert fragment in run.stderr
-    assert "expected one argument" not in run.stderr and "Traceback" not in run.stderr
-    assert run.stdout == "" and fake.requests == [] and fake.starts == []
-
-
-def test_a_throttled_start_reports_each_retry_on_stderr(starting: FakeLookoutVision, main: Callable[..., Run]) -> None:
-    starting.refusals.append(error(429, "ThrottlingException", "Rate exceeded"))
-
-    run = main(*start_args())
-
-    assert run.code == cli.EXIT_SUCCEEDED, run.stderr
-    assert re.search(
-        rf"^\[ *[\d.]+s\] {PROJECT}/{STARTED}: ThrottlingException \(429\): Rate exceeded; retry 1 in \d+\.\ds$",
-        run.stderr,
-        re.M,
-    ), run.stderr
-    assert len(starting.starts) == 2
-
-
-@pytest.mark.parametrize(
-    "refusal",
-    [
-        error(429, "ThrottlingException", "Rate exceeded", headers={"Retry-After": "120"}),
-        error(503, "ServiceUnavailableException", "Try later", headers={"Retry-After": "120"}),
-    ],
-    ids=["throttled", "5xx"],
-)
-def test_a_start_that_gives_up_on_a_temporary_problem_exits_2_saying_to_run_again_later(
-    starting: FakeLookoutVision, main: Callable[..., Run], refusal: Any
-) -> None:
-    # The service asks for more time than the start's retries have left: it gives up at once.
-    starting.refusals.append(refusal)
-
-    run = main(*start_args())
-
-    assert run.code == cli.EXIT_TIMEOUT, run.stderr
-    assert refusal.message in run.stderr and "run start again later" in run.stderr
-    assert run.stdout == ""
