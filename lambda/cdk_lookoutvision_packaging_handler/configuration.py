@@ -63,12 +63,9 @@ class Packaging:
         """How an existing job's configuration differs from this one, in what decides the component."""
         theirs = (description.get("ModelPackagingConfiguration") or {}).get("Greengrass") or {}
         ours = self.greengrass
+        model_version = None if self.model_version == "latest" else self.model_version
         pairs: list[tuple[str, object, object]] = [
-            (
-                "ModelVersion",
-                description.get("ModelVersion"),
-                None if self.model_version == "latest" else self.model_version,
-            ),
+            ("ModelVersion", description.get("ModelVersion"), model_version),
             ("ComponentName", theirs.get("ComponentName"), ours.get("ComponentName")),
             ("ComponentVersion", theirs.get("ComponentVersion"), self.component_version),
             ("TargetDevice", theirs.get("TargetDevice"), ours.get("TargetDevice")),
@@ -120,15 +117,13 @@ def parse(raw: object) -> Packaging:
     if unknown:
         raise PackagingError(f"{c.PACKAGING} has unknown keys {', '.join(unknown[:5])}")
     configuration = raw.get("Configuration")
-    greengrass = configuration.get("Greengrass") if isinstance(configuration, Mapping) else None
-    if not isinstance(configuration, Mapping) or not isinstance(greengrass, Mapping):
+    if not isinstance(configuration, Mapping) or not isinstance(configuration.get("Greengrass"), Mapping):
         raise PackagingError(f"{c.PACKAGING}.Configuration.Greengrass is required (an object)")
-    extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
-    if extra:
-        raise PackagingError(extra[0])
     description = raw.get("Description")
-    packaging = Packaging(str(raw.get("ModelVersion", "")), dict(greengrass), str(description) if description else None)
-    problems = check(packaging)
+    greengrass = dict(configuration["Greengrass"])
+    packaging = Packaging(str(raw.get("ModelVersion", "")), greengrass, str(description) if description else None)
+    extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
+    problems = extra or check(packaging)
     if problems:
         raise PackagingError("; ".join(problems))
     return packaging
@@ -196,9 +191,9 @@ def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
             problems.append(f"each of Tags must be a {{Key, Value}} pair, got {type(tag).__name__}")
             continue
         problems += _unknown_keys("a tag", tag, frozenset({"Key", "Value"}))
-        if not (skip(tag.get("Key")) or skip(tag.get("Value"))):
-            problem = c.tag_problem(tag.get("Key"), tag.get("Value"))
-            problems += [problem] if problem else []
+        key, value = tag.get("Key"), tag.get("Value")
+        if not (skip(key) or skip(value)) and (problem := c.tag_problem(key, value)):
+            problems.append(problem)
     return problems
 
 
@@ -215,7 +210,12 @@ def _target_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         return problems
     if not isinstance(platform, Mapping):
         return ["TargetPlatform must be an object with Os, Arch and optionally Accelerator"]
-    return _platform_problems(platform) + _compiler_problems(platform, options, skip)
+    problems = _unknown_keys("TargetPlatform", platform, frozenset(key for key, _, _ in _PLATFORM_VALUES))
+    for key, allowed, required in _PLATFORM_VALUES:
+        value = platform.get(key)
+        if (value is not None or required) and value not in allowed:
+            problems.append(f"TargetPlatform.{key} {value!r} is not one of {', '.join(allowed)}")
+    return problems + _compiler_problems(platform, options, skip)
 
 
 _PLATFORM_VALUES = (
@@ -225,30 +225,18 @@ _PLATFORM_VALUES = (
 )
 
 
-def _platform_problems(platform: Mapping[str, Any]) -> list[str]:
-    problems = _unknown_keys("TargetPlatform", platform, frozenset(key for key, _, _ in _PLATFORM_VALUES))
-    for key, allowed, required in _PLATFORM_VALUES:
-        value = platform.get(key)
-        if (value is not None or required) and value not in allowed:
-            problems.append(f"TargetPlatform.{key} {value!r} is not one of {', '.join(allowed)}")
-    return problems
-
-
 def _compiler_problems(platform: Mapping[str, Any], options: object, skip: Skip) -> list[str]:
-    parsed: object = None
+    if skip(options):
+        return []
     problems: list[str] = []
-    if options is not None and not skip(options):
-        low, high = c.COMPILER_OPTIONS_CHARS
-        parsed = _options(options)
-        if not low <= len(str(options)) <= high or not isinstance(parsed, dict):
-            problems.append(
-                f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}"
-            )
-    if platform.get("Accelerator") == "NVIDIA" and not skip(options):
-        missing = [k for k in c.NVIDIA_COMPILER_OPTIONS if not isinstance(parsed, dict) or k not in parsed]
-        if missing:
-            problems.append(
-                f"an NVIDIA TargetPlatform needs CompilerOptions with {', '.join(c.NVIDIA_COMPILER_OPTIONS)}; "
-                f"missing {', '.join(missing)}"
-            )
+    parsed = _options(options)
+    low, high = c.COMPILER_OPTIONS_CHARS
+    if options is not None and (not low <= len(str(options)) <= high or not isinstance(parsed, dict)):
+        problems.append(f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}")
+    missing = [k for k in c.NVIDIA_COMPILER_OPTIONS if not isinstance(parsed, dict) or k not in parsed]
+    if platform.get("Accelerator") == "NVIDIA" and missing:
+        problems.append(
+            f"an NVIDIA TargetPlatform needs CompilerOptions with {', '.join(c.NVIDIA_COMPILER_OPTIONS)}; "
+            f"missing {', '.join(missing)}"
+        )
     return problems
