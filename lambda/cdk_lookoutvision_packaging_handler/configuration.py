@@ -63,29 +63,27 @@ class Packaging:
         """How an existing job's configuration differs from this one, in what decides the component."""
         theirs = (description.get("ModelPackagingConfiguration") or {}).get("Greengrass") or {}
         ours = self.greengrass
-        model_version = None if self.model_version == "latest" else self.model_version
+        # "latest" adopts whatever version the job packaged (and, with no ComponentVersion, its component version).
+        model_version = description.get("ModelVersion") if self.model_version == "latest" else self.model_version
+        component_version = self.component_version or theirs.get("ComponentVersion")
         pairs: list[tuple[str, object, object]] = [
             ("ModelVersion", description.get("ModelVersion"), model_version),
             ("ComponentName", theirs.get("ComponentName"), ours.get("ComponentName")),
-            ("ComponentVersion", theirs.get("ComponentVersion"), self.component_version),
+            ("ComponentVersion", theirs.get("ComponentVersion"), component_version),
             ("TargetDevice", theirs.get("TargetDevice"), ours.get("TargetDevice")),
             ("TargetPlatform", _platform(theirs.get("TargetPlatform")), _platform(ours.get("TargetPlatform"))),
             ("CompilerOptions", _options(theirs.get("CompilerOptions")), _options(ours.get("CompilerOptions"))),
             ("S3OutputLocation", _location(theirs.get("S3OutputLocation")), _location(ours.get("S3OutputLocation"))),
         ]
-        found = []
-        for name, existing, wanted in pairs:
-            if name in ("ModelVersion", "ComponentVersion") and wanted is None:
-                continue  # "latest" adopts whatever version the job packaged
-            if existing != wanted:
-                found.append(f"{name} is {_shown(existing)}, this configuration asks for {_shown(wanted)}")
-        return found
+        return [
+            f"{name} is {_shown(existing)}, this configuration asks for {_shown(wanted)}"
+            for name, existing, wanted in pairs
+            if existing != wanted
+        ]
 
 
 def _platform(value: object) -> object:
-    if not isinstance(value, Mapping):
-        return None
-    return {k: value[k] for k in ("Os", "Arch", "Accelerator") if value.get(k)}
+    return {k: value[k] for k in ("Os", "Arch", "Accelerator") if value.get(k)} if isinstance(value, Mapping) else None
 
 
 def _options(value: object) -> object:
@@ -98,9 +96,7 @@ def _options(value: object) -> object:
 
 
 def _location(value: object) -> object:
-    if not isinstance(value, Mapping):
-        return None
-    return f"s3://{value.get('Bucket', '')}/{value.get('Prefix') or ''}"
+    return f"s3://{value.get('Bucket', '')}/{value.get('Prefix') or ''}" if isinstance(value, Mapping) else None
 
 
 def _shown(value: object) -> str:
@@ -162,9 +158,8 @@ def _rule(rule: c.NameRule, value: object, skip: Skip) -> list[str]:
 
 def _unknown_keys(where: str, value: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
     unknown = sorted(set(map(str, value)) - allowed)
-    return (
-        [f"{where} has unknown keys {', '.join(unknown[:5])}; it takes {', '.join(sorted(allowed))}"] if unknown else []
-    )
+    takes = ", ".join(sorted(allowed))
+    return [f"{where} has unknown keys {', '.join(unknown[:5])}; it takes {takes}"] if unknown else []
 
 
 def _location_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
@@ -173,7 +168,7 @@ def _location_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         return ["S3OutputLocation with a Bucket is required"]
     problems = _unknown_keys("S3OutputLocation", location, frozenset({"Bucket", "Prefix"}))
     problems += _rule(c.BUCKET_RULE, location.get("Bucket"), skip)
-    return problems + (_rule(c.PREFIX_RULE, location.get("Prefix"), skip) if location.get("Prefix") else [])
+    return problems + _rule(c.PREFIX_RULE, location.get("Prefix") or None, skip)  # an empty Prefix is none
 
 
 def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
@@ -184,9 +179,7 @@ def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         got = f"{len(tags)} pairs" if isinstance(tags, list) else type(tags).__name__
         return [f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs, got {got}"]
     problems: list[str] = []
-    for tag in tags:
-        if skip(tag):
-            continue
+    for tag in [tag for tag in tags if not skip(tag)]:
         if not isinstance(tag, Mapping):
             problems.append(f"each of Tags must be a {{Key, Value}} pair, got {type(tag).__name__}")
             continue

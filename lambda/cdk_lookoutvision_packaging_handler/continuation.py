@@ -4,6 +4,7 @@ so that the deadline and the pace hold across the chain; the window this invocat
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,13 +46,10 @@ def _state_time(raw: Mapping[str, Any], key: str) -> float:
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StateError(f"{CONTINUATION_KEY}.{key} must be a number of seconds, got {c.show(value, 60)}")
-    try:
-        seconds = float(value)
-    except OverflowError:
-        seconds = math.inf
-    if not math.isfinite(seconds):
-        raise StateError(f"{CONTINUATION_KEY}.{key} {c.show(value, 60)} is not a finite time")
-    return seconds
+    with contextlib.suppress(OverflowError):  # an integer too large for a float is not finite either
+        if math.isfinite(value):
+            return float(value)
+    raise StateError(f"{CONTINUATION_KEY}.{key} {c.show(value, 60)} is not a finite time")
 
 
 def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> WaitState:
