@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import contract as c
@@ -147,7 +147,7 @@ def check(packaging: Packaging, *, skip: Skip = lambda _value: False) -> list[st
             "cannot be derived from it"
         )
     for key, value in (("ComponentDescription", g.get("ComponentDescription")), ("Description", packaging.description)):
-        problems += [p.replace(c.DESCRIPTION_RULE.label, key, 1) for p in _rule(c.DESCRIPTION_RULE, value, skip)]
+        problems += _rule(replace(c.DESCRIPTION_RULE, label=key), value, skip)
     return problems + _target_problems(g, skip) + _location_problems(g, skip) + _tag_problems(g, skip)
 
 
@@ -228,8 +228,6 @@ def _compiler_problems(platform: Mapping[str, Any], options: object, skip: Skip)
         problems.append(f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}")
     missing = [k for k in c.NVIDIA_COMPILER_OPTIONS if not isinstance(parsed, dict) or k not in parsed]
     if platform.get("Accelerator") == "NVIDIA" and missing:
-        problems.append(
-            f"an NVIDIA TargetPlatform needs CompilerOptions with {', '.join(c.NVIDIA_COMPILER_OPTIONS)}; "
-            f"missing {', '.join(missing)}"
-        )
+        needed = ", ".join(c.NVIDIA_COMPILER_OPTIONS)
+        problems.append(f"an NVIDIA TargetPlatform needs CompilerOptions with {needed}; missing {', '.join(missing)}")
     return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import contract as c
@@ -77,9 +77,10 @@ def _wait(properties: Mapping[str, Any]) -> tuple[bool, int]:
 def _component(properties: Mapping[str, Any]) -> tuple[str | None, Packaging | None]:
     """The component the resource expects, and the configuration it starts its job with (the component it names)."""
     expected, raw = properties.get(c.EXPECTED_COMPONENT_NAME), properties.get(c.PACKAGING)
-    problem = None if expected is None else c.COMPONENT_NAME_RULE.problem(expected)
+    rule = replace(c.COMPONENT_NAME_RULE, label=c.EXPECTED_COMPONENT_NAME)
+    problem = None if expected is None else rule.problem(expected)
     if problem:
-        raise PropertyError(problem.replace(c.COMPONENT_NAME_RULE.label, c.EXPECTED_COMPONENT_NAME, 1))
+        raise PropertyError(problem)
     if raw is None:
         return expected, None
     try:
