@@ -34,10 +34,8 @@ class Packaging:
         return str(version) if version else c.default_component_version(self.model_version)
 
     def as_property(self) -> dict[str, Any]:
-        value: dict[str, Any] = {"ModelVersion": self.model_version, "Configuration": {"Greengrass": self.greengrass}}
-        if self.description:
-            value["Description"] = self.description
-        return value
+        described = {"Description": self.description} if self.description else {}
+        return {"ModelVersion": self.model_version, "Configuration": {"Greengrass": self.greengrass}, **described}
 
     def client_token(self, project_name: str, job_name: str) -> str:
         """The same for the same job and configuration, whoever starts it (a stack or the CLI), and only then."""
@@ -48,16 +46,14 @@ class Packaging:
         greengrass = dict(self.greengrass)
         if "ComponentVersion" not in greengrass and self.component_version:
             greengrass["ComponentVersion"] = self.component_version
-        request: dict[str, Any] = {
+        return {
             "ProjectName": project_name,
             "ModelVersion": self.model_version,
             "JobName": job_name,
             "Configuration": {"Greengrass": greengrass},
             "ClientToken": self.client_token(project_name, job_name),
+            **({"Description": self.description} if self.description else {}),
         }
-        if self.description:
-            request["Description"] = self.description
-        return request
 
     def differences(self, description: Mapping[str, Any]) -> list[str]:
         """How an existing job's configuration differs from this one, in what decides the component."""

@@ -61,8 +61,7 @@ def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> Wa
     if not isinstance(raw, Mapping):
         raise StateError(f"{CONTINUATION_KEY} must be an object, got {type(raw).__name__}")
     started = _state_time(raw, "StartedAt")
-    oldest = now - props.answer_within_s
-    if not oldest <= started <= now + CLOCK_SKEW_S:
+    if not now - props.answer_within_s <= started <= now + CLOCK_SKEW_S:
         raise StateError(
             f"{CONTINUATION_KEY}.StartedAt {started:.1f} is {now - started:.1f} s before this invocation; a "
             f"continuation of this request starts between 0 and {props.answer_within_s} s (its ServiceTimeout) after it"

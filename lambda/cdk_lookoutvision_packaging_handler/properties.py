@@ -47,8 +47,7 @@ def parse_properties(properties: object) -> JobProperties:
         if required not in properties:
             raise PropertyError(f"{required} is required")
     project_name, job_name = properties[c.PROJECT_NAME], properties[c.JOB_NAME]
-    problem = c.PROJECT_NAME_RULE.problem(project_name) or c.JOB_NAME_RULE.problem(job_name)
-    if problem:
+    if problem := c.PROJECT_NAME_RULE.problem(project_name) or c.JOB_NAME_RULE.problem(job_name):
         raise PropertyError(problem)
     wait, timeout = _wait(properties)
     expected, packaging = _component(properties)
@@ -78,8 +77,7 @@ def _component(properties: Mapping[str, Any]) -> tuple[str | None, Packaging | N
     """The component the resource expects, and the configuration it starts its job with (the component it names)."""
     expected, raw = properties.get(c.EXPECTED_COMPONENT_NAME), properties.get(c.PACKAGING)
     rule = replace(c.COMPONENT_NAME_RULE, label=c.EXPECTED_COMPONENT_NAME)
-    problem = None if expected is None else rule.problem(expected)
-    if problem:
+    if expected is not None and (problem := rule.problem(expected)):
         raise PropertyError(problem)
     if raw is None:
         return expected, None
