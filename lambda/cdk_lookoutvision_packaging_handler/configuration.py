@@ -115,8 +115,7 @@ def parse(raw: object) -> Packaging:
     greengrass = dict(configuration["Greengrass"])
     packaging = Packaging(str(raw.get("ModelVersion", "")), greengrass, str(description) if description else None)
     extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
-    problems = extra or check(packaging)
-    if problems:
+    if problems := extra or check(packaging):
         raise PackagingError("; ".join(problems))
     return packaging
 
