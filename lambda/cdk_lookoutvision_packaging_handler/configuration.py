@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import contract as c
@@ -34,10 +34,8 @@ class Packaging:
         return str(version) if version else c.default_component_version(self.model_version)
 
     def as_property(self) -> dict[str, Any]:
-        value: dict[str, Any] = {"ModelVersion": self.model_version, "Configuration": {"Greengrass": self.greengrass}}
-        if self.description:
-            value["Description"] = self.description
-        return value
+        described = {"Description": self.description} if self.description else {}
+        return {"ModelVersion": self.model_version, "Configuration": {"Greengrass": self.greengrass}, **described}
 
     def client_token(self, project_name: str, job_name: str) -> str:
         """The same for the same job and configuration, whoever starts it (a stack or the CLI), and only then."""
@@ -48,47 +46,40 @@ class Packaging:
         greengrass = dict(self.greengrass)
         if "ComponentVersion" not in greengrass and self.component_version:
             greengrass["ComponentVersion"] = self.component_version
-        request: dict[str, Any] = {
+        return {
             "ProjectName": project_name,
             "ModelVersion": self.model_version,
             "JobName": job_name,
             "Configuration": {"Greengrass": greengrass},
             "ClientToken": self.client_token(project_name, job_name),
+            **({"Description": self.description} if self.description else {}),
         }
-        if self.description:
-            request["Description"] = self.description
-        return request
 
     def differences(self, description: Mapping[str, Any]) -> list[str]:
         """How an existing job's configuration differs from this one, in what decides the component."""
         theirs = (description.get("ModelPackagingConfiguration") or {}).get("Greengrass") or {}
         ours = self.greengrass
+        # "latest" adopts whatever version the job packaged (and, with no ComponentVersion, its component version).
+        model_version = description.get("ModelVersion") if self.model_version == "latest" else self.model_version
+        component_version = self.component_version or theirs.get("ComponentVersion")
         pairs: list[tuple[str, object, object]] = [
-            (
-                "ModelVersion",
-                description.get("ModelVersion"),
-                None if self.model_version == "latest" else self.model_version,
-            ),
+            ("ModelVersion", description.get("ModelVersion"), model_version),
             ("ComponentName", theirs.get("ComponentName"), ours.get("ComponentName")),
-            ("ComponentVersion", theirs.get("ComponentVersion"), self.component_version),
+            ("ComponentVersion", theirs.get("ComponentVersion"), component_version),
             ("TargetDevice", theirs.get("TargetDevice"), ours.get("TargetDevice")),
             ("TargetPlatform", _platform(theirs.get("TargetPlatform")), _platform(ours.get("TargetPlatform"))),
             ("CompilerOptions", _options(theirs.get("CompilerOptions")), _options(ours.get("CompilerOptions"))),
             ("S3OutputLocation", _location(theirs.get("S3OutputLocation")), _location(ours.get("S3OutputLocation"))),
         ]
-        found = []
-        for name, existing, wanted in pairs:
-            if name in ("ModelVersion", "ComponentVersion") and wanted is None:
-                continue  # "latest" adopts whatever version the job packaged
-            if existing != wanted:
-                found.append(f"{name} is {_shown(existing)}, this configuration asks for {_shown(wanted)}")
-        return found
+        return [
+            f"{name} is {_shown(existing)}, this configuration asks for {_shown(wanted)}"
+            for name, existing, wanted in pairs
+            if existing != wanted
+        ]
 
 
 def _platform(value: object) -> object:
-    if not isinstance(value, Mapping):
-        return None
-    return {k: value[k] for k in ("Os", "Arch", "Accelerator") if value.get(k)}
+    return {k: value[k] for k in ("Os", "Arch", "Accelerator") if value.get(k)} if isinstance(value, Mapping) else None
 
 
 def _options(value: object) -> object:
@@ -101,9 +92,7 @@ def _options(value: object) -> object:
 
 
 def _location(value: object) -> object:
-    if not isinstance(value, Mapping):
-        return None
-    return f"s3://{value.get('Bucket', '')}/{value.get('Prefix') or ''}"
+    return f"s3://{value.get('Bucket', '')}/{value.get('Prefix') or ''}" if isinstance(value, Mapping) else None
 
 
 def _shown(value: object) -> str:
@@ -120,16 +109,13 @@ def parse(raw: object) -> Packaging:
     if unknown:
         raise PackagingError(f"{c.PACKAGING} has unknown keys {', '.join(unknown[:5])}")
     configuration = raw.get("Configuration")
-    greengrass = configuration.get("Greengrass") if isinstance(configuration, Mapping) else None
-    if not isinstance(configuration, Mapping) or not isinstance(greengrass, Mapping):
+    if not isinstance(configuration, Mapping) or not isinstance(configuration.get("Greengrass"), Mapping):
         raise PackagingError(f"{c.PACKAGING}.Configuration.Greengrass is required (an object)")
-    extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
-    if extra:
-        raise PackagingError(extra[0])
     description = raw.get("Description")
-    packaging = Packaging(str(raw.get("ModelVersion", "")), dict(greengrass), str(description) if description else None)
-    problems = check(packaging)
-    if problems:
+    greengrass = dict(configuration["Greengrass"])
+    packaging = Packaging(str(raw.get("ModelVersion", "")), greengrass, str(description) if description else None)
+    extra = _unknown_keys(f"{c.PACKAGING}.Configuration", configuration, frozenset({"Greengrass"}))
+    if problems := extra or check(packaging):
         raise PackagingError("; ".join(problems))
     return packaging
 
@@ -156,7 +142,7 @@ def check(packaging: Packaging, *, skip: Skip = lambda _value: False) -> list[st
             "cannot be derived from it"
         )
     for key, value in (("ComponentDescription", g.get("ComponentDescription")), ("Description", packaging.description)):
-        problems += [p.replace(c.DESCRIPTION_RULE.label, key, 1) for p in _rule(c.DESCRIPTION_RULE, value, skip)]
+        problems += _rule(replace(c.DESCRIPTION_RULE, label=key), value, skip)
     return problems + _target_problems(g, skip) + _location_problems(g, skip) + _tag_problems(g, skip)
 
 
@@ -167,9 +153,8 @@ def _rule(rule: c.NameRule, value: object, skip: Skip) -> list[str]:
 
 def _unknown_keys(where: str, value: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
     unknown = sorted(set(map(str, value)) - allowed)
-    return (
-        [f"{where} has unknown keys {', '.join(unknown[:5])}; it takes {', '.join(sorted(allowed))}"] if unknown else []
-    )
+    takes = ", ".join(sorted(allowed))
+    return [f"{where} has unknown keys {', '.join(unknown[:5])}; it takes {takes}"] if unknown else []
 
 
 def _location_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
@@ -178,7 +163,7 @@ def _location_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         return ["S3OutputLocation with a Bucket is required"]
     problems = _unknown_keys("S3OutputLocation", location, frozenset({"Bucket", "Prefix"}))
     problems += _rule(c.BUCKET_RULE, location.get("Bucket"), skip)
-    return problems + (_rule(c.PREFIX_RULE, location.get("Prefix"), skip) if location.get("Prefix") else [])
+    return problems + _rule(c.PREFIX_RULE, location.get("Prefix") or None, skip)  # an empty Prefix is none
 
 
 def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
@@ -189,16 +174,14 @@ def _tag_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         got = f"{len(tags)} pairs" if isinstance(tags, list) else type(tags).__name__
         return [f"Tags must be a list of at most {c.MAX_TAGS} {{Key, Value}} pairs, got {got}"]
     problems: list[str] = []
-    for tag in tags:
-        if skip(tag):
-            continue
+    for tag in [tag for tag in tags if not skip(tag)]:
         if not isinstance(tag, Mapping):
             problems.append(f"each of Tags must be a {{Key, Value}} pair, got {type(tag).__name__}")
             continue
         problems += _unknown_keys("a tag", tag, frozenset({"Key", "Value"}))
-        if not (skip(tag.get("Key")) or skip(tag.get("Value"))):
-            problem = c.tag_problem(tag.get("Key"), tag.get("Value"))
-            problems += [problem] if problem else []
+        key, value = tag.get("Key"), tag.get("Value")
+        if not (skip(key) or skip(value)) and (problem := c.tag_problem(key, value)):
+            problems.append(problem)
     return problems
 
 
@@ -215,7 +198,12 @@ def _target_problems(g: Mapping[str, Any], skip: Skip) -> list[str]:
         return problems
     if not isinstance(platform, Mapping):
         return ["TargetPlatform must be an object with Os, Arch and optionally Accelerator"]
-    return _platform_problems(platform) + _compiler_problems(platform, options, skip)
+    problems = _unknown_keys("TargetPlatform", platform, frozenset(key for key, _, _ in _PLATFORM_VALUES))
+    for key, allowed, required in _PLATFORM_VALUES:
+        value = platform.get(key)
+        if (value is not None or required) and value not in allowed:
+            problems.append(f"TargetPlatform.{key} {value!r} is not one of {', '.join(allowed)}")
+    return problems + _compiler_problems(platform, options, skip)
 
 
 _PLATFORM_VALUES = (
@@ -225,30 +213,16 @@ _PLATFORM_VALUES = (
 )
 
 
-def _platform_problems(platform: Mapping[str, Any]) -> list[str]:
-    problems = _unknown_keys("TargetPlatform", platform, frozenset(key for key, _, _ in _PLATFORM_VALUES))
-    for key, allowed, required in _PLATFORM_VALUES:
-        value = platform.get(key)
-        if (value is not None or required) and value not in allowed:
-            problems.append(f"TargetPlatform.{key} {value!r} is not one of {', '.join(allowed)}")
-    return problems
-
-
 def _compiler_problems(platform: Mapping[str, Any], options: object, skip: Skip) -> list[str]:
-    parsed: object = None
+    if skip(options):
+        return []
     problems: list[str] = []
-    if options is not None and not skip(options):
-        low, high = c.COMPILER_OPTIONS_CHARS
-        parsed = _options(options)
-        if not low <= len(str(options)) <= high or not isinstance(parsed, dict):
-            problems.append(
-                f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}"
-            )
-    if platform.get("Accelerator") == "NVIDIA" and not skip(options):
-        missing = [k for k in c.NVIDIA_COMPILER_OPTIONS if not isinstance(parsed, dict) or k not in parsed]
-        if missing:
-            problems.append(
-                f"an NVIDIA TargetPlatform needs CompilerOptions with {', '.join(c.NVIDIA_COMPILER_OPTIONS)}; "
-                f"missing {', '.join(missing)}"
-            )
+    parsed = _options(options)
+    low, high = c.COMPILER_OPTIONS_CHARS
+    if options is not None and (not low <= len(str(options)) <= high or not isinstance(parsed, dict)):
+        problems.append(f"CompilerOptions must be a JSON object of {low}-{high} characters, got {str(options)[:60]!r}")
+    missing = [k for k in c.NVIDIA_COMPILER_OPTIONS if not isinstance(parsed, dict) or k not in parsed]
+    if platform.get("Accelerator") == "NVIDIA" and missing:
+        needed = ", ".join(c.NVIDIA_COMPILER_OPTIONS)
+        problems.append(f"an NVIDIA TargetPlatform needs CompilerOptions with {needed}; missing {', '.join(missing)}")
     return problems

@@ -4,6 +4,7 @@ so that the deadline and the pace hold across the chain; the window this invocat
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,13 +46,10 @@ def _state_time(raw: Mapping[str, Any], key: str) -> float:
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StateError(f"{CONTINUATION_KEY}.{key} must be a number of seconds, got {c.show(value, 60)}")
-    try:
-        seconds = float(value)
-    except OverflowError:
-        seconds = math.inf
-    if not math.isfinite(seconds):
-        raise StateError(f"{CONTINUATION_KEY}.{key} {c.show(value, 60)} is not a finite time")
-    return seconds
+    with contextlib.suppress(OverflowError):  # an integer too large for a float is not finite either
+        if math.isfinite(value):
+            return float(value)
+    raise StateError(f"{CONTINUATION_KEY}.{key} {c.show(value, 60)} is not a finite time")
 
 
 def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> WaitState:
@@ -63,8 +61,7 @@ def wait_state(event: Mapping[str, Any], now: float, props: JobProperties) -> Wa
     if not isinstance(raw, Mapping):
         raise StateError(f"{CONTINUATION_KEY} must be an object, got {type(raw).__name__}")
     started = _state_time(raw, "StartedAt")
-    oldest = now - props.answer_within_s
-    if not oldest <= started <= now + CLOCK_SKEW_S:
+    if not now - props.answer_within_s <= started <= now + CLOCK_SKEW_S:
         raise StateError(
             f"{CONTINUATION_KEY}.StartedAt {started:.1f} is {now - started:.1f} s before this invocation; a "
             f"continuation of this request starts between 0 and {props.answer_within_s} s (its ServiceTimeout) after it"
@@ -113,11 +110,9 @@ def continuation_event(
     event: Mapping[str, Any], state: WaitState, next_look_at: float | None, visible_by: float | None = None
 ) -> dict[str, Any]:
     forwarded = {k: v for k, v in event.items() if k != CONTINUATION_KEY}
-    carried: dict[str, Any] = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
-    for key, moment in (("NextLookAt", next_look_at), ("VisibleBy", visible_by)):
-        if moment is not None:
-            carried[key] = moment
-    forwarded[CONTINUATION_KEY] = carried
+    carried = {"StartedAt": state.started_at, "Invocation": state.invocation + 1}
+    moments = {"NextLookAt": next_look_at, "VisibleBy": visible_by}
+    forwarded[CONTINUATION_KEY] = {**carried, **{k: v for k, v in moments.items() if v is not None}}
     return forwarded
 
 
@@ -128,24 +123,19 @@ def poll_budget(environ: Mapping[str, str]) -> tuple[PollBudget | None, str]:
     if raw_rps is None and raw_jobs is None:
         return None, ""
     problems: list[str] = []
-    rps = c.DEFAULT_DESCRIBE_BUDGET_RPS
-    if raw_rps is not None:
-        try:
-            parsed = float(raw_rps)
-        except ValueError:
-            parsed = float("nan")
-        low, high = c.DESCRIBE_BUDGET_RPS_RANGE
-        if low <= parsed <= high:
-            rps = parsed
-        else:
-            problems.append(f"{c.BUDGET_RPS_ENV}={c.show(raw_rps, 60)} is not a positive number; using {rps:g}")
-    jobs = 1
-    if raw_jobs is not None:
-        text = raw_jobs.strip()
-        if text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_BUDGET_JOBS:
-            jobs = int(text)
-        else:
-            problems.append(
-                f"{c.BUDGET_JOBS_ENV}={c.show(raw_jobs, 60)} is not a job count (1-{c.MAX_BUDGET_JOBS}); using 1"
-            )
+    try:
+        rps = c.DEFAULT_DESCRIBE_BUDGET_RPS if raw_rps is None else float(raw_rps)
+    except ValueError:
+        rps = math.nan
+    low, high = c.DESCRIBE_BUDGET_RPS_RANGE
+    if not low <= rps <= high:
+        rps = c.DEFAULT_DESCRIBE_BUDGET_RPS
+        problems.append(f"{c.BUDGET_RPS_ENV}={c.show(raw_rps, 60)} is not a positive number; using {rps:g}")
+    text = "1" if raw_jobs is None else raw_jobs.strip()
+    jobs = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= jobs <= c.MAX_BUDGET_JOBS:
+        jobs = 1
+        problems.append(
+            f"{c.BUDGET_JOBS_ENV}={c.show(raw_jobs, 60)} is not a job count (1-{c.MAX_BUDGET_JOBS}); using 1"
+        )
     return PollBudget(rps, jobs), "; ".join(problems)

@@ -141,8 +141,7 @@ def tag_problem(key: object, value: object) -> str | None:
             return f"tag {what} must be a string, got {type(text).__name__}"
         if not low <= len(text) <= high:
             return f"tag {what} {show(text)} is {len(text)} characters long; it must be {low}-{high}"
-        bad = [c for c in text if not (c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN")]
-        if bad:
+        if bad := [c for c in text if not (c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN")]:
             return f"tag {what} {show(text)} has {bad[0]!r}; use letters, digits, spaces and _ . : / = + - @"
     if isinstance(key, str) and key.lower().startswith("aws:"):
         return f"tag key {show(key)} starts with aws:, which AWS reserves"

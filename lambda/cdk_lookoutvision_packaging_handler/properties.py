@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import contract as c
@@ -43,38 +43,44 @@ def parse_properties(properties: object) -> JobProperties:
     if unknown:
         shown = ", ".join(repr(name[:64]) for name in unknown[:5])
         raise PropertyError(f"unknown properties {shown}; supported: {', '.join(c.PROPERTIES)}")
-    project_name, job_name = _names(properties)
-    wait = _parse_bool(c.WAIT_FOR_COMPLETION, properties.get(c.WAIT_FOR_COMPLETION, True))
-    timeout = _parse_int(c.WAIT_TIMEOUT_SECONDS, properties.get(c.WAIT_TIMEOUT_SECONDS, c.DEFAULT_WAIT_TIMEOUT_S))
-    if not c.MIN_WAIT_TIMEOUT_S <= timeout <= c.MAX_WAIT_TIMEOUT_S:
-        bounds = f"{c.MIN_WAIT_TIMEOUT_S}..{c.MAX_WAIT_TIMEOUT_S}"
-        raise PropertyError(f"{c.WAIT_TIMEOUT_SECONDS} {timeout} is outside {bounds} (1 to 55 minutes)")
-    expected = properties.get(c.EXPECTED_COMPONENT_NAME)
-    if expected is not None:
-        problem = c.COMPONENT_NAME_RULE.problem(expected)
-        if problem:
-            raise PropertyError(problem.replace(c.COMPONENT_NAME_RULE.label, c.EXPECTED_COMPONENT_NAME, 1))
-    packaging = _packaging(properties.get(c.PACKAGING), expected)
-    expected = packaging.component_name if packaging else expected
-    service_timeout = _service_timeout(properties.get(c.SERVICE_TIMEOUT))
-    return JobProperties(project_name, job_name, wait, timeout, expected, service_timeout, packaging)
-
-
-def _names(properties: Mapping[str, Any]) -> tuple[str, str]:
     for required in (c.PROJECT_NAME, c.JOB_NAME):
         if required not in properties:
             raise PropertyError(f"{required} is required")
     project_name, job_name = properties[c.PROJECT_NAME], properties[c.JOB_NAME]
-    for rule, value in ((c.PROJECT_NAME_RULE, project_name), (c.JOB_NAME_RULE, job_name)):
-        problem = rule.problem(value)
-        if problem:
-            raise PropertyError(problem)
-    return str(project_name), str(job_name)
+    if problem := c.PROJECT_NAME_RULE.problem(project_name) or c.JOB_NAME_RULE.problem(job_name):
+        raise PropertyError(problem)
+    wait, timeout = _wait(properties)
+    expected, packaging = _component(properties)
+    # CloudFormation validates its own ServiceTimeout (1-3600 s): any other value never comes, and counts as none.
+    seconds = _whole_seconds(properties.get(c.SERVICE_TIMEOUT))
+    service_timeout = seconds if seconds is not None and 1 <= seconds <= c.MAX_SERVICE_TIMEOUT_S else None
+    return JobProperties(str(project_name), str(job_name), wait, timeout, expected, service_timeout, packaging)
 
 
-def _packaging(raw: object, expected: object) -> Packaging | None:
+def _wait(properties: Mapping[str, Any]) -> tuple[bool, int]:
+    wait = properties.get(c.WAIT_FOR_COMPLETION, True)
+    if isinstance(wait, str) and wait.lower() in ("true", "false"):
+        wait = wait.lower() == "true"
+    if not isinstance(wait, bool):
+        raise PropertyError(f"{c.WAIT_FOR_COMPLETION} must be true or false, got {c.show(wait, 60)}")
+    given = properties.get(c.WAIT_TIMEOUT_SECONDS, c.DEFAULT_WAIT_TIMEOUT_S)
+    timeout = _whole_seconds(given)
+    if timeout is None:
+        raise PropertyError(f"{c.WAIT_TIMEOUT_SECONDS} must be a whole number of seconds, got {c.show(given, 60)}")
+    if not c.MIN_WAIT_TIMEOUT_S <= timeout <= c.MAX_WAIT_TIMEOUT_S:
+        bounds = f"{c.MIN_WAIT_TIMEOUT_S}..{c.MAX_WAIT_TIMEOUT_S}"
+        raise PropertyError(f"{c.WAIT_TIMEOUT_SECONDS} {timeout} is outside {bounds} (1 to 55 minutes)")
+    return wait, timeout
+
+
+def _component(properties: Mapping[str, Any]) -> tuple[str | None, Packaging | None]:
+    """The component the resource expects, and the configuration it starts its job with (the component it names)."""
+    expected, raw = properties.get(c.EXPECTED_COMPONENT_NAME), properties.get(c.PACKAGING)
+    rule = replace(c.COMPONENT_NAME_RULE, label=c.EXPECTED_COMPONENT_NAME)
+    if expected is not None and (problem := rule.problem(expected)):
+        raise PropertyError(problem)
     if raw is None:
-        return None
+        return expected, None
     try:
         packaging = parse_packaging(raw)
     except PackagingError as error:
@@ -84,29 +90,12 @@ def _packaging(raw: object, expected: object) -> Packaging | None:
             f"{c.EXPECTED_COMPONENT_NAME} {expected!r} differs from the component the job is started with "
             f"({packaging.component_name!r}); leave {c.EXPECTED_COMPONENT_NAME} out"
         )
-    return packaging
+    return packaging.component_name, packaging
 
 
-def _service_timeout(value: object) -> int | None:
-    """None when absent or outside 1-3600 (CloudFormation validates its own property: such a value never comes)."""
-    try:
-        seconds = _parse_int(c.SERVICE_TIMEOUT, value)
-    except PropertyError:
-        return None
-    return seconds if 1 <= seconds <= c.MAX_SERVICE_TIMEOUT_S else None
-
-
-def _parse_bool(name: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise PropertyError(f"{name} must be true or false, got {c.show(value, 60)}")
-
-
-def _parse_int(name: str, value: object) -> int:
+def _whole_seconds(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
         return int(value.strip())
-    raise PropertyError(f"{name} must be a whole number of seconds, got {c.show(value, 60)}")
+    return None
