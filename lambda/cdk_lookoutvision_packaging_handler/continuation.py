@@ -102,10 +102,6 @@ def wait_window(props: JobProperties, state: WaitState, now: float, remaining_s:
     return Window(state.started_at + within, now + remaining_s - HANDOFF_MARGIN_S, by_service < props.wait_timeout_s)
 
 
-def needed_invocation_s(pace_high_s: float) -> float:
-    return HANDOFF_MARGIN_S + MIN_LOOKS_PER_INVOCATION * pace_high_s
-
-
 def continuation_event(
     event: Mapping[str, Any], state: WaitState, next_look_at: float | None, visible_by: float | None = None
 ) -> dict[str, Any]:

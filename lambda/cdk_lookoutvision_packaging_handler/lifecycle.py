@@ -85,7 +85,11 @@ def run(
         return Answer(FAILED, reason, failed_physical_id(event), empty_data(props))
     except Exception as error:  # our own bug
         logger.exception("Unexpected error in the handler")
-        return Answer(FAILED, internal_error_reason(error, log_stream), failed_physical_id(event), {})
+        # Its type and log stream, never its text (which may be anything).
+        reason = (
+            f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); see log stream {log_stream}"
+        )
+        return Answer(FAILED, reason, failed_physical_id(event), {})
 
 
 @dataclass
@@ -109,7 +113,7 @@ class _Invocation:
             _log(logging.WARNING, pollBudget=budget_problem)
         self.window = continuation.wait_window(props, self.state, self.now, remaining_s)
         self.interval = waiting.poll_interval(self.budget)
-        self.needed_s = continuation.needed_invocation_s(self.interval[1])
+        self.needed_s = continuation.HANDOFF_MARGIN_S + continuation.MIN_LOOKS_PER_INVOCATION * self.interval[1]
         # An invocation too short to wait in takes one look, and answers FAILED if the job still needs waiting for:
         # handing on at once would chain invocations as fast as Lambda starts them.
         self.too_short = self.window.deadline > self.window.hand_off_at and remaining_s < self.needed_s
@@ -181,7 +185,8 @@ class _Invocation:
 
     def wait_for_job(self) -> waiting.Waited:
         first_look_at = self.state.next_look_at
-        if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.staggers_start:
+        # When all first calls at once (CloudFormation creates resources concurrently) would exceed the budget.
+        if first_look_at is None and self.budget and self.state.invocation == 1 and self.budget.share_s > 1.0:
             first_look_at = self.now + self.clock.rng.uniform(0.0, self.budget.share_s)
 
         def on_status(status: str, _description: dict[str, Any]) -> None:
@@ -297,8 +302,3 @@ class _Invocation:
 def empty_data(props: JobProperties | None = None) -> dict[str, str]:
     """Every Data key empty but the names."""
     return job.to_attributes({}, props.project_name, props.job_name) if props else job.to_attributes({})
-
-
-def internal_error_reason(error: BaseException, log_stream: str) -> str:
-    """The Reason for a bug of ours: its type and log stream, never its text (which may be anything)."""
-    return f"Internal error in the ModelPackagingJob handler ({type(error).__name__}); see log stream {log_stream}"

@@ -267,7 +267,9 @@ def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
     unresolved = _unresolvable_name(error) if isinstance(error, be.EndpointConnectionError) else None
     if unresolved is not None:
         # A name that does not resolve will not resolve a minute later (a Region without the service, a typo).
-        endpoint, host = _endpoint_of(error)
+        url = str(getattr(error, "kwargs", {}).get("endpoint_url") or "")
+        parts = urlsplit(url)
+        endpoint, host = (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
         for_region = f" for Region {call.region}" if call.region else ""
         return ApiProblem(
             "broken",
@@ -315,13 +317,6 @@ def _unresolvable_name(error: BaseException) -> BaseException | None:
         wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
         pending += [wrapped if isinstance(wrapped, BaseException) else None, current.__cause__, current.__context__]
     return None
-
-
-def _endpoint_of(error: BaseException) -> tuple[str, str]:
-    kwargs = getattr(error, "kwargs", None)
-    url = str(kwargs.get("endpoint_url") or "") if isinstance(kwargs, dict) else ""
-    parts = urlsplit(url)
-    return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,6 @@ class PollBudget:
     def share_s(self) -> float:
         return self.jobs / self.requests_per_second
 
-    @property
-    def staggers_start(self) -> bool:
-        """Whether all first calls at once (CloudFormation creates resources concurrently) would exceed the budget."""
-        return self.share_s > 1.0
-
 
 def poll_interval(budget: PollBudget | None = None) -> tuple[float, float]:
     """The range of unthrottled poll delays: POLL_INTERVAL_S, or the wait's share of ``budget`` when slower."""

@@ -38,7 +38,7 @@ from support import (
     slow,
 )
 
-from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, lifecycle, outbound
+from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, outbound
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
@@ -235,7 +235,8 @@ def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_t
 
     Gate(client, clock=outbound.Clock(now=broken))(event)
     body = answer(recorder, "FAILED", physical_id=PHYSICAL_ID)
-    assert body["Reason"] == lifecycle.internal_error_reason(RuntimeError(), FakeContext().log_stream_name)
+    stream = FakeContext().log_stream_name
+    assert body["Reason"] == f"Internal error in the ModelPackagingJob handler (RuntimeError); see log stream {stream}"
     assert any("Traceback" in line and "RuntimeError: bug while answering" in line for line in captured.lines)
     captured.assert_clean(recorder.url)
 
