@@ -21,15 +21,9 @@ NOT_LISTED = "not registered yet"
 
 
 def describe_call(arn: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
-    return Call(
-        "DescribeComponent",
-        arn,
-        f"Cannot describe Greengrass component {arn}",
-        f"Access denied describing Greengrass component {arn}: grant {DESCRIBE_COMPONENT_ACTION} on it",
-        service="Greengrass",
-        wording=wording,
-        region=region,
-    )
+    denied = f"Access denied describing Greengrass component {arn}: grant {DESCRIBE_COMPONENT_ACTION} on it"
+    failure = f"Cannot describe Greengrass component {arn}"
+    return Call("DescribeComponent", arn, failure, denied, service="Greengrass", wording=wording, region=region)
 
 
 def wait_deployable(

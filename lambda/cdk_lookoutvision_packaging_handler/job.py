@@ -27,16 +27,11 @@ from .outbound import (
 VISIBILITY_GRACE_S = 60.0
 
 Phase = Literal["waiting", "succeeded", "failed", "unknown"]
-_PHASES: dict[str | None, Phase] = {
-    "CREATED": "waiting",
-    "RUNNING": "waiting",
-    "SUCCEEDED": "succeeded",
-    "FAILED": "failed",
-}
+_PHASES: dict[str, Phase] = {"CREATED": "waiting", "RUNNING": "waiting", "SUCCEEDED": "succeeded", "FAILED": "failed"}
 
 
 def classify_status(status: str | None) -> Phase:
-    return _PHASES.get(status, "unknown")
+    return _PHASES.get(status or "", "unknown")
 
 
 # Per call about one job: how an error sentence starts, and the gerund and grant an access denial advises.
@@ -55,24 +50,18 @@ def job_call(
 ) -> Call:
     failure, gerund, grant = _JOB_CALLS[operation]
     job, where = f"{project_name}/{job_name}", f" in {region}" if region else ""
-    return Call(
-        operation,
-        job,
-        f"{failure} model packaging job {job}{where}",
-        f"Access denied {gerund} model packaging job {job}{where}: grant {grant}",
-        wording=wording,
-        region=region,
-    )
+    denied = f"Access denied {gerund} model packaging job {job}{where}: grant {grant}"
+    return Call(operation, job, f"{failure} model packaging job {job}{where}", denied, wording=wording, region=region)
 
 
 def describe_call(project_name: str, job_name: str, region: str = "", wording: Wording = CONSTRUCT_WORDING) -> Call:
     return job_call("DescribeModelPackagingJob", project_name, job_name, region, wording)
 
 
-def describe(client: Any, project_name: str, job_name: str, timeout_s: float | None = None) -> dict[str, Any]:
-    """The job's ModelPackagingDescription; the call is bounded as a whole by ``timeout_s`` when given."""
+def describe(client: Any, project_name: str, job_name: str, timeout_s: float) -> dict[str, Any]:
+    """The job's ModelPackagingDescription; the call is bounded as a whole by ``timeout_s``."""
     call = partial(client.describe_model_packaging_job, ProjectName=project_name, JobName=job_name)
-    response = call() if timeout_s is None else bounded_call(call, timeout_s, "DescribeModelPackagingJob")
+    response = bounded_call(call, timeout_s, "DescribeModelPackagingJob")
     description = response.get("ModelPackagingDescription")
     if not isinstance(description, dict):
         raise MalformedResponseError("DescribeModelPackagingJob returned no ModelPackagingDescription")
@@ -84,17 +73,13 @@ def explain(problem: ApiProblem, call: Call, project_name: str, job_name: str) -
     job, said, w = f"{project_name}/{job_name}", problem.said, call.wording
     where = f" in {call.region}" if call.region else ""
     if problem.kind == "not_found":
-        if problem.resource_type == "PROJECT":
-            text = f"Lookout for Vision project '{project_name}' does not exist{where}: check {w.project_name}"
-        elif problem.resource_type == "MODEL_PACKAGE_JOB":
-            text = (
-                f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
-                f"check {w.job_name} (ListModelPackagingJobs lists the project's jobs)"
-            )
-        else:
-            text = (
-                f"Model packaging job {job} was not found{where}: check {w.project_name}, {w.job_name} and {w.region}"
-            )
+        texts = {
+            "PROJECT": f"Lookout for Vision project '{project_name}' does not exist{where}: check {w.project_name}",
+            "MODEL_PACKAGE_JOB": f"Model packaging job '{job_name}' does not exist in project '{project_name}'{where}: "
+            f"check {w.job_name} (ListModelPackagingJobs lists the project's jobs)",
+        }
+        unknown = f"Model packaging job {job} was not found{where}: check {w.project_name}, {w.job_name} and {w.region}"
+        text = texts.get(problem.resource_type, unknown)
         return replace(problem, message=f"{text} ({said})" if said else text)
     if problem.kind == "invalid" and problem.status:
         text = (

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +53,8 @@ def failed_physical_id(event: Mapping[str, Any]) -> str:
     """<project>/<job> for a Create whose names are valid (CloudFormation then knows which job failed); else the old
     id (an Update's failure is never a replacement) or a stable stand-in."""
     if event.get("RequestType") == "Create":
-        try:
+        with suppress(PropertyError):
             return parse_properties(event.get("ResourceProperties")).physical_id
-        except PropertyError:
-            pass
     return fallback_physical_id(event)
 
 
@@ -278,9 +277,7 @@ class _Invocation:
                 f"CloudFormation's ServiceTimeout of {self.props.answer_within_s} s ended the wait before wait_timeout "
                 f"({self.props.wait_timeout_s} s) did. {self.service_timeout_remedy()}"
             )
-        if rerun:
-            return f"Raise wait_timeout or {rerun}"
-        return CONSTRUCT_WORDING.timeout_remedy
+        return f"Raise wait_timeout or {rerun}" if rerun else CONSTRUCT_WORDING.timeout_remedy
 
     def service_timeout_remedy(self) -> str:
         return (

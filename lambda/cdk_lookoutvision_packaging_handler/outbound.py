@@ -136,12 +136,8 @@ def client_config(**overrides: Any) -> Any:
     """The botocore Config of every client we make: one attempt per call, since this module owns retries."""
     from botocore.config import Config
 
-    settings: dict[str, Any] = {
-        "connect_timeout": 3,
-        "read_timeout": 10,
-        "retries": {"total_max_attempts": 1, "mode": "standard"},
-        "user_agent_extra": USER_AGENT,
-    }
+    retries = {"total_max_attempts": 1, "mode": "standard"}
+    settings = {"connect_timeout": 3, "read_timeout": 10, "retries": retries, "user_agent_extra": USER_AGENT}
     return Config(**(settings | overrides))
 
 

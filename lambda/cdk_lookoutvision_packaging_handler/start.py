@@ -84,10 +84,8 @@ def _adopt(description: Mapping[str, Any], packaging: Packaging, job: str, wordi
     if not differences:
         return Started("adopted")
     # A new job name with the same component version would only conflict again: that version exists already.
-    if any(d.startswith("ComponentVersion ") for d in differences):
-        new = wording.job_name
-    else:
-        new = f"{wording.component_version} (the default job name follows it)"
+    versioned = any(d.startswith("ComponentVersion ") for d in differences)
+    new = wording.job_name if versioned else f"{wording.component_version} (the default job name follows it)"
     return Started(
         "refused",
         f"Model packaging job {job} already exists with another configuration: {'; '.join(differences)}. A "

@@ -67,7 +67,7 @@ def test_describe_asks_for_the_job_and_a_response_without_its_description_is_mal
     client = ScriptedClient(VirtualClock(), [description(), "garbled"])
     assert job.describe(client, P, J, 5.0) == description() and client.params == [{"ProjectName": P, "JobName": J}]
     with pytest.raises(MalformedResponseError):
-        job.describe(client, P, J)
+        job.describe(client, P, J, 5.0)
 
 
 # fmt: off
