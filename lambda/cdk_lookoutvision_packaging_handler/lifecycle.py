@@ -258,11 +258,9 @@ class _Invocation:
             return self.failed(checked.reason, data)
         if self.too_short:
             return self.failed(self.too_short_reason(), data)
-        last = f"last state {checked.status or 'not described'}"
+        what, last = component.timeout_what(arn), f"last state {checked.status or 'not described'}"
         remedy = self.timeout_remedy("rerun the deployment once Greengrass has registered the component")
-        reason = job.timeout_reason(
-            component.timeout_what(arn), last, self.waited_s(), checked.last_error, remedy=remedy
-        )
+        reason = job.timeout_reason(what, last, self.waited_s(), checked.last_error, remedy=remedy)
         return self.failed(reason, data)
 
     def continuation(self, next_look_at: float | None, what: str, last: str, data: dict[str, str]) -> Continuation:

@@ -263,9 +263,7 @@ def _classify_failure(error: BaseException, call: Call) -> ApiProblem:
     unresolved = _unresolvable_name(error) if isinstance(error, be.EndpointConnectionError) else None
     if unresolved is not None:
         # A name that does not resolve will not resolve a minute later (a Region without the service, a typo).
-        url = str(getattr(error, "kwargs", {}).get("endpoint_url") or "")
-        parts = urlsplit(url)
-        endpoint, host = (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
+        endpoint, host = _endpoint_of(error)
         for_region = f" for Region {call.region}" if call.region else ""
         return ApiProblem(
             "broken",
@@ -295,6 +293,12 @@ def _retry_after(response: Mapping[str, Any]) -> float | None:
     except (TypeError, ValueError):  # None (no Retry-After) too
         return None
     return seconds if 0 <= seconds <= 300 else None
+
+
+def _endpoint_of(error: BaseException) -> tuple[str, str]:
+    url = str(getattr(error, "kwargs", {}).get("endpoint_url") or "")
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}" if parts.netloc else url), parts.hostname or ""
 
 
 def _unresolvable_name(error: BaseException) -> BaseException | None:

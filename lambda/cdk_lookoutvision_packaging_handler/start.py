@@ -21,8 +21,7 @@ from .outbound import CONSTRUCT_WORDING, ApiProblem, Wording, bounded_call, retr
 
 @dataclass(frozen=True)
 class Started:
-    """``started``, ``adopted`` or ``refused``; ``temporary`` when only throttling or failures until time ran out
-    refused it."""
+    """``started``, ``adopted`` or ``refused``; ``temporary`` when only failures until time ran out refused it."""
 
     outcome: Literal["started", "adopted", "refused"]
     reason: str = ""
