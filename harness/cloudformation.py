@@ -54,7 +54,6 @@ class ResponseRecorder(LoopbackServer):
 
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
         super().__init__()
-        self.bodies: list[dict[str, Any]] = []
         self.raw: list[bytes] = []
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
@@ -79,11 +78,14 @@ class ResponseRecorder(LoopbackServer):
             accepted = not (self.always_fail or self.attempts <= self.fail_first)
             if accepted:
                 self.raw.append(raw)
-                self.bodies.append(json.loads(raw))
                 self.headers.append(dict(request.headers))
                 self.paths.append(request.path)
                 self.answer_times.append(arrived)
         reply(request, 200 if accepted else 500)
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.raw]
 
     @property
     def only(self) -> dict[str, Any]:

@@ -19,8 +19,29 @@ from urllib.parse import unquote
 
 from harness.loopback import LoopbackServer, json_headers, read_body, reply
 
-COMPONENT_ARN = "arn:aws:greengrass:us-east-1:123456789012:components:com.example.pcb-defects:versions:1.0.0"
+COMPONENT = "com.example.pcb-defects"
 NOT_FOUND = "ResourceNotFoundException"
+
+
+def component_arn(name: str = COMPONENT, version: str = "1.0.0") -> str:
+    return f"arn:aws:greengrass:us-east-1:123456789012:components:{name}:versions:{version}"
+
+
+COMPONENT_ARN = component_arn()
+
+
+def packaging(model_version: str = "3", **greengrass: Any) -> dict[str, Any]:
+    """The one packaging configuration of the tests: a resource's Packaging property, a Start request's ModelVersion
+    and Configuration, the CLI's start; ``greengrass`` changes its Greengrass keys (None leaves one out)."""
+    config = {
+        "ComponentName": COMPONENT,
+        "ComponentVersion": "3.0.0",
+        "TargetDevice": "jetson_xavier",
+        "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
+        **greengrass,
+    }
+    greengrass = {key: value for key, value in config.items() if value is not None}
+    return {"ModelVersion": model_version, "Configuration": {"Greengrass": greengrass}}
 
 
 def description(
@@ -28,22 +49,17 @@ def description(
     project: str = "pcb",
     job: str = "pcb-v3-x86",
     status_message: str | None = None,
-    component_name: str | None = "com.example.pcb-defects",
+    component_name: str | None = COMPONENT,
     component_version: str = "1.0.0",
     with_output: bool | None = None,
 ) -> dict[str, Any]:
     """A ModelPackagingDescription as the API returns it (timestamps as datetimes, as botocore parses them)."""
+    configuration = packaging(ComponentName=component_name or COMPONENT, ComponentVersion=component_version)
     desc: dict[str, Any] = {
         "JobName": job,
         "ProjectName": project,
-        "ModelVersion": "3",
-        "ModelPackagingConfiguration": {
-            "Greengrass": {
-                "ComponentName": component_name or "com.example.pcb-defects",
-                "S3OutputLocation": {"Bucket": "pcb-models", "Prefix": "packages/"},
-                "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64"},
-            }
-        },
+        "ModelVersion": configuration["ModelVersion"],
+        "ModelPackagingConfiguration": configuration["Configuration"],
         "ModelPackagingMethod": "Greengrass",
         "Status": status,
         "CreationTimestamp": datetime(2026, 11, 29, 15, 0, 0, tzinfo=UTC),
@@ -52,10 +68,9 @@ def description(
     if status_message is not None:
         desc["StatusMessage"] = status_message
     if (status == "SUCCEEDED" if with_output is None else with_output) and component_name:
-        arn = COMPONENT_ARN.replace("com.example.pcb-defects", component_name).replace("1.0.0", component_version)
         desc["ModelPackagingOutputDetails"] = {
             "Greengrass": {
-                "ComponentVersionArn": arn,
+                "ComponentVersionArn": component_arn(component_name, component_version),
                 "ComponentName": component_name,
                 "ComponentVersion": component_version,
             }
@@ -71,6 +86,11 @@ def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str,
     desc["ModelVersion"] = request["ModelVersion"]
     desc["ModelPackagingConfiguration"] = {"Greengrass": dict(greengrass)}
     return desc
+
+
+def next_step(script: list[Any]) -> Any:
+    """A script's next step: each is taken in turn, and the last one repeats."""
+    return script.pop(0) if len(script) > 1 else script[0]
 
 
 @dataclass(frozen=True)
@@ -142,7 +162,6 @@ class FakeLookoutVision(LoopbackServer):
         self.refuse_start: Callable[[dict[str, Any]], Step | None] | None = None
         self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
             ok(packaged(request, "CREATED")),
-            ok(packaged(request, "RUNNING")),
             ok(packaged(request)),
         ]
 
@@ -157,21 +176,14 @@ class FakeLookoutVision(LoopbackServer):
 
     def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Step:
         with self._lock:
-            self.requests.append(
-                {
-                    "project": project,
-                    "job": job,
-                    "at": time.monotonic(),
-                    "path": request.path,
-                    "headers": dict(request.headers),
-                }
-            )
+            record = {"project": project, "job": job, "path": request.path, "headers": dict(request.headers)}
+            self.requests.append({**record, "at": time.monotonic()})
             script = self.scripts.get((project, job))
             if script is None and project not in self.projects:
                 return error(404, NOT_FOUND, f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
             if script is None:
                 return error(404, NOT_FOUND, f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
-            step = script.pop(0) if len(script) > 1 else script[0]
+            step = next_step(script)
         return step if isinstance(step, Step) else step()
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -19,7 +19,7 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import NOT_FOUND, Step, error
+from harness.lookoutvision import NOT_FOUND, Step, error, next_step
 from harness.loopback import *  # noqa: F403
 from harness.loopback import LoopbackServer, json_headers, reply
 from harness.offline import *  # noqa: F403
@@ -48,10 +48,6 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def component_arn(name: str, version: str) -> str:
-    return f"arn:aws:greengrass:us-east-1:123456789012:components:{name}:versions:{version}"
-
-
 class FakeGreengrass(LoopbackServer):
     """Plays Greengrass V2 DescribeComponent on 127.0.0.1: ``script(arn, states)`` answers each request with the next
     componentState (or Step), the last one repeating; an unscripted version gets ``default``, or else the 404."""
@@ -78,7 +74,7 @@ class FakeGreengrass(LoopbackServer):
             with self._lock:
                 self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
                 script = self.scripts.get(arn)
-                step = self.default if script is None else (script.pop(0) if len(script) > 1 else script[0])
+                step = self.default if script is None else next_step(script)
         if isinstance(step, str):
             state, _, message = step.partition(":")
             name, version = arn.split(":components:", 1)[1].split(":versions:")
@@ -102,7 +98,7 @@ class ScriptedClient:
     def describe_model_packaging_job(self, **params: str) -> dict[str, Any]:
         self.calls.append(self.vclock.now())
         self.params.append(params)
-        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        step = next_step(self.steps)
         if isinstance(step, BaseException):
             raise step
         return {"ModelPackagingDescription": step(self.vclock.now()) if callable(step) else step}

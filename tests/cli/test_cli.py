@@ -30,7 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeGreengrass, FakeLookoutVision, answered_with, client_error, description, error, ok, packaged
+from support import (
+    FakeGreengrass,
+    FakeLookoutVision,
+    answered_with,
+    client_error,
+    description,
+    error,
+    ok,
+    packaged,
+    packaging,
+)
 
 from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging_handler import component, contract, outbound
@@ -446,14 +456,7 @@ def start_args(*extra: str, target: Sequence[str] = ("--target-device", "jetson_
 
 def handlers_configuration(**greengrass: Any) -> Packaging:
     """The configuration a stack declaring the same job sends the handler (what the construct writes)."""
-    config = {
-        "ComponentName": COMPONENT,
-        "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
-        "ComponentVersion": "3.0.0",
-        "TargetDevice": "jetson_xavier",
-        **greengrass,
-    }
-    return Packaging("3", {k: v for k, v in config.items() if v is not None})
+    return Packaging("3", packaging(**greengrass)["Configuration"]["Greengrass"])
 
 
 @pytest.fixture

@@ -12,16 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import (
-    FakeContext,
-    FakeGreengrass,
-    FakeLookoutVision,
-    ResponseRecorder,
-    VirtualClock,
-    leaked_lines,
-    ok,
-    packaged,
-)
+from support import FakeContext, FakeGreengrass, FakeLookoutVision, ResponseRecorder, VirtualClock, leaked_lines
 
 from cdk_lookoutvision_packaging_handler import index, outbound
 
@@ -115,42 +106,31 @@ def captured() -> Iterator[Capture]:
         root.setLevel(level)
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[FakeLookoutVision, FakeGreengrass]]:
-    with FakeLookoutVision() as lookoutvision, FakeGreengrass() as greengrass:
-        yield lookoutvision, greengrass
-
-
-@pytest.fixture(scope="module")
-def client(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> Any:
-    """The product's own Lookout for Vision client, pointed at the loopback API."""
-    return index.make_lookoutvision_client(endpoint_url=servers[0].url)
-
-
-@pytest.fixture(scope="module")
-def greengrass(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> Any:
-    """The product's own Greengrass client, pointed at the loopback Greengrass."""
-    return index.make_greengrass_client(endpoint_url=servers[1].url)
-
-
 @pytest.fixture
-def api(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> FakeLookoutVision:
+def api() -> Iterator[FakeLookoutVision]:
     """The loopback API: project pcb exists without jobs; a job once started is CREATED, then SUCCEEDED."""
-    fake = servers[0]
-    for state in (fake.scripts, fake.projects, fake.requests, fake.starts, fake.started, fake.refusals):
-        state.clear()
-    fake.projects.add(PROJECT)
-    fake.refuse_start = None
-    fake.after_start = lambda request: [ok(packaged(request, "CREATED")), ok(packaged(request))]
-    return fake
+    with FakeLookoutVision() as fake:
+        fake.projects.add(PROJECT)
+        yield fake
 
 
 @pytest.fixture
-def gg(servers: tuple[FakeLookoutVision, FakeGreengrass]) -> FakeGreengrass:
+def gg() -> Iterator[FakeGreengrass]:
     """The loopback Greengrass: no component version listed yet."""
-    for state in (servers[1].scripts, servers[1].requests):
-        state.clear()
-    return servers[1]
+    with FakeGreengrass() as fake:
+        yield fake
+
+
+@pytest.fixture
+def client(api: FakeLookoutVision) -> Any:
+    """The product's own Lookout for Vision client, pointed at the loopback API."""
+    return index.make_lookoutvision_client(endpoint_url=api.url)
+
+
+@pytest.fixture
+def greengrass(gg: FakeGreengrass) -> Any:
+    """The product's own Greengrass client, pointed at the loopback Greengrass."""
+    return index.make_greengrass_client(endpoint_url=gg.url)
 
 
 @pytest.fixture
@@ -160,5 +140,5 @@ def recorder() -> Iterator[ResponseRecorder]:
 
 
 @pytest.fixture
-def gate(api: FakeLookoutVision, gg: FakeGreengrass, client: Any, greengrass: Any) -> Gate:
+def gate(client: Any, greengrass: Any) -> Gate:
     return Gate(client, greengrass=greengrass)

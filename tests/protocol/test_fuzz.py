@@ -259,7 +259,7 @@ class Bench:
         case.event = json.loads(json.dumps(case.event))
         recorder, api, self.lam.refuse, self.lam.invocations = self.recorder, self.api, case.lambda_fails, []
         self.capture.lines, self.capture.formatted, self.capture.errors = [], [], []
-        recorder.paths, recorder.raw, recorder.bodies, recorder.attempts = [], [], [], 0
+        recorder.paths, recorder.raw, recorder.attempts = [], [], 0
         api.requests, api.starts = [], []
         self.gates[case.log_level](case.event, HANDS_ON_S if case.outcome in WAITING else 900)
         assert all(token in path for path in recorder.paths), "an answer went to another event's URL"

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from inprocess import Capture, FakeLambda, Gate
 from support import (
+    COMPONENT,
     COMPONENT_ARN,
     FUNCTION_ARN,
     NOT_FOUND,
@@ -33,6 +34,7 @@ from support import (
     malformed,
     ok,
     packaged,
+    packaging,
     properties,
     reset,
     slow,
@@ -47,30 +49,16 @@ HANDS_ON_AFTER_TEN_SECONDS_S = 70.0
 MISSING = object()  # a key to leave out of an event
 
 # A resource that starts its job: the job ``packaging_props()`` names, its Start request and its component.
-COMPONENT = "com.example.pcb-defects"
 STARTED_JOB = contract.default_job_name(COMPONENT, "3.0.0")
 STARTED_ID = f"{PROJECT}/{STARTED_JOB}"
-STARTED_ARN = component_arn(COMPONENT, "3.0.0")
-GREENGRASS = {
-    "ComponentName": COMPONENT,
-    "ComponentVersion": "3.0.0",
-    "TargetDevice": "jetson_xavier",
-    "S3OutputLocation": {"Bucket": "pcb-lookoutvision-models", "Prefix": "lookoutvision/pcb/"},
-}
-START_REQUEST = {"ProjectName": PROJECT, "JobName": STARTED_JOB, "ModelVersion": "3"}
-START_REQUEST["Configuration"] = {"Greengrass": GREENGRASS}
+STARTED_ARN = component_arn(version="3.0.0")
+START_REQUEST = {"ProjectName": PROJECT, "JobName": STARTED_JOB, **packaging()}
 NOT_VISIBLE = error(404, NOT_FOUND, "Job not found", ResourceId=STARTED_JOB, ResourceType="MODEL_PACKAGE_JOB")
 
 
-def packaging_props(greengrass: dict[str, Any] | None = None, /, **extra: Any) -> dict[str, Any]:
+def packaging_props(**extra: Any) -> dict[str, Any]:
     """ResourceProperties of a resource that starts its job, as CloudFormation sends them."""
-    packaging = {"ModelVersion": "3", "Configuration": {"Greengrass": {**GREENGRASS, **(greengrass or {})}}}
-    return properties(job=STARTED_JOB, Packaging=packaging, **extra)
-
-
-def started(status: str = "SUCCEEDED", **changes: Any) -> dict[str, Any]:
-    """The description of the job ``packaging_props()`` starts."""
-    return {**packaged(START_REQUEST, status), **changes}
+    return properties(job=STARTED_JOB, Packaging=packaging(), **extra)
 
 
 def event_for(recorder: ResponseRecorder, request_type: str = "Create", **kwargs: Any) -> dict[str, Any]:
@@ -260,12 +248,9 @@ def test_when_the_timer_answered_first_the_wait_is_not_handed_on(
     gate = Gate(client)
     # The timer fires while a Describe call is in flight (its thread runs beside the handler's).
     sending = "before-send.lookoutvision.DescribeModelPackagingJob"
-    client.meta.events.register(sending, lambda **_: gate.handler._timeout(), unique_id="test-timer")
+    client.meta.events.register(sending, lambda **_: gate.handler._timeout())
     api.script(PROJECT, JOB, [ok(description("RUNNING"))])
-    try:
-        gate(event_for(recorder), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    finally:
-        client.meta.events.unregister(sending, unique_id="test-timer")
+    gate(event_for(recorder), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
     assert recorder.attempts == 1
     assert recorder.only["Reason"].startswith("The handler ran out of time")
     assert gate.lam.invocations == [], "an answered request must not be handed on"
@@ -289,7 +274,7 @@ def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_o
     gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
 ) -> None:
     # More RUNNING looks than the first invocation takes before its hand-off point.
-    api.after_start = lambda _: [*[ok(started("RUNNING"))] * 6, ok(started())]
+    api.after_start = lambda _: [*[ok(packaged(START_REQUEST, "RUNNING"))] * 6, ok(packaged(START_REQUEST))]
     gg.script(STARTED_ARN, ["DEPLOYABLE"])
     event = event_for(recorder, props=packaging_props())
     gate(event, timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
