@@ -125,36 +125,6 @@ def test_two_jobs_of_a_stack_with_one_output_prefix_are_refused_naming_output_pr
     )
 
 
-OUTPUTS = {"stack_name": "Gate"}
-PARAMETERS = {"parameter_prefix": "/p"}
-
-
-# Each way to build a reference, arguments with one of a wrong type, and what the TypeError says.
-@pytest.mark.parametrize(
-    ("factory", "arguments", "message"),
-    [
-        ("from_job", {"job": "Gate/Job"}, "job takes a ModelPackagingJob"),
-        ("from_stack_output", {"stack_name": 3}, "stack_name takes a str"),
-        ("from_stack_output", {**OUTPUTS, "output_prefix": None}, "output_prefix takes a str"),
-        ("from_stack_output", {**OUTPUTS, "region": ["eu-west-1"]}, "region takes a str"),
-        ("from_stack_output", {**OUTPUTS, "role_arn": 3}, "role_arn takes a str"),
-        ("from_stack_output", {**OUTPUTS, "expected_component_name": 3}, "expected_component_name takes a str"),
-        ("from_parameters", {"parameter_prefix": 3}, "parameter_prefix takes"),
-        ("from_parameters", {**PARAMETERS, "expected_component_name": b"x"}, "expected_component_name takes a str"),
-        ("__call__", {"read": "ComponentVersionArn"}, "read takes a function"),
-    ],
-)
-def test_a_wrong_type_given_to_a_reference_is_a_type_error_naming_the_parameter(
-    factory: str, arguments: dict[str, Any], message: str
-) -> None:
-    stack = cdk.Stack(cdk.App(), "Edge")
-    build = ModelPackagingJobReference if factory == "__call__" else getattr(ModelPackagingJobReference, factory)
-    with pytest.raises(TypeError) as raised:
-        build(stack, "M", **arguments)
-    assert message in str(raised.value)
-    assert stack.node.try_find_child("M") is None
-
-
 def test_publish_and_read_ssm_parameters(only: Only) -> None:
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")
