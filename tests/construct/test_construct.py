@@ -250,9 +250,7 @@ def test_a_budget_too_small_for_the_stack_s_jobs_fails_synth_with_what_to_change
     assert "Raise describe_requests_per_second" in message and "lengthen wait_timeout" in message
     # The same budget with room for four looks per job synthesizes.
     _budget_stack(*[{**small, "wait_timeout": cdk.Duration.minutes(7)}] * 10)
-
-
-def test_jobs_that_do_not_wait_need_their_look_within_five_minutes() -> None:
+    # Jobs that do not wait need their look within five minutes.
     no_wait = {"describe_requests_per_second": 1, "wait_for_completion": False}
     assert _budget(_budget_stack(*[no_wait] * 75)) == ("1", "75")
     with pytest.raises(RuntimeError, match="has 300 s to wait"):
