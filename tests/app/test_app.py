@@ -1,6 +1,7 @@
-"""The example app: its context read in process (every key, every bad value), and through the real CDK CLI
-(cdk.json context, -c overrides, cfn-lint). That the asset's hash is the same in every process and environment is
-tests/deploy/test_wheel.py's."""
+"""The example app: its context read in process (every key, every bad value), cdk-nag's AwsSolutions pack on every
+stack it synthesizes, and through the real CDK CLI (cdk.json context, -c overrides, cfn-lint). That the asset's hash is
+the same in every process and environment is tests/deploy/test_wheel.py's; the IAM statements and the function's
+environment are asserted exactly in tests/construct/test_construct.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import Validations
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
 
 from cdk_lookoutvision_packaging_handler import contract
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
@@ -128,13 +132,17 @@ def test_cfn_lint_reports_no_findings_with_context_overrides(overridden: tuple[P
 # --- the context, in process ------------------------------------------------------------------------------------------
 
 
-def build(tmp_path: Path, **context: Any) -> dict[str, dict[str, Any]]:
+def build(tmp_path: Path, nag: bool = False, **context: Any) -> dict[str, dict[str, Any]]:
     """The example app built in process with cdk.json's context and ``context`` over it (what -c passes: strings),
-    as stack name -> template, each with the names of the stacks it depends on under "DependsOn"."""
+    as stack name -> template, each with the names of the stacks it depends on under "DependsOn". With ``nag``,
+    cdk-nag's AwsSolutions pack checks it: synth raises ValidationFailed on any unsuppressed finding and writes
+    validation-report.json into ``tmp_path``."""
     sys.path.insert(0, str(ROOT))
     import app as example
 
     application = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
+    if nag:
+        Validations.of(application).add_plugins(AwsSolutionsChecks())
     example.build_app(application)
     return {
         s.stack_name: {**s.template, "DependsOn": [d.id for d in s.dependencies]} for s in application.synth().stacks
@@ -154,6 +162,75 @@ def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(tmp_
     resource_id, _ = only_of_type(gate, RESOURCE_TYPE)
     assert outputs_of(gate, resource_id, "ComponentVersion") == ["ModelPackagingJobComponentVersion"]
     assert STACK in edge["DependsOn"]
+
+
+HANDLER = f"{STACK}/LookoutVisionModelPackagingJobHandler"
+# Each finding the example app acknowledges: where, and a fragment of the reason it gives.
+FORCED_WILDCARD = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    "supports no IAM resource types",
+)
+# The function declares python3.13, the newest runtime the tests can run the asset on, not aws-cdk-lib's newest.
+TESTED_RUNTIME = (
+    "AwsSolutions::AwsSolutions-L1",
+    f"{HANDLER}/Function/Resource",
+    "newest runtime the asset is tested on",
+)
+# The example gate expects its component: the gate may describe every version of that one component (the version is
+# known only when the job succeeds).
+COMPONENT_VERSIONS = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
+    "components:com.example.pcb-defects:versions:*]",
+    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    "only when it succeeds",
+)
+# Starting the job, the gate may write the packaged model under its output prefix.
+OUTPUT_PREFIX = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::pcb-lookoutvision-models/lookoutvision/pcb/*]",
+    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    "under the output prefix",
+)
+
+
+@pytest.mark.parametrize(
+    ("context", "acknowledged"),
+    [
+        ({}, [FORCED_WILDCARD, TESTED_RUNTIME, COMPONENT_VERSIONS]),
+        ({"startJob": "true"}, [FORCED_WILDCARD, TESTED_RUNTIME, OUTPUT_PREFIX]),
+    ],
+    ids=["watching", "starting"],
+)
+def test_cdk_nag_finds_nothing_unsuppressed_and_the_app_acknowledges_only_what_it_must(
+    tmp_path: Path, context: dict[str, str], acknowledged: list[tuple[str, str, str]]
+) -> None:
+    stacks = build(tmp_path, nag=True, **context)
+    (plugin,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert (plugin["pluginName"], plugin["conclusion"], plugin["violations"]) == ("AwsSolutions", "success", [])
+    assert len(stacks) == 2, "the gate stack and the edge deployment stack were both checked"
+    suppressed = {s["acknowledgedId"]: s for s in plugin["suppressedViolations"]}
+    assert sorted(suppressed) == sorted(finding for finding, _, _ in acknowledged)
+    for finding, construct, reason in acknowledged:
+        assert [c["constructPath"] for c in suppressed[finding]["violatingConstructs"]] == [construct]
+        assert reason in suppressed[finding]["reason"]
+
+
+def test_an_unacknowledged_wildcard_on_the_gate_s_role_still_fails_the_nag_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The acknowledgement is narrow: another wildcard on the same role is still reported."""
+    import app as example
+
+    build_app = example.build_app
+
+    def widened(app: cdk.App) -> None:
+        build_app(app)
+        handler = app.node.find_child(STACK).node.find_child("LookoutVisionModelPackagingJobHandler")
+        handler.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::bucket/*"]))
+
+    monkeypatch.setattr(example, "build_app", widened)
+    with pytest.raises(RuntimeError, match=r"ValidationFailed"):
+        build(tmp_path, nag=True)
 
 
 def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from cdk_lookoutvision_packaging import ModelPackagingJob, _provider
+from cdk_lookoutvision_packaging import ModelPackagingJob, ModelPackagingJobReference, _provider
 from cdk_lookoutvision_packaging_handler import continuation, contract, properties, waiting
 from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS, RESOURCE_TYPE
 
@@ -249,9 +250,7 @@ def test_a_budget_too_small_for_the_stack_s_jobs_fails_synth_with_what_to_change
     assert "Raise describe_requests_per_second" in message and "lengthen wait_timeout" in message
     # The same budget with room for four looks per job synthesizes.
     _budget_stack(*[{**small, "wait_timeout": cdk.Duration.minutes(7)}] * 10)
-
-
-def test_jobs_that_do_not_wait_need_their_look_within_five_minutes() -> None:
+    # Jobs that do not wait need their look within five minutes.
     no_wait = {"describe_requests_per_second": 1, "wait_for_completion": False}
     assert _budget(_budget_stack(*[no_wait] * 75)) == ("1", "75")
     with pytest.raises(RuntimeError, match="has 300 s to wait"):
@@ -481,21 +480,41 @@ def test_a_wrong_type_is_a_type_error_naming_the_parameter(
     assert stack.node.try_find_child("Job") is None
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda job: job.add_outputs(output_prefix=3), "output_prefix takes a str"),
-        (lambda job: job.add_outputs(export_prefix=["pcb"]), "export_prefix takes a str"),
-        (lambda job: job.publish_parameters(3), "parameter_prefix takes a str"),
-        (lambda job: ModelPackagingJob("Gate", "Job", project_name="pcb", job_name="j"), "argument scope"),
-        (lambda job: ModelPackagingJob(cdk.Stack.of(job), 3, project_name="pcb", job_name="j"), "argument id"),
-    ],
-    ids=["add_outputs-output_prefix", "add_outputs-export_prefix", "publish_parameters", "scope", "id"],
-)
-def test_a_wrong_type_given_to_a_method_is_a_type_error_naming_the_parameter(call: Any, message: str) -> None:
+def _reference(factory: str, **arguments: Any) -> Callable[[ModelPackagingJob], object]:
+    build = ModelPackagingJobReference if factory == "__call__" else getattr(ModelPackagingJobReference, factory)
+    return lambda job: build(cdk.Stack.of(job), "M", **arguments)
+
+
+# The methods, the scope and id, and ModelPackagingJobReference's ways to be built: each call gives one argument a
+# value of a wrong type.
+WRONG_TYPES_OF_CALLS: list[tuple[Callable[[ModelPackagingJob], object], str]] = [
+    (lambda job: job.add_outputs(output_prefix=3), "output_prefix takes a str"),
+    (lambda job: job.add_outputs(export_prefix=["pcb"]), "export_prefix takes a str"),
+    (lambda job: job.publish_parameters(3), "parameter_prefix takes a str"),
+    (lambda job: ModelPackagingJob("Gate", "Job", project_name="pcb", job_name="j"), "argument scope"),
+    (lambda job: ModelPackagingJob(cdk.Stack.of(job), 3, project_name="pcb", job_name="j"), "argument id"),
+    (_reference("from_job", job="Gate/Job"), "job takes a ModelPackagingJob"),
+    (_reference("from_stack_output", stack_name=3), "stack_name takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", output_prefix=None), "output_prefix takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", region=["eu-west-1"]), "region takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", role_arn=3), "role_arn takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", expected_component_name=3), "expected_component_name takes"),
+    (_reference("from_parameters", parameter_prefix=3), "parameter_prefix takes"),
+    (_reference("from_parameters", parameter_prefix="/p", expected_component_name=b"x"), "expected_component_name"),
+    (_reference("__call__", read="ComponentVersionArn"), "read takes a function"),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), WRONG_TYPES_OF_CALLS)
+def test_a_wrong_type_given_to_a_method_or_a_reference_is_a_type_error_naming_the_parameter(
+    call: Callable[[ModelPackagingJob], object], message: str
+) -> None:
     job = ModelPackagingJob(cdk.Stack(cdk.App(), "Gate"), "Job", project_name="pcb", job_name="pcb-v3-x86")
+    before = [c.node.path for c in cdk.Stack.of(job).node.find_all()]
     with pytest.raises(TypeError, match=re.escape(message)):
         call(job)
+    # Nothing is added to the tree: the call was refused before it built anything.
+    assert [c.node.path for c in cdk.Stack.of(job).node.find_all()] == before
 
 
 def _token_minutes(stack: cdk.Stack) -> cdk.Duration:
