@@ -122,6 +122,29 @@ class Survivor:
     line: int
     name: str
     diff: str
+    why: str = ""  # why it is left alive, when it is of a kind that no test needs to kill
+
+
+# A log line is read by people, not parsed: no test pins its wording, keys, level or attribution. What is a contract
+# about the logs (no ResponseURL or signature in any line, JSON lines, the traceback of a bug) is tested by
+# test_redaction and the protocol suite, whatever the wording.
+LOG_LINE = "how a log line is written (its wording, keys, level or attribution)"
+_LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "log"})
+
+
+def log_call_lines(path: Path) -> set[int]:
+    """The lines of ``path`` inside a call that writes a log line (``logger.info(...)``, ``_log(...)``)."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        is_log = (isinstance(func, ast.Name) and func.id == "_log") or (
+            isinstance(func, ast.Attribute) and func.attr in _LOG_METHODS and getattr(func.value, "id", "") == "logger"
+        )
+        if is_log:
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
 
 
 def source_line(path: Path, mutant: str, diff: str) -> int:
@@ -154,6 +177,7 @@ def collect() -> tuple[Counter[str], list[Survivor]]:
     for path in sorted(Path(PACKAGE).rglob("*.py")):
         data = SourceFileMutationData(path=path)
         data.load()
+        logging_lines = log_call_lines(path)
         for name, exit_code in data.exit_code_by_key.items():
             status = status_by_exit_code[exit_code]
             counts[status] += 1
@@ -161,7 +185,8 @@ def collect() -> tuple[Counter[str], list[Survivor]]:
                 diff = get_diff_for_mutant(name, path=path)
                 relative = f"lambda/{path.as_posix()}"
                 diff = diff.replace(str(path), relative)
-                survivors.append(Survivor(relative, source_line(path, name, diff), name, diff))
+                line = source_line(path, name, diff)
+                survivors.append(Survivor(relative, line, name, diff, LOG_LINE if line in logging_lines else ""))
     os.chdir(ROOT)
     return counts, sorted(survivors, key=lambda s: (s.path, s.line, s.name))
 
@@ -206,20 +231,27 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
             if run["stopped"]
             else []
         ),
+    ]
+    explained = Counter(survivor.path for survivor in survivors if survivor.why)
+    unexplained = [survivor for survivor in survivors if not survivor.why]
+    lines += [
         "",
         f"## Survivors ({len(survivors)})",
         "",
-        "Each: the line of the source it changes, mutmut's name for it (`mutmut show NAME` in build/mutation), and",
-        "what it removes and adds.",
+        f"{sum(explained.values())} change {LOG_LINE} (`bench/mutation.py` says why no test needs to kill them):",
+        *(f"- {count} in {path}" for path, count in sorted(explained.items())),
+        "",
+        f"The other {len(unexplained)}, each with the line of the source it changes, mutmut's name for it",
+        "(`mutmut show NAME` in build/mutation), and what it removes and adds:",
     ]
     path = ""
-    for survivor in survivors:
+    for survivor in unexplained:
         if survivor.path != path:
             lines += ["```"] if path else []
             path = survivor.path
             lines += ["", f"### {path}", "", "```diff"]
         lines += [f"@@ line {survivor.line}: {survivor.name.rpartition('.')[2]}", *changed_lines(survivor.diff)]
-    if survivors:
+    if unexplained:
         lines.append("```")
     return "\n".join(lines).rstrip() + "\n"
 
