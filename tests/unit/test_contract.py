@@ -92,6 +92,7 @@ def test_a_name_that_is_not_a_string_is_refused_by_type() -> None:
     ("key", "value", "problem"),
     [
         ("team", "vision ünd 2: a_b.c/d=e+f-g@h", None),
+        ("k" * 128, "v" * 256, None),
         ("k" * 129, "v", f"tag key {'k' * 80 + '...'!r} is 129 characters long; it must be 1-128"),
         ("k", "v" * 257, f"tag value {'v' * 80 + '...'!r} is 257 characters long; it must be 0-256"),
         ("team", "a|b", "tag value 'a|b' has '|'; use letters, digits, spaces and _ . : / = + - @"),
@@ -113,3 +114,7 @@ def test_the_default_job_name_is_a_valid_job_name_distinct_for_distinct_componen
     assert [JOB.problem(name) for name in names] == [None] * 12
     # Deployed stacks name their jobs with it: another name for the same component would start a second job.
     assert contract.default_job_name("com.example.pcb-defects", "3.0.0") == "com-example-pcb-defects-3-0-0-a37fcc1e"
+    # Letters keep their case, and no dash is left at either end of the readable part, nor doubled before the digest.
+    assert contract.default_job_name(".Pcb", "3.0.0") == "Pcb-3-0-0-41935cf6"
+    assert contract.default_job_name("a" * 54 + ".b", "3.0.0") == "a" * 54 + "-978f55d2"
+    assert len(contract.default_job_name("x" * 128, "3.0.0")) == 64

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
 import pytest
+from botocore import exceptions as be
 from botocore.stub import Stubber
 from support import ScriptedClient, VirtualClock, client_error, description
 
 from cdk_lookoutvision_packaging import _model
 from cdk_lookoutvision_packaging_handler.configuration import Packaging
-from cdk_lookoutvision_packaging_handler.outbound import client_config
+from cdk_lookoutvision_packaging_handler.outbound import Wording, client_config
 from cdk_lookoutvision_packaging_handler.start import Started, ensure_job
 from cdk_lookoutvision_packaging_handler.waiting import Schedule
 
@@ -152,3 +155,78 @@ def test_throttling_is_retried_until_give_up_at_then_the_reason_names_the_quota(
 def test_a_start_throttled_until_give_up_at_is_refused_as_temporary(stub: Stubber) -> None:
     answer(stub, NOT_FOUND, THROTTLED)
     assert ensure(stub.client, give_up_s=0.9).temporary is True
+
+
+class Starting(ScriptedClient):
+    """Describe answers from the script; Start answers with ``start`` (an exception to raise, or a callable)."""
+
+    def __init__(self, vclock: VirtualClock, steps: list[Any], start: Any) -> None:
+        super().__init__(vclock, steps)
+        self.start = start
+
+    def start_model_packaging_job(self, **request: Any) -> Any:
+        if isinstance(self.start, BaseException):
+            raise self.start
+        return self.start()
+
+
+MISSING = client_error("ResourceNotFoundException", 404)
+CLI = Wording("--project-name", "--job-name", "--region")
+
+
+def ensure_with(client: ScriptedClient, give_up_s: float = 600.0, **kwargs: Any) -> Started:
+    schedule = Schedule(client.vclock.now() + give_up_s, client.vclock.clock())
+    return ensure_job(client, "pcb", JOB, PACKAGING, schedule, **kwargs)
+
+
+def test_a_job_that_exists_is_adopted_at_the_first_look_however_far_it_got() -> None:
+    running = Starting(VirtualClock(), [{**existing(), "Status": "RUNNING"}], start=AssertionError("no Start"))
+    assert (ensure_with(running), len(running.calls)) == (Started("adopted"), 1)
+
+
+def test_a_job_a_conflict_reveals_with_other_settings_is_refused_naming_each_difference() -> None:
+    shown = Starting(
+        VirtualClock(), [MISSING, existing("2", ComponentVersion="2.0.0")], start=client_error("ConflictException", 409)
+    )
+    assert ensure_with(shown, wording=CLI) == Started(
+        "refused",
+        f"Model packaging job pcb/{JOB} already exists with another configuration: ModelVersion is 2, this "
+        "configuration asks for 3; ComponentVersion is 2.0.0, this configuration asks for 3.0.0. A packaging job "
+        "cannot change: give this configuration a new --job-name",
+    )
+
+
+def test_the_region_and_the_caller_s_words_reach_the_reasons_of_both_calls() -> None:
+    denied = Starting(VirtualClock(), [client_error("AccessDeniedException", 403, "")], start=AssertionError())
+    assert ensure_with(denied, region="eu-west-1").reason.startswith(
+        f"Access denied describing model packaging job pcb/{JOB} in eu-west-1: grant"
+    )
+    missing_job = client_error("ResourceNotFoundException", 404, ResourceType="MODEL_PACKAGE_JOB")
+    no_project = client_error("ResourceNotFoundException", 404, ResourceType="PROJECT")
+    assert ensure_with(Starting(VirtualClock(), [no_project], start=AssertionError()), wording=CLI).reason == (
+        "Lookout for Vision project 'pcb' does not exist: check --project-name (something went wrong)"
+    )
+    # A Conflict whose job never shows, said without a message.
+    conflicted = Starting(VirtualClock(), [missing_job], start=client_error("ConflictException", 409, ""))
+    assert ensure_with(conflicted, wording=CLI).reason == (
+        f"{PREFIX}: ConflictException: no message; Greengrass component com.example.pcb-defects version 3.0.0 "
+        "probably exists already: give the configuration a new component_version"
+    )
+    expired = Starting(VirtualClock(), [MISSING], start=client_error("ExpiredTokenException", 400, "expired"))
+    assert ensure_with(expired, region="eu-west-1").reason.startswith(
+        f"{PREFIX} in eu-west-1: the AWS credentials have expired"
+    )
+    unresolvable = be.EndpointConnectionError(endpoint_url="https://lookoutvision.xx-east-9.amazonaws.com", error=None)
+    unresolvable.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    nowhere = Starting(VirtualClock(), [MISSING], start=unresolvable)
+    assert "Check --region" in ensure_with(nowhere, region="xx-east-9", wording=CLI).reason
+
+
+def test_a_start_that_hangs_is_cut_off_and_named() -> None:
+    release = threading.Event()
+    hanging = Starting(VirtualClock(), [MISSING], start=lambda: release.wait(30.0))
+    try:
+        started = ensure_with(hanging, give_up_s=0.6)
+    finally:
+        release.set()
+    assert started.temporary and "StartModelPackagingJob did not complete within" in started.reason
