@@ -142,3 +142,33 @@ def test_differences_name_what_decides_the_component_and_nothing_else() -> None:
     ]
     latest = packaging(model_version="latest")  # adopts whatever model version the job packaged
     assert latest.differences(existing(latest, "7")) == []
+
+
+def test_the_token_is_pinned_and_a_configuration_without_a_description_sends_none() -> None:
+    # Stacks have started jobs with these tokens: another canonical form would ask for a second job.
+    assert packaging().client_token("pcb", "job") == "c857527e8444e0d37c1fe734cbda5a5dd48cdffdd3f6e7bb26be588db798ebc2"
+    assert "Description" not in packaging().as_property()
+
+
+def test_differences_read_a_job_another_tool_started() -> None:
+    p = packaging(**on({"Os": "LINUX", "Arch": "X86_64"}, '{"mcpu": "x"}'))
+    assert p.differences(existing(p, ComponentName="d", CompilerOptions="--mcpu x", S3OutputLocation=None)) == [
+        "ComponentName is d, this configuration asks for c",
+        'CompilerOptions is --mcpu x, this configuration asks for {"mcpu": "x"}',
+        "S3OutputLocation is none, this configuration asks for s3://models-bucket/lookoutvision/pcb/",
+    ]
+    assert p.differences(existing(p, S3OutputLocation={"Prefix": "lookoutvision/pcb/"})) == [
+        "S3OutputLocation is s3:///lookoutvision/pcb/, this configuration asks for "
+        "s3://models-bucket/lookoutvision/pcb/"
+    ]
+
+
+def test_compiler_options_are_held_to_their_length_and_a_value_not_checked_yet_is_left() -> None:
+    platform = {"Os": "LINUX", "Arch": "X86_64"}
+    longest = '{"a": "' + "x" * 1015 + '"}'
+    assert check(packaging(**on(platform, "{ }"))) == check(packaging(**on(platform, longest))) == []
+    too_long = '{"a": "' + "x" * 1016 + '"}'
+    assert check(packaging(**on(platform, too_long))) == [
+        f"CompilerOptions must be a JSON object of 3-1024 characters, got {too_long[:60]!r}"
+    ]
+    assert check(packaging(**on(NVIDIA, "${Token}")), skip=lambda value: value == "${Token}") == []

@@ -76,25 +76,36 @@ def test_a_failure_is_classified_and_retried_only_when_that_can_help(
 
 
 @pytest.mark.parametrize(
-    ("error", "kind", "message"),
+    ("error", "kind", "code", "message"),
     [
-        (client_error("AccessDeniedException", 403, "no"), "denied", "Grant svc:Describe (no)"),
-        (client_error("SlowDown", 429, "Rate\n  exceeded"), "throttled", "SlowDown (429): Rate exceeded"),
-        (client_error("", 503, ""), "transient", "HTTP error (503)"),
-        (client_error("", 418, "teapot"), "refused", "Describe for t-1 failed with HTTP error (418): teapot"),
-        (ob.HttpStatusError(404), "not_found", "HTTP error (404)"),
-        (be.ParamValidationError(report="x"), "invalid",
+        (client_error("AccessDeniedException", 403, "no"), "denied", "AccessDeniedException",
+         "Grant svc:Describe (no)"),
+        (client_error("SlowDown", 429, "Rate\n  exceeded"), "throttled", "SlowDown", "SlowDown (429): Rate exceeded"),
+        (client_error("", 503, ""), "transient", "HTTP503", "HTTP error (503)"),
+        (client_error("", 418, "teapot"), "refused", "HTTP418",
+         "Describe for t-1 failed with HTTP error (418): teapot"),
+        (ob.HttpStatusError(404), "not_found", "HTTP404", "HTTP error (404)"),
+        (be.ParamValidationError(report="x"), "invalid", "ParamValidationError",
          "Cannot do: the request is invalid: Parameter validation failed: x"),
-        (ValueError("no scheme"), "invalid", "Cannot do: ValueError: no scheme"),
-        (ob.MalformedResponseError("no body"), "transient", "no body"),
-        (be.NoCredentialsError(), "broken", "no AWS credentials were found to call Lookout for Vision"),
-        (be.UnknownServiceError(service_name="lookoutvision", known_service_names="s3"), "broken", NO_MODEL),
-        (KeyError("Status"), "refused", "KeyError: 'Status'"),
+        (ValueError("no scheme"), "invalid", "ValueError", "Cannot do: ValueError: no scheme"),
+        (ob.MalformedResponseError("no body"), "transient", "MalformedResponse", "no body"),
+        (be.NoCredentialsError(), "broken", "NoCredentialsError",
+         "no AWS credentials were found to call Lookout for Vision"),
+        (be.UnknownServiceError(service_name="lookoutvision", known_service_names="s3"), "broken",
+         "UnknownServiceError", NO_MODEL),
+        (KeyError("Status"), "refused", "KeyError", "KeyError: 'Status'"),
+        (ConnectionResetError(), "unknown_outcome", "ConnectionResetError", "ConnectionResetError"),
+        # Only botocore's EndpointConnectionError is looked into for a name that does not resolve.
+        (socket.gaierror(socket.EAI_NONAME, "unknown"), "unknown_outcome", "gaierror",
+         f"[Errno {socket.EAI_NONAME}] unknown"),
     ],
 )  # fmt: skip
-def test_a_failure_reads_as_one_line_that_says_what_happened(error: BaseException, kind: str, message: str) -> None:
+def test_a_failure_reads_as_one_line_that_says_what_happened(
+    error: BaseException, kind: str, code: str, message: str
+) -> None:
     problem = ob.classify(error, CALL)
-    assert (problem.kind, problem.message) == (kind, message)
+    assert (problem.kind, problem.code, problem.message) == (kind, code, message)
+    assert str(ob.HttpStatusError(502)) == "HTTP 502"
 
 
 @pytest.mark.parametrize(
@@ -122,7 +133,8 @@ def test_an_endpoint_that_does_not_resolve_is_final_naming_the_endpoint_the_regi
     )
     cli = ob.Call("X", "x", "x", "x", wording=ob.Wording("--project-name", "--job-name", "--region"))
     message = ob.classify(unresolvable(socket.EAI_NONAME), cli).message
-    assert "for Region" not in message and "Check --region," in message
+    assert message.startswith(f"Cannot resolve the Lookout for Vision endpoint {ENDPOINT}: the name ")
+    assert "Check --region," in message
 
 
 @pytest.mark.parametrize(
