@@ -50,13 +50,21 @@ def test_a_continuation_carries_the_request_the_wait_s_start_its_count_and_its_p
         ({"StartedAt": 9990.0, "Invocation": 1}, "Invocation must be a whole number from 2 to 100, got 1"),
         ({"StartedAt": 9990.0, "Invocation": 101}, "Invocation must be a whole number from 2 to 100, got 101"),
         ({"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": "soon"}, "NextLookAt must be a number"),
-        ({"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": 9989.0}, "NextLookAt 9989.0 lies outside the wait"),
+        (
+            {"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": 9989.0},
+            "NextLookAt 9989.0 lies outside the wait, which began at 9990.0",
+        ),
         ({"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": 10291.0}, "NextLookAt 10291.0 lies outside the wait"),
     ],
 )
 def test_a_malformed_or_impossible_wait_state_is_refused(raw: object, says: str) -> None:
     with pytest.raises(cn.StateError, match=re.escape(says)):
         cn.wait_state({cn.CONTINUATION_KEY: raw}, NOW, SHORT)
+
+
+def test_a_look_due_at_the_very_end_of_the_wait_is_kept() -> None:
+    raw = {"StartedAt": 9990.0, "Invocation": 2, "NextLookAt": 10290.0}
+    assert cn.wait_state({cn.CONTINUATION_KEY: raw}, NOW, SHORT).next_look_at == 10290.0
 
 
 def test_the_wait_ends_at_wait_timeout_or_a_minute_before_the_service_timeout() -> None:

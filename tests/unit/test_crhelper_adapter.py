@@ -10,6 +10,7 @@ import re
 
 import pytest
 from crhelper import CfnResource, log_helper
+from support import FakeContext, make_event
 
 from cdk_lookoutvision_packaging import _vendor
 from cdk_lookoutvision_packaging_handler import contract
@@ -76,3 +77,13 @@ def test_each_crhelper_function_the_adapter_calls_keeps_its_pinned_signature(nam
 def test_the_responder_overrides_exactly_the_pinned_internals() -> None:
     overridden = {name for name in vars(Responder) if name in vars(CfnResource) and callable(vars(CfnResource)[name])}
     assert overridden == set(OVERRIDDEN)
+
+
+def test_a_claimed_answer_is_the_request_s_answer_and_leaves_no_hand_off() -> None:
+    responder = Responder()
+    assert responder.claim_hand_off() and not responder.answered(), "a hand-off is not an answer"
+    responder.release_hand_off()
+    # The ResponseURL refuses the connection: the answer is claimed, delivered or not.
+    responder._event, responder._context = make_event(response_url="http://127.0.0.1:9/r"), FakeContext(1.5)
+    responder._send("FAILED", "the timer's answer")
+    assert responder.answered() and not responder.claim_hand_off()
