@@ -132,6 +132,43 @@ LOG_LINE = "how a log line is written (its wording, keys, level or attribution)"
 _LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "log"})
 
 
+# Survivors read and found equivalent: no test can tell them from the code. Keyed by module and mutmut's name, which
+# holds while the function it is in does not change.
+EQUIVALENT: dict[str, tuple[str, ...]] = {
+    "start_request sets ComponentVersion only when it is absent, and component_version returns the one given, so "
+    "setting it again changes nothing": tuple(
+        f"configuration.xǁPackagingǁstart_request__mutmut_{n}" for n in (3, 4, 5, 6)
+    ),
+    "differences: a parsed configuration always names its ComponentVersion when ModelVersion is latest, so "
+    "component_version is never None here": tuple(
+        f"configuration.xǁPackagingǁdifferences__mutmut_{n}" for n in (25, 26, 27, 28)
+    ),
+    "tag_problem: X is no Unicode category's first letter, so XXLZNXX admits the same characters as LZN": (
+        "contract.x_tag_problem__mutmut_17",
+    ),
+    "Backoff.delay: the exponent's cap only guards the power; cap_s (30 s) is reached at the fifth failure": (
+        "outbound.xǁBackoffǁdelay__mutmut_20",
+    ),
+    "_endpoint_of: botocore's EndpointConnectionError always carries kwargs with an endpoint_url": tuple(
+        f"outbound.x__endpoint_of__mutmut_{n}" for n in (7, 10, 15)
+    ),
+    "component.failed_reason: botocore's model makes status.errors a map, so the other branch never runs": (
+        "component.x_failed_reason__mutmut_16",
+        "component.x_failed_reason__mutmut_22",
+    ),
+    "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
+    "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
+        f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, 24, 25, 26, 27, 28, 29, 34, 36, 37, 38, 39)
+    ),
+    "handoff._detail: of the problems that reach it, only a transient one comes without an HTTP status": (
+        "handoff.x__detail__mutmut_2",
+    ),
+    "release_hand_off: the claim is only tested for truth or against 'answer' and 'hand-off', where None and '' "
+    "agree": ("crhelper_adapter.xǁResponderǁrelease_hand_off__mutmut_4",),
+}
+_EQUIVALENT_BY_NAME = {name: why for why, names in EQUIVALENT.items() for name in names}
+
+
 def log_call_lines(path: Path) -> set[int]:
     """The lines of ``path`` inside a call that writes a log line (``logger.info(...)``, ``_log(...)``)."""
     lines: set[int] = set()
@@ -186,7 +223,10 @@ def collect() -> tuple[Counter[str], list[Survivor]]:
                 relative = f"lambda/{path.as_posix()}"
                 diff = diff.replace(str(path), relative)
                 line = source_line(path, name, diff)
-                survivors.append(Survivor(relative, line, name, diff, LOG_LINE if line in logging_lines else ""))
+                why = (
+                    LOG_LINE if line in logging_lines else _EQUIVALENT_BY_NAME.get(name.removeprefix(f"{PACKAGE}."), "")
+                )
+                survivors.append(Survivor(relative, line, name, diff, why))
     os.chdir(ROOT)
     return counts, sorted(survivors, key=lambda s: (s.path, s.line, s.name))
 
@@ -232,14 +272,21 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
             else []
         ),
     ]
-    explained = Counter(survivor.path for survivor in survivors if survivor.why)
+    logged = Counter(survivor.path for survivor in survivors if survivor.why == LOG_LINE)
+    equivalent = [survivor for survivor in survivors if survivor.why not in ("", LOG_LINE)]
     unexplained = [survivor for survivor in survivors if not survivor.why]
     lines += [
         "",
         f"## Survivors ({len(survivors)})",
         "",
-        f"{sum(explained.values())} change {LOG_LINE} (`bench/mutation.py` says why no test needs to kill them):",
-        *(f"- {count} in {path}" for path, count in sorted(explained.items())),
+        f"{sum(logged.values())} change {LOG_LINE} (`bench/mutation.py` says why no test needs to kill them):",
+        *(f"- {count} in {path}" for path, count in sorted(logged.items())),
+        "",
+        f"{len(equivalent)} are equivalent, each for the reason given:",
+        *(
+            f"- `{survivor.name.rpartition('.')[2]}` ({survivor.path}:{survivor.line}): {survivor.why}"
+            for survivor in equivalent
+        ),
         "",
         f"The other {len(unexplained)}, each with the line of the source it changes, mutmut's name for it",
         "(`mutmut show NAME` in build/mutation), and what it removes and adds:",
