@@ -282,11 +282,8 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
         f"{sum(logged.values())} change {LOG_LINE} (`bench/mutation.py` says why no test needs to kill them):",
         *(f"- {count} in {path}" for path, count in sorted(logged.items())),
         "",
-        f"{len(equivalent)} are equivalent, each for the reason given:",
-        *(
-            f"- `{survivor.name.rpartition('.')[2]}` ({survivor.path}:{survivor.line}): {survivor.why}"
-            for survivor in equivalent
-        ),
+        f"{len(equivalent)} are equivalent, for the reasons given:",
+        *(f"- {why}: {', '.join(f'`{name}`' for name in names)}" for why, names in _by_reason(equivalent).items()),
         "",
         f"The other {len(unexplained)}, each with the line of the source it changes, mutmut's name for it",
         "(`mutmut show NAME` in build/mutation), and what it removes and adds:",
@@ -301,6 +298,13 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
     if unexplained:
         lines.append("```")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _by_reason(survivors: list[Survivor]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for survivor in survivors:
+        grouped.setdefault(survivor.why, []).append(survivor.name.removeprefix(f"{PACKAGE}."))
+    return grouped
 
 
 def mutmut_version() -> str:
