@@ -158,8 +158,12 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     ),
     "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
     "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
-        f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, 24, 25, 26, 27, 28, 29, 34, 36, 37, 38, 39)
+        f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, *range(24, 30), 34, *range(36, 45))
     ),
+    "the hand-off: its retry callback, its count of retries and what it says of an Invoke of unknown outcome only "
+    "reach log lines": tuple(f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (12, 52, 58, 90, 92, 93, 94, 95)),
+    "the hand-off's refusal: classify gives a coded problem, or HTTP<status> when the answer had no code, so 'an "
+    "error' is never said": tuple(f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (110, 111)),
     "handoff._detail: of the problems that reach it, only a transient one comes without an HTTP status": (
         "handoff.x__detail__mutmut_2",
     ),

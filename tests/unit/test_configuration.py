@@ -35,7 +35,11 @@ def on(platform: Any, options: str | None = None) -> dict[str, Any]:
     ("change", "problem"),
     [
         ({"model_version": "03"}, "ModelVersion '03' must match"),
-        ({"model_version": "latest", "ComponentVersion": None}, "ModelVersion latest needs a ComponentVersion"),
+        (
+            {"model_version": "latest", "ComponentVersion": None},
+            "ModelVersion latest needs a ComponentVersion: the component version (and the default job name) cannot be "
+            "derived from it",
+        ),
         ({"ComponentVersion": "3.0"}, "ComponentVersion '3.0' is 3 characters long"),
         ({"ComponentName": None}, "ComponentName is required"),
         ({"ComponentName": "c d"}, "ComponentName 'c d' must match"),
@@ -172,3 +176,7 @@ def test_compiler_options_are_held_to_their_length_and_a_value_not_checked_yet_i
         f"CompilerOptions must be a JSON object of 3-1024 characters, got {too_long[:60]!r}"
     ]
     assert check(packaging(**on(NVIDIA, "${Token}")), skip=lambda value: value == "${Token}") == []
+
+
+def test_latest_with_a_component_version_is_a_complete_configuration() -> None:
+    assert check(packaging(model_version="latest")) == []
