@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
+from botocore import exceptions as be
 from botocore.stub import Stubber
 from support import COMPONENT_ARN, VirtualClock
 
-from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, timeout_what, wait_deployable
-from cdk_lookoutvision_packaging_handler.outbound import client_config
+from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, describe_call, timeout_what, wait_deployable
+from cdk_lookoutvision_packaging_handler.outbound import Wording, client_config
 from cdk_lookoutvision_packaging_handler.waiting import Schedule, Waited
 
 NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
@@ -67,6 +70,20 @@ def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float 
         ([FAILED], ["FAILED"], "failed", cannot("FAILED", "recipe rejected artifact: bad sum; b: x")),
         (["DEPRECATED"], ["DEPRECATED"], "failed", cannot("DEPRECATED", "no message")),
         ([("AccessDeniedException", 403)], [], "error", DENIED),
+        (["REQUESTED", ("AccessDeniedException", 403)], ["REQUESTED"], "error", DENIED),
+        (
+            [("TeapotException", 418)],
+            [],
+            "error",
+            f"DescribeComponent for {COMPONENT_ARN} failed with TeapotException (418): no",
+        ),
+        (
+            [("ExpiredTokenException", 403)],
+            [],
+            "error",
+            f"Cannot describe Greengrass component {COMPONENT_ARN}: the AWS credentials have expired",
+        ),
+        ([{}], [], "error", f"Greengrass component {COMPONENT_ARN} is in unknown state "),
         (["MELTED"], ["MELTED"], "error", f"Greengrass component {COMPONENT_ARN} is in unknown state MELTED"),
     ],
 )
@@ -74,7 +91,7 @@ def test_the_wait_ends_when_the_component_is_deployable_or_never_can_be(
     client: Any, script: list[Any], seen: list[str], outcome: str, reason: str
 ) -> None:
     result, told = wait(client, script)
-    assert ((result.outcome, result.status, result.reason, result.calls), told) == (
+    assert ((result.outcome, result.status, result.reason[: len(reason)], result.calls), told) == (
         (outcome, (seen or [""])[-1], reason, len(script)),
         seen,
     )
@@ -88,3 +105,49 @@ def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_st
     assert (yielded.outcome, yielded.status, yielded.calls) == ("yield", "INITIATED", 1)
     assert yielded.next_look_at is not None and yielded.next_look_at > VirtualClock().start + 1.0
     assert timeout_what(COMPONENT_ARN) == f"Greengrass component {COMPONENT_ARN} to become deployable"
+
+
+class Unreachable:
+    """A Greengrass client whose every call fails as ``error`` says; without one, its first call hangs and the others
+    say REQUESTED."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error, self.release, self.calls = error, threading.Event(), 0
+
+    def describe_component(self, arn: str) -> Any:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        if self.calls == 1:
+            self.release.wait(30.0)
+        return {"arn": arn, "status": {"componentState": "REQUESTED"}}
+
+
+def test_a_component_call_that_cannot_be_made_says_so_in_the_caller_s_words() -> None:
+    vclock = VirtualClock()
+    schedule = Schedule(vclock.start + 600.0, vclock.clock())
+    nowhere = be.EndpointConnectionError(endpoint_url="https://greengrass.eu-west-9.amazonaws.com", error=OSError())
+    nowhere.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    cli = Wording("--project-name", "--job-name", "--region")
+    reason = wait_deployable(
+        Unreachable(nowhere), COMPONENT_ARN, schedule, call=describe_call(COMPONENT_ARN, "eu-west-9", cli)
+    ).reason
+    assert reason.startswith(
+        "Cannot resolve the Greengrass endpoint https://greengrass.eu-west-9.amazonaws.com for Region eu-west-9"
+    )
+    assert "Check --region," in reason
+    assert "for Region" not in wait_deployable(Unreachable(nowhere), COMPONENT_ARN, schedule).reason
+    no_credentials = wait_deployable(Unreachable(be.NoCredentialsError()), COMPONENT_ARN, schedule).reason
+    assert no_credentials == "no AWS credentials were found to call Greengrass"
+
+
+def test_a_component_call_that_hangs_is_cut_off_and_named() -> None:
+    vclock, hanging = VirtualClock(), Unreachable(None)
+    try:
+        # A hand-off point 0.6 s away bounds the call (a look at the deadline may take a whole call's time).
+        waited = wait_deployable(
+            hanging, COMPONENT_ARN, Schedule(vclock.start + 600, vclock.clock(), vclock.start + 0.6)
+        )
+    finally:
+        hanging.release.set()
+    assert waited.outcome == "yield" and waited.last_error.startswith("DescribeComponent did not complete within")
