@@ -158,6 +158,8 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     ),
     "wait_deployable: the first look writes seen's status before anything reads it, and only an error carries a "
     "problem": tuple(f"component.x_wait_deployable__mutmut_{n}" for n in (8, 9, 68)),
+    "_prefix_within: searching one length past the text finds the same prefix (a slice past the end is the whole "
+    "text)": ("response.x__prefix_within__mutmut_14",),
     "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
     "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
         f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, *range(24, 30), 34, *range(36, 45))

@@ -180,3 +180,29 @@ def test_compiler_options_are_held_to_their_length_and_a_value_not_checked_yet_i
 
 def test_latest_with_a_component_version_is_a_complete_configuration() -> None:
     assert check(packaging(model_version="latest")) == []
+
+
+def test_every_problem_is_said_whole_and_at_most_five_unknown_keys_are_named() -> None:
+    six = {key: "1" for key in "ABCDEF"}
+    with pytest.raises(PackagingError, match=r"^Packaging has unknown keys A, B, C, D, E$"):
+        parse({**packaging().as_property(), **six})
+    with pytest.raises(PackagingError) as info:
+        parse({"Configuration": {"Greengrass": {**GREENGRASS, "TargetDevice": "nano"}}})
+    assert str(info.value) == (
+        "ModelVersion '' is 0 characters long; it must be 1-10 characters matching [1-9][0-9]*|latest (a model version "
+        "such as 3, or latest); TargetDevice 'nano' is not one of jetson_xavier"
+    )
+    assert check(packaging(**six)) == [
+        "Configuration.Greengrass has unknown keys A, B, C, D, E; it takes CompilerOptions, ComponentDescription, "
+        "ComponentName, ComponentVersion, S3OutputLocation, Tags, TargetDevice, TargetPlatform"
+    ]
+
+
+def test_each_tag_is_checked_and_a_tag_or_a_part_not_checked_yet_is_left() -> None:
+    token = "${Token[TOKEN.2]}"
+    assert check(packaging(Tags=[TAG] * 200)) == []
+    tags = [token, "team=vision", {"Key": token, "Value": "v|"}, {"Key": "k|", "Value": token}, {**TAG, "Extra": "x"}]
+    assert check(packaging(Tags=tags), skip=lambda value: value == token) == [
+        "each of Tags must be a {Key, Value} pair, got str",
+        "a tag has unknown keys Extra; it takes Key, Value",
+    ]

@@ -92,3 +92,12 @@ def test_the_polling_budget_comes_from_the_environment_and_an_unusable_part_fall
             f"DESCRIBE_BUDGET_RPS={rps!r} is not a positive number; using 4; "
             f"DESCRIBE_BUDGET_JOBS={jobs!r} is not a job count (1-10000); using 1",
         )
+
+
+def test_a_wait_state_s_bad_time_is_shown_cut_to_sixty_characters() -> None:
+    with pytest.raises(cn.StateError) as info:
+        cn.wait_state({cn.CONTINUATION_KEY: {"StartedAt": "9" * 70, "Invocation": 2}}, NOW, SHORT)
+    assert str(info.value) == f"LookoutVisionWait.StartedAt must be a number of seconds, got {'9' * 60 + '...'!r}"
+    with pytest.raises(cn.StateError) as info:
+        cn.wait_state({cn.CONTINUATION_KEY: {"StartedAt": 10**400, "Invocation": 2}}, NOW, SHORT)
+    assert str(info.value) == f"LookoutVisionWait.StartedAt {str(10**400)[:60]}... is not a finite time"

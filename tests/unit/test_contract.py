@@ -118,3 +118,12 @@ def test_the_default_job_name_is_a_valid_job_name_distinct_for_distinct_componen
     assert contract.default_job_name(".Pcb", "3.0.0") == "Pcb-3-0-0-41935cf6"
     assert contract.default_job_name("a" * 54 + ".b", "3.0.0") == "a" * 54 + "-978f55d2"
     assert len(contract.default_job_name("x" * 128, "3.0.0")) == 64
+
+
+def test_a_shown_value_is_cut_only_past_its_limit() -> None:
+    assert (contract.show("x" * 80), contract.show("x" * 81)) == (repr("x" * 80), repr("x" * 80 + "..."))
+    listed, width = list(range(26)), len(repr(list(range(26))))
+    assert (contract.show(listed, width), contract.show(listed, width - 1)) == (
+        repr(listed),
+        repr(listed)[: width - 1] + "...",
+    )

@@ -39,6 +39,7 @@ def test_the_body_names_the_request_and_its_reason_on_one_printable_line_and_a_s
     create = make_event()
     assert rs.fallback_physical_id(create) == f"ModelPackagingJob21DA863A-{create['RequestId'][:8]}"
     assert rs.fallback_physical_id({"RequestId": "12345678-abcd", "PhysicalResourceId": ""}) == "resource-12345678"
+    assert rs.fallback_physical_id({"RequestId": "12345678-abcd", "LogicalResourceId": 7}) == "resource-12345678"
 
 
 @pytest.mark.parametrize("text", HEAVY)
