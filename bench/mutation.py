@@ -160,6 +160,14 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "problem": tuple(f"component.x_wait_deployable__mutmut_{n}" for n in (8, 9, 68)),
     "_prefix_within: searching one length past the text finds the same prefix (a slice past the end is the whole "
     "text)": ("response.x__prefix_within__mutmut_14",),
+    "classify: botocore's error responses always carry ResponseMetadata with an HTTPStatusCode and HTTPHeaders (and "
+    "the PUT's HttpStatusError its status), so their defaults are never read": (
+        *(f"outbound.x__classify_answer__mutmut_{n}" for n in (34, 36, 43)),
+        *(f"outbound.x__retry_after__mutmut_{n}" for n in (11, 13, 15, 17)),
+    ),
+    "_unresolvable_name: botocore always wraps an exception as an EndpointConnectionError's error": (
+        "outbound.x__unresolvable_name__mutmut_31",
+    ),
     "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
     "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
         f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, *range(24, 30), 34, *range(36, 45))

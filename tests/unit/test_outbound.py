@@ -116,10 +116,27 @@ def test_a_failure_reads_as_one_line_that_says_what_happened(
         ({}, None),
         ({"HTTPHeaders": {"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}}, None),
         ({"RetryAfterSeconds": 100_000}, None),
+        ({"RetryAfterSeconds": 0}, 0.0),
+        ({"RetryAfterSeconds": 300}, 300.0),
+        ({"RetryAfterSeconds": 301}, None),
     ],
 )
 def test_retry_after_is_the_modeled_field_or_the_header_when_it_is_a_sane_number(response: Any, seconds: Any) -> None:
     assert ob.classify(client_error("ThrottlingException", 429, **response), CALL).retry_after_s == seconds
+
+
+def test_a_not_found_without_a_resource_type_names_none() -> None:
+    assert ob.classify(client_error("ResourceNotFoundException", 404), CALL).resource_type == ""
+
+
+def test_the_name_that_does_not_resolve_is_found_through_every_link_and_a_cycle_ends_the_search() -> None:
+    hidden = unresolvable(socket.EAI_NONAME)
+    hidden.__context__ = ValueError("a sibling looked at first")
+    assert ob.classify(hidden, CALL).kind == "broken"
+    first, second = OSError("a"), OSError("b")
+    first.__context__, second.__context__ = second, first
+    looping = be.EndpointConnectionError(endpoint_url=ENDPOINT, error=first)
+    assert ob.classify(looping, CALL).kind == "transient"
 
 
 def test_an_endpoint_that_does_not_resolve_is_final_naming_the_endpoint_the_region_and_the_input() -> None:
@@ -155,7 +172,7 @@ def test_a_credential_error_says_what_to_fix_not_iam_or_naming(code: str, status
     problem = ob.classify(client_error(code, status, message), CALL)
     advice = ob.credential_advice(code, message)
     assert advice is not None and fix in advice
-    assert (problem.kind, problem.code) == ("broken", code)
+    assert (problem.kind, problem.code, problem.said) == ("broken", code, message)
     assert problem.message == f"{FAILURE}: {advice} ({code} ({status}): {message})"
 
 
