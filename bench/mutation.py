@@ -168,6 +168,12 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "_unresolvable_name: botocore always wraps an exception as an EndpointConnectionError's error": (
         "outbound.x__unresolvable_name__mutmut_31",
     ),
+    "the invocation's retry and status callbacks and crhelper's log fields only write log lines": (
+        *(f"lifecycle.xǁ_Invocationǁwait_for_job__mutmut_{n}" for n in (37, 43, 51, 59)),
+        *(f"crhelper_adapter.xǁResponderǁ_log_setup__mutmut_{n}" for n in range(2, 30)),
+    ),
+    "job_failure: an error always carries its problem, and a look that timed out without waiting always saw a "
+    "transient error": tuple(f"lifecycle.xǁ_Invocationǁjob_failure__mutmut_{n}" for n in (6, 7, 8, 30, 31)),
     "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
     "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
         f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, *range(24, 30), 34, *range(36, 45))

@@ -220,8 +220,18 @@ def test_a_continuation_whose_state_cannot_be_trusted_is_answered_without_a_look
 
 @pytest.mark.parametrize(
     ("jobs", "continued_s", "first", "pace"),
-    [("100", 0, (0.1, 25.0), (25.0, 37.5)), ("100", 840, (0.0, 0.0), (25.0, 37.5)), ("4", 0, (0.0, 0.0), (2.0, 4.5))],
-    ids=["first-look-within-one-share", "continuation-not-staggered-again", "first-looks-fit-one-second"],
+    [
+        ("100", 0, (0.1, 25.0), (25.0, 37.5)),
+        ("6", 0, (0.01, 1.0), (2.0, 4.5)),  # a share of 1.5 s: staggered, and this seed's first look within 1 s
+        ("100", 840, (0.0, 0.0), (25.0, 37.5)),
+        ("4", 0, (0.0, 0.0), (2.0, 4.5)),
+    ],
+    ids=[
+        "first-look-within-one-share",
+        "share-over-a-second",
+        "continuation-not-staggered-again",
+        "first-looks-fit-one-second",
+    ],
 )
 def test_the_polling_budget_spreads_the_first_looks_and_paces_the_polls(
     jobs: str, continued_s: int, first: Any, pace: Any
@@ -266,6 +276,7 @@ def test_a_job_nobody_could_wait_for_is_not_started(
     assert (outcome.status, outcome.physical_id) == (FAILED if reason else SUCCESS, PHYSICAL_ID)
     assert outcome.reason == reason
     assert (len(client.starts), len(client.calls)) == ((0, 0) if reason else (1, 2))
+    assert outcome.data == NAMES_ONLY if reason else outcome.data["Status"] == "CREATED"
 
 
 @pytest.mark.parametrize(("before", "adopted"), [([], True), ([NO_JOB], False)], ids=["adopted", "started"])
@@ -361,3 +372,24 @@ def test_a_service_timeout_that_leaves_exactly_the_two_looks_still_starts_the_jo
     event["ResourceProperties"] = {**STARTS, "ServiceTimeout": "69"}  # the wait gets 9 s: room for two looks
     assert answer(run(event, client, greengrass=Greengrass("DEPLOYABLE"))).status == SUCCESS
     assert len(client.starts) == 1
+
+
+def test_a_wait_that_never_saw_the_job_says_so_with_its_last_error_and_a_denial_names_the_job() -> None:
+    outcome = answer(run(make_event(props=props(WaitTimeoutSeconds="60")), Lookout(UNAVAILABLE)))
+    assert outcome.reason == job.timeout_reason(
+        f"model packaging job {PHYSICAL_ID}",
+        "last status unknown",
+        60,
+        "ServiceUnavailableException (503): Unavailable",
+        remedy=CONSTRUCT_WORDING.timeout_remedy,
+    )
+    denied = answer(run(make_event(), Lookout(client_error("AccessDeniedException", 403, "no"))))
+    assert denied.reason.startswith(f"Access denied describing model packaging job {PHYSICAL_ID}: grant")
+
+
+def test_a_wait_handed_on_before_the_job_was_seen_says_its_status_is_unknown() -> None:
+    outcome = run(make_event(), Lookout(UNAVAILABLE), HANDS_ON_AFTER_10_S)
+    assert isinstance(outcome, lifecycle.Continuation)
+    assert outcome.refused.reason == (
+        f"Could not continue waiting for model packaging job {PHYSICAL_ID} in a new invocation (last status unknown)"
+    )
