@@ -175,6 +175,8 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     ),
     "job_failure: an error always carries its problem, and a look that timed out without waiting always saw a "
     "transient error": tuple(f"lifecycle.xǁ_Invocationǁjob_failure__mutmut_{n}" for n in (6, 7, 8, 30, 31)),
+    "_send: crhelper sends its own answer without arguments, and the timer gives its reason, so the default reason "
+    "is never used": ("crhelper_adapter.xǁResponderǁ_send__mutmut_1",),
     "the hand-off's Call: its texts never reach a reason (the hand-off words its refusal from the code and the "
     "status), repeatable=None is as falsy as False, and codec names are case-insensitive": tuple(
         f"handoff.x_continue_elsewhere__mutmut_{n}" for n in (10, *range(24, 30), 34, *range(36, 45))

@@ -87,3 +87,17 @@ def test_a_claimed_answer_is_the_request_s_answer_and_leaves_no_hand_off() -> No
     responder._event, responder._context = make_event(response_url="http://127.0.0.1:9/r"), FakeContext(1.5)
     responder._send("FAILED", "the timer's answer")
     assert responder.answered() and not responder.claim_hand_off()
+
+
+def test_the_timer_fires_its_margin_before_the_deadline_and_never_keeps_the_process_alive() -> None:
+    responder = Responder()
+    for remaining_s, fires_after_s in ((100.0, 96.0), (1.0, 0.0)):
+        responder._context = FakeContext(remaining_s)
+        responder._set_timeout()
+        timer = responder._timer
+        timer.cancel()
+        assert (timer.interval, timer.daemon, timer.function) == (
+            pytest.approx(fires_after_s, abs=0.05),
+            True,
+            responder._timeout,
+        )
