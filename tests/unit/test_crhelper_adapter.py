@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import inspect
+import logging
 import re
 
 import pytest
 from crhelper import CfnResource, log_helper
-from support import FakeContext, make_event
+from support import FakeContext, ResponseRecorder, make_event
 
 from cdk_lookoutvision_packaging import _vendor
 from cdk_lookoutvision_packaging_handler import contract
 from cdk_lookoutvision_packaging_handler.crhelper_adapter import Responder
+from cdk_lookoutvision_packaging_handler.response import fallback_physical_id
 
 # Every crhelper function the adapter overrides (the CfnResource internals) or calls (the constructor, the dispatch
 # in __call__, the create/update/delete decorators, log_helper.setup), with its signature in the pinned release (a
@@ -101,3 +103,30 @@ def test_the_timer_fires_its_margin_before_the_deadline_and_never_keeps_the_proc
             True,
             responder._timeout,
         )
+
+
+def test_an_answer_that_cannot_be_built_is_still_given_as_a_minimal_failed() -> None:
+    with ResponseRecorder() as recorder:
+        responder = Responder()
+        responder._event, responder._context = make_event(response_url=recorder.url), FakeContext(30.0)
+        responder.Status, responder.Reason, responder.Data = "SUCCESS", "", {"Unencodable": object()}
+        responder._send()
+        body = recorder.only
+        # The timer can fire before the function named the resource: the answer names a stable stand-in.
+        responder._claim, responder.PhysicalResourceId, responder.Data = "", None, {}
+        responder._send("FAILED", "the timer's answer")
+        early = recorder.bodies[-1]
+    event = responder._event
+    assert (early["Reason"], early["PhysicalResourceId"]) == ("the timer's answer", fallback_physical_id(event))
+    assert (body["Status"], body["Reason"], body["Data"]) == ("FAILED", "The handler could not build its answer", {})
+    assert body["PhysicalResourceId"] == fallback_physical_id(event)
+
+
+def test_the_request_s_own_response_url_is_kept_out_of_the_log_even_without_signing_parameters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = "http://127.0.0.1:9/private-answer-path?token=abc"
+    with caplog.at_level(logging.INFO):
+        Responder()(make_event(request_type="Replace", response_url=url), FakeContext(2.0))
+        logging.getLogger("any").info("answering %s", url)
+    assert "private-answer-path" not in caplog.text and "<redacted>" in caplog.text
