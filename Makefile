@@ -190,9 +190,9 @@ bench: setup
 
 # Mutation testing of the handler package, never part of `make test`: every mutant against the tests that `make
 # test-rest` runs (neither slow nor a runtime or deploy suite) less those that wait out real time and the construct's,
-# as far as they call the mutated function. Writes bench/MUTATION.md (the score and the survivors); the run itself is in build/mutation.
-# It takes about an hour on two cores (see bench/mutation.py); MUTATION_MINUTES=N stops it after N minutes and reports
-# what it checked.
+# as far as they call the mutated function. Writes bench/MUTATION.md (the score, and the survivors explained) and
+# build/mutation/survivors.md (the others, with their diffs); the run itself is in build/mutation. It takes more than an
+# hour on two cores (see bench/mutation.py); MUTATION_MINUTES=N stops it after N minutes and reports what it checked.
 MUTATION_STAMP := $(VENV)/.mutation-installed
 MUTATION_MINUTES ?=
 

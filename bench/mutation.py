@@ -47,6 +47,8 @@ PACKAGE = "cdk_lookoutvision_packaging_handler"
 SOURCE = ROOT / "lambda" / PACKAGE
 STAGE = ROOT / "build" / "mutation"
 REPORT = ROOT / "bench" / "MUTATION.md"
+# The unexplained survivors' diffs: too long to commit, rewritten by every run.
+SURVIVORS = STAGE / "survivors.md"
 # Never linked into mutmut's copy: what mutmut copies itself, the handler (linked to its mutated copy instead), and
 # build/, which holds the stage.
 NOT_LINKED = {"lambda", "tests", "pyproject.toml", "build", "mutants", "__pycache__", ".pytest_cache", ".hypothesis"}
@@ -314,19 +316,27 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
         f"{len(equivalent)} are equivalent, for the reasons given:",
         *(f"- {why}: {', '.join(f'`{name}`' for name in names)}" for why, names in _by_reason(equivalent).items()),
         "",
-        f"The other {len(unexplained)}, each with the line of the source it changes, mutmut's name for it",
-        "(`mutmut show NAME` in build/mutation), and what it removes and adds:",
+        f"The other {len(unexplained)} are to be tested or explained. {SURVIVORS.relative_to(ROOT)} lists each,",
+        "with the line of the source it changes and what it removes and adds (`mutmut show NAME` in build/mutation).",
     ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_survivors(survivors: list[Survivor]) -> str:
+    """The survivors nobody has explained yet, by file, each with its diff."""
+    lines = ["# Survivors to test or explain"]
     path = ""
-    for survivor in unexplained:
+    for survivor in survivors:
+        if survivor.why:
+            continue
         if survivor.path != path:
             lines += ["```"] if path else []
             path = survivor.path
-            lines += ["", f"### {path}", "", "```diff"]
+            lines += ["", f"## {path}", "", "```diff"]
         lines += [f"@@ line {survivor.line}: {survivor.name.rpartition('.')[2]}", *changed_lines(survivor.diff)]
-    if unexplained:
+    if path:
         lines.append("```")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def _by_reason(survivors: list[Survivor]) -> dict[str, list[str]]:
@@ -385,6 +395,7 @@ def main() -> int:
         "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
     }
     REPORT.write_text(render(counts, survivors, run, selection))
+    SURVIVORS.write_text(render_survivors(survivors))
     print(f"{counts['killed']} killed of {sum(counts.values())} mutants, {len(survivors)} survived, in {wall_s:.0f} s")
     print(f"Written {REPORT.relative_to(ROOT)}; mutmut's output is in {log.relative_to(ROOT)}")
     return 0
