@@ -88,12 +88,15 @@ class FakeGreengrass(LoopbackServer):
 
 class ScriptedClient:
     """Answers describe_model_packaging_job on a VirtualClock from a script of steps, the last one repeating: a
-    description, an exception to raise, or a callable given the virtual time (how a job changes status at a moment)."""
+    description, an exception to raise, or a callable given the virtual time (how a job changes status at a moment).
+    start_model_packaging_job records each request and answers with ``start``: an exception to raise, a callable's
+    answer, or by default the job's name."""
 
-    def __init__(self, vclock: VirtualClock, steps: list[Any]) -> None:
-        self.vclock, self.steps = vclock, list(steps)
+    def __init__(self, vclock: VirtualClock, steps: list[Any], start: Any = None) -> None:
+        self.vclock, self.steps, self.start = vclock, list(steps), start
         self.calls: list[float] = []
         self.params: list[dict[str, str]] = []
+        self.starts: list[dict[str, Any]] = []
 
     def describe_model_packaging_job(self, **params: str) -> dict[str, Any]:
         self.calls.append(self.vclock.now())
@@ -102,6 +105,28 @@ class ScriptedClient:
         if isinstance(step, BaseException):
             raise step
         return {"ModelPackagingDescription": step(self.vclock.now()) if callable(step) else step}
+
+    def start_model_packaging_job(self, **request: Any) -> Any:
+        self.starts.append(request)
+        if isinstance(self.start, BaseException):
+            raise self.start
+        return self.start() if callable(self.start) else {"JobName": request["JobName"]}
+
+
+class ScriptedGreengrass:
+    """Answers describe_component with the next state of a script (the last one repeating), or raises it; a callable
+    step is asked for the state when the call comes (one that blocks plays a call that hangs)."""
+
+    def __init__(self, *states: Any) -> None:
+        self.states: list[Any] = list(states)
+        self.arns: list[str] = []
+
+    def describe_component(self, arn: str) -> dict[str, Any]:
+        self.arns.append(arn)
+        state = next_step(self.states)
+        if isinstance(state, BaseException):
+            raise state
+        return {"arn": arn, "status": {"componentState": state() if callable(state) else state}}
 
 
 def client_error(code: str, status: int, message: str = "something went wrong", **response: Any) -> Any:

@@ -11,7 +11,7 @@ import botocore.session
 import pytest
 from botocore import exceptions as be
 from botocore.stub import Stubber
-from support import COMPONENT_ARN, VirtualClock
+from support import COMPONENT_ARN, ScriptedGreengrass, VirtualClock
 
 from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, describe_call, timeout_what, wait_deployable
 from cdk_lookoutvision_packaging_handler.outbound import Wording, client_config
@@ -107,22 +107,6 @@ def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_st
     assert timeout_what(COMPONENT_ARN) == f"Greengrass component {COMPONENT_ARN} to become deployable"
 
 
-class Unreachable:
-    """A Greengrass client whose every call fails as ``error`` says; without one, its first call hangs and the others
-    say REQUESTED."""
-
-    def __init__(self, error: BaseException | None) -> None:
-        self.error, self.release, self.calls = error, threading.Event(), 0
-
-    def describe_component(self, arn: str) -> Any:
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        if self.calls == 1:
-            self.release.wait(30.0)
-        return {"arn": arn, "status": {"componentState": "REQUESTED"}}
-
-
 def test_a_component_call_that_cannot_be_made_says_so_in_the_caller_s_words() -> None:
     vclock = VirtualClock()
     schedule = Schedule(vclock.start + 600.0, vclock.clock())
@@ -130,24 +114,25 @@ def test_a_component_call_that_cannot_be_made_says_so_in_the_caller_s_words() ->
     nowhere.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     cli = Wording("--project-name", "--job-name", "--region")
     reason = wait_deployable(
-        Unreachable(nowhere), COMPONENT_ARN, schedule, call=describe_call(COMPONENT_ARN, "eu-west-9", cli)
+        ScriptedGreengrass(nowhere), COMPONENT_ARN, schedule, call=describe_call(COMPONENT_ARN, "eu-west-9", cli)
     ).reason
     assert reason.startswith(
         "Cannot resolve the Greengrass endpoint https://greengrass.eu-west-9.amazonaws.com for Region eu-west-9"
     )
     assert "Check --region," in reason
-    assert "for Region" not in wait_deployable(Unreachable(nowhere), COMPONENT_ARN, schedule).reason
-    no_credentials = wait_deployable(Unreachable(be.NoCredentialsError()), COMPONENT_ARN, schedule).reason
+    assert "for Region" not in wait_deployable(ScriptedGreengrass(nowhere), COMPONENT_ARN, schedule).reason
+    no_credentials = wait_deployable(ScriptedGreengrass(be.NoCredentialsError()), COMPONENT_ARN, schedule).reason
     assert no_credentials == "no AWS credentials were found to call Greengrass"
 
 
 def test_a_component_call_that_hangs_is_cut_off_and_named() -> None:
-    vclock, hanging = VirtualClock(), Unreachable(None)
+    vclock, release = VirtualClock(), threading.Event()
+    hanging = ScriptedGreengrass(lambda: release.wait(30.0) and "REQUESTED", "REQUESTED")
     try:
         # A hand-off point 0.6 s away bounds the call (a look at the deadline may take a whole call's time).
         waited = wait_deployable(
             hanging, COMPONENT_ARN, Schedule(vclock.start + 600, vclock.clock(), vclock.start + 0.6)
         )
     finally:
-        hanging.release.set()
+        release.set()
     assert waited.outcome == "yield" and waited.last_error.startswith("DescribeComponent did not complete within")

@@ -16,11 +16,11 @@ from botocore import exceptions as be
 from support import (
     COMPONENT_ARN,
     ScriptedClient,
+    ScriptedGreengrass,
     VirtualClock,
     client_error,
     description,
     make_event,
-    next_step,
     packaged,
 )
 from support import properties as props
@@ -56,11 +56,6 @@ class Lookout(ScriptedClient):
 
     def __init__(self, *steps: Any) -> None:
         super().__init__(VirtualClock(), list(steps))
-        self.starts: list[dict[str, Any]] = []
-
-    def start_model_packaging_job(self, **request: Any) -> dict[str, Any]:
-        self.starts.append(request)
-        return {"JobName": request["JobName"]}
 
     def waited(self) -> float:
         return self.vclock.now() - self.vclock.start
@@ -308,24 +303,10 @@ def test_a_job_started_just_before_a_hand_off_is_not_missing_in_the_continuation
 # --- the Greengrass component ----------------------------------------------------------------------------------------
 
 
-class Greengrass:
-    """DescribeComponent answering the next state of a script (the last one repeating), or raising it."""
-
-    def __init__(self, *states: Any) -> None:
-        self.states, self.arns = list(states), []  # type: ignore[var-annotated]
-
-    def describe_component(self, arn: str) -> dict[str, Any]:
-        self.arns.append(arn)
-        state = next_step(self.states)
-        if isinstance(state, BaseException):
-            raise state
-        return {"arn": arn, "status": {"componentState": state}}
-
-
 WATCHED = props(ExpectedComponentName=COMPONENT)
 
 
-def watch(greengrass: Greengrass, remaining_s: float = 900.0, **kwargs: Any) -> Any:
+def watch(greengrass: ScriptedGreengrass, remaining_s: float = 900.0, **kwargs: Any) -> Any:
     client, event = Lookout(description()), make_event()
     event["ResourceProperties"] = {**WATCHED, **kwargs.pop("extra", {})}
     return run(event, client, remaining_s, greengrass=greengrass, **kwargs)
@@ -334,7 +315,7 @@ def watch(greengrass: Greengrass, remaining_s: float = 900.0, **kwargs: Any) -> 
 def test_a_component_not_deployable_by_the_hand_off_point_is_waited_for_in_a_new_invocation(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    greengrass = Greengrass("REQUESTED")
+    greengrass = ScriptedGreengrass("REQUESTED")
     with caplog.at_level(logging.INFO):
         outcome = watch(greengrass, HANDS_ON_AFTER_10_S)
     assert isinstance(outcome, lifecycle.Continuation) and set(greengrass.arns) == {COMPONENT_ARN}
@@ -349,13 +330,13 @@ def test_a_component_not_deployable_by_the_hand_off_point_is_waited_for_in_a_new
 
 
 def test_a_component_wait_that_runs_out_of_time_says_what_to_raise_or_rerun() -> None:
-    outcome = answer(watch(Greengrass("REQUESTED"), extra={"WaitTimeoutSeconds": "60"}))
+    outcome = answer(watch(ScriptedGreengrass("REQUESTED"), extra={"WaitTimeoutSeconds": "60"}))
     assert (outcome.status, outcome.data) == (FAILED, job.to_attributes(description()))
     assert outcome.reason == (
         f"Timed out after 1.0 minutes waiting for Greengrass component {COMPONENT_ARN} to become deployable; last "
         "state REQUESTED. Raise wait_timeout or rerun the deployment once Greengrass has registered the component"
     )
-    too_short = answer(watch(Greengrass("REQUESTED"), 68.0))
+    too_short = answer(watch(ScriptedGreengrass("REQUESTED"), 68.0))
     assert too_short.reason.startswith(f"Cannot wait for model packaging job {PHYSICAL_ID}: this invocation")
 
 
@@ -363,14 +344,14 @@ def test_the_component_call_names_the_function_s_region() -> None:
     resolution = OSError("Failed to resolve")
     resolution.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     nowhere = be.EndpointConnectionError(endpoint_url="https://greengrass.eu-west-9.amazonaws.com", error=resolution)
-    outcome = answer(watch(Greengrass(nowhere), region="eu-west-9"))
+    outcome = answer(watch(ScriptedGreengrass(nowhere), region="eu-west-9"))
     assert "Greengrass endpoint https://greengrass.eu-west-9.amazonaws.com for Region eu-west-9" in outcome.reason
 
 
 def test_a_service_timeout_that_leaves_exactly_the_two_looks_still_starts_the_job() -> None:
     client, event = Lookout(NO_JOB, description()), make_event()
     event["ResourceProperties"] = {**STARTS, "ServiceTimeout": "69"}  # the wait gets 9 s: room for two looks
-    assert answer(run(event, client, greengrass=Greengrass("DEPLOYABLE"))).status == SUCCESS
+    assert answer(run(event, client, greengrass=ScriptedGreengrass("DEPLOYABLE"))).status == SUCCESS
     assert len(client.starts) == 1
 
 

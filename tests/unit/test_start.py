@@ -26,6 +26,8 @@ PACKAGING = Packaging("3", {**GREENGRASS, "S3OutputLocation": {"Bucket": "models
 DESCRIBE, START = "describe_model_packaging_job", "start_model_packaging_job"
 NOT_FOUND, CONFLICT = (DESCRIBE, "ResourceNotFoundException", 404, None), (START, "ConflictException", 409, None)
 THROTTLED = (START, "ThrottlingException", 429, None)
+MISSING = client_error("ResourceNotFoundException", 404)
+CLI = Wording("--project-name", "--job-name", "--region")
 NO_PROJECT = (DESCRIBE, "ResourceNotFoundException", 404, {"ResourceType": "PROJECT", "ResourceId": "pcb"})
 
 
@@ -66,9 +68,11 @@ def answer(stub: Stubber, *steps: Any) -> None:
             stub.add_client_error(operation, code, WORDS, status, modeled_fields=modeled)
 
 
-def ensure(client: Any, vclock: VirtualClock | None = None, give_up_s: float = 600.0) -> Started:
-    vclock = vclock or VirtualClock()
-    return ensure_job(client, "pcb", JOB, PACKAGING, Schedule(vclock.now() + give_up_s, vclock.clock()))
+def ensure(client: Any, vclock: VirtualClock | None = None, give_up_s: float = 600.0, **kwargs: Any) -> Started:
+    """ensure_job for pcb/JOB on ``vclock`` (a scripted client's own, or a new one), ``give_up_s`` from now."""
+    vclock = vclock or getattr(client, "vclock", None) or VirtualClock()
+    schedule = Schedule(vclock.now() + give_up_s, vclock.clock())
+    return ensure_job(client, "pcb", JOB, PACKAGING, schedule, **kwargs)
 
 
 def test_a_missing_job_is_started_once_with_its_request(stub: Stubber) -> None:
@@ -118,14 +122,9 @@ def test_a_refused_start_answers_one_line_saying_what_to_change(
     assert started.outcome == "refused" and started.reason.startswith(f"{PREFIX}: {advised}{says}"), started.reason
 
 
-class Conflicting(ScriptedClient):
-    def start_model_packaging_job(self, **request: Any) -> None:
-        raise client_error("ConflictException", 409)
-
-
 def test_a_job_a_conflict_implies_is_looked_for_during_the_visibility_grace_only() -> None:
     vclock = VirtualClock()
-    lookoutvision = Conflicting(vclock, [client_error("ResourceNotFoundException", 404)])
+    lookoutvision = ScriptedClient(vclock, [MISSING], start=client_error("ConflictException", 409))
     assert ensure(lookoutvision, vclock).outcome == "refused"
     assert len(lookoutvision.calls) > 10 and lookoutvision.calls[-1] == pytest.approx(vclock.start + 60.0)
 
@@ -157,38 +156,16 @@ def test_a_start_throttled_until_give_up_at_is_refused_as_temporary(stub: Stubbe
     assert ensure(stub.client, give_up_s=0.9).temporary is True
 
 
-class Starting(ScriptedClient):
-    """Describe answers from the script; Start answers with ``start`` (an exception to raise, or a callable)."""
-
-    def __init__(self, vclock: VirtualClock, steps: list[Any], start: Any) -> None:
-        super().__init__(vclock, steps)
-        self.start = start
-
-    def start_model_packaging_job(self, **request: Any) -> Any:
-        if isinstance(self.start, BaseException):
-            raise self.start
-        return self.start()
-
-
-MISSING = client_error("ResourceNotFoundException", 404)
-CLI = Wording("--project-name", "--job-name", "--region")
-
-
-def ensure_with(client: ScriptedClient, give_up_s: float = 600.0, **kwargs: Any) -> Started:
-    schedule = Schedule(client.vclock.now() + give_up_s, client.vclock.clock())
-    return ensure_job(client, "pcb", JOB, PACKAGING, schedule, **kwargs)
-
-
 def test_a_job_that_exists_is_adopted_at_the_first_look_however_far_it_got() -> None:
-    running = Starting(VirtualClock(), [{**existing(), "Status": "RUNNING"}], start=AssertionError("no Start"))
-    assert (ensure_with(running), len(running.calls)) == (Started("adopted"), 1)
+    running = ScriptedClient(VirtualClock(), [{**existing(), "Status": "RUNNING"}], start=AssertionError("no Start"))
+    assert (ensure(running), len(running.calls)) == (Started("adopted"), 1)
 
 
 def test_a_job_a_conflict_reveals_with_other_settings_is_refused_naming_each_difference() -> None:
-    shown = Starting(
+    shown = ScriptedClient(
         VirtualClock(), [MISSING, existing("2", ComponentVersion="2.0.0")], start=client_error("ConflictException", 409)
     )
-    assert ensure_with(shown, wording=CLI) == Started(
+    assert ensure(shown, wording=CLI) == Started(
         "refused",
         f"Model packaging job pcb/{JOB} already exists with another configuration: ModelVersion is 2, this "
         "configuration asks for 3; ComponentVersion is 2.0.0, this configuration asks for 3.0.0. A packaging job "
@@ -197,36 +174,36 @@ def test_a_job_a_conflict_reveals_with_other_settings_is_refused_naming_each_dif
 
 
 def test_the_region_and_the_caller_s_words_reach_the_reasons_of_both_calls() -> None:
-    denied = Starting(VirtualClock(), [client_error("AccessDeniedException", 403, "")], start=AssertionError())
-    assert ensure_with(denied, region="eu-west-1").reason.startswith(
+    denied = ScriptedClient(VirtualClock(), [client_error("AccessDeniedException", 403, "")], start=AssertionError())
+    assert ensure(denied, region="eu-west-1").reason.startswith(
         f"Access denied describing model packaging job pcb/{JOB} in eu-west-1: grant"
     )
     missing_job = client_error("ResourceNotFoundException", 404, ResourceType="MODEL_PACKAGE_JOB")
     no_project = client_error("ResourceNotFoundException", 404, ResourceType="PROJECT")
-    assert ensure_with(Starting(VirtualClock(), [no_project], start=AssertionError()), wording=CLI).reason == (
+    assert ensure(ScriptedClient(VirtualClock(), [no_project], start=AssertionError()), wording=CLI).reason == (
         "Lookout for Vision project 'pcb' does not exist: check --project-name (something went wrong)"
     )
     # A Conflict whose job never shows, said without a message.
-    conflicted = Starting(VirtualClock(), [missing_job], start=client_error("ConflictException", 409, ""))
-    assert ensure_with(conflicted, wording=CLI).reason == (
+    conflicted = ScriptedClient(VirtualClock(), [missing_job], start=client_error("ConflictException", 409, ""))
+    assert ensure(conflicted, wording=CLI).reason == (
         f"{PREFIX}: ConflictException: no message; Greengrass component com.example.pcb-defects version 3.0.0 "
         "probably exists already: give the configuration a new component_version"
     )
-    expired = Starting(VirtualClock(), [MISSING], start=client_error("ExpiredTokenException", 400, "expired"))
-    assert ensure_with(expired, region="eu-west-1").reason.startswith(
+    expired = ScriptedClient(VirtualClock(), [MISSING], start=client_error("ExpiredTokenException", 400, "expired"))
+    assert ensure(expired, region="eu-west-1").reason.startswith(
         f"{PREFIX} in eu-west-1: the AWS credentials have expired"
     )
     unresolvable = be.EndpointConnectionError(endpoint_url="https://lookoutvision.xx-east-9.amazonaws.com", error=None)
     unresolvable.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    nowhere = Starting(VirtualClock(), [MISSING], start=unresolvable)
-    assert "Check --region" in ensure_with(nowhere, region="xx-east-9", wording=CLI).reason
+    nowhere = ScriptedClient(VirtualClock(), [MISSING], start=unresolvable)
+    assert "Check --region" in ensure(nowhere, region="xx-east-9", wording=CLI).reason
 
 
 def test_a_start_that_hangs_is_cut_off_and_named() -> None:
     release = threading.Event()
-    hanging = Starting(VirtualClock(), [MISSING], start=lambda: release.wait(30.0))
+    hanging = ScriptedClient(VirtualClock(), [MISSING], start=lambda: release.wait(30.0))
     try:
-        started = ensure_with(hanging, give_up_s=0.6)
+        started = ensure(hanging, give_up_s=0.6)
     finally:
         release.set()
     assert started.temporary and "StartModelPackagingJob did not complete within" in started.reason
