@@ -371,7 +371,13 @@ def main() -> int:
     started = time.monotonic()
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)]
     stopped = False
-    with log.open("w") as out, subprocess.Popen(command, cwd=STAGE, stdout=out, stderr=subprocess.STDOUT) as mutmut:
+    # The fuzz's first 25 examples of each test (they are the same in every run): a surviving mutant runs every test
+    # that calls it, and all 250 examples would take it 12 s more.
+    env = {**os.environ, "FUZZ_EXAMPLES": "25"}
+    with (
+        log.open("w") as out,
+        subprocess.Popen(command, cwd=STAGE, env=env, stdout=out, stderr=subprocess.STDOUT) as mutmut,
+    ):
         try:
             mutmut.wait(timeout=args.minutes * 60 if args.minutes else None)
         except subprocess.TimeoutExpired:

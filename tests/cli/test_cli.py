@@ -136,6 +136,7 @@ def describe_args(job: str = JOB, *extra: str) -> list[str]:
 # --- the process: what only a real one shows -----------------------------------------------------------------------
 
 
+@pytest.mark.wall_clock
 def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deployable(
     fake: FakeLookoutVision, greengrass: FakeGreengrass
 ) -> None:
@@ -296,6 +297,7 @@ def test_a_final_error_exits_3_at_once_with_the_advice_in_the_cli_s_terms(
     assert "; retry " not in run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.wall_clock
 @pytest.mark.parametrize(
     ("status", "answer", "says"),
     [
@@ -325,6 +327,7 @@ def test_wait_exits_2_when_the_job_or_its_component_version_is_not_done_by_the_t
     assert fake.calls(PROJECT, JOB) >= (3 if status == "RUNNING" else 1)
 
 
+@pytest.mark.wall_clock
 @pytest.mark.parametrize("refused", [False, True], ids=["unavailable", "connection-refused"])
 def test_wait_retries_a_temporary_failure_until_the_timeout_announcing_no_retry_past_it(
     fake: FakeLookoutVision, main: Callable[..., Run], refused: bool

@@ -12,6 +12,7 @@ handler's own parser judges each event, and the oracle checks what the whole han
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -46,8 +47,9 @@ HANDS_ON_S = 70.0
 # Echoed identifiers up to this many JSON bytes leave room for a whole answer in 4096 bytes; beyond it the handler
 # may shorten them, or give up the Status, to fit.
 MODEST_ID_BYTES = 512
+# `make mutation` asks for fewer (FUZZ_EXAMPLES): every mutant that survives would run all of them.
 FUZZ = settings(
-    max_examples=250,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "250")),
     deadline=None,
     derandomize=True,
     database=None,
