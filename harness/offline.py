@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-# What AWS clients get in every test, benchmark and child process: the documented example keys, a Region and no
-# instance-metadata lookups, so nothing can reach AWS. OFFLINE_ENV adds the switches that quiet jsii and the CDK CLI.
-AWS_OFFLINE = {
+# What every test, benchmark and child process runs with: the documented example keys, a Region and no
+# instance-metadata lookups, so no AWS client can reach AWS; and the switches that quiet jsii and the CDK CLI.
+OFFLINE_ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "AWS_EC2_METADATA_DISABLED": "true",
-}
-OFFLINE_ENV = {
-    **AWS_OFFLINE,
     "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
     "CDK_DISABLE_VERSION_CHECK": "1",
     "CDK_DISABLE_CLI_TELEMETRY": "true",

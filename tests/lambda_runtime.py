@@ -27,8 +27,8 @@ from urllib.parse import unquote
 
 from e2e_support import ROOT, VENV_PYTHON, cdk, check, cli_env, run_cli
 from support import (
-    AWS_OFFLINE,
     FUNCTION_ARN,
+    OFFLINE_ENV,
     FakeGreengrass,
     FakeLookoutVision,
     LoopbackServer,
@@ -243,7 +243,7 @@ class LocalLambda(LoopbackServer):
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_FORMAT": self.spec.log_format,
-            **AWS_OFFLINE,
+            **OFFLINE_ENV,
             "AWS_SESSION_TOKEN": "test-session-token",  # Lambda hands out temporary credentials
             "AWS_CONFIG_FILE": str(self.home / "no-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-credentials"),
