@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+
+from cdk_lookoutvision_packaging_handler.outbound import Clock
 
 
 class VirtualClock:
     """Time that only moves when someone sleeps on it; ``clock()`` is the outbound.Clock that runs on it."""
 
     def __init__(self, start: float = 1_000_000.0) -> None:
-        self.t = start
-        self.start = start
+        self.t = self.start = start
         self.sleeps: list[float] = []
 
     def now(self) -> float:
@@ -23,7 +23,5 @@ class VirtualClock:
         self.sleeps.append(seconds)
         self.t += seconds
 
-    def clock(self, seed: int = 7) -> Any:
-        from cdk_lookoutvision_packaging_handler.outbound import Clock
-
+    def clock(self, seed: int = 7) -> Clock:
         return Clock(now=self.now, sleep=self.sleep, rng=random.Random(seed))
