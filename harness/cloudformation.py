@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
@@ -31,7 +29,7 @@ def make_event(
     physical_id: str | None = None,
     old_props: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {
+    event = {
         "RequestType": request_type,
         "ServiceToken": FUNCTION_ARN,
         "ResponseURL": response_url,
@@ -40,27 +38,19 @@ def make_event(
         "LogicalResourceId": "ModelPackagingJob21DA863A",
         "ResourceType": RESOURCE_TYPE,
         "ResourceProperties": props if props is not None else properties(),
+        "PhysicalResourceId": physical_id,
+        "OldResourceProperties": old_props,
     }
-    if physical_id is not None:
-        event["PhysicalResourceId"] = physical_id
-    if old_props is not None:
-        event["OldResourceProperties"] = old_props
-    return event
+    return {key: value for key, value in event.items() if value is not None}
 
 
 class ResponseRecorder(LoopbackServer):
-    """Records the PUTs a handler sends to its ResponseURL, and when each arrived. ``fail_first`` answers 500 that
-    many times first; ``always_fail`` never accepts."""
+    """Records the PUTs a handler sends to its ResponseURL, each with its ``raw`` body, in ``requests``; ``attempts``
+    counts the refused ones too. ``fail_first`` answers 500 that many times first; ``always_fail`` never accepts."""
 
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
         super().__init__()
-        self.raw: list[bytes] = []
-        self.headers: list[dict[str, str]] = []
-        self.paths: list[str] = []
-        self.answer_times: list[float] = []
-        self.attempts = 0
-        self.fail_first, self.always_fail = fail_first, always_fail
-        self._lock = threading.Lock()
+        self.attempts, self.fail_first, self.always_fail = 0, fail_first, always_fail
         # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
         self.url += (
             "/cloudformation-custom-resource-response-useast1/"
@@ -72,20 +62,16 @@ class ResponseRecorder(LoopbackServer):
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         raw = read_body(request)
-        arrived = time.time()
         with self._lock:
             self.attempts += 1
             accepted = not (self.always_fail or self.attempts <= self.fail_first)
             if accepted:
-                self.raw.append(raw)
-                self.headers.append(dict(request.headers))
-                self.paths.append(request.path)
-                self.answer_times.append(arrived)
+                self._record(request, raw=raw)
         reply(request, 200 if accepted else 500)
 
     @property
     def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in self.raw]
+        return [json.loads(put["raw"]) for put in self.requests]
 
     @property
     def only(self) -> dict[str, Any]:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import struct
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
-from harness.loopback import LoopbackServer, json_headers, read_body, reply
+from harness.loopback import LoopbackServer, read_body, reply
 
 COMPONENT = "com.example.pcb-defects"
 NOT_FOUND = "ResourceNotFoundException"
@@ -49,33 +47,31 @@ def description(
     project: str = "pcb",
     job: str = "pcb-v3-x86",
     status_message: str | None = None,
-    component_name: str | None = COMPONENT,
+    component_name: str = COMPONENT,
     component_version: str = "1.0.0",
-    with_output: bool | None = None,
+    with_output: bool = True,
 ) -> dict[str, Any]:
-    """A ModelPackagingDescription as the API returns it (timestamps as datetimes, as botocore parses them)."""
-    configuration = packaging(ComponentName=component_name or COMPONENT, ComponentVersion=component_version)
-    desc: dict[str, Any] = {
+    """A ModelPackagingDescription as the API returns it (timestamps as datetimes, as botocore parses them); a
+    SUCCEEDED job has its output unless ``with_output`` is false."""
+    configuration = packaging(ComponentName=component_name, ComponentVersion=component_version)
+    output = {
+        "ComponentVersionArn": component_arn(component_name, component_version),
+        "ComponentName": component_name,
+        "ComponentVersion": component_version,
+    }
+    desc = {
         "JobName": job,
         "ProjectName": project,
         "ModelVersion": configuration["ModelVersion"],
         "ModelPackagingConfiguration": configuration["Configuration"],
         "ModelPackagingMethod": "Greengrass",
         "Status": status,
+        "StatusMessage": status_message,
         "CreationTimestamp": datetime(2026, 11, 29, 15, 0, 0, tzinfo=UTC),
         "LastUpdatedTimestamp": datetime(2026, 11, 29, 15, 4, 30, tzinfo=UTC),
+        "ModelPackagingOutputDetails": {"Greengrass": output} if status == "SUCCEEDED" and with_output else None,
     }
-    if status_message is not None:
-        desc["StatusMessage"] = status_message
-    if (status == "SUCCEEDED" if with_output is None else with_output) and component_name:
-        desc["ModelPackagingOutputDetails"] = {
-            "Greengrass": {
-                "ComponentVersionArn": component_arn(component_name, component_version),
-                "ComponentName": component_name,
-                "ComponentVersion": component_version,
-            }
-        }
-    return desc
+    return {key: value for key, value in desc.items() if value is not None}
 
 
 def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str, Any]:
@@ -95,25 +91,25 @@ def next_step(script: list[Any]) -> Any:
 
 @dataclass(frozen=True)
 class Step:
-    """One scripted answer of a fake API: ``send`` writes it to the request; an error's ``message`` is its text."""
+    """One scripted answer of a fake API: ``send`` writes it to the request."""
 
     send: Callable[[BaseHTTPRequestHandler], None]
-    message: str = ""
+
+
+def answer(status: int, body: Any, headers: Mapping[str, str] = {}) -> Step:
+    """A JSON answer, headed as AWS heads one."""
+    data = json.dumps(body).encode()
+    head = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **headers}
+    return Step(lambda request: reply(request, status, data, head))
 
 
 def ok(desc: dict[str, Any]) -> Step:
-    def send(request: BaseHTTPRequestHandler) -> None:
-        wire = {k: v.timestamp() if isinstance(v, datetime) else v for k, v in desc.items()}
-        reply(request, 200, json.dumps({"ModelPackagingDescription": wire}).encode(), json_headers())
-
-    return Step(send)
+    wire = {k: v.timestamp() if isinstance(v, datetime) else v for k, v in desc.items()}
+    return answer(200, {"ModelPackagingDescription": wire})
 
 
 def error(status: int, error_type: str, message: str = "", headers: Mapping[str, str] = {}, **extra: Any) -> Step:
-    message = message or error_type
-    body = json.dumps({"message": message, **extra}).encode()
-    extra_headers = {"x-amzn-ErrorType": error_type, **headers}
-    return Step(lambda request: reply(request, status, body, json_headers(extra_headers)), message)
+    return answer(status, {"message": message or error_type, **extra}, {"x-amzn-ErrorType": error_type, **headers})
 
 
 def _reset(request: BaseHTTPRequestHandler) -> None:
@@ -143,23 +139,19 @@ def malformed() -> Step:
 class FakeLookoutVision(LoopbackServer):
     """Plays DescribeModelPackagingJob (and StartModelPackagingJob, see ``_start``) on 127.0.0.1, the way the service
     answers; unknown projects and jobs get its 404. ``script(project, job, steps)``: each request takes the next step
-    (or what a callable step returns when asked), and the last one repeats. Every request is recorded with its time,
-    path and headers."""
+    (or what a callable step returns when asked), and the last one repeats. Each Describe is recorded in
+    ``requests`` with its project and job."""
 
     def __init__(self) -> None:
         super().__init__()
         self.scripts: dict[tuple[str, str], list[Step | Callable[[], Step]]] = {}
         self.projects: set[str] = set()
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        # StartModelPackagingJob: every request, the client token each started job was started with, the refusals
-        # the next Starts answer, and the script a started job then answers Describe with.
+        # StartModelPackagingJob: every request (with its client token), the token each started job was started with,
+        # the refusal a Start answers given its request (None lets it through; ``starts`` already holds the request),
+        # and the script a started job then answers Describe with.
         self.starts: list[dict[str, Any]] = []
         self.started: dict[tuple[str, str], str] = {}
-        self.refusals: deque[Step] = deque()
-        # Once the queued refusals are used up: the refusal a Start answers, given its request, or None to let it
-        # through (a refusal that depends on the time, such as throttling until a given moment).
-        self.refuse_start: Callable[[dict[str, Any]], Step | None] | None = None
+        self.refuse_start: Callable[[dict[str, Any]], Step | None] = lambda request: None
         self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
             ok(packaged(request, "CREATED")),
             ok(packaged(request)),
@@ -176,8 +168,7 @@ class FakeLookoutVision(LoopbackServer):
 
     def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Step:
         with self._lock:
-            record = {"project": project, "job": job, "path": request.path, "headers": dict(request.headers)}
-            self.requests.append({**record, "at": time.monotonic()})
+            self._record(request, project=project, job=job)
             script = self.scripts.get((project, job))
             if script is None and project not in self.projects:
                 return error(404, NOT_FOUND, f"Project {project} not found", ResourceId=project, ResourceType="PROJECT")
@@ -190,23 +181,20 @@ class FakeLookoutVision(LoopbackServer):
         parts = [unquote(part) for part in request.path.split("?")[0].strip("/").split("/")]
         route = (request.command, len(parts)) if parts[:2] == ["2020-11-20", "projects"] else ("", 0)
         if route == ("POST", 4) and parts[3] == "modelpackagingjobs":
-            self._start(request, parts[2])
+            self._start(request, parts[2]).send(request)
         elif route == ("GET", 5) and parts[3] == "modelpackagingjobs":
             self._describe(request, parts[2], parts[4]).send(request)
         else:
-            body = json.dumps({"message": f"no route {request.path}"}).encode()
-            reply(request, 404, body, json_headers({"x-amzn-ErrorType": "UnknownOperationException"}))
+            error(404, "UnknownOperationException", f"no route {request.path}").send(request)
 
-    def _start(self, request: BaseHTTPRequestHandler, project: str) -> None:
+    def _start(self, request: BaseHTTPRequestHandler, project: str) -> Step:
         """StartModelPackagingJob, idempotent on its client token: the same token starts nothing new; another token
         for a job that exists (started or scripted) is the service's 409 ConflictException."""
         body = {**json.loads(read_body(request) or b"{}"), "ProjectName": project}
         job, token = str(body.get("JobName") or uuid.uuid4().hex[:12]), request.headers.get("X-Amzn-Client-Token", "")
         with self._lock:
-            self.starts.append({"project": project, "job": job, "token": token, "body": body, "at": time.monotonic()})
-            refusal = self.refusals.popleft() if self.refusals else None
-            if refusal is None and self.refuse_start is not None:
-                refusal = self.refuse_start(body)
+            self.starts.append({"project": project, "job": job, "token": token, "body": body})
+            refusal = self.refuse_start(body)
             previous = self.started.get((project, job))
             if refusal is None and previous != token and (previous is not None or (project, job) in self.scripts):
                 refusal = error(409, "ConflictException", f"A model packaging job named {job} already exists")
@@ -214,7 +202,4 @@ class FakeLookoutVision(LoopbackServer):
                 self.started[(project, job)] = token
                 self.projects.add(project)
                 self.scripts[(project, job)] = list(self.after_start(body))
-        if refusal is not None:
-            refusal.send(request)
-        else:
-            reply(request, 200, json.dumps({"JobName": job}).encode(), json_headers())
+        return refusal or answer(200, {"JobName": job})

@@ -6,7 +6,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,8 +26,8 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_
 
 class LoopbackServer:
     """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. GET, POST and PUT requests go to
-    ``self._handle(request)``. A client that hangs up mid-answer (a read timeout, a killed runtime) is a scenario
-    here, so only other errors of a handler are printed."""
+    ``self._handle(request)``, which may ``_record`` it in ``requests`` under ``_lock``. A client that hangs up
+    mid-answer (a read timeout, a killed runtime) is a scenario here, so only other errors of a handler are printed."""
 
     def __init__(self) -> None:
         owner = self
@@ -49,6 +48,8 @@ class LoopbackServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         # serve_forever looks for a shutdown every 20 ms, so that closing a server is quick.
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Any:
         self._thread.start()
@@ -60,6 +61,10 @@ class LoopbackServer:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError
+
+    def _record(self, request: BaseHTTPRequestHandler, **fields: Any) -> None:
+        """Keeps the request's path, headers and arrival (epoch seconds) with ``fields``; the caller holds the lock."""
+        self.requests.append({"path": request.path, "headers": dict(request.headers), "at": time.time(), **fields})
 
     @staticmethod
     def _handle_error(request: Any, client_address: Any) -> None:
@@ -78,7 +83,3 @@ def reply(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", heade
 
 def read_body(request: BaseHTTPRequestHandler) -> bytes:
     return request.rfile.read(int(request.headers.get("Content-Length") or 0))
-
-
-def json_headers(extra: Mapping[str, str] = {}) -> dict[str, str]:
-    return {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4()), **extra}

@@ -3,8 +3,6 @@ client and the errors it raises; and harness/ (events, the ResponseURL, the loop
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -19,9 +17,9 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import NOT_FOUND, Step, error, next_step
+from harness.lookoutvision import NOT_FOUND, Step, answer, error, next_step
 from harness.loopback import *  # noqa: F403
-from harness.loopback import LoopbackServer, json_headers, reply
+from harness.loopback import LoopbackServer
 from harness.offline import *  # noqa: F403
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
@@ -49,14 +47,14 @@ class FakeContext:
 
 
 class FakeGreengrass(LoopbackServer):
-    """Plays Greengrass V2 DescribeComponent on 127.0.0.1: ``script(arn, states)`` answers each request with the next
-    componentState (or Step), the last one repeating; an unscripted version gets ``default``, or else the 404."""
+    """Plays Greengrass V2 DescribeComponent on 127.0.0.1, recording each request's ``arn``: ``script(arn, states)``
+    answers each request with the next componentState (or Step), the last one repeating; an unscripted version gets
+    ``default``, or else the 404."""
 
     def __init__(self, default: str | None = None) -> None:
         super().__init__()
-        self.default, self._lock = default, threading.Lock()
+        self.default = default
         self.scripts: dict[str, list[str | Step]] = {}
-        self.requests: list[dict[str, Any]] = []
 
     def script(self, arn: str, states: Iterable[str | Step]) -> None:
         with self._lock:
@@ -72,7 +70,7 @@ class FakeGreengrass(LoopbackServer):
         step: str | Step | None = error(404, "UnknownOperationException", f"no route {path}")
         if path.startswith(prefix) and path.endswith(suffix):
             with self._lock:
-                self.requests.append({"arn": arn, "at": time.monotonic(), "headers": dict(request.headers)})
+                self._record(request, arn=arn)
                 script = self.scripts.get(arn)
                 step = self.default if script is None else next_step(script)
         if isinstance(step, str):
@@ -80,9 +78,7 @@ class FakeGreengrass(LoopbackServer):
             name, version = arn.split(":components:", 1)[1].split(":versions:")
             errors = {"recipe": message} if message else {}
             status = {"componentState": state, "message": message or "NONE", "errors": errors}
-            body = {"arn": arn, "componentName": name, "componentVersion": version, "status": status}
-            reply(request, 200, json.dumps(body).encode(), json_headers())
-            return
+            step = answer(200, {"arn": arn, "componentName": name, "componentVersion": version, "status": status})
         (step or error(404, NOT_FOUND, f"Component version {arn} not found")).send(request)
 
 

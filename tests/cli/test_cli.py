@@ -617,7 +617,7 @@ RETRIED = rf"^\[ *[\d.]+s\] {PROJECT}/{STARTED}: ThrottlingException \(429\): Ra
 def test_a_refused_start_is_retried_reporting_each_retry_or_exits_2_saying_to_run_again_later(
     starting: FakeLookoutVision, main: Callable[..., Run], refusal: Any, code: int, says: str
 ) -> None:
-    starting.refusals.append(refusal)
+    starting.refuse_start = lambda _: None if starting.starts[1:] else refusal
 
     run = main(*start_args())
 

@@ -261,11 +261,11 @@ class Bench:
         case.event = json.loads(json.dumps(case.event))
         recorder, api, self.lam.refuse, self.lam.invocations = self.recorder, self.api, case.lambda_fails, []
         self.capture.lines, self.capture.formatted, self.capture.errors = [], [], []
-        recorder.paths, recorder.raw, recorder.attempts = [], [], 0
+        recorder.requests, recorder.attempts = [], 0
         api.requests, api.starts = [], []
         self.gates[case.log_level](case.event, HANDS_ON_S if case.outcome in WAITING else 900)
-        assert all(token in path for path in recorder.paths), "an answer went to another event's URL"
-        answers = list(zip(recorder.raw, recorder.bodies, strict=True))
+        assert all(token in put["path"] for put in recorder.requests), "an answer went to another event's URL"
+        answers = list(zip((put["raw"] for put in recorder.requests), recorder.bodies, strict=True))
         run = Run(url, answers, recorder.attempts, api.requests, len(api.starts), self.lam.invocations)
         check_run(self, case, run, token)
         return run

@@ -351,8 +351,8 @@ def test_the_same_create_delivered_twice_starts_one_job_and_both_answer_success(
     assert [b["Status"] for b in recorder.bodies] == ["SUCCESS", "SUCCESS"]
 
 
-def refused(*steps: Any) -> Callable[[Gate, FakeLookoutVision], None]:
-    return lambda gate, api: api.refusals.extend(steps)
+def refused(step: Any) -> Callable[[Gate, FakeLookoutVision], None]:
+    return lambda gate, api: setattr(api, "refuse_start", lambda _: step)
 
 
 def throttled_for(seconds: float) -> Callable[[Gate, FakeLookoutVision], None]:

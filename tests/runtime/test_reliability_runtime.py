@@ -72,7 +72,7 @@ class Run:
 
     def sender(self) -> Invocation:
         """The invocation that was running when the answer arrived."""
-        at = self.recorder.answer_times[0]
+        at = self.recorder.requests[0]["at"]
         [running] = [i for i in self.invocations if (i.dispatched_at or at + 1) <= at <= (i.finished_at or at) + 0.05]
         return running
 
@@ -106,10 +106,10 @@ def ended_well(run: Run, expected: str, *, killed: bool = False) -> dict[str, An
     body = run.only
     assert body["Status"] == expected, body["Reason"]
     assert [body[k] for k in ("RequestId", "StackId")] == [run.event[k] for k in ("RequestId", "StackId")]
-    assert len(run.recorder.raw[0]) <= 4096 and set(body["Data"]) in (EXPECTED_DATA_KEYS, set())
+    assert len(run.recorder.requests[0]["raw"]) <= 4096 and set(body["Data"]) in (EXPECTED_DATA_KEYS, set())
     assert "\n" not in body["Reason"] and "Traceback" not in body["Reason"]
     sender = run.sender()
-    assert sender.deadline is not None and run.recorder.answer_times[0] <= sender.deadline, "answered too late"
+    assert sender.deadline is not None and run.recorder.requests[0]["at"] <= sender.deadline, "answered too late"
     return body
 
 

@@ -41,12 +41,13 @@ def test_the_body_is_put_once_as_the_presigned_url_was_signed_after_retrying_ser
     vclock = VirtualClock()
     with ResponseRecorder(fail_first=failures) as recorder:
         assert send(recorder.url, vclock) is True
-    assert (recorder.raw, recorder.attempts, len(vclock.sleeps)) == ([BODY], failures + 1, failures)
+    [put] = recorder.requests
+    assert (put["raw"], recorder.attempts, len(vclock.sleeps)) == (BODY, failures + 1, failures)
     assert_backed_off(vclock.sleeps)
     # S3 signed the URL without a Content-Type, and checks the path and query byte for byte.
-    headers = {k.lower(): v for k, v in recorder.headers[0].items()}
+    headers = {k.lower(): v for k, v in put["headers"].items()}
     assert (headers.get("content-type", ""), headers["content-length"]) == ("", str(len(BODY)))
-    assert recorder.paths == [f"{urlsplit(recorder.url).path}?{urlsplit(recorder.url).query}"]
+    assert put["path"] == f"{urlsplit(recorder.url).path}?{urlsplit(recorder.url).query}"
 
 
 @pytest.mark.parametrize("listening", [True, False])
