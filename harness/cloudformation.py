@@ -85,12 +85,6 @@ def leaked_lines(lines: Iterable[str], response_urls: Iterable[str]) -> list[str
     parameters of any presigned URL."""
     needles = {"X-Amz-Signature", "X-Amz-Credential"}
     for url in response_urls:
-        parts = urlsplit(url)
-        needles |= {
-            url,
-            parts.path,
-            unquote(parts.path),
-            parts.query,
-            *parse_qs(parts.query).get("X-Amz-Signature", []),
-        }
+        _, _, path, query, _ = urlsplit(url)
+        needles |= {url, path, unquote(path), query, *parse_qs(query).get("X-Amz-Signature", [])}
     return [line for line in lines if any(needle and needle in line for needle in needles)]

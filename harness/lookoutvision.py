@@ -118,9 +118,9 @@ def _reset(request: BaseHTTPRequestHandler) -> None:
     request.close_connection = True
 
 
-def reset() -> Step:
-    """The connection is reset instead of answered."""
-    return Step(_reset)
+RESET = Step(_reset)  # the connection is reset instead of answered
+_CUT_SHORT = b'{"ModelPackagingDescription": {"Status": "SUCC'
+MALFORMED = Step(lambda request: reply(request, 200, _CUT_SHORT, {"Content-Type": "application/json"}))
 
 
 def slow(delay_s: float, then: Step) -> Step:
@@ -129,11 +129,6 @@ def slow(delay_s: float, then: Step) -> Step:
         then.send(request)
 
     return Step(send)
-
-
-def malformed() -> Step:
-    body = b'{"ModelPackagingDescription": {"Status": "SUCC'
-    return Step(lambda request: reply(request, 200, body, {"Content-Type": "application/json"}))
 
 
 class FakeLookoutVision(LoopbackServer):
@@ -153,8 +148,7 @@ class FakeLookoutVision(LoopbackServer):
         self.started: dict[tuple[str, str], str] = {}
         self.refuse_start: Callable[[dict[str, Any]], Step | None] = lambda request: None
         self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
-            ok(packaged(request, "CREATED")),
-            ok(packaged(request)),
+            ok(packaged(request, status)) for status in ("CREATED", "SUCCEEDED")
         ]
 
     def script(self, project: str, job: str, steps: Iterable[Step | Callable[[], Step]]) -> None:

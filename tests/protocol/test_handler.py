@@ -22,7 +22,9 @@ from support import (
     COMPONENT,
     COMPONENT_ARN,
     FUNCTION_ARN,
+    MALFORMED,
     NOT_FOUND,
+    RESET,
     FakeContext,
     FakeGreengrass,
     FakeLookoutVision,
@@ -31,12 +33,10 @@ from support import (
     description,
     error,
     make_event,
-    malformed,
     ok,
     packaged,
     packaging,
     properties,
-    reset,
     slow,
 )
 
@@ -132,9 +132,9 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
         (error(429, "ThrottlingException", headers={"Retry-After": "20"}), 20.0),
         (error(500, "InternalServerException", "Internal error"), None),
         (error(502, "", "Bad Gateway"), None),
-        (reset(), None),
+        (RESET, None),
         # A 200 whose JSON is cut short: botocore returns a response without a ModelPackagingDescription.
-        (malformed(), None),
+        (MALFORMED, None),
     ],
     ids=["429", "429-retry-after", "500", "502-no-code", "connection-reset", "malformed-json"],
 )
