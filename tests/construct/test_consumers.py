@@ -4,6 +4,7 @@ Greengrass deployment (in one stack and across stacks). The CDK Pipelines exampl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -20,34 +21,9 @@ if TYPE_CHECKING:
 PUBLISHED = ["ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion"]
 
 
-def _job(stack: cdk.Stack, expected: str | None = "com.example.pcb-defects", **options: Any) -> ModelPackagingJob:
-    return ModelPackagingJob(
-        stack,
-        "ModelPackagingJob",
-        project_name="pcb",
-        job_name="pcb-v3-x86",
-        expected_component_name=expected,
-        **options,
-    )
-
-
-@pytest.mark.parametrize(
-    ("options", "prefix"), [({"export_prefix": "pcb-model"}, "ModelPackagingJob"), ({"output_prefix": "Pcb"}, "Pcb")]
-)
-def test_add_outputs_have_documented_logical_ids_and_optional_exports(
-    only: Only, options: dict[str, str], prefix: str
-) -> None:
-    stack = cdk.Stack(cdk.App(), "Gate")
-    _job(stack).add_outputs(**options)
-    cr_id, _ = only(stack)
-    outputs = Template.from_stack(stack).to_json()["Outputs"]
-    assert sorted(outputs) == sorted(f"{prefix}{key}" for key in PUBLISHED)
-    for key in PUBLISHED:
-        assert outputs[f"{prefix}{key}"]["Value"] == {"Fn::GetAtt": [cr_id, key]}
-        export = {"Name": f"pcb-model-{key}"} if "export_prefix" in options else None
-        assert outputs[f"{prefix}{key}"].get("Export") == export
-    with pytest.raises(ValueError, match="letters and digits"):
-        _job(cdk.Stack(cdk.App(), "Other")).add_outputs(output_prefix="bad-prefix")
+def _job(stack: cdk.Stack, construct_id: str = "ModelPackagingJob", **options: Any) -> ModelPackagingJob:
+    options.setdefault("expected_component_name", "com.example.pcb-defects")
+    return ModelPackagingJob(stack, construct_id, project_name="pcb", job_name="pcb-v3-x86", **options)
 
 
 # From another Region, or through another account's role, the reference passes both on to Fn::GetStackOutput; an
@@ -59,30 +35,41 @@ ELSEWHERE = {
 }
 
 
-@pytest.mark.parametrize(("construct_id", "where"), [("Job", {}), ("ModelPackagingJob", {}), ("pcb-v3-x86", ELSEWHERE)])
-def test_default_output_prefix_is_what_from_stack_output_reads_whatever_the_construct_id(
-    only: Only, construct_id: str, where: dict[str, str]
+@pytest.mark.parametrize(
+    ("construct_id", "outputs", "where"),
+    [
+        ("Job", {}, {}),
+        ("ModelPackagingJob", {"export_prefix": "pcb-model"}, {}),
+        ("pcb-v3-x86", {"output_prefix": "Pcb"}, {**ELSEWHERE, "output_prefix": "Pcb"}),
+    ],
+)
+def test_from_stack_output_reads_the_outputs_of_add_outputs_by_their_documented_logical_ids(
+    only: Only, construct_id: str, outputs: dict[str, str], where: dict[str, str]
 ) -> None:
+    # The default output prefix is the same whatever the construct id: a consumer cannot know the producer's.
     app = cdk.App()
     producer = cdk.Stack(app, "Gate")
-    ModelPackagingJob(producer, construct_id, project_name="pcb", job_name="pcb-v3-x86").add_outputs()
+    ModelPackagingJob(producer, construct_id, project_name="pcb", job_name="pcb-v3-x86").add_outputs(**outputs)
     consumer = cdk.Stack(app, "Consumer")
     ref = ModelPackagingJobReference.from_stack_output(consumer, "Model", stack_name="Gate", **where)
     for key in PUBLISHED:
         # The attribute of each key is its name in snake case: ComponentVersionArn is component_version_arn.
         cdk.CfnOutput(consumer, key, value=getattr(ref, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()))
     cr_id, _ = only(producer)
-    outputs = Template.from_stack(producer).to_json()["Outputs"]
+    published = Template.from_stack(producer).to_json()["Outputs"]
+    prefix = outputs.get("output_prefix", "ModelPackagingJob")
+    assert sorted(published) == sorted(f"{prefix}{key}" for key in PUBLISHED)
     elsewhere = {"Region": where["region"], "RoleArn": where["role_arn"]} if where else {}
     for key, output in Template.from_stack(consumer).to_json()["Outputs"].items():
+        export = {"Name": f"pcb-model-{key}"} if "export_prefix" in outputs else None
+        assert published[f"{prefix}{key}"].get("Export") == export
+        assert published[f"{prefix}{key}"]["Value"] == {"Fn::GetAtt": [cr_id, key]}
         if key == "ComponentName" and where:
             assert output["Value"] == "com.example.pcb-defects"
-            continue
-        read = output["Value"]["Fn::GetStackOutput"]
-        assert read == {"StackName": "Gate", "OutputName": read["OutputName"], **elsewhere}
-        assert outputs[read["OutputName"]]["Value"] == {"Fn::GetAtt": [cr_id, key]}
-    with pytest.raises(ValueError, match="stack name"):
-        ModelPackagingJobReference.from_stack_output(consumer, "Bad", stack_name="not a stack")
+        else:
+            assert output["Value"] == {
+                "Fn::GetStackOutput": {"StackName": "Gate", "OutputName": prefix + key, **elsewhere}
+            }
 
 
 def _two_jobs(first: str = "Line1/Job", second: str = "Line2/Job") -> tuple[ModelPackagingJob, ModelPackagingJob]:
@@ -127,109 +114,125 @@ def test_two_jobs_of_a_stack_with_one_output_prefix_are_refused_naming_output_pr
 
 def test_publish_and_read_ssm_parameters(only: Only) -> None:
     app = cdk.App()
-    producer = cdk.Stack(app, "Gate")
-    _job(producer).publish_parameters("/lookoutvision/pcb/pcb-v3-x86")
-    consumer = cdk.Stack(app, "Consumer")
-    ref = ModelPackagingJobReference.from_parameters(
-        consumer, "Model", parameter_prefix="/lookoutvision/pcb/pcb-v3-x86"
-    )
+    producer, consumer = cdk.Stack(app, "Gate"), cdk.Stack(app, "Consumer")
+    prefix = "/lookoutvision/pcb/pcb-v3-x86"
+    _job(producer).publish_parameters(prefix)
+    ref = ModelPackagingJobReference.from_parameters(consumer, "Model", parameter_prefix=prefix)
     cdk.CfnOutput(consumer, "Arn", value=ref.component_version_arn)
-
     cr_id, _ = only(producer)
     template = Template.from_stack(producer)
     template.resource_count_is("AWS::SSM::Parameter", len(PUBLISHED))
     for key in PUBLISHED:
         template.has_resource_properties(
-            "AWS::SSM::Parameter",
-            {"Name": f"/lookoutvision/pcb/pcb-v3-x86/{key}", "Type": "String", "Value": {"Fn::GetAtt": [cr_id, key]}},
+            "AWS::SSM::Parameter", {"Name": f"{prefix}/{key}", "Type": "String", "Value": {"Fn::GetAtt": [cr_id, key]}}
         )
-    consumer_json = Template.from_stack(consumer).to_json()
-    ssm_params = {
-        name: p
-        for name, p in consumer_json["Parameters"].items()
-        if p["Type"].startswith("AWS::SSM::Parameter::Value") and p["Default"].startswith("/lookoutvision/")
+    # The consumer reads only the key it uses, through a CloudFormation parameter of SSM's type.
+    read = Template.from_stack(consumer).to_json()
+    (name,) = [n for n, p in read["Parameters"].items() if p["Default"].startswith(prefix)]
+    assert read["Parameters"][name] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": f"{prefix}/ComponentVersionArn",
     }
-    assert [p["Default"] for p in ssm_params.values()] == ["/lookoutvision/pcb/pcb-v3-x86/ComponentVersionArn"]
-    assert consumer_json["Outputs"]["Arn"]["Value"] == {"Ref": next(iter(ssm_params))}
+    assert read["Outputs"]["Arn"]["Value"] == {"Ref": name}
 
 
 def _token(stack: cdk.Stack) -> str:
-    return cdk.CfnParameter(stack, "Prefix", type="String").value_as_string
+    return cdk.CfnParameter(stack, "Token", type="String").value_as_string
 
 
-@pytest.mark.parametrize("side", ["publish_parameters", "from_parameters"])
-@pytest.mark.parametrize("prefix", ["no-leading-slash", "/trailing/", "/with space", "/", _token])
-def test_a_bad_parameter_prefix_is_refused_on_either_side_saying_what_it_must_be(side: str, prefix: Any) -> None:
+@pytest.fixture
+def gate() -> cdk.Stack:
+    """Gate/Job waits for com.example.pcb-defects; Gate/NoWait does not wait; Gate/Unnamed expects no component."""
     stack = cdk.Stack(cdk.App(), "Gate")
-    given = prefix(stack) if callable(prefix) else prefix
-    with pytest.raises(ValueError) as raised:
-        if side == "publish_parameters":
-            _job(stack).publish_parameters(given)
-        else:
-            ModelPackagingJobReference.from_parameters(stack, "Model", parameter_prefix=given)
-    message = str(raised.value)
-    assert message.startswith(f"parameter_prefix {given!r} "), message
-    if callable(prefix):
-        assert "is a token; it must be a literal path known at synth time, such as /lookoutvision/pcb/" in message
-        assert "Build the prefix from context or other Python values" in message
-    else:
-        assert "must be a path like /lookoutvision/pcb/job-1: it starts with '/'" in message
+    _job(stack, "Job")
+    _job(stack, "NoWait", wait_for_completion=False)
+    _job(stack, "Unnamed", expected_component_name=None)
+    return stack
 
 
-CONSUMERS = {
-    "add_outputs()": lambda job: job.add_outputs(),
-    "publish_parameters()": lambda job: job.publish_parameters("/lookoutvision/pcb/j1"),
-    "greengrass_component()": lambda job: job.greengrass_component(),
-    "ModelPackagingJobReference.from_job()": lambda job: ModelPackagingJobReference.from_job(
-        cdk.Stack(cdk.Stack.of(job).node.scope, "Edge"), "Model", job
+def job(gate: cdk.Stack, construct_id: str = "Job") -> ModelPackagingJob:
+    found = gate.node.find_child(construct_id)
+    assert isinstance(found, ModelPackagingJob)
+    return found
+
+
+def _reference(factory: str, **arguments: Any) -> Callable[[cdk.Stack], object]:
+    """ModelPackagingJobReference built by ``factory`` in the gate stack; an argument may be a function of the stack."""
+    build = ModelPackagingJobReference if factory == "__call__" else getattr(ModelPackagingJobReference, factory)
+    return lambda gate: build(gate, "Model", **{k: v(gate) if callable(v) else v for k, v in arguments.items()})
+
+
+# Each call gives one argument of a method or of ModelPackagingJobReference a value it refuses, the error, and what
+# it says. A wrong type is a TypeError naming the parameter, as jsii-generated constructs raise for every argument.
+REFUSED: list[tuple[Any, ...]] = [
+    (lambda gate: job(gate).add_outputs(output_prefix=3), TypeError, "output_prefix takes a str"),
+    (lambda gate: job(gate).add_outputs(export_prefix=["pcb"]), TypeError, "export_prefix takes a str"),
+    (lambda gate: job(gate).publish_parameters(3), TypeError, "parameter_prefix takes a str"),
+    (_reference("from_job", job="Gate/Job"), TypeError, "job takes a ModelPackagingJob"),
+    (_reference("from_stack_output", stack_name=3), TypeError, "stack_name takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", output_prefix=None), TypeError, "output_prefix takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", region=["eu-west-1"]), TypeError, "region takes a str"),
+    (_reference("from_stack_output", stack_name="Gate", role_arn=3), TypeError, "role_arn takes a str"),
+    (_reference("from_stack_output", stack_name="G", expected_component_name=3), TypeError, "expected_component_name"),
+    (_reference("from_parameters", parameter_prefix=3), TypeError, "parameter_prefix takes"),
+    (_reference("from_parameters", parameter_prefix="/p", expected_component_name=b"x"), TypeError, "expected_compo"),
+    (_reference("__call__", read="ComponentVersionArn"), TypeError, "read takes a function"),
+    (lambda gate: job(gate).add_outputs(output_prefix="bad-prefix"), ValueError, "output_prefix 'bad-prefix' must"),
+    (_reference("from_stack_output", stack_name="not a stack"), ValueError, "stack_name 'not a stack' is not a"),
+    (
+        lambda gate: job(gate).publish_parameters("/trailing/"),
+        ValueError,
+        "parameter_prefix '/trailing/' must be a path like /lookoutvision/pcb/job-1: it starts with '/'",
     ),
-}
-
-
-@pytest.mark.parametrize("consumer", CONSUMERS)
-def test_every_way_to_consume_a_job_refuses_one_that_does_not_wait(consumer: str) -> None:
+    (_reference("from_parameters", parameter_prefix="no-slash"), ValueError, "parameter_prefix 'no-slash' must be a"),
+    (
+        lambda gate: job(gate).publish_parameters(_token(gate)),
+        ValueError,
+        "parameter_prefix '${Token[",
+        "is a token; it must be a literal path known at synth time, such as /lookoutvision/pcb/",
+        "Build the prefix from context or other Python values",
+    ),
+    (_reference("from_parameters", parameter_prefix=_token), ValueError, "is a token; it must be a literal path"),
+    # expected_component_name keys the Greengrass deployment: a token is refused where it is given.
+    (_reference("from_stack_output", stack_name="G", expected_component_name=_token), ValueError, "is a token;"),
+    (_reference("from_parameters", parameter_prefix="/p", expected_component_name=_token), ValueError, "is a token;"),
+    (lambda gate: job(gate, "Unnamed").greengrass_component(), ValueError, "cannot use Fn::GetAtt as a map key"),
     # A consumer of a job that does not wait could deploy with an empty component version, or with one from a job
     # that FAILED later.
-    stack = cdk.Stack(cdk.App(), "Gate")
-    job = _job(stack, wait_for_completion=False)
-    with pytest.raises(ValueError) as raised:
-        CONSUMERS[consumer](job)
-    message = str(raised.value)
-    assert f"{consumer} on Gate/ModelPackagingJob needs wait_for_completion=True" in message
-    assert "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty" in message
-    assert "Create the job with wait_for_completion=True" in message
-    assert "Outputs" not in Template.from_stack(stack).to_json()
-    assert not Template.from_stack(stack).find_resources("AWS::SSM::Parameter")
+    (
+        lambda gate: job(gate, "NoWait").add_outputs(),
+        ValueError,
+        "add_outputs() on Gate/NoWait needs wait_for_completion=True",
+        "ComponentVersionArn, ComponentName, ComponentVersion and ModelVersion can be empty",
+        "Create the job with wait_for_completion=True",
+    ),
+    (lambda gate: job(gate, "NoWait").publish_parameters("/pcb/j1"), ValueError, "publish_parameters() on Gate/NoWait"),
+    (
+        lambda gate: job(gate, "NoWait").greengrass_component(),
+        ValueError,
+        "greengrass_component() on Gate/NoWait needs",
+    ),
+    (
+        _reference("from_job", job=lambda gate: job(gate, "NoWait")),
+        ValueError,
+        "ModelPackagingJobReference.from_job() on Gate/NoWait needs wait_for_completion=True",
+    ),
+]
 
 
-def test_greengrass_component_requires_expected_component_name() -> None:
-    job = _job(cdk.Stack(cdk.App(), "Gate"), expected=None)
-    with pytest.raises(ValueError, match="cannot use Fn::GetAtt as a map key"):
-        job.greengrass_component()
+@pytest.mark.parametrize(("call", "error", "fragments"), [(c, e, f) for c, e, *f in REFUSED])
+def test_a_refused_call_says_what_to_fix_and_adds_nothing(
+    gate: cdk.Stack, call: Callable[[cdk.Stack], object], error: type[Exception], fragments: list[str]
+) -> None:
+    def tree() -> list[str]:
+        return [c.node.path for c in gate.node.find_all() if not isinstance(c, cdk.CfnParameter)]
 
-
-@pytest.mark.parametrize("where", ["ModelPackagingJob", "from_stack_output", "from_parameters"])
-def test_a_token_expected_component_name_is_refused_where_it_is_given(where: str) -> None:
-    stack = cdk.Stack(cdk.App(), "Edge")
-    name = cdk.CfnParameter(stack, "ComponentName", type="String").value_as_string
-    with pytest.raises(ValueError) as raised:
-        if where == "ModelPackagingJob":
-            ModelPackagingJob(stack, "Job", project_name="pcb", job_name="j1", expected_component_name=name)
-        elif where == "from_stack_output":
-            ModelPackagingJobReference.from_stack_output(
-                stack, "Model", stack_name="Gate", expected_component_name=name
-            )
-        else:
-            ModelPackagingJobReference.from_parameters(
-                stack, "Model", parameter_prefix="/lookoutvision/pcb/j1", expected_component_name=name
-            )
-    message = str(raised.value)
-    assert message.startswith(f"expected_component_name {name!r} is a token")
-    assert "AWS::GreengrassV2::Deployment.Components is a map keyed by component name" in message
-    assert "a map key cannot be a token" in message
-    assert "not a CfnParameter" in message
-    assert "CfnJson" not in message
-    assert stack.node.try_find_child("Job") is None and stack.node.try_find_child("Model") is None
+    before = tree()
+    with pytest.raises(error) as raised:
+        call(gate)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+    assert tree() == before
 
 
 def _deployment(stack: cdk.Stack, components: dict[str, object]) -> greengrassv2.CfnDeployment:

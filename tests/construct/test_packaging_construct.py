@@ -1,6 +1,5 @@
 """ModelPackagingJob with ``packaging``: the stack starts the job. What it synthesizes (the property, the job name,
-IAM), what it refuses at synth time, what cdk-nag says of it, and what CloudFormation does when the model version
-changes."""
+IAM), what it refuses at synth time, and what CloudFormation does when the model version changes."""
 
 from __future__ import annotations
 
@@ -29,28 +28,24 @@ def arn(text: str) -> dict[str, Any]:
     return {"Fn::Join": ["", ["arn:", PARTITION, text]]}
 
 
+def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
+    """A valid configuration changed by ``options``, writing to an imported bucket unless one is given."""
+    config: dict[str, Any] = {"model_version": "3", "component_name": COMPONENT, "target_device": "jetson_xavier"}
+    config.update(options)
+    if "output_bucket" not in config:
+        config["output_bucket"] = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
+    return GreengrassPackaging(**config)
+
+
 def gate(
-    model_version: str | int = "3", *, bucket_key: bool = False, tags: dict[str, str] | None = None, **options: Any
-) -> tuple[cdk.Stack, ModelPackagingJob, s3.Bucket]:
-    app = cdk.App()
-    stack = cdk.Stack(app, "Gate", env=ENV)
+    model_version: str | int = "3", *, bucket_key: bool = False, **options: Any
+) -> tuple[cdk.Stack, ModelPackagingJob]:
+    """A stack whose job starts packaging into a bucket of its own (AWS::S3::Bucket): the stack and the job."""
+    stack = cdk.Stack(cdk.App(), "Gate", env=ENV)
     key = kms.Key(stack, "Key", enable_key_rotation=True) if bucket_key else None
     bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True)
-    options.setdefault("target_device", "jetson_xavier")
-    job = ModelPackagingJob(
-        stack,
-        "Job",
-        project_name="pcb",
-        packaging=GreengrassPackaging(
-            model_version=model_version,
-            component_name=COMPONENT,
-            output_bucket=bucket,
-            output_prefix="lookoutvision/pcb/",
-            tags=tags,
-            **options,
-        ),
-    )
-    return stack, job, bucket
+    options.update(model_version=model_version, output_bucket=bucket, output_prefix="lookoutvision/pcb/")
+    return stack, ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
 
 
 def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
@@ -59,15 +54,11 @@ def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
     return list(default["Properties"]["PolicyDocument"]["Statement"])
 
 
-def _logical_id(stack: cdk.Stack, construct: Any) -> str:
-    return str(stack.resolve(construct.node.default_child.logical_id))
-
-
 # --- what it synthesizes -------------------------------------------------------------------------------------------
 
 
 def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration(only: Only) -> None:
-    stack, job, bucket = gate(component_description="PCB defect model", job_description="built by cdk deploy")
+    stack, job = gate(component_description="PCB defect model", job_description="built by cdk deploy")
     props = only(stack)[1]["Properties"]
     job_name = contract.default_job_name(COMPONENT, "3.0.0")
     assert props["JobName"] == job_name
@@ -81,7 +72,10 @@ def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration(only
                 "ComponentVersion": "3.0.0",
                 "ComponentDescription": "PCB defect model",
                 "TargetDevice": "jetson_xavier",
-                "S3OutputLocation": {"Bucket": {"Ref": _logical_id(stack, bucket)}, "Prefix": "lookoutvision/pcb/"},
+                "S3OutputLocation": {
+                    "Bucket": {"Ref": only(stack, "AWS::S3::Bucket")[0]},
+                    "Prefix": "lookoutvision/pcb/",
+                },
             }
         },
     }
@@ -89,9 +83,9 @@ def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration(only
     assert list(job.greengrass_component()) == [COMPONENT]
 
 
-def test_the_iam_statements_are_scoped_to_the_model_the_prefix_and_the_component() -> None:
-    stack, _, bucket = gate()
-    bucket_arn = {"Fn::GetAtt": [_logical_id(stack, bucket), "Arn"]}
+def test_the_iam_statements_are_scoped_to_the_model_the_prefix_and_the_component(only: Only) -> None:
+    stack, _ = gate()
+    bucket_arn = {"Fn::GetAtt": [only(stack, "AWS::S3::Bucket")[0], "Arn"]}
     component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
     assert statements(stack)[2:] == [
         {
@@ -114,14 +108,14 @@ def test_the_iam_statements_are_scoped_to_the_model_the_prefix_and_the_component
 
 
 def test_a_bucket_key_adds_generate_data_key_on_that_key(only: Only) -> None:
-    stack, _, _ = gate(bucket_key=True)
+    stack, _ = gate(bucket_key=True)
     key_id, _ = only(stack, "AWS::KMS::Key")
     generate = {"Action": "kms:GenerateDataKey", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}}
     assert generate in statements(stack)
 
 
 def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_component_may_be_tagged(only: Only) -> None:
-    stack, job, _ = gate(tags={"team": "vision", "owner": "packaging"})
+    stack, job = gate(tags={"team": "vision", "owner": "packaging"})
     cdk.Tags.of(stack).add("cost-center", "pcb-line")
     cdk.Tags.of(stack).add("owner", "stack")
     cdk.Tags.of(job).add("stage", "prod")
@@ -141,7 +135,7 @@ def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_componen
     component = ":greengrass:us-east-1:123456789012:components:com.example.pcb-defects"
     actions = ["greengrass:CreateComponentVersion", "greengrass:DescribeComponent"]
     for excluded in ([], ["AWS::GreengrassV2::ComponentVersion"]):
-        stack, _, _ = gate()
+        stack, _ = gate()
         cdk.Tags.of(stack).add("cost-center", "pcb-line", exclude_resource_types=excluded)
         greengrass = only(stack)[1]["Properties"]["Packaging"]["Configuration"]["Greengrass"]
         assert ("Tags" in greengrass) is not excluded
@@ -152,7 +146,7 @@ def test_tags_of_reach_the_component_its_own_tags_win_and_only_a_tagged_componen
 
 
 def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> None:
-    stack, _, _ = gate()
+    stack, _ = gate()
     cdk.Tags.of(stack).add("team", "a|b")
     with pytest.raises(RuntimeError) as raised:
         Template.from_stack(stack)
@@ -161,7 +155,7 @@ def test_a_tag_of_tags_of_that_the_service_refuses_fails_synth_naming_it() -> No
 
 def test_a_target_platform_sends_its_compiler_options_as_json(only: Only) -> None:
     options = {"gpu-code": "sm_75", "trt-ver": "7.1.3", "cuda-ver": "10.2"}
-    stack, _, _ = gate(
+    stack, _ = gate(
         target_device=None,
         target_platform=TargetPlatform(arch="X86_64", accelerator="NVIDIA"),
         compiler_options=options,
@@ -175,22 +169,21 @@ def test_a_target_platform_sends_its_compiler_options_as_json(only: Only) -> Non
 # --- a new model version is a new job -----------------------------------------------------------------------------
 
 
-def test_changing_only_the_model_version_gives_a_new_job_name_and_component_version(only: Only) -> None:
-    three, four = (only(gate(version)[0])[1]["Properties"] for version in ("3", "4"))
-    assert three["JobName"] != four["JobName"]
-    assert four["JobName"] == contract.default_job_name(COMPONENT, "4.0.0")
+def test_a_new_model_version_or_component_version_is_a_new_job_and_a_newly_trained_latest_model_is_not(
+    only: Only,
+) -> None:
+    def props(model_version: str, **options: Any) -> dict[str, Any]:
+        return dict(only(gate(model_version, **options)[0])[1]["Properties"])
+
+    three, four = props("3"), props("4")
+    assert four["JobName"] == contract.default_job_name(COMPONENT, "4.0.0") != three["JobName"]
     assert four["Packaging"]["Configuration"]["Greengrass"]["ComponentVersion"] == "4.0.0"
     assert {k: v for k, v in three.items() if k not in ("JobName", "Packaging")} == {
         k: v for k, v in four.items() if k not in ("JobName", "Packaging")
     }
-
-
-def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model(only: Only) -> None:
     # The template names no model version for latest: training a new model changes nothing in it, so cdk deploy
     # does nothing. A new component version changes the configuration and the job name: a new job starts.
-    today, after_training, bumped = (
-        only(gate("latest", component_version=version)[0])[1]["Properties"] for version in ("1.0.0", "1.0.0", "1.1.0")
-    )
+    today, after_training, bumped = (props("latest", component_version=v) for v in ("1.0.0", "1.0.0", "1.1.0"))
     assert today == after_training
     assert today["Packaging"]["ModelVersion"] == "latest"
     assert bumped["JobName"] == contract.default_job_name(COMPONENT, "1.1.0") != today["JobName"]
@@ -198,25 +191,6 @@ def test_with_latest_only_a_new_component_version_packages_a_newly_trained_model
 
 
 # --- refused at synth time -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("options", "fragment"),
-    [
-        # The rules are configuration.check's (tests/unit/test_configuration.py): here, that the construct applies
-        # them at synth time under "packaging:".
-        ({"model_version": "3.1"}, "packaging: ModelVersion '3.1' must match"),
-        ({"compiler_options": {"mcpu": "x"}}, "compiler_options go with target_platform only"),
-        ({"component_name": "TOKEN"}, "packaging.component_name is a token"),
-    ],
-)
-def test_a_bad_configuration_is_refused_at_synth_saying_what_to_fix(options: dict[str, Any], fragment: str) -> None:
-    stack = cdk.Stack(cdk.App(), "Bad")
-    if options.get("component_name") == "TOKEN":
-        options = {"component_name": cdk.CfnParameter(stack, "Name").value_as_string}
-    with pytest.raises(ValueError, match="packaging") as raised:
-        ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
-    assert fragment in str(raised.value)
 
 
 @pytest.mark.parametrize("job_names", [(None, None), ("pcb-v3-x86", "pcb-v3-arm")], ids=["default", "explicit"])
@@ -227,78 +201,74 @@ def test_two_jobs_of_a_stack_that_create_one_component_version_are_refused_namin
     # com.example.pcb-defects 3.0.0, under one default job name and one physical id.
     stack = cdk.Stack(cdk.App(), "Gate")
     bucket = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
-    x86 = TargetPlatform(arch="X86_64")
-    ModelPackagingJob(
-        stack,
-        "X86",
-        project_name="pcb",
-        job_name=job_names[0],
-        packaging=_packaging(stack, output_bucket=bucket, target_device=None, target_platform=x86),
-    )
+
+    def job(construct_id: str, job_name: str | None, **options: Any) -> None:
+        packaging = _packaging(stack, output_bucket=bucket, **options)
+        ModelPackagingJob(stack, construct_id, project_name="pcb", job_name=job_name, packaging=packaging)
+
+    job("X86", job_names[0], target_device=None, target_platform=TargetPlatform(arch="X86_64"))
     with pytest.raises(ValueError) as raised:
-        ModelPackagingJob(
-            stack, "Arm", project_name="pcb", job_name=job_names[1], packaging=_packaging(stack, output_bucket=bucket)
-        )
+        job("Arm", job_names[1])
     message = str(raised.value)
     assert "Gate/Arm and Gate/X86 both create Greengrass component com.example.pcb-defects version 3.0.0" in message
     assert "each target needs its own component_name or component_version" in message
     assert stack.node.try_find_child("Arm") is None
     # With a component version of its own, the second target is a job of its own.
-    ModelPackagingJob(
-        stack,
-        "Arm",
-        project_name="pcb",
-        job_name=job_names[1],
-        packaging=_packaging(stack, output_bucket=bucket, component_version="3.1.0"),
-    )
+    job("Arm", job_names[1], component_version="3.1.0")
     jobs = Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE).values()
     assert len({r["Properties"]["JobName"] for r in jobs}) == 2
 
 
-def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
-    config: dict[str, Any] = {"model_version": "3", "component_name": COMPONENT, "target_device": "jetson_xavier"}
-    config.update(options)
-    if "output_bucket" not in config:
-        config["output_bucket"] = s3.Bucket.from_bucket_name(stack, "Models", "pcb-lookoutvision-models")
-    return GreengrassPackaging(**config)
+def _platform(**fields: Any) -> Any:
+    return lambda _: TargetPlatform(**{"arch": "X86_64", **fields})
 
 
-# Each field of GreengrassPackaging and TargetPlatform, a value of a wrong type, and what the TypeError says.
-WRONG_TYPES: list[tuple[str, Any, str]] = [
-    ("model_version", 3.0, "GreengrassPackaging.model_version takes a str or an int, a model version such as 3"),
-    ("model_version", True, "got bool True"),
-    ("component_name", 3, "GreengrassPackaging.component_name takes a str"),
-    ("output_bucket", "pcb-lookoutvision-models", "GreengrassPackaging.output_bucket takes an s3.IBucket"),
-    ("output_prefix", 3, "GreengrassPackaging.output_prefix takes a str"),
-    ("component_version", 3, "GreengrassPackaging.component_version takes a str"),
-    ("target_device", 3, "GreengrassPackaging.target_device takes a str"),
-    ("target_platform", "linux/x86_64", "GreengrassPackaging.target_platform takes a TargetPlatform"),
-    ("compiler_options", '{"mcpu": "skylake-avx512"}', "GreengrassPackaging.compiler_options takes a dict"),
-    ("compiler_options", {"mcpu": object()}, "GreengrassPackaging.compiler_options must be JSON"),
-    ("component_description", 3, "GreengrassPackaging.component_description takes a str"),
-    ("tags", [("team", "vision")], "GreengrassPackaging.tags takes a dict of str keys and str values"),
-    ("tags", {"team": 3}, "GreengrassPackaging.tags['team'] takes a str"),
-    ("job_description", 3, "GreengrassPackaging.job_description takes a str"),
-    ("platform.arch", 3, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
-    ("platform.accelerator", True, "TargetPlatform.accelerator takes a str, NVIDIA"),
-    ("platform.os", None, "TargetPlatform.os takes a str, LINUX"),
+# Each field of GreengrassPackaging and TargetPlatform given a value it refuses (a function of the stack where it is
+# built there), the error, and what it says: a wrong type is a TypeError naming the field.
+REFUSED: list[tuple[dict[str, Any], type[Exception], str]] = [
+    (
+        {"model_version": 3.0},
+        TypeError,
+        "GreengrassPackaging.model_version takes a str or an int, a model version such as 3",
+    ),
+    ({"model_version": True}, TypeError, "got bool True"),
+    ({"component_name": 3}, TypeError, "GreengrassPackaging.component_name takes a str"),
+    ({"output_bucket": "pcb-lookoutvision-models"}, TypeError, "GreengrassPackaging.output_bucket takes an s3.IBucket"),
+    ({"output_prefix": 3}, TypeError, "GreengrassPackaging.output_prefix takes a str"),
+    ({"component_version": 3}, TypeError, "GreengrassPackaging.component_version takes a str"),
+    ({"target_device": 3}, TypeError, "GreengrassPackaging.target_device takes a str"),
+    ({"target_platform": "linux/x86_64"}, TypeError, "GreengrassPackaging.target_platform takes a TargetPlatform"),
+    ({"compiler_options": '{"mcpu": "x"}'}, TypeError, "GreengrassPackaging.compiler_options takes a dict"),
+    ({"compiler_options": {"mcpu": object()}}, TypeError, "GreengrassPackaging.compiler_options must be JSON"),
+    ({"component_description": 3}, TypeError, "GreengrassPackaging.component_description takes a str"),
+    ({"tags": [("team", "vision")]}, TypeError, "GreengrassPackaging.tags takes a dict of str keys and str values"),
+    ({"tags": {"team": 3}}, TypeError, "GreengrassPackaging.tags['team'] takes a str"),
+    ({"job_description": 3}, TypeError, "GreengrassPackaging.job_description takes a str"),
+    ({"target_platform": _platform(arch=3)}, TypeError, "TargetPlatform.arch takes a str, ARM64 or X86_64; got int 3"),
+    ({"target_platform": _platform(accelerator=True)}, TypeError, "TargetPlatform.accelerator takes a str, NVIDIA"),
+    ({"target_platform": _platform(os=None)}, TypeError, "TargetPlatform.os takes a str, LINUX"),
+    # The rules are configuration.check's (tests/unit/test_configuration.py): here, that the construct applies them
+    # at synth time under "packaging:".
+    ({"model_version": "3.1"}, ValueError, "packaging: ModelVersion '3.1' must match"),
+    ({"compiler_options": {"mcpu": "x"}}, ValueError, "packaging.compiler_options go with target_platform only"),
+    (
+        {"component_name": lambda stack: cdk.CfnParameter(stack, "Name").value_as_string},
+        ValueError,
+        "packaging.component_name is a token",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"), WRONG_TYPES, ids=[f"{w[0]}-{type(w[1]).__name__}" for w in WRONG_TYPES]
-)
-def test_a_wrong_type_in_the_packaging_is_a_type_error_naming_the_field(field: str, value: Any, message: str) -> None:
+@pytest.mark.parametrize(("options", "error", "fragment"), REFUSED)
+def test_a_refused_packaging_names_the_field_and_what_to_fix(
+    options: dict[str, Any], error: type[Exception], fragment: str
+) -> None:
     stack = cdk.Stack(cdk.App(), "Gate")
-    with pytest.raises(TypeError) as raised:
-        if field.startswith("platform."):
-            options = {"target_platform": TargetPlatform(**{"arch": "X86_64", field.split(".")[1]: value})}
-        else:
-            options = {field: value}
-        if field == "compiler_options" or field.startswith("platform."):
-            options = {"target_device": None, "target_platform": TargetPlatform(arch="X86_64"), **options}
+    with pytest.raises(error) as raised:
+        options = {k: v(stack) if callable(v) else v for k, v in options.items()}
         ModelPackagingJob(stack, "Job", project_name="pcb", packaging=_packaging(stack, **options))
-    assert message in str(raised.value)
+    assert fragment in str(raised.value)
+    assert stack.node.try_find_child("Job") is None
 
 
 def test_a_model_version_given_as_an_int_is_that_version_and_empty_compiler_options_are_none(only: Only) -> None:
@@ -309,10 +279,11 @@ def test_a_model_version_given_as_an_int_is_that_version_and_empty_compiler_opti
     assert "CompilerOptions" not in given["Packaging"]["Configuration"]["Greengrass"]
 
 
-def test_job_name_stays_required_without_packaging_and_expected_component_name_goes_without_it() -> None:
+def test_expected_component_name_goes_without_packaging() -> None:
+    # With packaging, the component it creates is the one the deployment checks. That job_name stays required
+    # without packaging is tests/construct/test_construct.py's.
     stack = cdk.Stack(cdk.App(), "Bad")
-    with pytest.raises(ValueError, match="job_name is required"):
-        ModelPackagingJob(stack, "Job", project_name="pcb")
-    packaging = _packaging(stack)
     with pytest.raises(ValueError, match="expected_component_name goes without packaging"):
-        ModelPackagingJob(stack, "Both", project_name="pcb", packaging=packaging, expected_component_name=COMPONENT)
+        ModelPackagingJob(
+            stack, "Job", project_name="pcb", packaging=_packaging(stack), expected_component_name=COMPONENT
+        )
