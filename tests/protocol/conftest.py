@@ -1,3 +1,3 @@
-"""The protocol suites' fixtures live beside their doubles, in inprocess.py."""
+"""The protocol suites' fixture lives beside its doubles, in inprocess.py."""
 
 from inprocess import *  # noqa: F403

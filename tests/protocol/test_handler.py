@@ -8,26 +8,21 @@ logs, and a job's life from its start to its deployable component.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from inprocess import Capture, FakeLambda, Gate
+from inprocess import Gate
 from support import (
     COMPONENT,
     COMPONENT_ARN,
-    FUNCTION_ARN,
     MALFORMED,
     NOT_FOUND,
     RESET,
     FakeContext,
-    FakeGreengrass,
-    FakeLookoutVision,
     ResponseRecorder,
     component_arn,
     description,
@@ -40,62 +35,39 @@ from support import (
     slow,
 )
 
-from cdk_lookoutvision_packaging_handler import configuration, continuation, contract, index, outbound
+from cdk_lookoutvision_packaging_handler import configuration, contract, index, outbound
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
 # An invocation of 70 s hands a wait on 10 s in, on the virtual clock: after two to five looks, at once in real time.
 HANDS_ON_AFTER_TEN_SECONDS_S = 70.0
-MISSING = object()  # a key to leave out of an event
 
-# A resource that starts its job: the job ``packaging_props()`` names, its Start request and its component.
+# A resource that starts its job: its properties, the job they name, its Start request and its component.
 STARTED_JOB = contract.default_job_name(COMPONENT, "3.0.0")
+STARTING = properties(job=STARTED_JOB, Packaging=packaging())
 STARTED_ID = f"{PROJECT}/{STARTED_JOB}"
 STARTED_ARN = component_arn(version="3.0.0")
 START_REQUEST = {"ProjectName": PROJECT, "JobName": STARTED_JOB, **packaging()}
-NOT_VISIBLE = error(404, NOT_FOUND, "Job not found", ResourceId=STARTED_JOB, ResourceType="MODEL_PACKAGE_JOB")
 
 
-def packaging_props(**extra: Any) -> dict[str, Any]:
-    """ResourceProperties of a resource that starts its job, as CloudFormation sends them."""
-    return properties(job=STARTED_JOB, Packaging=packaging(), **extra)
+def event_for(gate: Gate, **kwargs: Any) -> dict[str, Any]:
+    return make_event(response_url=gate.recorder.url, **kwargs)
 
 
-def event_for(recorder: ResponseRecorder, request_type: str = "Create", **kwargs: Any) -> dict[str, Any]:
-    return make_event(request_type, response_url=recorder.url, **kwargs)
-
-
-def edited(event: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """``event`` with ``changes``; a MISSING value leaves that key out."""
-    return {k: v for k, v in {**event, **changes}.items() if v is not MISSING}
-
-
-def answer(
-    recorder: ResponseRecorder, status: str, *says: str, lacks: tuple[str, ...] = (), physical_id: str = ""
-) -> dict[str, Any]:
-    """The one answer: its status, a Reason with each of ``says`` and none of ``lacks``, and ``physical_id``."""
-    body = recorder.only
-    assert body["Status"] == status, body["Reason"]
-    for fragment in says:
-        assert fragment in body["Reason"], (fragment, body["Reason"])
-    for fragment in lacks:
-        assert fragment not in body["Reason"], (fragment, body["Reason"])
-    if physical_id:
-        assert body["PhysicalResourceId"] == physical_id
+def answer(gate: Gate, status: str, says: str = "", physical_id: str = "") -> dict[str, Any]:
+    """The one answer: its status, a Reason that says ``says``, and ``physical_id``."""
+    body = gate.recorder.only
+    assert body["Status"] == status and says in body["Reason"], body["Reason"]
+    assert body["PhysicalResourceId"] == (physical_id or body["PhysicalResourceId"])
     return body
 
 
-# --- what goes over the wire ---------------------------------------------------------------------------------------
-
-
-def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_request(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder
-) -> None:
-    api.script(PROJECT, JOB, [ok(description("SUCCEEDED", status_message="Packaging complete"))])
-    event = event_for(recorder)
+def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_request(gate: Gate) -> None:
+    gate.api.script(PROJECT, JOB, [ok(description("SUCCEEDED", status_message="Packaging complete"))])
+    event = event_for(gate)
     gate(event)
-    assert recorder.attempts == 1
-    assert recorder.only == {
+    assert gate.recorder.attempts == 1
+    assert gate.recorder.only == {
         "Status": "SUCCESS",
         "Reason": "",
         "PhysicalResourceId": PHYSICAL_ID,
@@ -116,7 +88,7 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
             "LastUpdatedTimestamp": "2026-11-29T15:04:30Z",
         },
     }
-    [request] = api.requests
+    [request] = gate.api.requests
     assert request["path"] == f"/2020-11-20/projects/{PROJECT}/modelpackagingjobs/{JOB}"
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/")
@@ -130,78 +102,66 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
     [
         (error(429, "ThrottlingException", "Rate exceeded"), None),
         (error(429, "ThrottlingException", headers={"Retry-After": "20"}), 20.0),
-        (error(500, "InternalServerException", "Internal error"), None),
         (error(502, "", "Bad Gateway"), None),
         (RESET, None),
         # A 200 whose JSON is cut short: botocore returns a response without a ModelPackagingDescription.
         (MALFORMED, None),
     ],
-    ids=["429", "429-retry-after", "500", "502-no-code", "connection-reset", "malformed-json"],
+    ids=["429", "429-retry-after", "502-no-code", "connection-reset", "malformed-json"],
 )
 def test_a_transient_failure_on_the_wire_is_retried_by_the_wait_not_by_botocore(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, failure: Any, pause_s: float | None
+    gate: Gate, failure: Any, pause_s: float | None
 ) -> None:
-    api.script(PROJECT, JOB, [failure, ok(description())])
-    gate(event_for(recorder))
-    answer(recorder, "SUCCESS")
-    assert api.calls() == 2, "one attempt per call: the wait retries, with its own backoff"
+    gate.api.script(PROJECT, JOB, [failure, ok(description())])
+    gate(event_for(gate))
+    answer(gate, "SUCCESS")
+    assert gate.api.calls() == 2, "one attempt per call: the wait retries, with its own backoff"
     [pause] = gate.vclock.sleeps
     assert pause_s in (None, pause), "a Retry-After header sets the pause before the retry"
 
 
 @pytest.mark.wall_clock
-def test_a_response_slower_than_the_read_timeout_is_cut_off_and_retried(
-    api: FakeLookoutVision, recorder: ResponseRecorder
-) -> None:
+def test_a_response_slower_than_the_read_timeout_is_cut_off_and_retried(gate: Gate) -> None:
     # The product's client settings, with a read timeout of 1 s instead of 10 s.
     client = boto3.session.Session().client(
         contract.LOOKOUTVISION_SERVICE,
         region_name=index.REGION,
-        endpoint_url=api.url,
+        endpoint_url=gate.api.url,
         config=outbound.client_config(read_timeout=1),
     )
-    api.script(PROJECT, JOB, [slow(3.0, ok(description("RUNNING"))), ok(description())])
-    Gate(client)(event_for(recorder))
-    answer(recorder, "SUCCESS")
-    first, second = (r["at"] for r in api.requests)
+    gate.api.script(PROJECT, JOB, [slow(3.0, ok(description("RUNNING"))), ok(description())])
+    gate.again(lookoutvision=client)(event_for(gate))
+    answer(gate, "SUCCESS")
+    first, second = (r["at"] for r in gate.api.requests)
     # The server stamps a request when it reads it, which under load can lag the client's clock by a few ms.
     assert 0.9 <= second - first < 2.5, "the client gives up on the call after its read timeout"
 
 
-def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_the_function_s_region(
-    recorder: ResponseRecorder,
-) -> None:
+def test_an_endpoint_that_does_not_resolve_fails_at_once_naming_the_function_s_region(gate: Gate) -> None:
     # .invalid never resolves (RFC 6761): like the endpoint of a Region without Lookout for Vision.
     endpoint = "https://lookoutvision.eu-west-9.amazonaws.invalid"
-    gate = Gate(index.make_lookoutvision_client(endpoint_url=endpoint))
-    gate(event_for(recorder), timeout_s=120)
-    answer(recorder, "FAILED", f"{endpoint} for Region {index.REGION}:")
-    assert gate.vclock.sleeps == []
+    nowhere = gate.again(lookoutvision=index.make_lookoutvision_client(endpoint_url=endpoint))
+    nowhere(event_for(gate), timeout_s=120)
+    answer(gate, "FAILED", f"{endpoint} for Region {index.REGION}:")
+    assert nowhere.vclock.sleeps == []
 
 
-def test_the_function_s_environment_reaches_the_wait(
-    api: FakeLookoutVision, client: Any, recorder: ResponseRecorder
-) -> None:
+def test_the_function_s_environment_reaches_the_wait(gate: Gate) -> None:
     # 100 jobs sharing 4 requests per second, as the construct configures the function: each first look is spread
     # over one share of 25 s.
-    gate = Gate(client, environ={"DESCRIBE_BUDGET_RPS": "4", "DESCRIBE_BUDGET_JOBS": "100"})
-    api.script(PROJECT, JOB, [ok(description())])
-    gate(event_for(recorder))
-    answer(recorder, "SUCCESS")
-    [stagger] = gate.vclock.sleeps
+    budgeted = gate.again(environ={"DESCRIBE_BUDGET_RPS": "4", "DESCRIBE_BUDGET_JOBS": "100"})
+    gate.api.script(PROJECT, JOB, [ok(description())])
+    budgeted(event_for(gate))
+    answer(gate, "SUCCESS")
+    [stagger] = budgeted.vclock.sleeps
     assert 0 < stagger <= 25.0
 
 
-# --- exactly one answer, whatever fails ----------------------------------------------------------------------------
-
-
 @pytest.mark.wall_clock
-def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_without_logging_it(
-    gate: Gate, api: FakeLookoutVision, captured: Capture
-) -> None:
-    api.script(PROJECT, JOB, [ok(description())])
+def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_without_logging_it(gate: Gate) -> None:
+    gate.api.script(PROJECT, JOB, [ok(description())])
     with ResponseRecorder(always_fail=True) as dead:
-        elapsed = gate(event_for(dead), timeout_s=4.5)
+        elapsed = gate(make_event(response_url=dead.url), timeout_s=4.5)
         assert elapsed < 4.5, f"the handler ran {elapsed:.2f} s of a 4.5 s invocation"
         assert dead.attempts >= 2, "a failing response URL is retried while time remains"
         assert dead.bodies == []
@@ -209,235 +169,157 @@ def test_a_response_url_that_always_fails_is_given_up_before_the_deadline_withou
         time.sleep(0.6)
         assert dead.attempts == attempts, "nothing may keep answering after the handler returned"
     # Each failed attempt and the giving up are logged, and none of those lines names the URL.
-    assert any("Gave up answering CloudFormation" in line for line in captured.lines)
-    captured.assert_clean(dead.url)
+    assert any("Gave up answering CloudFormation" in line for line in gate.capture.lines)
+    gate.capture.assert_clean(dead.url)
 
 
-def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_the_url(
-    client: Any, recorder: ResponseRecorder, captured: Capture
-) -> None:
-    event = event_for(recorder)
+def test_a_bug_of_ours_answers_one_clean_failed_and_logs_the_traceback_without_the_url(gate: Gate) -> None:
+    event = event_for(gate)
 
     def broken() -> float:
         raise RuntimeError(f"bug while answering {event['ResponseURL']}")
 
-    Gate(client, clock=outbound.Clock(now=broken))(event)
-    body = answer(recorder, "FAILED", physical_id=PHYSICAL_ID)
+    gate.again(clock=outbound.Clock(now=broken))(event)
+    body = answer(gate, "FAILED", physical_id=PHYSICAL_ID)
     stream = FakeContext().log_stream_name
     assert body["Reason"] == f"Internal error in the ModelPackagingJob handler (RuntimeError); see log stream {stream}"
-    assert any("Traceback" in line and "RuntimeError: bug while answering" in line for line in captured.lines)
-    captured.assert_clean(recorder.url)
+    assert any("Traceback" in line and "RuntimeError: bug while answering" in line for line in gate.capture.lines)
+    gate.capture.assert_clean(gate.recorder.url)
 
 
 @pytest.mark.wall_clock
-def test_the_timer_answers_when_a_describe_outlives_the_invocation(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder
-) -> None:
+def test_the_timer_answers_when_a_describe_outlives_the_invocation(gate: Gate) -> None:
     # A 4.6 s invocation: the timer fires at 0.6 s, while the 1.5 s Describe is still in flight; the handler's own
     # answer, when the call returns, is not sent.
-    api.script(PROJECT, JOB, [slow(1.5, ok(description("RUNNING")))])
-    elapsed = gate(event_for(recorder), timeout_s=4.6)
+    gate.api.script(PROJECT, JOB, [slow(1.5, ok(description("RUNNING")))])
+    elapsed = gate(event_for(gate), timeout_s=4.6)
     time.sleep(0.3)
-    assert elapsed < 4.6 and recorder.attempts == 1
-    assert recorder.only["Reason"] == "The handler ran out of time before it could answer; see the function's log"
+    assert elapsed < 4.6 and gate.recorder.attempts == 1
+    assert gate.recorder.only["Reason"] == "The handler ran out of time before it could answer; see the function's log"
 
 
-def test_when_the_timer_answered_first_the_wait_is_not_handed_on(
-    api: FakeLookoutVision, client: Any, recorder: ResponseRecorder
-) -> None:
-    gate = Gate(client)
-    # The timer fires while a Describe call is in flight (its thread runs beside the handler's).
-    sending = "before-send.lookoutvision.DescribeModelPackagingJob"
-    client.meta.events.register(sending, lambda **_: gate.handler._timeout())
-    api.script(PROJECT, JOB, [ok(description("RUNNING"))])
-    gate(event_for(recorder), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    assert recorder.attempts == 1
-    assert recorder.only["Reason"].startswith("The handler ran out of time")
-    assert gate.lam.invocations == [], "an answered request must not be handed on"
+@pytest.mark.parametrize(
+    ("fires_in", "invokes", "reason"),
+    [("Describe", 0, "The handler ran out of time"), ("Invoke", 1, "Could not continue waiting for model packaging")],
+)
+def test_the_timer_and_a_hand_off_never_both_answer(gate: Gate, fires_in: str, invokes: int, reason: str) -> None:
+    """The timer fires while a Describe is in flight: its answer is the one, and nothing is handed on. It fires inside
+    an Invoke that Lambda then refuses: the hand-off was claimed first, so the timer stays quiet, and the refusal is
+    the one answer."""
+    gate.lam.refuse = True
+    if fires_in == "Invoke":
+        gate.lam.during = gate.handler._timeout
+    else:
+        sending = "before-send.lookoutvision.DescribeModelPackagingJob"
+        gate.arguments["lookoutvision"].meta.events.register(sending, lambda **_: gate.handler._timeout())
+    gate.api.script(PROJECT, JOB, [ok(description("RUNNING"))])
+    gate(event_for(gate), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
+    assert (len(gate.lam.invocations), gate.recorder.attempts) == (invokes, 1)
+    assert gate.recorder.only["Reason"].startswith(reason)
 
 
-def test_the_timer_firing_during_a_refused_hand_off_stays_quiet_and_the_refusal_is_the_one_answer(
-    api: FakeLookoutVision, client: Any, recorder: ResponseRecorder
-) -> None:
-    # The hand-off was claimed first: the timer (fired from inside the Invoke) stays silent, and once Lambda refuses
-    # the Invoke, this invocation answers FAILED with the refusal.
-    lam = FakeLambda(refuse=True, during=lambda: gate.handler._timeout())
-    gate = Gate(client, lam)
-    api.script(PROJECT, JOB, [ok(description("RUNNING"))])
-    gate(event_for(recorder), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    assert len(lam.invocations) == 1 and recorder.attempts == 1
-    body = answer(recorder, "FAILED", "lambda:InvokeFunction", lacks=("ran out of time",))
-    assert body["Data"]["Status"] == "RUNNING"
-
-
-def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_once(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
-) -> None:
+def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_once(gate: Gate) -> None:
     # More RUNNING looks than the first invocation takes before its hand-off point.
-    api.after_start = lambda _: [*[ok(packaged(START_REQUEST, "RUNNING"))] * 6, ok(packaged(START_REQUEST))]
-    gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    event = event_for(recorder, props=packaging_props())
+    gate.api.after_start = lambda _: [*[ok(packaged(START_REQUEST, "RUNNING"))] * 6, ok(packaged(START_REQUEST))]
+    gate.gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    event = event_for(gate, props=STARTING)
     gate(event, timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    assert recorder.attempts == 0
     [call] = gate.lam.invocations
-    assert (call["FunctionName"], call["InvocationType"]) == (FUNCTION_ARN, "Event")
-    payload = json.loads(call["Payload"])
-    state = payload.pop(continuation.CONTINUATION_KEY)
-    assert payload == event and state["Invocation"] == 2
+    assert gate.recorder.attempts == 0
     # The same warm container runs the continuation: the hand-off's claim does not outlive its request.
     gate(json.loads(call["Payload"]))
-    assert answer(recorder, "SUCCESS")["RequestId"] == event["RequestId"]
-    assert len(api.starts) == 1, "the continuation waits for the job it started, and starts none"
-    assert api.calls() == 8  # the look that found no job, then six RUNNING and SUCCEEDED
+    assert answer(gate, "SUCCESS")["RequestId"] == event["RequestId"]
+    assert len(gate.api.starts) == 1, "the continuation waits for the job it started, and starts none"
+    assert gate.api.calls() == 8  # the look that found no job, then six RUNNING and SUCCEEDED
 
 
-# --- events crhelper cannot handle ---------------------------------------------------------------------------------
-
-
-# test_fuzz.py tries these among every kind of bad event; here the exact Reason, which no unit test writes out.
-UNHANDLED = {
-    "replace": (
-        {"RequestType": "Replace"},
-        "Bad request: unsupported RequestType 'Replace'; expected Create, Update or Delete",
-    ),
-    "no-stack-id": ({"StackId": MISSING}, "Bad request: the event has no StackId"),
-}
-
-
-@pytest.mark.parametrize(("change", "reason"), UNHANDLED.values(), ids=UNHANDLED)
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"RequestType": "Replace"}, "unsupported RequestType 'Replace'; expected Create, Update or Delete"),
+        ({"StackId": ""}, "the event has no StackId"),
+    ],
+    ids=["replace", "no-stack-id"],
+)
 def test_an_event_crhelper_cannot_handle_is_answered_failed_saying_why(
-    gate: Gate, api: FakeLookoutVision, recorder: ResponseRecorder, change: dict[str, Any], reason: str
+    gate: Gate, change: dict[str, Any], reason: str
 ) -> None:
-    gate(edited(event_for(recorder), **change))
-    assert (api.calls(), answer(recorder, "FAILED")["Reason"]) == (0, reason)
+    # test_fuzz.py tries these among every kind of bad event; here the exact Reason, which no unit test writes out.
+    gate({**event_for(gate), **change})
+    assert (gate.api.calls(), answer(gate, "FAILED")["Reason"]) == (0, f"Bad request: {reason}")
 
 
-@pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
-def test_log_level_sets_the_level_of_the_root_logger(client: Any, captured: Capture, log_level: str) -> None:
-    Gate(client, environ={"LOG_LEVEL": log_level})
-    assert logging.getLogger().level == getattr(logging, log_level)
-
-
-# --- starting the job from the stack -------------------------------------------------------------------------------
-
-
-def test_a_missing_job_is_started_once_then_awaited_until_greengrass_can_deploy_it(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder
-) -> None:
-    gg.script(STARTED_ARN, [error(404, NOT_FOUND, "not yet"), "REQUESTED", "DEPLOYABLE"])
-    gate(event_for(recorder, props=packaging_props()))
-    [start] = api.starts
+def test_a_missing_job_is_started_once_then_awaited_until_greengrass_can_deploy_it(gate: Gate) -> None:
+    gate.gg.script(STARTED_ARN, [error(404, NOT_FOUND, "not yet"), "REQUESTED", "DEPLOYABLE"])
+    gate(event_for(gate, props=STARTING))
+    [start] = gate.api.starts
     assert start["body"] == START_REQUEST
-    assert start["token"] == configuration.parse(packaging_props()["Packaging"]).client_token(PROJECT, STARTED_JOB)
-    assert answer(recorder, "SUCCESS", physical_id=STARTED_ID)["Data"]["ComponentVersionArn"] == STARTED_ARN
+    assert start["token"] == configuration.parse(packaging()).client_token(PROJECT, STARTED_JOB)
+    assert answer(gate, "SUCCESS", physical_id=STARTED_ID)["Data"]["ComponentVersionArn"] == STARTED_ARN
     # One Describe that found nothing, then CREATED and SUCCEEDED; Greengrass from not listed yet until DEPLOYABLE.
-    assert api.calls(PROJECT, STARTED_JOB) == 3 and gg.calls(STARTED_ARN) == 3
-    authorization = gg.requests[0]["headers"]["Authorization"]
+    assert gate.api.calls(PROJECT, STARTED_JOB) == 3 and gate.gg.calls(STARTED_ARN) == 3
+    authorization = gate.gg.requests[0]["headers"]["Authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=") and "/greengrass/aws4_request" in authorization
 
 
-def test_the_same_create_delivered_twice_starts_one_job_and_both_answer_success(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, client: Any, greengrass: Any
-) -> None:
-    gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    event = event_for(recorder, props=packaging_props())
+def test_the_same_create_delivered_twice_starts_one_job_and_both_answer_success(gate: Gate) -> None:
+    gate.gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    event = event_for(gate, props=STARTING)
     # Two containers, as Lambda runs two deliveries at once.
-    first = threading.Thread(target=Gate(client, greengrass=greengrass), args=(json.loads(json.dumps(event)),))
+    first = threading.Thread(target=gate.again(), args=(json.loads(json.dumps(event)),))
     first.start()
     gate(json.loads(json.dumps(event)))
     first.join(30)
-    assert len(api.started) == 1, "one job, whichever delivery started it"
-    assert {s["token"] for s in api.starts} <= {next(iter(api.started.values()))}
-    assert [b["Status"] for b in recorder.bodies] == ["SUCCESS", "SUCCESS"]
+    assert len(gate.api.started) == 1, "one job, whichever delivery started it"
+    assert {s["token"] for s in gate.api.starts} <= {next(iter(gate.api.started.values()))}
+    assert [b["Status"] for b in gate.recorder.bodies] == ["SUCCESS", "SUCCESS"]
 
 
-def refused(step: Any) -> Callable[[Gate, FakeLookoutVision], None]:
-    return lambda gate, api: setattr(api, "refuse_start", lambda _: step)
-
-
-def throttled_for(seconds: float) -> Callable[[Gate, FakeLookoutVision], None]:
-    def arrange(gate: Gate, api: FakeLookoutVision) -> None:
-        until = gate.vclock.now() + seconds
-        api.refuse_start = lambda _: (
-            error(429, "ThrottlingException", "Rate exceeded") if gate.vclock.now() < until else None
-        )
-
-    return arrange
-
-
-def after_start(*steps: Any) -> Callable[[Gate, FakeLookoutVision], None]:
-    return lambda gate, api: setattr(api, "after_start", lambda _: list(steps))
-
-
-def nothing(gate: Gate, api: FakeLookoutVision) -> None:
-    pass
-
-
+THROTTLED = error(429, "ThrottlingException", "Rate exceeded")
 QUOTA = error(402, "ServiceQuotaExceededException", "Too many packaging jobs", QuotaCode="L-1")
-NOT_STARTED = f"Could not start model packaging job {STARTED_ID}"
-ONE, ANY = range(1, 2), range(999)
-# Each: how the API behaves, the properties, the invocation's seconds, then the answer, what its Reason says and
-# must not say, the Start calls (None: any number) and the Describe calls.
-# fmt: off
+# Each: what Start answers until when (in virtual seconds; then it starts the job), more properties, the invocation's
+# seconds, then the answer, what its Reason says, and the Start and Describe calls (None: any number).
 STARTS = {
-    # A Start the service refuses is worded as starting the job, not as a Describe, and waits for nothing.
-    "start-quota": (refused(QUOTA), packaging_props(), 900, "FAILED", (NOT_STARTED, "Too many packaging"),
-                    ("Cannot describe",), 1, ONE),
+    # A Start the service refuses answers at once and waits for nothing.
+    "start-quota": (QUOTA, math.inf, {}, 900, "FAILED", "Could not start model packaging job", (1, 1)),
     # Throttling ends: the wait's own deadline, not a shorter budget of Start's, bounds how long Start is retried;
-    # throttled to the end, the reason names the throttling and what to do about it.
-    "throttled-for-90-s": (throttled_for(90), packaging_props(WaitTimeoutSeconds="2700"), 900, "SUCCESS", (), (),
-                           None, ANY),
-    "throttled-to-the-deadline": (throttled_for(math.inf), packaging_props(WaitTimeoutSeconds="60"), 900, "FAILED",
-                                  ("ThrottlingException", "quota"), (), None, ANY),
-    # A job that never shows after its Start fails saying it is not visible, not blaming the job name the stack chose.
-    "never-visible": (after_start(NOT_VISIBLE), packaging_props(), 900, "FAILED", ("not visible",),
-                      ("check job_name",), 1, range(3, 999)),
+    # throttled to the end, the answer says so.
+    "throttled-for-90-s": (THROTTLED, 90, {"WaitTimeoutSeconds": "2700"}, 900, "SUCCESS", "", None),
+    "throttled-to-the-deadline": (THROTTLED, math.inf, {"WaitTimeoutSeconds": "60"}, 900, "FAILED", "Throttling", None),
     # Starting a job nobody can wait for would leave it running behind a FAILED stack.
-    "5-s-left": (nothing, packaging_props(), 5, "FAILED", (), (), 0, ANY),
+    "5-s-left": (None, 0, {}, 5, "FAILED", "", (0, 0)),
 }
-# fmt: on
 
 
 @pytest.mark.parametrize("case", STARTS.values(), ids=STARTS)
 def test_a_resource_that_starts_its_job_answers_once_with_the_start_s_outcome(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, case: tuple[Any, ...]
+    gate: Gate, case: tuple[Any, ...]
 ) -> None:
-    arrange, props, timeout_s, status, says, lacks, starts, looks = case
-    arrange(gate, api)
-    gg.script(STARTED_ARN, ["DEPLOYABLE"])
-    gate(event_for(recorder, props=props), timeout_s=timeout_s)
+    refusal, refused_for_s, extra, timeout_s, status, says, calls = case
+    until = gate.vclock.now() + refused_for_s
+    gate.api.refuse_start = lambda _: refusal if gate.vclock.now() < until else None
+    gate.gg.script(STARTED_ARN, ["DEPLOYABLE"])
+    gate(event_for(gate, props={**STARTING, **extra}), timeout_s=timeout_s)
     time.sleep(2.0 if timeout_s < 6 else 0.0)  # room for a late second answer (the invocation's timer) to arrive
-    body = answer(recorder, status, *says, lacks=lacks, physical_id=STARTED_ID)
-    assert (body["Reason"] == "") is (status == "SUCCESS")
-    assert starts is None or len(api.starts) == starts, api.starts
-    assert api.calls() in looks, "the 404s after a Start are looked past, not taken as final"
+    answer(gate, status, says, physical_id=STARTED_ID)
+    assert calls is None or (len(gate.api.starts), gate.api.calls()) == calls
 
 
-# --- the Greengrass component: passed on only once it is deployable ------------------------------------------------
-
-MISMATCH = "artifact checksum mismatch"
-# fmt: off
+SERVER_ERROR = error(500, "InternalServerException", "Internal error")
 COMPONENT_CHECKS = {
-    "failed": (["REQUESTED", f"FAILED:{MISMATCH}"], None, range(2, 3),
-               (f"{COMPONENT_ARN} is FAILED and cannot be deployed: {MISMATCH}",)),
-    "timeout": (["REQUESTED"], "60", range(2, 99),
-                (f"after 1.0 minutes waiting for Greengrass component {COMPONENT_ARN}", "last state REQUESTED")),
+    "failed": (["REQUESTED", "FAILED:checksum mismatch"], {}, range(2, 3), "FAILED and cannot be deployed: checksum"),
     # Greengrass never answered: "still not described" alone would hide why.
-    "server-errors": ([error(500, "InternalServerException", "Internal error")], "60", range(2, 99),
-                      ("last error", "InternalServerException")),
+    "server-errors": ([SERVER_ERROR], {"WaitTimeoutSeconds": "60"}, range(2, 99), "last error InternalServerException"),
 }
-# fmt: on
 
 
-@pytest.mark.parametrize("check", COMPONENT_CHECKS.values(), ids=COMPONENT_CHECKS)
+@pytest.mark.parametrize(("states", "extra", "calls", "says"), COMPONENT_CHECKS.values(), ids=COMPONENT_CHECKS)
 def test_a_watched_job_passes_only_once_greengrass_can_deploy_its_component(
-    gate: Gate, api: FakeLookoutVision, gg: FakeGreengrass, recorder: ResponseRecorder, check: tuple[Any, ...]
+    gate: Gate, states: list[Any], extra: dict[str, str], calls: range, says: str
 ) -> None:
-    states, wait_timeout, calls, says = check
-    api.script(PROJECT, JOB, [ok(description())])
-    gg.script(COMPONENT_ARN, states)
-    timeout = {"WaitTimeoutSeconds": wait_timeout} if wait_timeout else {}
-    gate(event_for(recorder, props=properties(ExpectedComponentName=COMPONENT, **timeout)))
-    body = answer(recorder, "FAILED" if says else "SUCCESS", *says, physical_id=PHYSICAL_ID)
-    assert (body["Data"]["Status"], api.calls()) == ("SUCCEEDED", 1)
-    assert gg.calls(COMPONENT_ARN) in calls
+    gate.api.script(PROJECT, JOB, [ok(description())])
+    gate.gg.script(COMPONENT_ARN, states)
+    gate(event_for(gate, props=properties(ExpectedComponentName=COMPONENT, **extra)))
+    body = answer(gate, "FAILED", says, physical_id=PHYSICAL_ID)
+    assert (body["Data"]["Status"], gate.api.calls()) == ("SUCCEEDED", 1)
+    assert gate.gg.calls(COMPONENT_ARN) in calls
