@@ -16,6 +16,7 @@ from support import ROOT, HarnessError, offline_env
 
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 NODE_BIN = ROOT / "node_modules" / ".bin"
+TIMEOUT_S = 300.0
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -34,8 +35,8 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, timeout_s: float = 300.0) -> Any:
-    """Run a command to its end (bounded); its stdout and stderr as one text in ``stdout``."""
+def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, check: bool = True) -> Any:
+    """Run a command to its end (bounded), failing unless it exits 0 if ``check``; stdout and stderr in ``stdout``."""
     process = subprocess.Popen(
         args,
         cwd=cwd,
@@ -46,18 +47,14 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, ti
         start_new_session=True,
     )
     try:
-        output, _ = process.communicate(timeout=timeout_s)
+        output = process.communicate(timeout=TIMEOUT_S)[0].decode(errors="replace")
     except subprocess.TimeoutExpired:
-        raise HarnessError(f"{' '.join(args)} did not finish within {timeout_s:.0f} s") from None
+        raise HarnessError(f"{' '.join(args)} did not finish within {TIMEOUT_S:.0f} s") from None
     finally:
         stop_process_group(process)
-    return subprocess.CompletedProcess(args, process.returncode, output.decode(errors="replace"))
-
-
-def check(result: Any) -> Any:
-    if result.returncode != 0:
-        raise HarnessError(f"{' '.join(result.args)} exited {result.returncode}:\n{result.stdout[-6000:]}")
-    return result
+    if check and process.returncode != 0:
+        raise HarnessError(f"{' '.join(args)} exited {process.returncode}:\n{output[-6000:]}")
+    return subprocess.CompletedProcess(args, process.returncode, output)
 
 
 def cdk(*args: str) -> list[str]:

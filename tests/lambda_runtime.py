@@ -6,7 +6,6 @@ calls, so that a handed-off wait continues end to end."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from e2e_support import ROOT, VENV_PYTHON, cdk, check, cli_env, run_cli
+from e2e_support import ROOT, VENV_PYTHON, cdk, cli_env, run_cli
 from support import (
     FUNCTION_ARN,
     OFFLINE_ENV,
@@ -46,31 +45,22 @@ else:
     RUNTIME_PYTHON, RUNTIME_DIR = VENV_PYTHON, ROOT / ".deps" / "boto3-newest"
     RUNTIME_NOTE = f"no Python {RUNTIME_TARGET} on this machine: the asset runs on the venv's Python ({VENV_PYTHON})"
 FUNCTION_NAME = FUNCTION_ARN.rsplit(":", 1)[-1]
-_LIVE: set[subprocess.Popen[bytes]] = set()  # killed at exit even after an abnormal teardown
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    for process in list(_LIVE):
-        process.kill()
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What the template says about the handler function."""
+    """What the template says about the handler function that the runtime reads. Its Runtime is RUNTIME_TARGET, its
+    LoggingConfig sets no LogFormat (tests/construct/test_construct.py), and nothing reads its MemorySize."""
 
     handler: str
     environment: dict[str, str]
     timeout_s: float
-    memory_mb: int
-    runtime: str
-    log_format: str
     asset_dir: Path
 
 
 def synthesized_gate(outdir: Path) -> FunctionSpec:
     """The handler function of the example app's gate stack, as the real CDK CLI synthesizes it."""
-    check(run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env()))
+    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env())
     template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
     [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     props = function["Properties"]
@@ -78,9 +68,6 @@ def synthesized_gate(outdir: Path) -> FunctionSpec:
         handler=props["Handler"],
         environment={str(k): str(v) for k, v in props["Environment"]["Variables"].items()},
         timeout_s=float(props["Timeout"]),
-        memory_mb=int(props["MemorySize"]),
-        runtime=props["Runtime"],
-        log_format=props.get("LoggingConfig", {}).get("LogFormat", "Text"),
         asset_dir=outdir / function["Metadata"]["aws:asset:path"],
     )
 
@@ -105,11 +92,6 @@ class Invocation:
     finished_at: float | None = None
     status: str = "queued"  # queued | running | success | error | timed_out | crashed | init_failed
     result: bytes = b""
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def event(self) -> Any:
-        return json.loads(self.payload)
 
     @property
     def returned_in_time(self) -> bool:
@@ -122,9 +104,8 @@ class ExecutionEnvironment(LoopbackServer):
 
     def __init__(self, function: LocalLambda) -> None:
         super().__init__()
-        self.function, self.state, self.frozen = function, "init", False  # init | ready | busy | done | dead
+        self.function, self.state = function, "init"  # init | ready | busy | dead
         self.current: Invocation | None = None
-        self.started_at = time.time()
         self.__enter__()
         self.process = subprocess.Popen(
             [str(RUNTIME_PYTHON), "-S", "-m", "awslambdaric", function.spec.handler],
@@ -135,16 +116,16 @@ class ExecutionEnvironment(LoopbackServer):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        _LIVE.add(self.process)
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        """Keep what the process logs (awslambdaric writes it to stdout), and report its exit."""
+        """Keep each line the process logs (awslambdaric writes them to stdout, a record's own newlines as \\r), and
+        report its exit."""
         assert self.process.stdout is not None
         for raw in self.process.stdout:
-            self.function.logs.append(raw.decode("utf-8", "replace"))
+            text = raw.decode("utf-8", "replace")
+            self.function.logs.extend(line for line in re.split(r"[\r\n]+", text) if line.strip())
         self.process.wait()
-        _LIVE.discard(self.process)
         self.function.exited(self)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -170,18 +151,14 @@ class ExecutionEnvironment(LoopbackServer):
             read_body(request)
             reply(request, 404, b"{}")
 
-    def freeze(self, frozen: bool) -> None:
-        if frozen != self.frozen and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
-            self.frozen = frozen
-
-    def close(self) -> None:
+    def signal(self, sig: signal.Signals) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.frozen = False
+                os.kill(self.process.pid, sig)
+
+    def close(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
         self.__exit__()
 
 
@@ -190,20 +167,15 @@ class LocalLambda(LoopbackServer):
     served as lambda:Invoke on 127.0.0.1 with the loopback Lookout for Vision and Greengrass it calls (every
     component version DEPLOYABLE unless a test scripts it). Every invocation gets the spec's timeout."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, extra_environment: Mapping[str, str] = {}) -> None:
+    def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
         super().__init__()
-        self.spec, self.task_root, self.extra_environment = spec, task_root, dict(extra_environment)
+        self.spec, self.task_root = spec, task_root
         self.lookoutvision, self.greengrass = FakeLookoutVision(), FakeGreengrass(default="DEPLOYABLE")
-        # An empty home, no AWS config or credentials files: only the sandbox's variables configure boto3.
-        self.home = task_root.parent / f"{task_root.name}-home"
-        self.home.mkdir(parents=True, exist_ok=True)
         self.invocations: list[Invocation] = []
         self.environments: list[ExecutionEnvironment] = []
-        self.logs: list[str] = []  # what the runtime processes wrote, in the order read
-        self.invoke_calls: list[tuple[bytes, int]] = []  # each lambda:Invoke's payload and the status it was answered
+        self.logs: list[str] = []  # every line the runtime processes logged, in the order read
         self._queue: deque[Invocation] = deque()
         self._cv = threading.Condition()
-        self._timers: list[threading.Timer] = []
         self._closed = False
 
     def __enter__(self) -> LocalLambda:
@@ -215,8 +187,6 @@ class LocalLambda(LoopbackServer):
         with self._cv:
             self._closed = True
             self._cv.notify_all()
-        for timer in self._timers:
-            timer.cancel()
         for env in list(self.environments):
             env.close()
         self.lookoutvision.__exit__()
@@ -224,39 +194,28 @@ class LocalLambda(LoopbackServer):
         super().__exit__()
 
     def process_environment(self, runtime_api: str) -> dict[str, str]:
-        """The variables Lambda sets in a sandbox, then the function's own (/var/task mapped to the task root)."""
+        """The variables of a Lambda sandbox that awslambdaric, boto3 or the handler read, then the function's own
+        (/var/task mapped to the task root). No AWS config or credentials file: only these variables configure boto3."""
+        no_home = self.task_root.parent / f"{self.task_root.name}-home"
         variables = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "HOME": str(self.home),
+            "HOME": str(no_home),
             "PYTHONPATH": os.pathsep.join([str(self.task_root), str(RUNTIME_DIR)]),
-            "LAMBDA_TASK_ROOT": str(self.task_root),
-            "LAMBDA_RUNTIME_DIR": str(RUNTIME_DIR),
-            "_HANDLER": self.spec.handler,
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.spec.runtime}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{RUNTIME_TARGET}",
             "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{FUNCTION_NAME}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_FORMAT": self.spec.log_format,
             **OFFLINE_ENV,
             "AWS_SESSION_TOKEN": "test-session-token",  # Lambda hands out temporary credentials
-            "AWS_CONFIG_FILE": str(self.home / "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-credentials"),
+            "AWS_CONFIG_FILE": str(no_home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(no_home / "credentials"),
             "AWS_ENDPOINT_URL_LOOKOUTVISION": self.lookoutvision.url,
             "AWS_ENDPOINT_URL_GREENGRASSV2": self.greengrass.url,
             "AWS_ENDPOINT_URL_LAMBDA": self.url,
         }
-        own = {k: v.replace("/var/task", str(self.task_root)) for k, v in self.spec.environment.items()}
-        return {**variables, **own, **self.extra_environment}
-
-    def log_lines(self) -> list[str]:
-        """Every line logged, by any invocation."""
-        return [line for record in list(self.logs) for line in re.split(r"[\r\n]+", record) if line.strip()]
+        return variables | {k: v.replace("/var/task", str(self.task_root)) for k, v in self.spec.environment.items()}
 
     def invoke(self, payload: Any) -> Invocation:
         """Queue an asynchronous invocation."""
@@ -277,7 +236,8 @@ class LocalLambda(LoopbackServer):
         """Long-poll for the next invocation on behalf of ``env``, frozen while it waits."""
         with self._cv:
             env.state, idle = "ready", not self._queue
-        env.freeze(idle)
+        if idle:
+            env.signal(signal.SIGSTOP)
         with self._cv:
             while not self._queue and env.state != "dead" and not self._closed:
                 self._cv.wait(0.2)
@@ -288,20 +248,17 @@ class LocalLambda(LoopbackServer):
             invocation.deadline = invocation.dispatched_at + self.spec.timeout_s
             env.state, env.current = "busy", invocation
             timer = threading.Timer(self.spec.timeout_s, self._deadline_passed, (env, invocation))
-            timer.daemon = True
-            self._timers.append(timer)
-        env.freeze(False)
+            timer.daemon = True  # once the invocation ended, it finds nothing to do
+        env.signal(signal.SIGCONT)
         timer.start()
         return invocation
 
     def finish(self, env: ExecutionEnvironment, request_id: str, kind: str, body: bytes) -> None:
         with self._cv:
             invocation = env.current
-            if invocation is None or invocation.request_id != request_id or invocation.status != "running":
-                return
-            invocation.finished_at, invocation.result = time.time(), body
-            invocation.status, env.state = ("success" if kind == "response" else "error"), "done"
-        invocation.done.set()
+            if invocation is not None and invocation.request_id == request_id and invocation.status == "running":
+                invocation.finished_at, invocation.result = time.time(), body
+                invocation.status = "success" if kind == "response" else "error"
 
     def _deadline_passed(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
         with self._cv:
@@ -309,27 +266,22 @@ class LocalLambda(LoopbackServer):
                 return
             invocation.status, invocation.finished_at, env.state = "timed_out", time.time(), "dead"
         env.close()  # "Task timed out": Lambda kills the environment
-        invocation.done.set()
 
     def exited(self, env: ExecutionEnvironment) -> None:
         with self._cv:
-            previous, env.state, ended = env.state, "dead", []
+            previous, env.state = env.state, "dead"
             if env.current is not None and env.current.status == "running":
-                env.current.status = "crashed"
-                ended.append(env.current)
+                env.current.status, env.current.finished_at = "crashed", time.time()
             if previous == "init" and not self._closed and self._queue:
                 # Lambda fails the invocation whose cold start failed, rather than retrying init forever.
-                ended.append(self._queue.popleft())
-                ended[-1].status = "init_failed"
-            for invocation in ended:
-                invocation.finished_at = time.time()
-                invocation.done.set()
+                failed = self._queue.popleft()
+                failed.status, failed.finished_at = "init_failed", time.time()
             self._cold_start_if_needed()
 
     def invocations_for(self, request_id: str) -> list[Invocation]:
         """The invocations whose event carries CloudFormation RequestId ``request_id``, in the order queued."""
         with self._cv:
-            return [i for i in self.invocations if i.event.get("RequestId") == request_id]
+            return [i for i in self.invocations if json.loads(i.payload).get("RequestId") == request_id]
 
     def wait_request(self, request_id: str, timeout_s: float) -> list[Invocation]:
         """Wait until the request's whole chain ended (a hand-off queues the next invocation before returning)."""
@@ -351,7 +303,6 @@ class LocalLambda(LoopbackServer):
             and request.headers.get("X-Amz-Invocation-Type") == "Event"
             and str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
         )
-        self.invoke_calls.append((payload, 202 if accepted else 400))
         if accepted:
             self.invoke(payload)
         reply(request, 202 if accepted else 400)

@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 import pytest
-from e2e_support import ROOT, cdk, check, cli_env, run_cli, stop_process_group
+from e2e_support import ROOT, cdk, cli_env, run_cli, stop_process_group
 from support import FakeGreengrass, FakeLookoutVision, HarnessError, component_arn, description, ok, wait_until
 
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE, default_job_name
@@ -70,23 +70,16 @@ class Deployment:
         keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}  # MiniStack's own account (ACCOUNT)
         return boto3.session.Session(region_name=REGION, **keys).client(service, endpoint_url=self.url)
 
-    def deploy(self, variant: str, *stacks: str, name: str) -> tuple[Any, dict[str, dict[str, str]]]:
+    def deploy(self, variant: str, *stacks: str, name: str, check: bool = True) -> tuple[Any, dict[str, Any]]:
         outputs_file = self.work_dir / f"outputs-{name}.json"
-        args = [
-            "--require-approval",
-            "never",
-            "--no-notices",
-            "--progress",
-            "events",
-            "--outputs-file",
-            str(outputs_file),
-        ]
-        result = run_cli(cdk("deploy", "--app", str(self.assemblies[variant]), *(stacks or (GATE,)), *args), self.env)
+        args = ["--app", str(self.assemblies[variant]), *stacks, "--require-approval", "never", "--no-notices"]
+        args += ["--progress", "events", "--outputs-file", str(outputs_file)]
+        result = run_cli(cdk("deploy", *args), self.env, check=check)
         return result, json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
 
     def destroy(self, *stacks: str) -> None:
         args = ("--force", "--no-notices")
-        check(run_cli(cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, *args), self.env))
+        run_cli(cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, *args), self.env)
 
     def stack(self, name: str) -> dict[str, Any]:
         [stack] = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
@@ -95,22 +88,14 @@ class Deployment:
     def stack_outputs(self, name: str) -> dict[str, str]:
         return {o["OutputKey"]: o["OutputValue"] for o in self.stack(name).get("Outputs", [])}
 
-    def stack_exists(self, name: str) -> bool:
-        client = self.client("cloudformation")
-        try:
-            stacks = client.describe_stacks(StackName=name)["Stacks"]
-        except client.exceptions.ClientError:
-            return False
-        return any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks)
-
     def parameter(self, name: str) -> str:
         return str(self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
 
     def events(self) -> list[dict[str, Any]]:
-        """Every custom resource event a function worker received (tests/e2e_shim records them), in order."""
+        """Every custom resource event a function worker received (tests/e2e_shim records its stdin), in order."""
         path = self.work_dir / "events.jsonl"
-        lines = path.read_text().splitlines() if path.exists() else []
-        events = [json.loads(line)["event"] for line in lines if line.strip()]
+        lines = [json.loads(line) for line in (path.read_text().splitlines() if path.exists() else [])]
+        events = [line["event"] for line in lines if isinstance(line.get("event"), dict)]
         return [e for e in events if e.get("ResourceType") == RESOURCE_TYPE]
 
     def play_success(self, variant: str, version: str) -> None:
@@ -130,7 +115,7 @@ def outputs_by_suffix(outputs: dict[str, str], suffix: str) -> str:
 
 def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
     context = [arg for pair in CONTEXT[variant] for arg in ("-c", pair)]
-    check(run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env))
+    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env)
     return out
 
 
@@ -186,7 +171,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 # Bootstrap needs no app: run it where there is no cdk.json.
                 (work / "bootstrap").mkdir()
                 bootstrap = cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--no-notices")
-                check(run_cli(bootstrap, deployment.env, cwd=work / "bootstrap"))
+                run_cli(bootstrap, deployment.env, cwd=work / "bootstrap")
                 deployment.assemblies = {v: future.result() for v, future in synths.items()}
             yield deployment
         except BaseException as exc:
@@ -205,7 +190,6 @@ def _assert_cloudformation_shape(event: dict[str, Any]) -> None:
         for path, value in _leaves(event.get(where, {}), where):
             assert isinstance(value, str), f"{path} arrived as {type(value).__name__}: {value!r}"
     assert event["StackId"].startswith(f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{GATE}/"), event["StackId"]
-    assert event["ResponseURL"].startswith("http"), event["ResponseURL"]
     if event["RequestType"] in ("Update", "Delete"):
         assert event["PhysicalResourceId"], event
     if event["RequestType"] == "Update":
@@ -226,25 +210,14 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: Deployment) -> None:
     deployment.play_success("first", "1.0.0")
-    result, outputs = deployment.deploy("first", GATE, CONSUMER, name="create")
-    check(result)
-
-    gate = outputs[GATE]
-    assert outputs_by_suffix(gate, "ComponentVersionArn").endswith(":components:com.example.pcb-defects:versions:1.0.0")
-    assert outputs_by_suffix(gate, "ComponentVersion") == "1.0.0"
-    assert outputs_by_suffix(gate, "Status") == "SUCCEEDED"
-    assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
-    # The handler polled on while the job was RUNNING, and until Greengrass could deploy the component version.
-    assert deployment.lookoutvision.calls(PROJECT, JOBS["first"]) >= 2
-    assert deployment.greengrass.calls(component_arn(COMPONENT, "1.0.0")) == 2
-
-    [create] = deployment.events()
-    assert create["RequestType"] == "Create"
-    assert create["ResourceProperties"]["JobName"] == JOBS["first"]
-    assert create["ResourceProperties"]["WaitForCompletion"] == "true"
-
-    # The consumer read the gate through the published SSM parameters and through Fn::GetStackOutput.
+    gate = deployment.deploy("first", GATE, CONSUMER, name="create")[1][GATE]
+    # Which attribute each output reads and what Data holds: tests/construct and tests/unit; here that they resolve.
     arn = outputs_by_suffix(gate, "ComponentVersionArn")
+    assert arn.endswith(":components:com.example.pcb-defects:versions:1.0.0"), arn
+    assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
+    [create] = deployment.events()
+    assert (create["RequestType"], create["ResourceProperties"]["JobName"]) == ("Create", JOBS["first"])
+    # The consumer read the gate through the published SSM parameters and through Fn::GetStackOutput.
     assert deployment.parameter(f"{PARAMETER_PREFIX}/ComponentVersionArn") == arn
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromParameters/ComponentVersionArn") == arn
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
@@ -253,12 +226,7 @@ def test_create_waits_for_a_running_job_and_publishes_its_outputs(deployment: De
 def test_update_to_a_new_job_changes_the_outputs_and_deletes_the_old_resource(deployment: Deployment) -> None:
     deployment.play_success("second", "2.0.0")
     before = len(deployment.events())
-    first_job_calls = deployment.lookoutvision.calls(PROJECT, JOBS["first"])
-    result, outputs = deployment.deploy("second", GATE, CONSUMER, name="update")
-    check(result)
-    gate = outputs[GATE]
-    assert outputs_by_suffix(gate, "ComponentVersion") == "2.0.0"
-    arn = outputs_by_suffix(gate, "ComponentVersionArn")
+    arn = outputs_by_suffix(deployment.deploy("second", GATE, CONSUMER, name="update")[1][GATE], "ComponentVersionArn")
     assert arn.endswith(":versions:2.0.0"), arn
     assert deployment.stack(GATE)["StackStatus"] == "UPDATE_COMPLETE"
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromParameters/ComponentVersionArn") == arn
@@ -270,11 +238,10 @@ def test_update_to_a_new_job_changes_the_outputs_and_deletes_the_old_resource(de
     assert update["OldResourceProperties"]["JobName"] == JOBS["first"]
     assert update["ResourceProperties"]["JobName"] == JOBS["second"]
     # The new job answered with a new physical id, a replacement: the old one is deleted in the clean-up phase,
-    # with its own properties, and the handler answers that without describing the old job again.
+    # with its own properties (that a Delete calls no API: tests/protocol/test_fuzz.py, every Delete).
     assert delete["RequestType"] == "Delete", delete
     assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
     assert delete["ResourceProperties"]["JobName"] == JOBS["first"]
-    assert deployment.lookoutvision.calls(PROJECT, JOBS["first"]) == first_job_calls
 
 
 def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deployment) -> None:
@@ -283,7 +250,7 @@ def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deploy
     old_outputs = deployment.stack_outputs(GATE)
     before = len(deployment.events())
 
-    result, _ = deployment.deploy("failing", GATE, name="failed update")
+    result, _ = deployment.deploy("failing", GATE, name="failed update", check=False)
 
     assert result.returncode != 0, result.stdout
     assert FAILURE_MESSAGE in result.stdout, result.stdout[-4000:]
@@ -301,10 +268,8 @@ def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deploymen
     before_events = len(deployment.events())
     before_calls = deployment.lookoutvision.calls()
 
-    deployment.destroy(CONSUMER, GATE)
+    deployment.destroy(CONSUMER, GATE)  # fails unless both stacks are deleted
 
-    assert not deployment.stack_exists(GATE)
-    assert not deployment.stack_exists(CONSUMER)
     [delete] = deployment.events()[before_events:]
     assert delete["RequestType"] == "Delete"
     assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['second']}"
@@ -313,7 +278,7 @@ def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deploymen
 
 def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployment: Deployment) -> None:
     before = len(deployment.events())
-    result, _ = deployment.deploy("failing", GATE, name="failed create")
+    result, _ = deployment.deploy("failing", GATE, name="failed create", check=False)
     assert result.returncode != 0, result.stdout
     assert FAILURE_MESSAGE in result.stdout, result.stdout[-4000:]
     assert deployment.stack(GATE)["StackStatus"] == "ROLLBACK_COMPLETE"
@@ -323,10 +288,7 @@ def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployme
     assert all(e["RequestType"] == "Delete" for e in events[1:]), events
 
     deployment.destroy(GATE)
-    assert not deployment.stack_exists(GATE)
-
-    result, outputs = deployment.deploy("first", GATE, name="clean redeploy")
-    check(result)
+    outputs = deployment.deploy("first", GATE, name="clean redeploy")[1]
     assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == "1.0.0"
     assert deployment.stack(GATE)["StackStatus"] == "CREATE_COMPLETE"
 
@@ -334,26 +296,20 @@ def test_create_with_a_failed_job_rolls_back_and_a_clean_redeploy_works(deployme
 def test_the_stack_starts_its_job_and_a_new_model_version_replaces_it(deployment: Deployment) -> None:
     """Starting the job, for real: the gate (now watching pcb-v1) switches to starting its own job, then only
     modelVersion changes from 3 to 4. Each deploy starts one job with the handler's client token; the new job name
-    is a new physical id, so CloudFormation deletes the old resource, and that Delete calls no API."""
+    is a new physical id, so CloudFormation deletes the old resource."""
     deployment.lookoutvision.projects.add(PROJECT)
     for variant, version in (("model3", "3.0.0"), ("model4", "4.0.0")):
         before = len(deployment.events())
-        starts_before, calls_before = len(deployment.lookoutvision.starts), deployment.lookoutvision.calls()
+        starts_before = len(deployment.lookoutvision.starts)
         deployment.greengrass.script(component_arn(COMPONENT, version), ["DEPLOYABLE"])
-        result, outputs = deployment.deploy(variant, GATE, name=f"start {variant}")
-        check(result)
+        outputs = deployment.deploy(variant, GATE, name=f"start {variant}")[1]
         assert outputs_by_suffix(outputs[GATE], "ComponentVersion") == version
-        [start] = deployment.lookoutvision.starts[starts_before:]
-        assert start["job"] == STARTED[variant] and start["body"]["ModelVersion"] == version[0]
-        assert start["body"]["Configuration"]["Greengrass"]["ComponentVersion"] == version
+        assert [start["job"] for start in deployment.lookoutvision.starts[starts_before:]] == [STARTED[variant]]
         update, delete = deployment.events()[before:]
         old_id = update["PhysicalResourceId"]
         assert update["RequestType"] == "Update" and "Packaging" in update["ResourceProperties"], update
         assert old_id != f"{PROJECT}/{STARTED[variant]}"
         assert (delete["RequestType"], delete["PhysicalResourceId"]) == ("Delete", old_id)
-        # The Update's Describe (job not found), the started job's looks; the Delete: nothing.
-        looks = deployment.lookoutvision.calls() - calls_before
-        assert looks == deployment.lookoutvision.calls(PROJECT, STARTED[variant]), "the Delete described nothing"
     assert deployment.stack(GATE)["StackStatus"] == "UPDATE_COMPLETE"
 
 
