@@ -151,9 +151,13 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "Backoff.delay: the exponent's cap only guards the power; cap_s (30 s) is reached at the fifth failure": (
         "outbound.xǁBackoffǁdelay__mutmut_20",
     ),
-    "_endpoint_of: botocore's EndpointConnectionError always carries kwargs with an endpoint_url": tuple(
-        f"outbound.x__endpoint_of__mutmut_{n}" for n in (7, 10, 15)
+    "_endpoint_of: botocore's EndpointConnectionError always carries kwargs with an endpoint_url, which has a host": (
+        tuple(f"outbound.x__endpoint_of__mutmut_{n}" for n in (7, 10, 15, 19, 21))
     ),
+    "_target_problems: the service knows one TargetDevice, so the separator of the list is never written": (
+        "configuration.x__target_problems__mutmut_28",
+    ),
+    "ensure_job: wait_for_job only reads `not wait`, where None and False agree": ("start.x_ensure_job__mutmut_26",),
     "component.failed_reason: botocore's model makes status.errors a map, so the other branch never runs": (
         "component.x_failed_reason__mutmut_16",
         "component.x_failed_reason__mutmut_22",

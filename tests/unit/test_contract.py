@@ -117,6 +117,7 @@ def test_the_default_job_name_is_a_valid_job_name_distinct_for_distinct_componen
     # Letters keep their case, and no dash is left at either end of the readable part, nor doubled before the digest.
     assert contract.default_job_name(".Pcb", "3.0.0") == "Pcb-3-0-0-41935cf6"
     assert contract.default_job_name("a" * 54 + ".b", "3.0.0") == "a" * 54 + "-978f55d2"
+    assert contract.default_job_name("X" + "a" * 53 + "X.b", "3.0.0") == "X" + "a" * 53 + "X-7855a816"
     assert len(contract.default_job_name("x" * 128, "3.0.0")) == 64
 
 

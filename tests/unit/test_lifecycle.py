@@ -338,6 +338,17 @@ def test_a_component_wait_that_runs_out_of_time_says_what_to_raise_or_rerun() ->
     )
     too_short = answer(watch(ScriptedGreengrass("REQUESTED"), 68.0))
     assert too_short.reason.startswith(f"Cannot wait for model packaging job {PHYSICAL_ID}: this invocation")
+    assert too_short.data == outcome.data
+
+
+def test_a_component_never_described_says_so_whether_the_wait_times_out_hands_on_or_is_denied() -> None:
+    unavailable = ScriptedGreengrass(client_error("ServiceUnavailableException", 503, "Unavailable"))
+    timed_out = answer(watch(unavailable, extra={"WaitTimeoutSeconds": "60"}))
+    assert "to become deployable; last state not described; last error ServiceUnavailableException" in timed_out.reason
+    handed_on = watch(ScriptedGreengrass(client_error("ServiceUnavailableException", 503)), HANDS_ON_AFTER_10_S)
+    assert handed_on.refused.reason.endswith(f"component {COMPONENT_ARN} in a new invocation (last state unknown)")
+    denied = answer(watch(ScriptedGreengrass(client_error("AccessDeniedException", 403, "no"))))
+    assert denied.reason.startswith(f"Access denied describing Greengrass component {COMPONENT_ARN}: grant")
 
 
 def test_the_component_call_names_the_function_s_region() -> None:

@@ -95,6 +95,8 @@ def test_a_failure_is_classified_and_retried_only_when_that_can_help(
          "UnknownServiceError", NO_MODEL),
         (KeyError("Status"), "refused", "KeyError", "KeyError: 'Status'"),
         (ConnectionResetError(), "unknown_outcome", "ConnectionResetError", "ConnectionResetError"),
+        (REFUSED, "transient", "EndpointConnectionError", f'Could not connect to the endpoint URL: "{ENDPOINT}"'),
+        (ConnectionRefusedError(), "transient", "ConnectionRefusedError", "ConnectionRefusedError"),
         # Only botocore's EndpointConnectionError is looked into for a name that does not resolve.
         (socket.gaierror(socket.EAI_NONAME, "unknown"), "unknown_outcome", "gaierror",
          f"[Errno {socket.EAI_NONAME}] unknown"),
@@ -141,7 +143,7 @@ def test_the_name_that_does_not_resolve_is_found_through_every_link_and_a_cycle_
 
 def test_an_endpoint_that_does_not_resolve_is_final_naming_the_endpoint_the_region_and_the_input() -> None:
     problem = ob.classify(unresolvable(socket.EAI_NONAME), CALL)
-    assert (problem.kind, problem.retryable) == ("broken", False)
+    assert (problem.kind, problem.code, problem.retryable) == ("broken", "EndpointConnectionError", False)
     assert problem.message == (
         f"Cannot resolve the Lookout for Vision endpoint {ENDPOINT} for Region eu-west-9: the name "
         f"lookoutvision.eu-west-9.amazonaws.invalid does not resolve in DNS ([Errno {socket.EAI_NONAME}] Name or "
