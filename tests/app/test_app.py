@@ -29,11 +29,10 @@ CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
 def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
+    # os.environ is conftest's offline one, which quiets jsii and the CDK CLI.
     env = {k: v for k, v in os.environ.items() if k not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "PYTHONPATH")}
     # `python3 app.py` must be the project venv's python, and jsii and the CLI must run on the pinned Node.js.
     env["PATH"] = os.pathsep.join([str(VENV_BIN), str(NODE_BIN), env.get("PATH", "")])
-    env |= {"CDK_DISABLE_VERSION_CHECK": "1", "CDK_DISABLE_CLI_TELEMETRY": "true"}
-    env["JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"] = "1"
     args = [str(NODE_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)]
     for item in context:
         args += ["-c", item]
@@ -130,37 +129,26 @@ def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(watc
 
 
 HANDLER = f"{STACK}/LookoutVisionModelPackagingJobHandler"
+POLICY, FUNCTION = f"{HANDLER}/Role/DefaultPolicy/Resource", f"{HANDLER}/Function/Resource"
+IAM5 = "AwsSolutions::AwsSolutions-IAM5[Resource::"
 # Each finding the example app acknowledges: where, and a fragment of the reason it gives.
-FORCED_WILDCARD = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
-    "supports no IAM resource types",
-)
+FORCED_WILDCARD = (f"{IAM5}*]", POLICY, "supports no IAM resource types")
 # The function declares python3.13, the newest runtime the tests can run the asset on, not aws-cdk-lib's newest.
-TESTED_RUNTIME = (
-    "AwsSolutions::AwsSolutions-L1",
-    f"{HANDLER}/Function/Resource",
-    "newest runtime the asset is tested on",
-)
+TESTED_RUNTIME = ("AwsSolutions::AwsSolutions-L1", FUNCTION, "newest runtime the asset is tested on")
 # The example gate expects its component: the gate may describe every version of that one component (the version is
 # known only when the job succeeds).
 COMPONENT_VERSIONS = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
+    f"{IAM5}arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
     "components:com.example.pcb-defects:versions:*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    POLICY,
     "only when it succeeds",
 )
 # Starting the job (STARTING), the gate may write the packaged model under its output prefix, and start a job of
 # any version of the model (model version latest).
-OUTPUT_PREFIX = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::pcb-lookoutvision-models/models/pcb/*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
-    "under the output prefix",
-)
+OUTPUT_PREFIX = (f"{IAM5}arn:<AWS::Partition>:s3:::pcb-lookoutvision-models/models/pcb/*]", POLICY, "output prefix")
 EVERY_MODEL_VERSION = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lookoutvision:<AWS::Region>:<AWS::AccountId>:"
-    "model/pcb/*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    f"{IAM5}arn:<AWS::Partition>:lookoutvision:<AWS::Region>:<AWS::AccountId>:model/pcb/*]",
+    POLICY,
     "model_version latest names no model version at synth time",
 )
 

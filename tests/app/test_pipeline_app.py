@@ -73,6 +73,10 @@ def _action_project(template: dict[str, Any], stage_name: str, action_name: str 
     return project
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _permissions(template: dict[str, Any], role: str) -> set[tuple[str, str]]:
     """(action, resource) for every statement of the policies attached to ``role`` (a logical id) that calls Lookout
     for Vision, Greengrass, KMS, or writes to S3: what a gate may do with the model (not CodeBuild's own logs and
@@ -83,11 +87,9 @@ def _permissions(template: dict[str, Any], role: str) -> set[tuple[str, str]]:
         for policy in template["Resources"].values()
         if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        for action in _as_list(statement["Action"])
         if action.startswith(about_the_model)
-        for resource in (
-            [statement["Resource"]] if not isinstance(statement["Resource"], list) else statement["Resource"]
-        )
+        for resource in _as_list(statement["Resource"])
     }
 
 
@@ -141,8 +143,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synth_step_assembly(watching: Pipeline, source: Path) -> Path:
     """Run the Synth step's own commands, taken from its buildspec, and return the assembly it hands on."""
     project = _action_project(watching.template, "Build", "Synth")
-    env = _outside_the_repo_env(CDK_DISABLE_VERSION_CHECK="1", JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1")
-    _run_step(_commands(project), source, env)
+    _run_step(_commands(project), source, _outside_the_repo_env())
     return source / _buildspec(project)["artifacts"]["base-directory"]
 
 
@@ -208,14 +209,9 @@ def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
     with FakeLookoutVision() as fake, FakeGreengrass(default="DEPLOYABLE") as greengrass:
         fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
         endpoints = {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
-        run = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", commands[-1]],
-            cwd=tmp_path,
-            env={**env, region_variable: "eu-west-1", **endpoints},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        step_env = {**env, region_variable: "eu-west-1", **endpoints}
+        bash = ["bash", "-eo", "pipefail", "-c", commands[-1]]
+        run = subprocess.run(bash, cwd=tmp_path, env=step_env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stdout + run.stderr
         assert json.loads(run.stdout)["Status"] == "SUCCEEDED"
         signed = [r["headers"]["Authorization"] for r in fake.requests]

@@ -15,6 +15,7 @@ into it), unpacks it, and runs the CLI with ``python -S`` on a path of just that
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
 import json
 import os
 import re
@@ -29,17 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import (
-    FakeGreengrass,
-    FakeLookoutVision,
-    answered_with,
-    client_error,
-    description,
-    error,
-    ok,
-    packaged,
-    packaging,
-)
+from support import FakeGreengrass, FakeLookoutVision, client_error, description, error, ok, packaged, packaging
 
 from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging_handler import component, contract, outbound
@@ -144,7 +135,6 @@ def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deploy
     assert re.fullmatch(retried, progress[1]), progress[1]
     assert progress[2].endswith(f"{PROJECT}/{JOB}: SUCCEEDED (1 retry so far)")
     assert "in eu-west-1" in run.stderr and "SUCCEEDED after" in run.stderr and "(4 calls)" in run.stderr
-    assert "Traceback" not in run.stderr
     states = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if line.startswith("[") and ARN in line]
     assert states == [f"{ARN}: REQUESTED", f"{ARN}: DEPLOYABLE"], run.stderr
     assert f"{ARN} is DEPLOYABLE after" in run.stderr
@@ -167,11 +157,7 @@ def test_wait_interrupted_exits_130_without_traceback(fake: FakeLookoutVision) -
     )
     try:
         assert proc.stderr is not None
-        seen = []
-        for line in proc.stderr:
-            seen.append(line)
-            if "RUNNING" in line:
-                break
+        seen = list(itertools.takewhile(lambda line: "RUNNING" not in line, proc.stderr))
         proc.send_signal(signal.SIGINT)
         _, rest = proc.communicate(timeout=10)
     finally:
@@ -197,7 +183,10 @@ def test_help_and_version_exit_0(main: Callable[..., Run]) -> None:
 BAD = "the recipe names an artifact that does not exist"
 NO_OUTPUT = {key: value for key, value in description("SUCCEEDED").items() if key != "ModelPackagingOutputDetails"}
 OUT_OF_MEMORY = "Model compilation ran out of memory"
-DENIED = client_error("AccessDeniedException", 403, "User is not authorized to perform this")
+NOT_AUTHORIZED = "User is not authorized to perform this"
+# The fake's answer, and what botocore raises for it.
+JOB_DENIED = error(403, "AccessDeniedException", NOT_AUTHORIZED)
+DENIED = client_error("AccessDeniedException", 403, NOT_AUTHORIZED)
 COMPONENT_DENIED = error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")
 # .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
 UNRESOLVED = "https://lookoutvision.eu-west-9.amazonaws.invalid"
@@ -228,7 +217,7 @@ NOT_DESCRIBED = [f"error: {component.describe_call(ARN).denied}", "; --no-compon
         (FAILED, None, (), cli.EXIT_FAILED, "FAILED", [jobs.failed_reason(PROJECT, JOB, OUT_OF_MEMORY)]),
         (ok(NO_OUTPUT), None, (), cli.EXIT_FAILED, "SUCCEEDED", [jobs.no_output_reason(PROJECT, JOB)]),
         (SUCCEEDED, f"FAILED:{BAD}", (), cli.EXIT_FAILED, "SUCCEEDED", [COMPONENT_FAILED]),
-        (answered_with(DENIED), None, (), cli.EXIT_ERROR, None, [f"error: {advice(DENIED, JOB)}"]),
+        (JOB_DENIED, None, (), cli.EXIT_ERROR, None, [f"error: {advice(DENIED, JOB)}"]),
         (SUCCEEDED, None, ELSEWHERE, cli.EXIT_ERROR, None, NOT_RESOLVED),
         (SUCCEEDED, COMPONENT_DENIED, (), cli.EXIT_ERROR, "SUCCEEDED", NOT_DESCRIBED),
         (SUCCEEDED, COMPONENT_DENIED, ("--no-component-check",), cli.EXIT_SUCCEEDED, "SUCCEEDED", ["SUCCEEDED after"]),
@@ -592,13 +581,10 @@ ISOLATED = (sys.executable, "-S")
 def test_wait_with_the_newest_botocore_from_the_wheel_and_without_a_model_exits_3_until_aws_data_path_supplies_one(
     fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
 ) -> None:
-    """The path holds only the wheel (with or without the service model it carries) and the newest botocore."""
+    """The path holds only the wheel (with or without the service model it carries) and the newest botocore, which
+    has no lookoutvision model (tests/deploy/test_wheel.py)."""
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
     environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
-    code = "import botocore, importlib.util as u; print(botocore.__version__, u.find_spec('aws_cdk') is not None)"
-    probe = subprocess.run([*ISOLATED, "-c", code], env=environment, capture_output=True, text=True, check=True)
-    assert probe.stdout.split() == ["1.44.5", "False"]
-    assert not (NEWEST_BOTO3 / "botocore" / "data" / "lookoutvision").exists()
 
     run = run_cli(*wait_args(), env=environment, python=ISOLATED)
 
