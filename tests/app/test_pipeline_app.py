@@ -139,18 +139,14 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def synth_step_assembly(watching: Pipeline, source: Path) -> Path:
-    """Run the Synth step's own commands, taken from its buildspec, and return the assembly it hands on."""
-    project = _action_project(watching.template, "Build", "Synth")
-    _run_step(_commands(project), source, _outside_the_repo_env())
-    return source / _buildspec(project)["artifacts"]["base-directory"]
-
-
 @pytest.mark.slow
 def test_pipeline_synth_step_builds_an_assembly_that_gates_the_stage_and_passes_cfn_lint(
-    synth_step_assembly: Path,
+    watching: Pipeline, source: Path
 ) -> None:
+    """The Synth step's own commands, taken from its buildspec, and the assembly it hands on."""
+    project = _action_project(watching.template, "Build", "Synth")
+    _run_step(_commands(project), source, _outside_the_repo_env())
+    synth_step_assembly = source / _buildspec(project)["artifacts"]["base-directory"]
     artifacts = json.loads((synth_step_assembly / "manifest.json").read_text())["artifacts"]
     # Self-mutation deploys this stack from the assembly: it must be there, or the pipeline never updates itself.
     assert artifacts[PIPELINE_STACK]["type"] == "aws:cloudformation:stack"

@@ -51,9 +51,7 @@ class Run:
     stderr: str
 
     def json(self) -> dict[str, Any]:
-        data = json.loads(self.stdout)
-        assert isinstance(data, dict)
-        return data
+        return dict(json.loads(self.stdout))
 
 
 def run_cli(*args: str, env: dict[str, str], python: Sequence[str] = (sys.executable,)) -> Run:
@@ -325,41 +323,29 @@ def test_describe_looks_once_and_exits_0_whatever_the_status_and_text_is_one_lin
     assert f"error: {advice(no_job, 'nope')}" in missing.stderr
 
 
-# The CLI's own rule: the flag, then AWS_REGION (as in the AWS CLI v2); what follows (AWS_DEFAULT_REGION, the
-# profile) is botocore's.
-@pytest.mark.parametrize(
-    ("variables", "flag", "expected"),
-    [
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "eu-west-1"),
-        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, "ap-south-1", "ap-south-1"),
-        ({}, None, None),
-    ],
-)
 def test_the_region_comes_from_the_flag_then_aws_region_then_botocore_or_exits_3(
-    fake: FakeLookoutVision,
-    main: Callable[..., Run],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    variables: dict[str, str],
-    flag: str | None,
-    expected: str | None,
+    fake: FakeLookoutVision, main: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """The flag, then AWS_REGION (as in the AWS CLI v2), is the CLI's own rule; what follows (AWS_DEFAULT_REGION,
+    the profile) is botocore's."""
     fake.script(PROJECT, JOB, [ok(description("SUCCEEDED"))])
-    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(variable)
-    for variable, value in {**variables, "AWS_CONFIG_FILE": str(tmp_path / "no-config")}.items():
-        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
 
-    run = main(*describe_args(JOB, *(["--region", flag] if flag else [])))
-
-    if expected is None:
-        assert run.code == 3, run.stderr
-        assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in run.stderr
-        assert fake.calls() == 0
-    else:
+    def signed_for(*flag: str) -> str:
+        run = main(*describe_args(JOB, *flag))
         assert run.code == 0, run.stderr
         # The Region in the SigV4 credential scope: .../<date>/<region>/lookoutvision/aws4_request.
-        assert fake.requests[-1]["headers"]["Authorization"].split("Credential=", 1)[1].split("/")[2] == expected
+        return str(fake.requests[-1]["headers"]["Authorization"].split("Credential=", 1)[1].split("/")[2])
+
+    assert (signed_for(), signed_for("--region", "ap-south-1")) == ("eu-west-1", "ap-south-1")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    calls = fake.calls()
+    nowhere = main(*describe_args())
+    assert (nowhere.code, fake.calls()) == (cli.EXIT_ERROR, calls), nowhere.stderr
+    assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in nowhere.stderr
 
 
 # --- start ----------------------------------------------------------------------------------------------
@@ -389,32 +375,20 @@ def starting(fake: FakeLookoutVision) -> FakeLookoutVision:
 OPTIONS = '{"cuda-ver": "10.2", "gpu-code": "sm_75", "trt-ver": "7.1.3"}'
 
 
-@pytest.mark.parametrize(
-    ("extra", "target", "config"),
-    [
-        ((), ("--target-device", "jetson_xavier"), {}),
-        (
-            ("--component-description", "PCB defects", "--component-tags", '{"team": "vision", "cost-center": "42"}'),
-            ("--target-platform", "linux/x86_64/nvidia", "--compiler-options", OPTIONS),
-            {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
-            | {"CompilerOptions": OPTIONS, "ComponentDescription": "PCB defects"}
-            | {"Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}]},
-        ),
-    ],
-    ids=["device", "platform-description-and-tags"],
-)
 def test_start_starts_the_job_the_stack_would_with_the_handlers_client_token(
-    starting: FakeLookoutVision,
-    main: Callable[..., Run],
-    extra: tuple[str, ...],
-    target: tuple[str, ...],
-    config: dict[str, Any],
+    starting: FakeLookoutVision, main: Callable[..., Run]
 ) -> None:
-    run = main(*start_args(*extra, target=target))
+    """Every option of the configuration; the default device's is shown by the adoption of its job (below)."""
+    tags, platform = '{"team": "vision", "cost-center": "42"}', ("--target-platform", "linux/x86_64/nvidia")
+    extra = ("--component-description", "PCB defects", "--component-tags", tags, "--compiler-options", OPTIONS)
+    run = main(*start_args(*extra, target=platform))
     assert run.code == 0, run.stderr
     assert run.json() == {"JobName": STARTED, "ProjectName": PROJECT, "Outcome": "started"}
     assert f"Started model packaging job {PROJECT}/{STARTED}" in run.stderr
     [start] = starting.starts
+    config = {"TargetDevice": None, "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64", "Accelerator": "NVIDIA"}}
+    config |= {"CompilerOptions": OPTIONS, "ComponentDescription": "PCB defects"}
+    config |= {"Tags": [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "vision"}]}
     expected = handlers_configuration(**config)
     assert start["token"] == expected.client_token(PROJECT, STARTED)
     assert start["body"]["Configuration"] == {"Greengrass": dict(expected.greengrass)}
@@ -569,14 +543,6 @@ def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def isolated_env(fake: FakeLookoutVision, greengrass: FakeGreengrass, *path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), **endpoints(fake, greengrass)}
-
-
-# -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
-ISOLATED = (sys.executable, "-S")
-
-
 @pytest.mark.slow
 def test_wait_with_the_newest_botocore_from_the_wheel_and_without_a_model_exits_3_until_aws_data_path_supplies_one(
     fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
@@ -584,22 +550,22 @@ def test_wait_with_the_newest_botocore_from_the_wheel_and_without_a_model_exits_
     """The path holds only the wheel (with or without the service model it carries) and the newest botocore, which
     has no lookoutvision model (tests/deploy/test_wheel.py)."""
     fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
-    environment = isolated_env(fake, greengrass, wheel_site, NEWEST_BOTO3)
-
-    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
-
-    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
-    assert "RUNNING" in run.stderr
     bare_site = tmp_path / "site"
     shutil.copytree(wheel_site, bare_site, ignore=shutil.ignore_patterns("_model"))
-    environment = isolated_env(fake, greengrass, bare_site, NEWEST_BOTO3)
+
+    def wait(site: Path, **extra: str) -> Run:
+        path = os.pathsep.join(map(str, (site, NEWEST_BOTO3)))
+        environment = {**os.environ, "PYTHONPATH": path, **endpoints(fake, greengrass), **extra}
+        # -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
+        return run_cli(*wait_args(), env=environment, python=(sys.executable, "-S"))
+
+    run = wait(wheel_site)
+    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
+    assert "RUNNING" in run.stderr
     calls = fake.calls()
-
-    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
-
+    run = wait(bare_site)
     assert run.code == 3, run.stderr
     assert "No Lookout for Vision service model found" in run.stderr and "Traceback" not in run.stderr
     assert fake.calls() == calls
-    environment["AWS_DATA_PATH"] = str(wheel_site / "cdk_lookoutvision_packaging" / "_model")
-    run = run_cli(*wait_args(), env=environment, python=ISOLATED)
+    run = wait(bare_site, AWS_DATA_PATH=str(wheel_site / "cdk_lookoutvision_packaging" / "_model"))
     assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
