@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
+import app as example
 from cdk_lookoutvision_packaging_handler import contract
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 
@@ -28,34 +28,15 @@ STACK = "LookoutVisionModelGate"
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "PYTHONPATH"):
-        env.pop(var, None)
+def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
+    # os.environ is conftest's offline one, which quiets jsii and the CDK CLI.
+    env = {k: v for k, v in os.environ.items() if k not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "PYTHONPATH")}
     # `python3 app.py` must be the project venv's python, and jsii and the CLI must run on the pinned Node.js.
     env["PATH"] = os.pathsep.join([str(VENV_BIN), str(NODE_BIN), env.get("PATH", "")])
-    env.update(
-        {
-            "CDK_DISABLE_VERSION_CHECK": "1",
-            "CDK_DISABLE_CLI_TELEMETRY": "true",
-            "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-        }
-    )
-    return env
-
-
-def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
     args = [str(NODE_BIN / "cdk"), "synth", "--quiet", "--output", str(outdir)]
     for item in context:
         args += ["-c", item]
-    return subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-
-
-def synthesized(outdir: Path, *context: str) -> dict[str, Any]:
-    result = cdk_synth(outdir, *context)
-    assert result.returncode == 0, result.stderr
-    assert "end-of-life" not in result.stderr, result.stderr
-    return json.loads((outdir / f"{STACK}.template.json").read_text())
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def only_of_type(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
@@ -64,148 +45,125 @@ def only_of_type(template: dict[str, Any], type_: str) -> tuple[str, dict[str, A
     return found[0]
 
 
-def outputs_of(template: dict[str, Any], resource_id: str, key: str) -> list[str]:
-    """Names of the outputs that publish attribute ``key`` of the custom resource (named ``...<key>``)."""
-    return [
-        name
-        for name, output in template.get("Outputs", {}).items()
-        if name.endswith(key) and output["Value"] == {"Fn::GetAtt": [resource_id, key]}
-    ]
-
-
-@pytest.fixture(scope="module")
-def defaults(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    outdir = tmp_path_factory.mktemp("synth-defaults")
-    return outdir, synthesized(outdir)
-
-
-@pytest.fixture(scope="module")
-def overridden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    outdir = tmp_path_factory.mktemp("synth-overrides")
-    return outdir, synthesized(outdir, "projectName=x", "jobName=y", "expectedComponentName=", "waitTimeoutMinutes=55")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("synth", "expected"),
-    [
-        (
-            "defaults",
-            {
-                "ProjectName": CONTEXT["projectName"],
-                "JobName": CONTEXT["jobName"],
-                "WaitTimeoutSeconds": int(CONTEXT["waitTimeoutMinutes"]) * 60,
-                "ExpectedComponentName": CONTEXT["expectedComponentName"],
-            },
-        ),
-        # -c overrides cdk.json, and an empty value is no value.
-        ("overridden", {"ProjectName": "x", "JobName": "y", "WaitTimeoutSeconds": 55 * 60}),
-    ],
-)
-def test_synth_takes_cdk_json_s_context_and_c_overrides(
-    synth: str, expected: dict[str, Any], request: pytest.FixtureRequest
-) -> None:
-    _, template = request.getfixturevalue(synth)
-    resource_id, resource = only_of_type(template, RESOURCE_TYPE)
+def test_synth_takes_cdk_json_s_context_and_c_overrides_and_passes_cfn_lint(tmp_path: Path) -> None:
+    result = cdk_synth(tmp_path, "projectName=x", "expectedComponentName=", "waitTimeoutMinutes=55")
+    assert result.returncode == 0 and "end-of-life" not in result.stderr, result.stderr
+    _, resource = only_of_type(json.loads((tmp_path / f"{STACK}.template.json").read_text()), RESOURCE_TYPE)
     # The service token and timeout are the construct's (tests/construct/test_construct.py), not the context's.
     props = {k: v for k, v in resource["Properties"].items() if k not in ("ServiceToken", "ServiceTimeout")}
+    # -c overrides cdk.json (jobName is cdk.json's), and an empty value is no value.
+    expected = {"ProjectName": "x", "JobName": CONTEXT["jobName"], "WaitTimeoutSeconds": 55 * 60}
     assert props == {"WaitForCompletion": True, **expected}
-    for key in ("ComponentVersionArn", "Status"):
-        assert outputs_of(template, resource_id, key), (key, template.get("Outputs"))
 
-
-@pytest.mark.slow
-def test_cfn_lint_reports_no_findings_with_context_overrides(overridden: tuple[Path, dict[str, Any]]) -> None:
-    # `make cfn-lint` (part of `make test`) lints the templates of the defaults.
-    templates = sorted(overridden[0].glob("*.template.json"))
-    assert templates
-    for template in templates:
-        result = subprocess.run(
-            [str(VENV_BIN / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"), str(template)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert (result.returncode, result.stdout.strip(), result.stderr.strip()) == (0, "", ""), template
+    # The templates of cdk.json's context are linted as the pipeline's stage (test_pipeline_app.py).
+    templates = sorted(map(str, tmp_path.glob("*.template.json")))
+    lint = [str(VENV_BIN / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"), *templates]
+    linted = subprocess.run(lint, capture_output=True, text=True, timeout=300)
+    assert (linted.returncode, linted.stdout.strip(), linted.stderr.strip()) == (0, "", ""), templates
 
 
 # --- the context, in process ------------------------------------------------------------------------------------------
 
 
-def build(tmp_path: Path, nag: bool = False, **context: Any) -> dict[str, dict[str, Any]]:
+def build(tmp_path: Path, **context: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The example app built in process with cdk.json's context and ``context`` over it (what -c passes: strings),
-    as stack name -> template, each with the names of the stacks it depends on under "DependsOn". With ``nag``,
-    cdk-nag's AwsSolutions pack checks it: synth raises ValidationFailed on any unsuppressed finding and writes
-    validation-report.json into ``tmp_path``."""
-    sys.path.insert(0, str(ROOT))
-    import app as example
-
+    checked by cdk-nag's AwsSolutions pack (synth raises ValidationFailed on any unsuppressed finding): stack name ->
+    template, each with the names of the stacks it depends on under "DependsOn", and the nag plugin's report."""
     application = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
-    if nag:
-        Validations.of(application).add_plugins(AwsSolutionsChecks())
+    Validations.of(application).add_plugins(AwsSolutionsChecks())
     example.build_app(application)
-    return {
-        s.stack_name: {**s.template, "DependsOn": [d.id for d in s.dependencies]} for s in application.synth().stacks
-    }
+    stacks = application.synth().stacks
+    (report,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    return {s.stack_name: {**s.template, "DependsOn": [d.id for d in s.dependencies]} for s in stacks}, report
 
 
-def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(tmp_path: Path) -> None:
-    templates = build(tmp_path)
-    gate, edge = templates[STACK], templates["LookoutVisionEdgeDeployment"]
+def read(**context: Any) -> dict[str, Any]:
+    """What the app reads from cdk.json's context with ``context`` over it."""
+    return example.read_context(cdk.App(context={**CONTEXT, **context}))
+
+
+OPTIONS = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
+# Every argument of GreengrassPackaging given a context key, as -c passes them (strings).
+STARTING = {
+    "startJob": "true",
+    "modelVersion": "latest",
+    "componentVersion": "3.1.0",
+    "targetPlatform": "linux/arm64/nvidia",
+    "compilerOptions": json.dumps(OPTIONS),
+    "componentDescription": "PCB defects, Jetson",
+    "componentTags": '{"team": "vision"}',
+    "jobDescription": "nightly packaging",
+    "outputPrefix": "models/pcb/",
+}
+
+
+Built = tuple[dict[str, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def watching(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """cdk.json's context: the gate watches a job started elsewhere."""
+    return build(tmp_path_factory.mktemp("watching"))
+
+
+@pytest.fixture(scope="module")
+def starting(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """STARTING over cdk.json's context: the gate stack declares the job."""
+    return build(tmp_path_factory.mktemp("starting"), **STARTING)
+
+
+def test_the_edge_stack_deploys_the_model_and_the_edge_agent_after_the_gate(watching: Built) -> None:
+    gate, edge = watching[0][STACK], watching[0]["LookoutVisionEdgeDeployment"]
     _, deployment = only_of_type(edge, "AWS::GreengrassV2::Deployment")
-    read = {"Fn::GetStackOutput": {"StackName": STACK, "OutputName": "ModelPackagingJobComponentVersion"}}
+    from_gate = {"Fn::GetStackOutput": {"StackName": STACK, "OutputName": "ModelPackagingJobComponentVersion"}}
     assert deployment["Properties"]["Components"] == {
-        "com.example.pcb-defects": {"ComponentVersion": read},
+        "com.example.pcb-defects": {"ComponentVersion": from_gate},
         "aws.iot.lookoutvision.EdgeAgent": {"ComponentVersion": "1.2.0"},
     }
     assert deployment["Properties"]["DeploymentPolicies"]["FailureHandlingPolicy"] == "ROLLBACK"
     resource_id, _ = only_of_type(gate, RESOURCE_TYPE)
-    assert outputs_of(gate, resource_id, "ComponentVersion") == ["ModelPackagingJobComponentVersion"]
+    output = gate["Outputs"]["ModelPackagingJobComponentVersion"]["Value"]
+    assert output == {"Fn::GetAtt": [resource_id, "ComponentVersion"]}
     assert STACK in edge["DependsOn"]
 
 
 HANDLER = f"{STACK}/LookoutVisionModelPackagingJobHandler"
+POLICY, FUNCTION = f"{HANDLER}/Role/DefaultPolicy/Resource", f"{HANDLER}/Function/Resource"
+IAM5 = "AwsSolutions::AwsSolutions-IAM5[Resource::"
 # Each finding the example app acknowledges: where, and a fragment of the reason it gives.
-FORCED_WILDCARD = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
-    "supports no IAM resource types",
-)
+FORCED_WILDCARD = (f"{IAM5}*]", POLICY, "supports no IAM resource types")
 # The function declares python3.13, the newest runtime the tests can run the asset on, not aws-cdk-lib's newest.
-TESTED_RUNTIME = (
-    "AwsSolutions::AwsSolutions-L1",
-    f"{HANDLER}/Function/Resource",
-    "newest runtime the asset is tested on",
-)
+TESTED_RUNTIME = ("AwsSolutions::AwsSolutions-L1", FUNCTION, "newest runtime the asset is tested on")
 # The example gate expects its component: the gate may describe every version of that one component (the version is
 # known only when the job succeeds).
 COMPONENT_VERSIONS = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
+    f"{IAM5}arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:"
     "components:com.example.pcb-defects:versions:*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
+    POLICY,
     "only when it succeeds",
 )
-# Starting the job, the gate may write the packaged model under its output prefix.
-OUTPUT_PREFIX = (
-    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::pcb-lookoutvision-models/lookoutvision/pcb/*]",
-    f"{HANDLER}/Role/DefaultPolicy/Resource",
-    "under the output prefix",
+# Starting the job (STARTING), the gate may write the packaged model under its output prefix, and start a job of
+# any version of the model (model version latest).
+OUTPUT_PREFIX = (f"{IAM5}arn:<AWS::Partition>:s3:::pcb-lookoutvision-models/models/pcb/*]", POLICY, "output prefix")
+EVERY_MODEL_VERSION = (
+    f"{IAM5}arn:<AWS::Partition>:lookoutvision:<AWS::Region>:<AWS::AccountId>:model/pcb/*]",
+    POLICY,
+    "model_version latest names no model version at synth time",
 )
 
 
 @pytest.mark.parametrize(
-    ("context", "acknowledged"),
+    ("app", "acknowledged"),
     [
-        ({}, [FORCED_WILDCARD, TESTED_RUNTIME, COMPONENT_VERSIONS]),
-        ({"startJob": "true"}, [FORCED_WILDCARD, TESTED_RUNTIME, OUTPUT_PREFIX]),
+        ("watching", [FORCED_WILDCARD, TESTED_RUNTIME, COMPONENT_VERSIONS]),
+        ("starting", [FORCED_WILDCARD, TESTED_RUNTIME, OUTPUT_PREFIX, EVERY_MODEL_VERSION]),
     ],
-    ids=["watching", "starting"],
 )
 def test_cdk_nag_finds_nothing_unsuppressed_and_the_app_acknowledges_only_what_it_must(
-    tmp_path: Path, context: dict[str, str], acknowledged: list[tuple[str, str, str]]
+    app: str, acknowledged: list[tuple[str, str, str]], request: pytest.FixtureRequest
 ) -> None:
-    stacks = build(tmp_path, nag=True, **context)
-    (plugin,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    stacks, plugin = request.getfixturevalue(app)
     assert (plugin["pluginName"], plugin["conclusion"], plugin["violations"]) == ("AwsSolutions", "success", [])
     assert len(stacks) == 2, "the gate stack and the edge deployment stack were both checked"
     suppressed = {s["acknowledgedId"]: s for s in plugin["suppressedViolations"]}
@@ -219,8 +177,6 @@ def test_an_unacknowledged_wildcard_on_the_gate_s_role_still_fails_the_nag_check
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The acknowledgement is narrow: another wildcard on the same role is still reported."""
-    import app as example
-
     build_app = example.build_app
 
     def widened(app: cdk.App) -> None:
@@ -230,13 +186,38 @@ def test_an_unacknowledged_wildcard_on_the_gate_s_role_still_fails_the_nag_check
 
     monkeypatch.setattr(example, "build_app", widened)
     with pytest.raises(RuntimeError, match=r"ValidationFailed"):
-        build(tmp_path, nag=True)
+        build(tmp_path)
 
 
-def packaging_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
-    packaging: dict[str, Any] = resource["Properties"]["Packaging"]
-    return packaging
+def test_every_argument_of_greengrass_packaging_has_a_context_key(starting: Built) -> None:
+    _, resource = only_of_type(starting[0][STACK], RESOURCE_TYPE)
+    packaging = resource["Properties"]["Packaging"]
+    assert packaging["ModelVersion"] == "latest" and packaging["Description"] == "nightly packaging"
+    greengrass = packaging["Configuration"]["Greengrass"]
+    # -c targetPlatform replaces cdk.json's targetDevice.
+    assert {**greengrass, "CompilerOptions": json.loads(greengrass["CompilerOptions"])} == {
+        "ComponentName": CONTEXT["expectedComponentName"],
+        "ComponentVersion": "3.1.0",
+        "S3OutputLocation": {"Bucket": CONTEXT["outputBucketName"], "Prefix": "models/pcb/"},
+        "TargetPlatform": {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"},
+        "CompilerOptions": OPTIONS,
+        "ComponentDescription": "PCB defects, Jetson",
+        "Tags": [{"Key": "team", "Value": "vision"}],
+    }
+    assert resource["Properties"]["JobName"] == contract.default_job_name(CONTEXT["expectedComponentName"], "3.1.0")
+
+
+@pytest.mark.parametrize("start", [True, False])
+def test_the_strings_of_c_read_as_the_values_of_cdk_json(start: bool) -> None:
+    given = {
+        "startJob": start,
+        "compilerOptions": OPTIONS,
+        "componentTags": {"team": "vision"},
+        "waitTimeoutMinutes": 30,
+    }
+    values = read(**given)
+    assert read(**{key: json.dumps(value) for key, value in given.items()}) == values
+    assert values["startJob"] is start
 
 
 # A bad value of each kind of context key, and what its line says the key takes.
@@ -251,66 +232,14 @@ BAD_CONTEXT = {
 }
 
 
-def test_every_bad_context_value_is_reported_at_once_one_line_naming_the_key_its_value_and_what_it_takes(
-    tmp_path: Path,
-) -> None:
+def test_every_bad_context_value_is_reported_at_once_one_line_naming_the_key_its_value_and_what_it_takes() -> None:
     with pytest.raises(ValueError, match=r"^Context value ") as raised:
-        build(tmp_path, **{key: value for key, (value, _) in BAD_CONTEXT.items()})
+        read(**{key: value for key, (value, _) in BAD_CONTEXT.items()})
 
     lines = {line.split("=", 1)[0].removeprefix("Context value "): line for line in str(raised.value).splitlines()}
     assert sorted(lines) == sorted(BAD_CONTEXT)
     for key, (value, takes) in BAD_CONTEXT.items():
         assert lines[key].startswith(f"Context value {key}={json.dumps(value)}: {takes}"), lines[key]
-
-
-@pytest.mark.parametrize(("value", "starts"), [("false", False), (False, False), ("true", True)])
-def test_start_job_takes_the_booleans_of_cdk_json_and_the_strings_of_c(
-    tmp_path: Path, value: object, starts: bool
-) -> None:
-    _, resource = only_of_type(build(tmp_path, startJob=value)[STACK], RESOURCE_TYPE)
-    assert ("Packaging" in resource["Properties"]) is starts
-
-
-OPTIONS = {"gpu-code": "sm_72", "trt-ver": "8.4.1", "cuda-ver": "11.4"}
-
-
-# What -c passes (strings), and the objects cdk.json holds, taken as they are.
-@pytest.mark.parametrize(
-    "given",
-    [
-        {"startJob": "true", "compilerOptions": json.dumps(OPTIONS), "componentTags": '{"team": "vision"}'}
-        | {"waitTimeoutMinutes": "30"},
-        {"startJob": True, "compilerOptions": OPTIONS, "componentTags": {"team": "vision"}, "waitTimeoutMinutes": 30},
-    ],
-    ids=["c", "cdk.json"],
-)
-def test_every_argument_of_greengrass_packaging_has_a_context_key(tmp_path: Path, given: dict[str, Any]) -> None:
-    templates = build(
-        tmp_path,
-        modelVersion="latest",
-        componentVersion="3.1.0",
-        targetPlatform="linux/arm64/nvidia",
-        componentDescription="PCB defects, Jetson",
-        jobDescription="nightly packaging",
-        outputPrefix="models/pcb/",
-        **given,
-    )
-
-    packaging = packaging_of(templates)
-    assert packaging["ModelVersion"] == "latest" and packaging["Description"] == "nightly packaging"
-    greengrass = packaging["Configuration"]["Greengrass"]
-    assert greengrass["ComponentName"] == CONTEXT["expectedComponentName"]
-    assert greengrass["ComponentVersion"] == "3.1.0"
-    assert greengrass["S3OutputLocation"] == {"Bucket": CONTEXT["outputBucketName"], "Prefix": "models/pcb/"}
-    # -c targetPlatform replaces cdk.json's targetDevice.
-    assert "TargetDevice" not in greengrass
-    assert greengrass["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}
-    assert json.loads(greengrass["CompilerOptions"]) == OPTIONS
-    assert greengrass["ComponentDescription"] == "PCB defects, Jetson"
-    assert greengrass["Tags"] == [{"Key": "team", "Value": "vision"}]
-    _, resource = only_of_type(templates[STACK], RESOURCE_TYPE)
-    assert resource["Properties"]["WaitTimeoutSeconds"] == 30 * 60
-    assert resource["Properties"]["JobName"] == contract.default_job_name(CONTEXT["expectedComponentName"], "3.1.0")
 
 
 def test_start_job_names_the_context_values_it_misses(tmp_path: Path) -> None:
