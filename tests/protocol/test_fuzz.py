@@ -358,7 +358,7 @@ def play(api: FakeLookoutVision, outcome: str, job: dict[str, Any]) -> None:
         api.scripts.clear()
         api.projects.clear()
     if outcome in STATUS_OF:
-        output = False if outcome == "no-output" else None
+        output = outcome != "no-output"
         step = ok(description(STATUS_OF[outcome], project, name, job["message"], job["component"], "2.1.0", output))
     elif outcome == "access-denied":
         step = answered_with(client_error("AccessDeniedException", 403, "User is not authorized"))
