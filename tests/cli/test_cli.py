@@ -7,9 +7,7 @@ whole wait's exit 0 with the result on stdout and the progress on stderr, and SI
 with --interval only; nothing in the CLI or in packaging_job is replaced. Why a job or a component ends as it does,
 and in what words, is the handler's (tests/unit): here, only that the CLI maps each outcome to its exit code.
 
-The newest-botocore test builds the package's wheel from a copy of the source (setup.py copies the service model
-into it), unpacks it, and runs the CLI with ``python -S`` on a path of just that wheel and the newest botocore
-(.deps/boto3-newest, which has no lookoutvision): no venv site-packages, so no aws_cdk and no older botocore.
+The CLI from the wheel alone, beside the newest botocore and without aws_cdk, is tests/deploy/test_wheel.py's.
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +34,6 @@ from cdk_lookoutvision_packaging_handler import job as jobs
 from cdk_lookoutvision_packaging_handler.configuration import Packaging
 
 ROOT = Path(__file__).resolve().parents[2]
-NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"
 PROJECT, JOB = "pcb", "pcb-v3-x86"
 FAST = ("--interval", "0.2s")
 ARN = description()["ModelPackagingOutputDetails"]["Greengrass"]["ComponentVersionArn"]
@@ -515,57 +510,3 @@ def test_a_refused_start_is_retried_reporting_each_retry_or_exits_2_saying_to_ru
 )
 def test_durations_in_order_are_accepted(text: str, seconds: float) -> None:
     assert cli.parse_duration(text) == seconds
-
-
-# --- the newest botocore, without aws_cdk ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package's wheel, built from a copy of the source (so the checkout stays untouched) and unpacked."""
-    assert (NEWEST_BOTO3 / "botocore").is_dir(), f"{NEWEST_BOTO3} is missing: run make setup"
-    base = tmp_path_factory.mktemp("wheel")
-    source = base / "src"
-    source.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "_model", "*.egg-info", "build")
-    for name in ("pyproject.toml", "setup.py", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    for name in ("constructs", "lambda"):
-        shutil.copytree(ROOT / name, source / name, ignore=ignore)
-    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-index"]
-    wheel_command = [*pip, "--no-build-isolation", "--wheel-dir", str(base / "dist"), str(source)]
-    build = subprocess.run(wheel_command, capture_output=True, text=True, timeout=120)
-    assert build.returncode == 0, build.stderr
-    (wheel,) = (base / "dist").glob("cdk_lookoutvision_packaging-*.whl")
-    site = base / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(site)
-    return site
-
-
-@pytest.mark.slow
-def test_wait_with_the_newest_botocore_from_the_wheel_and_without_a_model_exits_3_until_aws_data_path_supplies_one(
-    fake: FakeLookoutVision, greengrass: FakeGreengrass, wheel_site: Path, tmp_path: Path
-) -> None:
-    """The path holds only the wheel (with or without the service model it carries) and the newest botocore, which
-    has no lookoutvision model (tests/deploy/test_wheel.py)."""
-    fake.script(PROJECT, JOB, [ok(description("RUNNING")), ok(description("SUCCEEDED"))])
-    bare_site = tmp_path / "site"
-    shutil.copytree(wheel_site, bare_site, ignore=shutil.ignore_patterns("_model"))
-
-    def wait(site: Path, **extra: str) -> Run:
-        path = os.pathsep.join(map(str, (site, NEWEST_BOTO3)))
-        environment = {**os.environ, "PYTHONPATH": path, **endpoints(fake, greengrass), **extra}
-        # -S: no site-packages at all, so neither the venv's botocore 1.40.60 nor aws_cdk can be imported.
-        return run_cli(*wait_args(), env=environment, python=(sys.executable, "-S"))
-
-    run = wait(wheel_site)
-    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr
-    assert "RUNNING" in run.stderr
-    calls = fake.calls()
-    run = wait(bare_site)
-    assert run.code == 3, run.stderr
-    assert "No Lookout for Vision service model found" in run.stderr and "Traceback" not in run.stderr
-    assert fake.calls() == calls
-    run = wait(bare_site, AWS_DATA_PATH=str(wheel_site / "cdk_lookoutvision_packaging" / "_model"))
-    assert (run.code, run.json()["Status"]) == (0, "SUCCEEDED"), run.stderr

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import offline_env
+from support import FakeGreengrass, FakeLookoutVision, description, offline_env, ok
 
 from cdk_lookoutvision_packaging import _vendor
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = ROOT / ".deps" / "wheelhouse"
+NEWEST_BOTO3 = ROOT / ".deps" / "boto3-newest"  # no lookoutvision model
 NODE_BIN = ROOT / "node_modules" / ".bin"
 PKG = "cdk_lookoutvision_packaging"
 
@@ -191,6 +192,35 @@ def test_fresh_venv_has_the_pinned_botocore_and_the_packaged_model(venv: Path, t
     # crhelper is no dependency: the venv has none, and the asset's comes from the package.
     assert info["crhelper"] is None
     assert Path(info["crhelper_dir"]).resolve() == site_packages / PKG / "_vendor" / "crhelper"
+
+
+def test_the_wheel_s_cli_runs_beside_the_newest_botocore_and_without_a_model_exits_3_until_aws_data_path_gives_one(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """On a path of only the unpacked wheel (with or without the model it carries) and the newest botocore, and no
+    site-packages (-S): neither the venv's botocore 1.40.60 nor aws_cdk can be imported."""
+    site, bare = tmp_path / "site", tmp_path / "bare"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    shutil.copytree(site, bare, ignore=shutil.ignore_patterns("_model"))
+    with FakeLookoutVision() as fake, FakeGreengrass(default="DEPLOYABLE") as greengrass:
+        fake.script("pcb", "pcb-v3-x86", [ok(description("RUNNING")), ok(description())])
+        urls = {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
+
+        def wait(path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (path, NEWEST_BOTO3))), **urls, **extra}
+            command = [sys.executable, "-S", "-m", PKG, "wait", "--project-name", "pcb", "--job-name", "pcb-v3-x86"]
+            return subprocess.run([*command, "--interval", "0.2s"], env=env, capture_output=True, text=True, timeout=60)
+
+        run = wait(site)
+        assert (run.returncode, json.loads(run.stdout)["Status"]) == (0, "SUCCEEDED"), run.stderr
+        assert "RUNNING" in run.stderr
+        calls = fake.calls()
+        run = wait(bare)
+        assert run.returncode == 3 and "No Lookout for Vision service model found" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr and fake.calls() == calls
+        run = wait(bare, AWS_DATA_PATH=str(site / PKG / "_model"))
+        assert (run.returncode, json.loads(run.stdout)["Status"]) == (0, "SUCCEEDED"), run.stderr
 
 
 APP = """
