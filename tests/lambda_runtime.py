@@ -1,6 +1,6 @@
 """A local AWS Lambda for the asset `cdk synth` wrote: an execution environment is a process
 ``python -S -m awslambdaric <Handler>`` in a copy of the asset (playing /var/task) with awslambdaric and the newest
-boto3 (playing /var/runtime, on Python 3.13 where the machine has it), served a Runtime API on 127.0.0.1. As in Lambda,
+boto3 (playing /var/runtime, on Python 3.13 where the machine has it), polling a Runtime API on 127.0.0.1. As in Lambda,
 an idle environment is frozen (SIGSTOP), one past its deadline is killed, and a loopback lambda:Invoke queues Event
 calls, so that a handed-off wait continues end to end."""
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from e2e_support import ROOT, VENV_PYTHON, cdk, cli_env, run_cli
+from e2e_support import ROOT, VENV_PYTHON
 from support import (
     FUNCTION_ARN,
     OFFLINE_ENV,
@@ -55,20 +55,6 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_s: float
     asset_dir: Path
-
-
-def synthesized_gate(outdir: Path) -> FunctionSpec:
-    """The handler function of the example app's gate stack, as the real CDK CLI synthesizes it."""
-    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env())
-    template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
-    [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    props = function["Properties"]
-    return FunctionSpec(
-        handler=props["Handler"],
-        environment={str(k): str(v) for k, v in props["Environment"]["Variables"].items()},
-        timeout_s=float(props["Timeout"]),
-        asset_dir=outdir / function["Metadata"]["aws:asset:path"],
-    )
 
 
 def prepare_task_root(spec: FunctionSpec, dest: Path, appended: Mapping[str, str] | None = None) -> Path:
@@ -128,18 +114,14 @@ class LocalLambda(LoopbackServer):
     def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
         super().__init__()
         self.spec, self.task_root = spec, task_root
-        self.lookoutvision, self.greengrass = FakeLookoutVision(), FakeGreengrass(default="DEPLOYABLE")
+        self.lookoutvision: FakeLookoutVision = FakeLookoutVision().__enter__()
+        self.greengrass: FakeGreengrass = FakeGreengrass(default="DEPLOYABLE").__enter__()
         self.invocations: list[Invocation] = []
         self.environments: list[ExecutionEnvironment] = []
         self.logs: list[str] = []  # every line the runtime processes logged, in the order read
         self._queue: deque[Invocation] = deque()
         self._cv = threading.Condition()
         self._closed = False
-
-    def __enter__(self) -> LocalLambda:
-        self.lookoutvision.__enter__()
-        self.greengrass.__enter__()
-        return super().__enter__()  # type: ignore[no-any-return]
 
     def __exit__(self, *exc: object) -> None:
         with self._cv:
