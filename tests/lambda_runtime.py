@@ -189,8 +189,7 @@ class LocalLambda(LoopbackServer):
         than retrying init forever."""
         assert env.process.stdout is not None
         for raw in env.process.stdout:
-            text = raw.decode("utf-8", "replace")
-            self.logs.extend(line for line in re.split(r"[\r\n]+", text) if line.strip())
+            self.logs.extend(line for line in re.split(r"[\r\n]+", raw.decode(errors="replace")) if line.strip())
         env.process.wait()
         with self._cv:
             previous, env.state = env.state, "dead"
@@ -203,10 +202,9 @@ class LocalLambda(LoopbackServer):
     def _next(self, request: BaseHTTPRequestHandler, env: ExecutionEnvironment) -> None:
         """Answer ``env``'s long poll with the next invocation, frozen while it waits; or, shutting down, with a 500."""
         with self._cv:
-            env.state, idle = "ready", not self._queue
-        if idle:
-            env.process.send_signal(signal.SIGSTOP)
-        with self._cv:
+            env.state = "ready"
+            if not self._queue:
+                env.process.send_signal(signal.SIGSTOP)
             while not self._queue and env.state != "dead" and not self._closed:
                 self._cv.wait(0.2)
             if env.state == "dead" or self._closed:  # the process is about to be killed
@@ -218,8 +216,8 @@ class LocalLambda(LoopbackServer):
             env.state, env.current = "busy", invocation
             timer = threading.Timer(self.spec.timeout_s, self._deadline_passed, (env, invocation))
             timer.daemon = True  # once the invocation ended, it finds nothing to do
-        env.process.send_signal(signal.SIGCONT)
-        timer.start()
+            timer.start()
+            env.process.send_signal(signal.SIGCONT)
         headers = {
             "Content-Type": "application/json",  # awslambdaric's client crashes (SIGSEGV) without it
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
