@@ -1,5 +1,5 @@
-"""The Lookout for Vision end: job descriptions as the API returns them, and a loopback API that answers from a
-script."""
+"""The Lookout for Vision end: job descriptions as the API returns them, a loopback API that answers from a script, and
+the loopback Greengrass that describes the component versions a job packages."""
 
 from __future__ import annotations
 
@@ -197,3 +197,39 @@ class FakeLookoutVision(LoopbackServer):
                 self.projects.add(project)
                 self.scripts[(project, job)] = list(self.after_start(body))
         return refusal or answer(200, {"JobName": job})
+
+
+class FakeGreengrass(LoopbackServer):
+    """Plays Greengrass V2 DescribeComponent on 127.0.0.1, recording each request's ``arn``: ``script(arn, states)``
+    answers each request with the next componentState (or Step), the last one repeating; an unscripted version gets
+    ``default``, or else the 404."""
+
+    def __init__(self, default: str | None = None) -> None:
+        super().__init__()
+        self.default = default
+        self.scripts: dict[str, list[str | Step]] = {}
+
+    def script(self, arn: str, states: Iterable[str | Step]) -> None:
+        with self._lock:
+            self.scripts[arn] = list(states)
+
+    def calls(self, arn: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if arn is None or r["arn"] == arn)
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        path, prefix, suffix = request.path.split("?")[0], "/greengrass/v2/components/", "/metadata"
+        arn = unquote(path.removeprefix(prefix).removesuffix(suffix))
+        step: str | Step | None = error(404, "UnknownOperationException", f"no route {path}")
+        if path.startswith(prefix) and path.endswith(suffix):
+            with self._lock:
+                self._record(request, arn=arn)
+                script = self.scripts.get(arn)
+                step = self.default if script is None else next_step(script)
+        if isinstance(step, str):
+            state, _, message = step.partition(":")
+            name, version = arn.split(":components:", 1)[1].split(":versions:")
+            errors = {"recipe": message} if message else {}
+            status = {"componentState": state, "message": message or "NONE", "errors": errors}
+            step = answer(200, {"arn": arn, "componentName": name, "componentVersion": version, "status": status})
+        (step or error(404, NOT_FOUND, f"Component version {arn} not found")).send(request)

@@ -1,12 +1,11 @@
 """A local AWS Lambda for the asset `cdk synth` wrote: an execution environment is a process
 ``python -S -m awslambdaric <Handler>`` in a copy of the asset (playing /var/task) with awslambdaric and the newest
-boto3 (playing /var/runtime, on Python 3.13 where the machine has it), served a Runtime API on 127.0.0.1. As in Lambda,
+boto3 (playing /var/runtime, on Python 3.13 where the machine has it), polling a Runtime API on 127.0.0.1. As in Lambda,
 an idle environment is frozen (SIGSTOP), one past its deadline is killed, and a loopback lambda:Invoke queues Event
 calls, so that a handed-off wait continues end to end."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from e2e_support import ROOT, VENV_PYTHON, cdk, cli_env, run_cli
+from e2e_support import ROOT, VENV_PYTHON
 from support import (
     FUNCTION_ARN,
     OFFLINE_ENV,
@@ -58,20 +57,6 @@ class FunctionSpec:
     asset_dir: Path
 
 
-def synthesized_gate(outdir: Path) -> FunctionSpec:
-    """The handler function of the example app's gate stack, as the real CDK CLI synthesizes it."""
-    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env())
-    template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
-    [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    props = function["Properties"]
-    return FunctionSpec(
-        handler=props["Handler"],
-        environment={str(k): str(v) for k, v in props["Environment"]["Variables"].items()},
-        timeout_s=float(props["Timeout"]),
-        asset_dir=outdir / function["Metadata"]["aws:asset:path"],
-    )
-
-
 def prepare_task_root(spec: FunctionSpec, dest: Path, appended: Mapping[str, str] | None = None) -> Path:
     """Copy the asset to ``dest``; ``appended`` adds text to its files (injected faults)."""
     shutil.copytree(spec.asset_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
@@ -90,7 +75,7 @@ class Invocation:
     dispatched_at: float | None = None
     deadline: float | None = None  # epoch seconds
     finished_at: float | None = None
-    status: str = "queued"  # queued | running | success | error | timed_out | crashed | init_failed
+    status: str = "queued"  # queued | running, then success | error | timed_out | crashed | init_failed
     result: bytes = b""
 
     @property
@@ -98,79 +83,39 @@ class Invocation:
         ended, deadline = self.finished_at, self.deadline
         return self.status == "success" and ended is not None and deadline is not None and ended <= deadline
 
+    def end(self, status: str, result: bytes = b"") -> bool:
+        """Note how it ended, unless it already has (the caller holds the function's lock); whether it ended now."""
+        if self.finished_at is not None:
+            return False
+        self.status, self.finished_at, self.result = status, time.time(), result
+        return True
 
-class ExecutionEnvironment(LoopbackServer):
-    """One sandbox: the runtime process, and the Runtime API it polls."""
 
-    def __init__(self, function: LocalLambda) -> None:
-        super().__init__()
-        self.function, self.state = function, "init"  # init | ready | busy | dead
-        self.current: Invocation | None = None
-        self.__enter__()
-        self.process = subprocess.Popen(
-            [str(RUNTIME_PYTHON), "-S", "-m", "awslambdaric", function.spec.handler],
-            cwd=function.task_root,
-            env=function.process_environment(self.url.removeprefix("http://")),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        threading.Thread(target=self._watch, daemon=True).start()
+@dataclass
+class ExecutionEnvironment:
+    """One sandbox: the runtime process, polling the Runtime API under the path of its number."""
 
-    def _watch(self) -> None:
-        """Keep each line the process logs (awslambdaric writes them to stdout, a record's own newlines as \\r), and
-        report its exit."""
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            text = raw.decode("utf-8", "replace")
-            self.function.logs.extend(line for line in re.split(r"[\r\n]+", text) if line.strip())
-        self.process.wait()
-        self.function.exited(self)
+    process: subprocess.Popen[bytes]
+    state: str = "init"  # init | ready | busy | dead
+    current: Invocation | None = None
 
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        path = request.path.rstrip("/")
-        answered = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", path)
-        if request.command == "GET" and path == "/2018-06-01/runtime/invocation/next":
-            invocation = self.function.take_next(self)
-            if invocation is None:  # shutting down: the process is about to be killed
-                request.close_connection = True
-                reply(request, 500, b"{}")
-                return
-            headers = {
-                "Content-Type": "application/json",  # awslambdaric's client crashes (SIGSEGV) without it
-                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-                "Lambda-Runtime-Deadline-Ms": str(int((invocation.deadline or 0) * 1000)),
-                "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
-            }
-            reply(request, 200, invocation.payload, headers)
-        elif request.command == "POST" and answered:
-            self.function.finish(self, unquote(answered[1]), answered[2], read_body(request))
-            reply(request, 202, b"{}")
-        else:  # /init/error among them: the process exits next, and its cold start fails its invocation
-            read_body(request)
-            reply(request, 404, b"{}")
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, sig)
-
-    def close(self) -> None:
-        self.signal(signal.SIGKILL)
+    def kill(self) -> None:
+        self.process.kill()  # like send_signal, a no-op once the process is gone
         self.process.wait(timeout=10)
-        self.__exit__()
 
 
 class LocalLambda(LoopbackServer):
     """The function, run with one execution environment at a time (a cold start when an invocation finds none),
     served as lambda:Invoke on 127.0.0.1 with the loopback Lookout for Vision and Greengrass it calls (every
-    component version DEPLOYABLE unless a test scripts it). Every invocation gets the spec's timeout."""
+    component version DEPLOYABLE unless a test scripts it). Every invocation gets the spec's timeout. The same server
+    serves environment n its Runtime API under /n (awslambdaric appends its paths to AWS_LAMBDA_RUNTIME_API), so
+    that the requests of a killed environment are told apart."""
 
     def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
         super().__init__()
         self.spec, self.task_root = spec, task_root
-        self.lookoutvision, self.greengrass = FakeLookoutVision(), FakeGreengrass(default="DEPLOYABLE")
+        self.lookoutvision: FakeLookoutVision = FakeLookoutVision().__enter__()
+        self.greengrass: FakeGreengrass = FakeGreengrass(default="DEPLOYABLE").__enter__()
         self.invocations: list[Invocation] = []
         self.environments: list[ExecutionEnvironment] = []
         self.logs: list[str] = []  # every line the runtime processes logged, in the order read
@@ -178,17 +123,12 @@ class LocalLambda(LoopbackServer):
         self._cv = threading.Condition()
         self._closed = False
 
-    def __enter__(self) -> LocalLambda:
-        self.lookoutvision.__enter__()
-        self.greengrass.__enter__()
-        return super().__enter__()  # type: ignore[no-any-return]
-
     def __exit__(self, *exc: object) -> None:
         with self._cv:
             self._closed = True
             self._cv.notify_all()
         for env in list(self.environments):
-            env.close()
+            env.kill()
         self.lookoutvision.__exit__()
         self.greengrass.__exit__()
         super().__exit__()
@@ -229,54 +169,69 @@ class LocalLambda(LoopbackServer):
 
     def _cold_start_if_needed(self) -> None:
         with self._cv:
-            if self._queue and not self._closed and all(e.state == "dead" for e in self.environments):
-                self.environments.append(ExecutionEnvironment(self))
+            if not self._queue or self._closed or any(e.state != "dead" for e in self.environments):
+                return
+            process = subprocess.Popen(
+                [str(RUNTIME_PYTHON), "-S", "-m", "awslambdaric", self.spec.handler],
+                cwd=self.task_root,
+                env=self.process_environment(f"{self.url.removeprefix('http://')}/{len(self.environments)}"),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.environments.append(env := ExecutionEnvironment(process))
+            threading.Thread(target=self._watch, args=(env,), daemon=True).start()
 
-    def take_next(self, env: ExecutionEnvironment) -> Invocation | None:
-        """Long-poll for the next invocation on behalf of ``env``, frozen while it waits."""
+    def _watch(self, env: ExecutionEnvironment) -> None:
+        """Keep each line the process logs (awslambdaric writes them to stdout, a record's own newlines as \\r); when
+        it exits, the environment is dead, and a cold start that failed fails its invocation as Lambda does, rather
+        than retrying init forever."""
+        assert env.process.stdout is not None
+        for raw in env.process.stdout:
+            self.logs.extend(line for line in re.split(r"[\r\n]+", raw.decode(errors="replace")) if line.strip())
+        env.process.wait()
         with self._cv:
-            env.state, idle = "ready", not self._queue
-        if idle:
-            env.signal(signal.SIGSTOP)
+            previous, env.state = env.state, "dead"
+            if env.current is not None:
+                env.current.end("crashed")
+            if previous == "init" and not self._closed and self._queue:
+                self._queue.popleft().end("init_failed")
+            self._cold_start_if_needed()
+
+    def _next(self, request: BaseHTTPRequestHandler, env: ExecutionEnvironment) -> None:
+        """Answer ``env``'s long poll with the next invocation, frozen while it waits; or, shutting down, with a 500."""
         with self._cv:
+            env.state = "ready"
+            if not self._queue:
+                env.process.send_signal(signal.SIGSTOP)
             while not self._queue and env.state != "dead" and not self._closed:
                 self._cv.wait(0.2)
-            if env.state == "dead" or self._closed:
-                return None
+            if env.state == "dead" or self._closed:  # the process is about to be killed
+                request.close_connection = True
+                return reply(request, 500, b"{}")
             invocation = self._queue.popleft()
             invocation.env, invocation.status, invocation.dispatched_at = env, "running", time.time()
-            invocation.deadline = invocation.dispatched_at + self.spec.timeout_s
+            invocation.deadline = deadline = invocation.dispatched_at + self.spec.timeout_s
             env.state, env.current = "busy", invocation
             timer = threading.Timer(self.spec.timeout_s, self._deadline_passed, (env, invocation))
             timer.daemon = True  # once the invocation ended, it finds nothing to do
-        env.signal(signal.SIGCONT)
-        timer.start()
-        return invocation
-
-    def finish(self, env: ExecutionEnvironment, request_id: str, kind: str, body: bytes) -> None:
-        with self._cv:
-            invocation = env.current
-            if invocation is not None and invocation.request_id == request_id and invocation.status == "running":
-                invocation.finished_at, invocation.result = time.time(), body
-                invocation.status = "success" if kind == "response" else "error"
+            timer.start()
+            env.process.send_signal(signal.SIGCONT)
+        headers = {
+            "Content-Type": "application/json",  # awslambdaric's client crashes (SIGSEGV) without it
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(int(deadline * 1000)),
+            "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
+        }
+        reply(request, 200, invocation.payload, headers)
 
     def _deadline_passed(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
         with self._cv:
-            if invocation.status != "running":
+            if not invocation.end("timed_out"):
                 return
-            invocation.status, invocation.finished_at, env.state = "timed_out", time.time(), "dead"
-        env.close()  # "Task timed out": Lambda kills the environment
-
-    def exited(self, env: ExecutionEnvironment) -> None:
-        with self._cv:
-            previous, env.state = env.state, "dead"
-            if env.current is not None and env.current.status == "running":
-                env.current.status, env.current.finished_at = "crashed", time.time()
-            if previous == "init" and not self._closed and self._queue:
-                # Lambda fails the invocation whose cold start failed, rather than retrying init forever.
-                failed = self._queue.popleft()
-                failed.status, failed.finished_at = "init_failed", time.time()
-            self._cold_start_if_needed()
+            env.state = "dead"
+        env.kill()  # "Task timed out": Lambda kills the environment
 
     def invocations_for(self, request_id: str) -> list[Invocation]:
         """The invocations whose event carries CloudFormation RequestId ``request_id``, in the order queued."""
@@ -288,21 +243,32 @@ class LocalLambda(LoopbackServer):
 
         def ended() -> bool:
             invocations = self.invocations_for(request_id)
-            return bool(invocations) and not any(i.status in ("queued", "running") for i in invocations)
+            return bool(invocations) and all(i.finished_at is not None for i in invocations)
 
         wait_until(ended, timeout_s, f"the invocations of request {request_id} to end")
         return self.invocations_for(request_id)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        """lambda:Invoke of this function: a SigV4-signed Event call answers 202 and queues an invocation."""
-        payload = read_body(request)
-        match = re.fullmatch(r"/2015-03-31/functions/([^/?]+)/invocations(\?.*)?", request.path)
-        accepted = (
-            match is not None
-            and unquote(match[1]) in (FUNCTION_NAME, FUNCTION_ARN)
+        """The Runtime API of each environment, and lambda:Invoke of this function: a SigV4-signed Event call answers
+        202 and queues an invocation. Anything else gets a 400 (/init/error among them: the process exits next)."""
+        body = read_body(request)
+        runtime = re.fullmatch(r"/(\d+)/2018-06-01/runtime/invocation/(?:next|([^/]+)/(response|error))", request.path)
+        invoke = re.fullmatch(r"/2015-03-31/functions/([^/?]+)/invocations(\?.*)?", request.path)
+        if runtime and runtime[2] is None:
+            self._next(request, self.environments[int(runtime[1])])
+        elif runtime:
+            with self._cv:
+                current = self.environments[int(runtime[1])].current
+                if current is not None and current.request_id == unquote(runtime[2]):
+                    current.end("success" if runtime[3] == "response" else "error", body)
+            reply(request, 202, b"{}")
+        elif (
+            invoke is not None
+            and unquote(invoke[1]) in (FUNCTION_NAME, FUNCTION_ARN)
             and request.headers.get("X-Amz-Invocation-Type") == "Event"
             and str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
-        )
-        if accepted:
-            self.invoke(payload)
-        reply(request, 202 if accepted else 400)
+        ):
+            self.invoke(body)
+            reply(request, 202)
+        else:
+            reply(request, 400, b"{}")

@@ -1,15 +1,12 @@
-"""The tests' doubles: a Lambda context with a real deadline, the loopback Greengrass, a scripted Lookout for Vision
-client and the errors it raises; and harness/ (events, the ResponseURL, the loopback Lookout for Vision API)."""
+"""The tests' doubles: a Lambda context with a real deadline, scripted Lookout for Vision and Greengrass clients and
+the errors they raise; and harness/ (events, the ResponseURL, the loopback Lookout for Vision and Greengrass APIs)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -17,9 +14,8 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import NOT_FOUND, Step, answer, error, next_step
+from harness.lookoutvision import Step, error, next_step
 from harness.loopback import *  # noqa: F403
-from harness.loopback import LoopbackServer
 from harness.offline import *  # noqa: F403
 
 # What CloudFormation must receive, written out here once as the tests' own expectation (not read from the product).
@@ -44,42 +40,6 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-class FakeGreengrass(LoopbackServer):
-    """Plays Greengrass V2 DescribeComponent on 127.0.0.1, recording each request's ``arn``: ``script(arn, states)``
-    answers each request with the next componentState (or Step), the last one repeating; an unscripted version gets
-    ``default``, or else the 404."""
-
-    def __init__(self, default: str | None = None) -> None:
-        super().__init__()
-        self.default = default
-        self.scripts: dict[str, list[str | Step]] = {}
-
-    def script(self, arn: str, states: Iterable[str | Step]) -> None:
-        with self._lock:
-            self.scripts[arn] = list(states)
-
-    def calls(self, arn: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if arn is None or r["arn"] == arn)
-
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        path, prefix, suffix = request.path.split("?")[0], "/greengrass/v2/components/", "/metadata"
-        arn = unquote(path.removeprefix(prefix).removesuffix(suffix))
-        step: str | Step | None = error(404, "UnknownOperationException", f"no route {path}")
-        if path.startswith(prefix) and path.endswith(suffix):
-            with self._lock:
-                self._record(request, arn=arn)
-                script = self.scripts.get(arn)
-                step = self.default if script is None else next_step(script)
-        if isinstance(step, str):
-            state, _, message = step.partition(":")
-            name, version = arn.split(":components:", 1)[1].split(":versions:")
-            errors = {"recipe": message} if message else {}
-            status = {"componentState": state, "message": message or "NONE", "errors": errors}
-            step = answer(200, {"arn": arn, "componentName": name, "componentVersion": version, "status": status})
-        (step or error(404, NOT_FOUND, f"Component version {arn} not found")).send(request)
 
 
 class ScriptedClient:

@@ -14,19 +14,16 @@ from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE
 Only = Callable[..., tuple[str, dict[str, Any]]]
 
 
-def _only(
-    source: cdk.Stack | Template | dict[str, Any], resource_type: str = RESOURCE_TYPE
-) -> tuple[str, dict[str, Any]]:
-    template = Template.from_stack(source) if isinstance(source, cdk.Stack) else source
-    if isinstance(template, Template):
-        template = template.to_json()
-    found = {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
-    assert len(found) == 1, f"expected exactly one {resource_type}, got {sorted(found)}"
-    return next(iter(found.items()))
-
-
 @pytest.fixture(scope="session")
 def only() -> Only:
     """``only(stack_or_template, resource_type=the custom resource type)``: the logical id and the body of the one
     resource of that type in a stack, a Template or a template's JSON."""
-    return _only
+
+    def find(source: cdk.Stack | Template | dict[str, Any], resource_type: str = RESOURCE_TYPE) -> Any:
+        template = Template.from_stack(source) if isinstance(source, cdk.Stack) else source
+        resources = (template.to_json() if isinstance(template, Template) else template)["Resources"]
+        found = [(k, v) for k, v in resources.items() if v["Type"] == resource_type]
+        assert len(found) == 1, f"expected exactly one {resource_type}, got {[k for k, _ in found]}"
+        return found[0]
+
+    return find

@@ -1,11 +1,25 @@
-"""The runtime suites' one synthesis: the example app's gate stack as `cdk synth` writes it."""
+"""The runtime suites' one synthesis: the handler function of the example app's gate stack, as the real CDK CLI
+synthesizes it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from lambda_runtime import FunctionSpec, synthesized_gate
+from e2e_support import cdk, cli_env, run_cli
+from lambda_runtime import FunctionSpec
 
 
 @pytest.fixture(scope="session")
 def gate_function(tmp_path_factory: pytest.TempPathFactory) -> FunctionSpec:
-    return synthesized_gate(tmp_path_factory.mktemp("gate-synth"))
+    outdir = tmp_path_factory.mktemp("gate-synth")
+    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env())
+    template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
+    [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    props = function["Properties"]
+    return FunctionSpec(
+        handler=props["Handler"],
+        environment={str(k): str(v) for k, v in props["Environment"]["Variables"].items()},
+        timeout_s=float(props["Timeout"]),
+        asset_dir=outdir / function["Metadata"]["aws:asset:path"],
+    )
