@@ -174,9 +174,10 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "_unresolvable_name: botocore always wraps an exception as an EndpointConnectionError's error": (
         "outbound.x__unresolvable_name__mutmut_31",
     ),
-    "the invocation's retry and status callbacks, and the fields crhelper puts on each log line, only change "
-    "log lines": (
+    "the invocation's retry and status callbacks (the Start's too), and the fields crhelper puts on each log line, "
+    "only change log lines": (
         *(f"lifecycle.xǁ_Invocationǁwait_for_job__mutmut_{n}" for n in (37, 43, 51, 59)),
+        *(f"lifecycle.xǁ_Invocationǁrun__mutmut_{n}" for n in (18, 21)),
         *(f"crhelper_adapter.xǁResponderǁ_log_setup__mutmut_{n}" for n in range(2, 27)),
     ),
     "job_failure: an error always carries its problem, and a look that timed out without waiting always saw a "
@@ -198,8 +199,28 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "handoff._detail: of the problems that reach it, only a transient one comes without an HTTP status": (
         "handoff.x__detail__mutmut_2",
     ),
-    "release_hand_off: the claim is only tested for truth or against 'answer' and 'hand-off', where None and '' "
-    "agree": ("crhelper_adapter.xǁResponderǁrelease_hand_off__mutmut_4",),
+    "the claim is only tested for truth or against 'answer' and 'hand-off', where None and '' agree": (
+        "crhelper_adapter.xǁResponderǁrelease_hand_off__mutmut_4",
+        "crhelper_adapter.xǁResponderǁ__call____mutmut_31",
+    ),
+    "deliver: an empty physical id and None both give the stand-in": (
+        "crhelper_adapter.xǁResponderǁ__call____mutmut_22",
+        "crhelper_adapter.xǁResponderǁ_send__mutmut_42",
+    ),
+    "__call__: dividing the remaining milliseconds by 1001 shortens the wait for an answer under way by a thousandth": (
+        "crhelper_adapter.xǁResponderǁ__call____mutmut_58",
+    ),
+    "_log_setup: a StreamHandler given no stream writes to sys.stderr": (
+        "crhelper_adapter.xǁResponderǁ_log_setup__mutmut_29",
+    ),
+    "lifecycle.run: the entry point always passes the log stream, and the properties are parsed before anything "
+    "reads them": ("lifecycle.x_run__mutmut_2", "lifecycle.x_run__mutmut_3"),
+    "wait_state: a first invocation's count is WaitState's default, 1": ("continuation.x_wait_state__mutmut_5",),
+    "secret_forms: every form but the path starts with the URL's scheme, so reverse text order also puts the path, "
+    "the one form the others contain, last": (
+        "redaction.x_secret_forms__mutmut_21",
+        "redaction.x_secret_forms__mutmut_24",
+    ),
 }
 _EQUIVALENT_BY_NAME = {name: why for why, names in EQUIVALENT.items() for name in names}
 

@@ -86,6 +86,7 @@ def test_the_polling_budget_comes_from_the_environment_and_an_unusable_part_fall
     assert cn.poll_budget({"DESCRIBE_BUDGET_RPS": "2.5", "DESCRIBE_BUDGET_JOBS": " 7 "}) == (PollBudget(2.5, 7), "")
     assert cn.poll_budget({"DESCRIBE_BUDGET_JOBS": "10000"}) == (PollBudget(4.0, 10_000), "")
     assert cn.poll_budget({"DESCRIBE_BUDGET_RPS": "0.01"}) == (PollBudget(0.01, 1), "")
+    assert cn.poll_budget({"DESCRIBE_BUDGET_RPS": "10000"}) == (PollBudget(10_000.0, 1), "")
     for rps, jobs in (("abc", "0"), ("nan", "10001"), ("0.009", "1.5"), ("1e9", "\u0663"), ("", "")):
         assert cn.poll_budget({"DESCRIBE_BUDGET_RPS": rps, "DESCRIBE_BUDGET_JOBS": jobs}) == (
             PollBudget(4.0, 1),
@@ -94,10 +95,19 @@ def test_the_polling_budget_comes_from_the_environment_and_an_unusable_part_fall
         )
 
 
-def test_a_wait_state_s_bad_time_is_shown_cut_to_sixty_characters() -> None:
+def test_a_bad_value_in_a_wait_state_or_the_budget_is_shown_cut_to_sixty_characters() -> None:
     with pytest.raises(cn.StateError) as info:
         cn.wait_state({cn.CONTINUATION_KEY: {"StartedAt": "9" * 70, "Invocation": 2}}, NOW, SHORT)
     assert str(info.value) == f"LookoutVisionWait.StartedAt must be a number of seconds, got {'9' * 60 + '...'!r}"
     with pytest.raises(cn.StateError) as info:
         cn.wait_state({cn.CONTINUATION_KEY: {"StartedAt": 10**400, "Invocation": 2}}, NOW, SHORT)
     assert str(info.value) == f"LookoutVisionWait.StartedAt {str(10**400)[:60]}... is not a finite time"
+    with pytest.raises(cn.StateError) as info:
+        cn.wait_state({cn.CONTINUATION_KEY: {"StartedAt": 9990.0, "Invocation": "2" * 70}}, NOW, SHORT)
+    assert str(info.value).endswith(f"from 2 to 100, got {'2' * 60 + '...'!r}")
+    long_rps, long_jobs = "9" * 70, "x" * 70
+    _, problems = cn.poll_budget({"DESCRIBE_BUDGET_RPS": long_rps, "DESCRIBE_BUDGET_JOBS": long_jobs})
+    assert problems == (
+        f"DESCRIBE_BUDGET_RPS={long_rps[:60] + '...'!r} is not a positive number; using 4; "
+        f"DESCRIBE_BUDGET_JOBS={long_jobs[:60] + '...'!r} is not a job count (1-10000); using 1"
+    )

@@ -6,8 +6,12 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import inspect
+import json
 import logging
 import re
+import sys
+import threading
+import time
 
 import pytest
 from crhelper import CfnResource, log_helper
@@ -15,6 +19,7 @@ from support import FakeContext, ResponseRecorder, make_event
 
 from cdk_lookoutvision_packaging import _vendor
 from cdk_lookoutvision_packaging_handler import contract
+from cdk_lookoutvision_packaging_handler import crhelper_adapter as adapter
 from cdk_lookoutvision_packaging_handler.crhelper_adapter import Responder
 from cdk_lookoutvision_packaging_handler.response import fallback_physical_id
 
@@ -130,3 +135,87 @@ def test_the_request_s_own_response_url_is_kept_out_of_the_log_even_without_sign
         Responder()(make_event(request_type="Replace", response_url=url), FakeContext(2.0))
         logging.getLogger("any").info("answering %s", url)
     assert "private-answer-path" not in caplog.text and "<redacted>" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (["Create"], "the event must be a JSON object, got list"),
+        ({**make_event(), "StackId": ""}, "the event has no StackId"),
+        (make_event(request_type="R" * 50), f"unsupported RequestType {'R' * 40!r}; expected Create, Update or Delete"),
+        ({**make_event(), "ResponseURL": None}, "the event has no ResponseURL, so nobody can be answered"),
+    ],
+)
+def test_an_event_crhelper_cannot_handle_is_refused_saying_why(event: object, problem: str) -> None:
+    assert adapter._precheck(event) == problem
+
+
+def sent_budgets(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, object], float]]:
+    """Each answer deliver sends instead of PUTting it: its body and how long it may take."""
+    sent: list[tuple[dict[str, object], float]] = []
+
+    def send(url: str, encoded: bytes, deadline: float) -> bool:
+        sent.append((json.loads(encoded), deadline - time.monotonic()))
+        return True
+
+    monkeypatch.setattr(adapter, "send_response", send)
+    return sent
+
+
+def test_the_put_may_take_what_the_invocation_has_left_less_a_second_within_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = sent_budgets(monkeypatch)
+    for context in (FakeContext(30.0), FakeContext(1.2), None, FakeContext(100.0)):
+        adapter.deliver(make_event(), context, "SUCCESS", "", "pcb/j", {})
+    budgets = [budget for _, budget in sent]
+    assert budgets == [
+        pytest.approx(b, abs=0.01) for b in (29.0, 0.5, adapter.SEND_BUDGET_S - 1, adapter.SEND_BUDGET_S)
+    ]
+    # A bad request is answered at once, and the timer's or the handler's answer too, within the invocation's time.
+    sent.clear()
+    replace = make_event(request_type="Replace")
+    Responder()(replace, FakeContext(1.2))
+    responder = Responder()
+    responder._event, responder._context = make_event(), FakeContext(1.2)
+    responder._send("FAILED", "the timer's answer")
+    [(refused, refused_within), (_, timed_out_within)] = sent
+    assert (refused["Status"], refused["PhysicalResourceId"]) == ("FAILED", fallback_physical_id(replace))
+    assert refused["Reason"] == "Bad request: unsupported RequestType 'Replace'; expected Create, Update or Delete"
+    assert (refused_within, timed_out_within) == (pytest.approx(0.5, abs=0.01), pytest.approx(0.5, abs=0.01))
+
+
+def test_crhelper_returning_without_an_answer_is_answered_failed_and_an_answer_under_way_is_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent, claims = sent_budgets(monkeypatch), iter(["", "answer"])
+
+    def returns_without_answering(self: Responder, event: object, context: object) -> None:
+        self._event, self._context, self._claim = event, context, next(claims)
+
+    monkeypatch.setattr(CfnResource, "__call__", returns_without_answering)
+    Responder()(make_event(), FakeContext(30.0))
+    [(body, _)] = sent
+    assert (body["Status"], body["Reason"]) == ("FAILED", "The handler ended without an answer; see the function's log")
+    # Another thread (the timer) claimed the answer and is still sending it: wait for it, until half a second is left.
+    calls = threading.Thread(target=Responder(), args=(make_event(), FakeContext(0.8)), daemon=True)
+    started = time.monotonic()
+    calls.start()
+    calls.join(3.0)
+    assert 0.2 < time.monotonic() - started < 0.6 and len(sent) == 1
+
+
+def test_the_log_is_set_up_on_a_handler_of_its_own_when_the_runtime_gave_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    boto = logging.getLogger("boto")
+    monkeypatch.setattr(boto, "level", logging.NOTSET)
+    Responder(log_level="INFO")._log_setup(make_event(request_type="Create") | {"RequestId": "r%d-50%"}, None)
+    [handler] = logging.root.handlers
+    assert isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr
+    assert (logging.root.level, boto.level) == (logging.INFO, logging.ERROR)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    line = json.loads(handler.format(record))
+    assert (line["RequestId"], line["RequestType"], line["message"]) == ("r%d-50%", "Create", "hello")

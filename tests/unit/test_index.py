@@ -5,6 +5,20 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from support import (
+    COMPONENT,
+    FakeContext,
+    ResponseRecorder,
+    ScriptedClient,
+    ScriptedGreengrass,
+    VirtualClock,
+    description,
+    make_event,
+    properties,
+)
+
+from cdk_lookoutvision_packaging_handler import index
 from cdk_lookoutvision_packaging_handler.index import LazyClient
 
 
@@ -18,3 +32,26 @@ def test_a_client_is_made_on_its_first_use_and_only_once() -> None:
     lazy = LazyClient(make)
     assert made == []
     assert (lazy.describe(), lazy.describe(), len(made)) == ("described", "described", 1)
+
+
+def test_the_clients_are_made_in_the_function_s_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "REGION", "eu-west-9")
+    assert index.make_greengrass_client().meta.region_name == "eu-west-9"
+
+
+def test_a_handler_given_no_clients_makes_each_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    clients = {
+        "make_lookoutvision_client": ScriptedClient(VirtualClock(), [*[description("RUNNING")] * 6, description()]),
+        "make_greengrass_client": ScriptedGreengrass("DEPLOYABLE"),
+        "make_lambda_client": SimpleNamespace(invoke=lambda **request: made.append("invoked") or {"StatusCode": 202}),
+    }
+    for name, client in clients.items():
+        monkeypatch.setattr(index, name, lambda name=name, client=client: made.append(name) or client)
+    handler = index.make_handler(clock=VirtualClock().clock(), environ={})
+    with ResponseRecorder() as recorder:
+        handler(make_event(response_url=recorder.url), FakeContext(70.0))  # RUNNING: handed on 10 s in
+        watched = properties(ExpectedComponentName=COMPONENT)
+        handler(make_event(response_url=recorder.url, props=watched), FakeContext(900.0))
+        assert [body["Status"] for body in recorder.bodies] == ["SUCCESS"]
+    assert made == ["make_lookoutvision_client", "make_lambda_client", "invoked", "make_greengrass_client"]

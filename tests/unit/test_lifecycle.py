@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -384,4 +385,40 @@ def test_a_wait_handed_on_before_the_job_was_seen_says_its_status_is_unknown() -
     assert isinstance(outcome, lifecycle.Continuation)
     assert outcome.refused.reason == (
         f"Could not continue waiting for model packaging job {PHYSICAL_ID} in a new invocation (last status unknown)"
+    )
+
+
+def test_an_adopted_job_that_then_cannot_be_found_is_missing_at_once_not_late() -> None:
+    client = Lookout(STARTED, NO_JOB)
+    outcome = answer(run(make_event(props=STARTS), client))
+    assert (outcome.status, client.starts) == (FAILED, [])
+    assert f"Model packaging job '{JOB}' does not exist in project '{PROJECT}'" in outcome.reason
+
+
+def test_the_look_before_a_start_names_the_function_s_region() -> None:
+    client = Lookout(client_error("AccessDeniedException", 403, "no"))
+    outcome = answer(run(make_event(props=STARTS), client, region="eu-west-9"))
+    assert outcome.reason.startswith(f"Access denied describing model packaging job {PHYSICAL_ID} in eu-west-9: grant")
+
+
+def test_an_invocation_is_too_short_only_below_the_seconds_a_wait_needs_and_its_one_look_is_not_cut() -> None:
+    assert isinstance(run(make_event(), Lookout(RUNNING), 69.0), lifecycle.Continuation)
+    # A continuation whose wait ends exactly at its hand-off point (5 s in) still waits, however short.
+    client = Lookout(RUNNING)
+    event = make_event(props=props(WaitTimeoutSeconds="60"))
+    event[CONTINUATION_KEY] = {"StartedAt": client.vclock.now() - 55, "Invocation": 2}
+    assert isinstance(run(event, client, 65.0), lifecycle.Continuation)
+    # The one look of a too-short invocation has its whole bound, though the hand-off point has passed.
+    slow = Lookout(lambda now: time.sleep(0.05) or description())
+    assert answer(run(make_event(), slow, 30.0)).status == SUCCESS
+
+
+def test_an_unexpected_error_answers_failed_with_its_type_and_the_log_stream_only() -> None:
+    event = make_event()
+    outcome = run(event, Lookout(description()), environ=42)
+    assert outcome == lifecycle.Answer(
+        FAILED,
+        f"Internal error in the ModelPackagingJob handler (AttributeError); see log stream {LOG_STREAM}",
+        lifecycle.failed_physical_id(event),
+        {},
     )

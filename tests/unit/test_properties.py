@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import properties
 
@@ -27,7 +29,9 @@ def test_defaults_every_property_and_values_as_cloudformation_sends_them() -> No
     assert [read(WaitForCompletion=v).wait_for_completion for v in ("True", "FALSE", False)] == [True, False, False]
     assert [read(WaitTimeoutSeconds=v).wait_timeout_s for v in (" 60 ", 3300)] == [60, 3300]
     # CloudFormation checks its own ServiceTimeout (1 to 3600 s): any other value counts as none.
-    assert [read(ServiceTimeout=v).answer_within_s for v in ("1", "0", "3601", "soon")] == [1, 3600, 3600, 3600]
+    assert [read(ServiceTimeout=v).service_timeout_s for v in ("1", "3600", "0", "3601", "soon")] == [1, 3600] + [
+        None
+    ] * 3
     # A resource that starts its job expects the component it starts.
     started = read(Packaging=PACKAGING)
     assert started.packaging is not None and started.expected_component_name == COMPONENT
@@ -66,7 +70,19 @@ def test_a_property_breaking_its_rule_is_refused_saying_so(key: str, value: obje
     assert str(info.value).startswith(problem)
 
 
-@pytest.mark.parametrize("value", [["ProjectName"], None])
-def test_the_properties_must_be_an_object(value: object) -> None:
-    with pytest.raises(PropertyError, match=r"^ResourceProperties must be an object, got"):
+@pytest.mark.parametrize(("value", "kind"), [(["ProjectName"], "list"), (None, "NoneType")])
+def test_the_properties_must_be_an_object(value: object, kind: str) -> None:
+    with pytest.raises(PropertyError, match=rf"^ResourceProperties must be an object, got {kind}$"):
         parse_properties(value)
+
+
+def test_a_refused_value_or_unknown_name_is_shown_cut_and_at_most_five_unknown_names() -> None:
+    refused = {"WaitForCompletion": "y" * 70, "WaitTimeoutSeconds": "1" * 59 + ".5" + "0" * 10}
+    for key, value in refused.items():
+        with pytest.raises(PropertyError, match=re.escape(f"got {value[:60] + '...'!r}")):
+            read(**{key: value})
+    unknown = {f"{letter * 70}": 1 for letter in "ABCDEF"}
+    with pytest.raises(PropertyError) as info:
+        read(**unknown)
+    shown = ", ".join(repr(letter * 64) for letter in "ABCDE")
+    assert str(info.value).startswith(f"unknown properties {shown}; supported: ProjectName, ")

@@ -55,6 +55,7 @@ def test_the_signature_goes_whatever_quotes_surround_the_url_and_a_known_url_goe
 def test_secret_forms_are_the_url_as_a_line_may_print_it_longest_first() -> None:
     assert secret_forms('http://h/p"x?a=1') == ('http://h/p\\"x?a=1', 'http://h/p"x?a=1', '/p"x')
     assert secret_forms("http://h/?a") == ("http://h/?a",)
+    assert secret_forms("http://h/x?a") == ("http://h/x?a", "/x")
     assert secret_forms("http://[::1/p") == ("http://[::1/p",)
 
 
