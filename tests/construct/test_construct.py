@@ -42,9 +42,6 @@ ATTRIBUTES = [
 CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
 
 
-# --- one synthesized App for the whole module -----------------------------------------------------------------------
-
-
 @dataclass
 class Synth:
     directory: Path
@@ -94,9 +91,6 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     assembly = app.synth()
     templates = {name: assembly.get_stack_artifact(s.artifact_id).template for name, s in stacks.items()}
     return Synth(Path(assembly.directory), stacks, jobs, templates)
-
-
-# --- the custom resource --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -160,9 +154,6 @@ def test_the_default_child_is_the_custom_resource_and_the_attributes_read_it_wit
     assert synth.jobs["component"].component_name == "com.example.pcb-defects"
 
 
-# --- one function per stack -----------------------------------------------------------------------------------------
-
-
 def test_three_jobs_share_one_function_and_nothing_else(synth: Synth, only: Only) -> None:
     template = synth.templates["Three"]
     # One of each for the stack and one custom resource per job. Nothing polls (no EventBridge rule), and the log
@@ -179,9 +170,6 @@ def test_three_jobs_share_one_function_and_nothing_else(synth: Synth, only: Only
     jobs = Template.from_json(template).find_resources(RESOURCE_TYPE).values()
     # A reference into the same stack, never an import from another stack.
     assert [r["Properties"]["ServiceToken"] for r in jobs] == [{"Fn::GetAtt": [function_id, "Arn"]}] * 3
-
-
-# --- the polling budget the stack's jobs share ------------------------------------------------------------------------
 
 
 def _stack(*jobs: dict[str, Any], outdir: Path | None = None) -> dict[str, Any]:
@@ -243,9 +231,6 @@ def test_a_budget_too_small_for_the_stack_s_jobs_fails_synth_with_what_to_change
         _stack(*[no_wait] * 76)
 
 
-# --- IAM ------------------------------------------------------------------------------------------------------------
-
-
 def _sorted(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(statements, key=lambda statement: json.dumps(statement, sort_keys=True))
 
@@ -304,9 +289,6 @@ def test_iam_statements_are_exact(synth: Synth, only: Only, stack: str) -> None:
     assert invoke_id not in function.get("DependsOn", [])
     for resource_id, resource in template.find_resources(RESOURCE_TYPE).items():
         assert invoke_id in resource.get("DependsOn", []), resource_id
-
-
-# --- function, log group, asset -------------------------------------------------------------------------------------
 
 
 def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: Synth, only: Only) -> None:
@@ -401,9 +383,6 @@ def test_asset_hash_ignores_caches_beside_the_handler_sources_and_follows_the_bu
     assert other_key != first_key
 
 
-# --- validation -----------------------------------------------------------------------------------------------------
-
-
 def _number(stack: cdk.Stack) -> Any:
     return cdk.CfnParameter(stack, "Number", type="Number").value_as_number
 
@@ -468,9 +447,6 @@ def test_a_refused_argument_is_named_and_the_construct_adds_nothing(
         assert fragment in str(raised.value)
     # Refused before it joined the tree: no job, no function (a token's CfnParameter is all the stack holds).
     assert [c for c in stack.node.children if not isinstance(c, cdk.CfnParameter)] == []
-
-
-# --- layout ---------------------------------------------------------------------------------------------------------
 
 
 def test_constructs_resolves_to_the_library_not_to_the_source_root_even_from_the_repo_root() -> None:

@@ -54,9 +54,6 @@ def statements(stack: cdk.Stack) -> list[dict[str, Any]]:
     return list(default["Properties"]["PolicyDocument"]["Statement"])
 
 
-# --- what it synthesizes -------------------------------------------------------------------------------------------
-
-
 def test_the_job_is_declared_with_startmodelpackagingjobs_own_configuration(only: Only) -> None:
     stack, job = gate(component_description="PCB defect model", job_description="built by cdk deploy")
     props = only(stack)[1]["Properties"]
@@ -165,9 +162,6 @@ def test_a_target_platform_sends_its_compiler_options_as_json(only: Only) -> Non
     assert "TargetDevice" not in greengrass
 
 
-# --- a new model version is a new job -----------------------------------------------------------------------------
-
-
 def test_a_new_model_version_or_component_version_is_a_new_job_and_a_newly_trained_latest_model_is_not(
     only: Only,
 ) -> None:
@@ -185,9 +179,6 @@ def test_a_new_model_version_or_component_version_is_a_new_job_and_a_newly_train
     assert today == after_training
     assert today["Packaging"]["ModelVersion"] == "latest"
     assert bumped["JobName"] == contract.default_job_name(COMPONENT, "1.1.0") != today["JobName"]
-
-
-# --- refused at synth time -----------------------------------------------------------------------------------------
 
 
 def test_two_jobs_of_a_stack_that_create_one_component_version_are_refused_naming_both() -> None:
