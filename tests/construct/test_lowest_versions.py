@@ -113,15 +113,13 @@ def test_the_example_apps_synthesize_watching_and_starting_a_job_and_in_a_pipeli
     assert len(synth("examples/pipeline_app.py", tmp_path / "pipeline", monkeypatch)) == 3
 
 
-DESCRIBE_ARGS = ("--project-name", "pcb", "--job-name", "pcb-v3-x86", "--output", "json")
-
-
 @at_lowest
 def test_the_cli_describes_a_job_through_the_service_specific_endpoint() -> None:
+    args = ("--project-name", "pcb", "--job-name", "pcb-v3-x86", "--output", "json")
     with FakeLookoutVision() as fake:
         fake.script("pcb", "pcb-v3-x86", [ok(description("SUCCEEDED"))])
         run = subprocess.run(
-            [sys.executable, "-m", "cdk_lookoutvision_packaging", "describe", *DESCRIBE_ARGS],
+            [sys.executable, "-m", "cdk_lookoutvision_packaging", "describe", *args],
             env={**os.environ, "AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url},
             capture_output=True,
             text=True,
