@@ -5,6 +5,7 @@ One module-scoped App holds every stack these tests read and is synthesized once
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -140,7 +141,6 @@ def test_the_default_child_is_the_custom_resource_and_the_attributes_read_it_wit
     synth: Synth, only: Only
 ) -> None:
     job = synth.jobs["default"]
-    assert job.node.default_child is not None
     assert job.node.default_child.node.path == job.resource.node.path == "Default/Job/Resource"
     resource_id, resource = only(synth.templates["Default"])
     assert resource["Metadata"]["aws:cdk:path"] == "Default/Job/Resource/Default"
@@ -293,7 +293,6 @@ def test_iam_statements_are_exact(synth: Synth, only: Only, stack: str) -> None:
 
 def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: Synth, only: Only) -> None:
     # Not aws-cdk-lib's newest (3.14): CI machines can install 3.13 only, and the asset is tested on that.
-    runtime = "python3.13"
     template = Template.from_json(synth.templates["Default"])
     log_group_id, log_group = only(template, "AWS::Logs::LogGroup")
     function_id, _ = only(template, FUNCTION_TYPE)
@@ -304,7 +303,7 @@ def test_function_runs_python_3_13_the_newest_the_tests_can_run_on_arm64(synth: 
         FUNCTION_TYPE,
         Match.object_like(
             {
-                "Runtime": runtime,
+                "Runtime": "python3.13",
                 "Architectures": ["arm64"],
                 "Handler": "cdk_lookoutvision_packaging_handler.index.handler",
                 "LoggingConfig": Match.object_equals({"LogGroup": {"Ref": log_group_id}}),
@@ -338,9 +337,11 @@ def test_asset_contains_handler_crhelper_and_service_model(synth: Synth) -> None
     # Compiled files would make the asset hash depend on who imported what; tests never belong in the asset.
     stray = [p.relative_to(asset) for p in asset.rglob("*") if p.suffix == ".pyc" or p.name in ("__pycache__", "tests")]
     assert stray == []
-    # AWS_DATA_PATH, /var/task/models, points at the model folder inside the code root (/var/task); that the handler
-    # answers from it is tests/runtime/test_smoke.py's.
-    assert (asset / "models" / "lookoutvision" / "2020-11-20" / "service-2.json.gz").is_file()
+    # AWS_DATA_PATH, /var/task/models, points at the model folder inside the code root (/var/task).
+    model = asset / "models" / "lookoutvision" / "2020-11-20" / "service-2.json.gz"
+    service = json.loads(gzip.decompress(model.read_bytes()))
+    assert (service["metadata"]["endpointPrefix"], service["metadata"]["apiVersion"]) == ("lookoutvision", "2020-11-20")
+    assert "DescribeModelPackagingJob" in service["operations"]
 
 
 def test_asset_hash_ignores_caches_beside_the_handler_sources_and_follows_the_bundled_files(
