@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,17 +121,22 @@ def fresh_env(venv: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-# --- the wheel's contents -------------------------------------------------------------------------------------------
-
-
-def test_wheel_holds_the_two_packages_typed_without_tests_or_caches(wheel: Path) -> None:
+def test_wheel_holds_the_two_packages_typed_and_its_console_script_s_module_without_tests_or_caches(
+    wheel: Path,
+) -> None:
     # What they carry into the asset: test_installed_construct_bundles_the_same_asset_as_the_repo.
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
+        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        parser = configparser.ConfigParser()
+        parser.read_string(archive.read(entry_points).decode())
     assert f"{PKG}/py.typed" in names
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith(".pyc")], sorted(names)
     top_level = {n.split("/")[0] for n in names}
     assert top_level == {PKG, "cdk_lookoutvision_packaging_handler", f"{PKG}-0.1.0.dist-info"}, top_level
+    for script, target in parser.items("console_scripts"):
+        path = target.split(":")[0].strip().replace(".", "/")
+        assert f"{path}.py" in names or f"{path}/__init__.py" in names, f"{script} = {target}: no such module"
 
 
 def test_wheel_carries_crhelper_s_license_and_notice_beside_its_modules(wheel: Path) -> None:
@@ -145,27 +151,6 @@ def test_wheel_carries_crhelper_s_license_and_notice_beside_its_modules(wheel: P
     for name in ("LICENSE", "NOTICE"):
         assert carried[name].decode() == importlib.metadata.distribution("crhelper").read_text(name), name
 
-
-def test_one_crhelper_pin_for_the_wheel_the_dev_environment_and_the_fallback() -> None:
-    import tomllib
-
-    build_requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
-    assert f"crhelper=={_vendor.CRHELPER_VERSION}" in build_requires
-    assert f"crhelper=={_vendor.CRHELPER_VERSION}" in (ROOT / "requirements.txt").read_text().splitlines()
-
-
-def test_wheel_console_script_points_at_a_module_it_carries(wheel: Path) -> None:
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-        parser = configparser.ConfigParser()
-        parser.read_string(archive.read(entry_points).decode())
-    for script, target in parser.items("console_scripts"):
-        path = target.split(":")[0].strip().replace(".", "/")
-        assert f"{path}.py" in names or f"{path}/__init__.py" in names, f"{script} = {target}: no such module"
-
-
-# --- the fresh venv -------------------------------------------------------------------------------------------------
 
 PROBE = """
 import importlib.metadata as m, importlib.util, json, botocore, cdk_lookoutvision_packaging as pkg
@@ -214,7 +199,6 @@ def test_the_wheel_s_cli_runs_beside_the_newest_botocore_and_without_a_model_exi
 
         run = wait(site)
         assert (run.returncode, json.loads(run.stdout)["Status"]) == (0, "SUCCEEDED"), run.stderr
-        assert "RUNNING" in run.stderr
         calls = fake.calls()
         run = wait(bare)
         assert run.returncode == 3 and "No Lookout for Vision service model found" in run.stderr, run.stderr
@@ -225,10 +209,8 @@ def test_the_wheel_s_cli_runs_beside_the_newest_botocore_and_without_a_model_exi
 
 APP = """
 import aws_cdk as cdk
-import cdk_lookoutvision_packaging
 from cdk_lookoutvision_packaging import ModelPackagingJob
 
-print(cdk_lookoutvision_packaging.__file__)
 app = cdk.App()
 stack = cdk.Stack(app, "ConsumerStack")
 job = ModelPackagingJob(stack, "Job", project_name="pcb", job_name="pcb-v3-x86")
@@ -239,7 +221,6 @@ app.synth()
 
 @dataclass
 class Consumer:
-    result: subprocess.CompletedProcess[str]
     key: str
     asset: Path
 
@@ -251,16 +232,14 @@ def synthesize(venv: Path, work: Path) -> Consumer:
     assert not app_dir.resolve().is_relative_to(ROOT)
     (app_dir / "app.py").write_text(APP)
     out = work / "out"
-    result = run(
-        [str(venv / "bin" / "python"), "app.py"], cwd=app_dir, env=fresh_env(venv, CDK_OUTDIR=str(out)), timeout=300
-    )
+    run([str(venv / "bin" / "python"), "app.py"], cwd=app_dir, env=fresh_env(venv, CDK_OUTDIR=str(out)), timeout=300)
     template = json.loads((out / "ConsumerStack.template.json").read_text())
     [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     key = function["Properties"]["Code"]["S3Key"]
     manifest = json.loads((out / "ConsumerStack.assets.json").read_text())
     source = manifest["files"][key.removesuffix(".zip")]["source"]
     assert source["packaging"] == "zip"
-    return Consumer(result, key, out / source["path"])
+    return Consumer(key, out / source["path"])
 
 
 @pytest.fixture(scope="module")
@@ -271,12 +250,6 @@ def consumer(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
 @pytest.fixture(scope="module")
 def other_consumer(other_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Consumer:
     return synthesize(other_venv, tmp_path_factory.mktemp("other-consumer"))
-
-
-def test_one_construct_app_outside_the_repo_synthesizes(venv: Path, consumer: Consumer) -> None:
-    assert "end-of-life" not in consumer.result.stderr, consumer.result.stderr
-    package_file = Path(consumer.result.stdout.strip().splitlines()[0]).resolve()
-    assert package_file.is_relative_to(venv.resolve()), package_file
 
 
 def test_installed_construct_bundles_the_same_asset_as_the_repo(consumer: Consumer, tmp_path: Path) -> None:
@@ -314,7 +287,10 @@ def test_two_wheels_of_one_commit_in_different_environments_synthesize_one_asset
 
 
 def test_a_build_with_another_crhelper_fails_naming_the_pin(other_venv: Path, tmp_path: Path) -> None:
-    # Without build isolation the build environment's crhelper would be copied, so setup.py refuses any other.
+    # pip's isolated build (other_venv's) installs [build-system] requires' crhelper, which must be the pin. Without
+    # build isolation the build environment's crhelper would be copied, so setup.py refuses any other.
+    build_requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert f"crhelper=={_vendor.CRHELPER_VERSION}" in build_requires
     python = other_venv / "bin" / "python"
     offline_pip(python, "install", f"setuptools=={pinned_version('setuptools')}", "botocore==1.40.60")
     src = source_copy(tmp_path / "src")

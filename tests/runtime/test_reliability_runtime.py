@@ -20,15 +20,7 @@ from typing import Any
 
 import pytest
 from lambda_runtime import FunctionSpec, Invocation, LocalLambda, prepare_task_root
-from support import (
-    HarnessError,
-    ResponseRecorder,
-    description,
-    leaked_lines,
-    make_event,
-    ok,
-    properties,
-)
+from support import HarnessError, ResponseRecorder, description, leaked_lines, make_event, ok, properties
 
 PROJECT = "pcb"
 # An invocation this long hands the wait on after ~12 s (60 s before its deadline, and room for two looks at the
@@ -97,9 +89,6 @@ def ended_well(run: Run, expected: str, *, killed: bool = False) -> dict[str, An
     return body
 
 
-# --- the scenarios -------------------------------------------------------------------------------------------------
-
-
 @dataclass
 class Matrix:
     function: LocalLambda
@@ -150,9 +139,6 @@ def matrix(gate_function: FunctionSpec, tmp_path_factory: pytest.TempPathFactory
 
 def result(m: Matrix, scenario: Callable[[Matrix], Any]) -> Any:
     return m.runs[scenario.__name__].result(timeout=REQUEST_BOUND_S * 3)
-
-
-# --- the tests -----------------------------------------------------------------------------------------------------
 
 
 def test_a_wait_past_the_lambda_deadline_is_handed_on_and_the_chain_answers_once(matrix: Matrix) -> None:
