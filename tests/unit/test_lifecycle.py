@@ -113,6 +113,7 @@ def test_invalid_properties_are_answered_without_a_look(request_type: str) -> No
 
 
 RUNNING, DONE = description("RUNNING"), description()
+FAILED_JOB = description("FAILED", status_message="bad")
 UNAVAILABLE = client_error("ServiceUnavailableException", 503, "Unavailable")
 # As the construct synthesizes wait_for_completion=False: ServiceTimeout 300 s, WaitTimeoutSeconds 45 minutes.
 LOOK_ONLY = {**NO_WAIT, "WaitTimeoutSeconds": "2700", "ServiceTimeout": "300"}
@@ -157,7 +158,8 @@ ANSWERS = {
     "other-component": ({"ExpectedComponentName": OTHER}, 900, 0, DONE, FAILED, MISMATCH, 0),
     "other-component-look-only": ({**NO_WAIT, "ExpectedComponentName": OTHER}, 900, 0, DONE, FAILED, MISMATCH, 0),
     "component-look-only": ({**NO_WAIT, "ExpectedComponentName": COMPONENT}, 900, 0, DONE, SUCCESS, "", 0),
-    "failed-look-only": (NO_WAIT, 900, 0, description("FAILED", status_message="bad"), SUCCESS, "", 0),
+    "failed-look-only": (NO_WAIT, 900, 0, FAILED_JOB, SUCCESS, "", 0),
+    "failed": ({}, 900, 0, FAILED_JOB, FAILED, job.failed_reason(PROJECT, JOB, "bad"), 0),
 }
 # fmt: on
 
