@@ -215,6 +215,7 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     ),
     "lifecycle.run: the entry point always passes the log stream, and the properties are parsed before anything "
     "reads them": ("lifecycle.x_run__mutmut_2", "lifecycle.x_run__mutmut_3"),
+    "classify_status: any text that is no status reads as unknown": ("job.x_classify_status__mutmut_6",),
     "wait_state: a first invocation's count is WaitState's default, 1": ("continuation.x_wait_state__mutmut_5",),
     "secret_forms: every form but the path starts with the URL's scheme, so reverse text order also puts the path, "
     "the one form the others contain, last": (
