@@ -36,7 +36,7 @@ LOWEST_VENV := .deps/lowest
 LOWEST_STAMP := $(LOWEST_VENV)/.installed
 SETUP_STAMPS := $(PY_STAMP) $(NODE_STAMP) $(MINISTACK_STAMP) $(RUNTIME313_STAMP) $(DEPS_STAMP) $(LOWEST_STAMP)
 
-.PHONY: setup synth-setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench mutation clean
+.PHONY: setup synth-setup synth test test-fast test-reliability test-deploy test-slow test-rest test-lowest lint typecheck cfn-lint integ-update bench mutation mutation-again clean
 
 # The installs are independent and mostly wait on the registry and the disk, so they run side by side; .deps only
 # needs the project venv's pip, so it starts as soon as the venv exists.
@@ -202,6 +202,11 @@ $(MUTATION_STAMP): requirements-mutation.txt $(PY_STAMP)
 
 mutation: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MUTATION_STAMP)
 	python -m bench.mutation $(if $(MUTATION_MINUTES),--minutes $(MUTATION_MINUTES)) -- -m "not slow and not wall_clock" $(REST)
+
+# Once tests are written for the survivors: only those mutants again, against the tests as they are now, in minutes,
+# and the report rewritten (the last run's stage and figures are kept).
+mutation-again: $(MUTATION_STAMP)
+	python -m bench.mutation --again
 
 clean:
 	rm -rf $(VENV) node_modules .deps cdk.out dist build *.egg-info

@@ -49,6 +49,7 @@ STAGE = ROOT / "build" / "mutation"
 REPORT = ROOT / "bench" / "MUTATION.md"
 # The unexplained survivors' diffs: too long to commit, rewritten by every run.
 SURVIVORS = STAGE / "survivors.md"
+RUN = STAGE / "run.json"  # the last whole run's figures, for a report written after --again
 # Never linked into mutmut's copy: what mutmut copies itself, the handler (linked to its mutated copy instead), and
 # build/, which holds the stage.
 NOT_LINKED = {"lambda", "tests", "pyproject.toml", "build", "mutants", "__pycache__", ".pytest_cache", ".hypothesis"}
@@ -316,6 +317,7 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
         *(f"| {status} | {count} |" for status, count in counts.most_common()),
         f"| total | {total} |",
         "",
+        *([f"Its survivors were then tested again (`--again`): {run['again']}.", ""] if run.get("again") else []),
         f"Wall time: {run['wall']} for the whole run with {run['jobs']} mutants at a time ({run['per_mutant']}), on a",
         f"machine shared with other test runs (load average {run['load']}, start and end). mutmut's raw output stays",
         "in build/mutation/mutmut.log.",
@@ -382,20 +384,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested side by side")
     parser.add_argument("--minutes", type=float, help="stop mutmut after this long and report what it checked")
+    parser.add_argument(
+        "--again", action="store_true", help="test only the last run's survivors again, against the tests as they are"
+    )
     parser.add_argument("selection", nargs=argparse.REMAINDER, help="pytest arguments that select the tests")
     args = parser.parse_args()
     selection = [a for a in args.selection if a != "--"]
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
-    stage(selection)
-    log = STAGE / "mutmut.log"
+    survivors_before: list[str] = []
+    if args.again:
+        # The last run's stage, with today's tests: mutmut copies them over its own copy, and traces the new ones.
+        survivors_before = [survivor.name for survivor in collect()[1]]
+        shutil.rmtree(STAGE / "tests")
+        shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
+        last_run = json.loads(RUN.read_text())
+    else:
+        stage(selection)
+    log = STAGE / ("mutmut-again.log" if args.again else "mutmut.log")
     # Started in the background by a shell, this process ignores SIGINT, and so would every process it starts,
     # including the CLI that a test interrupts with SIGINT and expects to stop: give them the default back.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     started = time.monotonic()
-    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)]
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs), *survivors_before]
     stopped = False
     # The fuzz's first 25 examples of each test (they are the same in every run): a surviving mutant runs every test
     # that calls it, and all 250 examples would take it 12 s more.
@@ -426,6 +439,10 @@ def main() -> int:
         "load": f"{load_at_start} and {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
     }
+    if args.again:
+        run = {**last_run, "again": f"{len(survivors_before)} survivors tested again on {commit} in {run['wall']}"}
+    else:
+        RUN.write_text(json.dumps(run))
     REPORT.write_text(render(counts, survivors, run, selection))
     SURVIVORS.write_text(render_survivors(survivors))
     print(f"{counts['killed']} killed of {sum(counts.values())} mutants, {len(survivors)} survived, in {wall_s:.0f} s")
