@@ -317,7 +317,7 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
         *(f"| {status} | {count} |" for status, count in counts.most_common()),
         f"| total | {total} |",
         "",
-        *([f"Its survivors were then tested again (`--again`): {run['again']}.", ""] if run.get("again") else []),
+        *([f"Then (`make mutation-again`) {run['again']}.", ""] if run.get("again") else []),
         f"Wall time: {run['wall']} for the whole run with {run['jobs']} mutants at a time ({run['per_mutant']}), on a",
         f"machine shared with other test runs (load average {run['load']}, start and end). mutmut's raw output stays",
         "in build/mutation/mutmut.log.",
@@ -385,7 +385,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested side by side")
     parser.add_argument("--minutes", type=float, help="stop mutmut after this long and report what it checked")
     parser.add_argument(
-        "--again", action="store_true", help="test only the last run's survivors again, against the tests as they are"
+        "--again", action="store_true", help="test the last run's unexplained survivors again, against today's tests"
     )
     parser.add_argument("selection", nargs=argparse.REMAINDER, help="pytest arguments that select the tests")
     args = parser.parse_args()
@@ -396,7 +396,7 @@ def main() -> int:
     survivors_before: list[str] = []
     if args.again:
         # The last run's stage, with today's tests: mutmut copies them over its own copy, and traces the new ones.
-        survivors_before = [survivor.name for survivor in collect()[1]]
+        survivors_before = [survivor.name for survivor in collect()[1] if not survivor.why]
         shutil.rmtree(STAGE / "tests")
         shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
         last_run = json.loads(RUN.read_text())
@@ -440,7 +440,10 @@ def main() -> int:
         "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
     }
     if args.again:
-        run = {**last_run, "again": f"{len(survivors_before)} survivors tested again on {commit} in {run['wall']}"}
+        run = {
+            **last_run,
+            "again": f"its {len(survivors_before)} unexplained survivors tested again on {commit} in {run['wall']}",
+        }
     else:
         RUN.write_text(json.dumps(run))
     REPORT.write_text(render(counts, survivors, run, selection))
