@@ -216,6 +216,13 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     ),
     "lifecycle.run: the entry point always passes the log stream, and the properties are parsed before anything "
     "reads them": ("lifecycle.x_run__mutmut_2", "lifecycle.x_run__mutmut_3"),
+    "the names the answer's log line gives its fields, and the PUT's retry count and callback, only reach log lines": (
+        *(f"crhelper_adapter.x_deliver__mutmut_{n}" for n in range(36, 48)),
+        *(f"delivery.x_send_response__mutmut_{n}" for n in (20, 73, 78)),
+    ),
+    "the PUT's header names: HTTP reads them whatever their case": tuple(
+        f"delivery.x_send_response__mutmut_{n}" for n in (44, 45, 48, 49)
+    ),
     "classify_status: any text that is no status reads as unknown": ("job.x_classify_status__mutmut_6",),
     "wait_state: a first invocation's count is WaitState's default, 1": ("continuation.x_wait_state__mutmut_5",),
     "secret_forms: every form but the path starts with the URL's scheme, so reverse text order also puts the path, "

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import http.client
 import time
 from http.server import BaseHTTPRequestHandler
+from types import SimpleNamespace
+from unittest.mock import ANY
 from urllib.parse import urlsplit
 
 import pytest
 from support import LoopbackServer, ResponseRecorder, VirtualClock, read_body, reply
 
+from cdk_lookoutvision_packaging_handler import delivery
 from cdk_lookoutvision_packaging_handler.delivery import send_response
 
 BODY = b'{"Status":"SUCCESS"}'
 
 
 class Refusing(LoopbackServer):
-    """Answers every PUT 403, as S3 answers an expired or forged presigned URL."""
+    """Answers every PUT ``status``: 403 as S3 answers an expired or forged presigned URL."""
 
     methods, hits = ("PUT",), 0
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.status = status
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         read_body(request)
         self.hits += 1
-        reply(request, 403)
+        reply(request, self.status)
 
 
 def send(url: object, vclock: VirtualClock, within_s: float = 30.0) -> bool:
@@ -46,7 +54,7 @@ def test_the_body_is_put_once_as_the_presigned_url_was_signed_after_retrying_ser
     assert_backed_off(vclock.sleeps)
     # S3 signed the URL without a Content-Type, and checks the path and query byte for byte.
     headers = {k.lower(): v for k, v in put["headers"].items()}
-    assert (headers.get("content-type", ""), headers["content-length"]) == ("", str(len(BODY)))
+    assert headers == {"host": ANY, "accept-encoding": "identity", "content-type": "", "content-length": str(len(BODY))}
     assert put["path"] == f"{urlsplit(recorder.url).path}?{urlsplit(recorder.url).query}"
 
 
@@ -63,11 +71,45 @@ def test_a_url_that_keeps_failing_is_given_up_at_the_deadline(listening: bool) -
     assert_backed_off(vclock.sleeps)
 
 
-def test_a_refused_answer_is_not_retried() -> None:
+@pytest.mark.parametrize("status", [403, 300])
+def test_a_refused_answer_is_not_retried(status: int) -> None:
     vclock = VirtualClock()
-    with Refusing() as server:
+    with Refusing(status) as server:
         assert send(f"{server.url}/expired?X-Amz-Signature=00", vclock) is False
     assert (server.hits, vclock.sleeps) == (1, []), "an expired or forged URL will not work on a retry"
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("https://s3.example/p/q?X-Amz-Signature=00", ("https", "s3.example", None, "/p/q?X-Amz-Signature=00")),
+        ("http://127.0.0.1:9?a=1", ("http", "127.0.0.1", 9, "/?a=1")),
+        ("http://h.example/p", ("http", "h.example", None, "/p")),
+    ],
+)
+def test_the_put_goes_to_the_url_s_host_and_port_with_its_path_and_query(url: str, target: tuple[object]) -> None:
+    assert delivery._target(url) == target
+
+
+def test_an_https_url_is_put_over_tls_each_attempt_bounded_by_ten_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[object, ...]] = []
+
+    class Connection:
+        def __init__(self, host: str, port: int | None, timeout: float) -> None:
+            made.append((host, port, timeout))
+
+        def request(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def getresponse(self) -> SimpleNamespace:
+            return SimpleNamespace(status=200)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(http.client, "HTTPSConnection", Connection)
+    assert send("https://s3.example:8443/p?X-Amz-Signature=00", VirtualClock()) is True
+    assert made == [("s3.example", 8443, 10.0)]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +123,8 @@ def test_a_url_that_cannot_work_is_refused_at_once_without_raising(url: object) 
     assert vclock.sleeps == []
 
 
-def test_a_deadline_already_past_makes_no_attempt() -> None:
+def test_a_deadline_already_past_or_now_makes_no_attempt() -> None:
     with ResponseRecorder() as recorder:
         assert send_response(recorder.url, BODY, deadline=time.monotonic() - 1) is False
-        assert recorder.attempts == 0
+        assert send(recorder.url, VirtualClock(), within_s=0.0) is False
+    assert recorder.attempts == 0
