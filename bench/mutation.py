@@ -217,7 +217,7 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "lifecycle.run: the entry point always passes the log stream, and the properties are parsed before anything "
     "reads them": ("lifecycle.x_run__mutmut_2", "lifecycle.x_run__mutmut_3"),
     "the names the answer's log line gives its fields, and the PUT's retry count and callback, only reach log lines": (
-        *(f"crhelper_adapter.x_deliver__mutmut_{n}" for n in range(36, 48)),
+        *(f"crhelper_adapter.x_deliver__mutmut_{n}" for n in range(36, 52)),
         *(f"delivery.x_send_response__mutmut_{n}" for n in (20, 73, 78)),
     ),
     "the PUT's header names: HTTP reads them whatever their case": tuple(
