@@ -223,6 +223,13 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "the PUT's header names: HTTP reads them whatever their case": tuple(
         f"delivery.x_send_response__mutmut_{n}" for n in (44, 45, 48, 49)
     ),
+    "job_call: every caller passes the Region": ("job.x_job_call__mutmut_1",),
+    "_encode: codec names are case-insensitive": ("response.x__encode__mutmut_9",),
+    "encode_response: a field is cut only while the answer is over the limit, so what is kept is always shorter": (
+        "response.x_encode_response__mutmut_49",
+        "response.x_encode_response__mutmut_51",
+    ),
+    "wait: sleeping 0 s before a first look due now changes nothing": ("waiting.x_wait__mutmut_33",),
     "classify_status: any text that is no status reads as unknown": ("job.x_classify_status__mutmut_6",),
     "wait_state: a first invocation's count is WaitState's default, 1": ("continuation.x_wait_state__mutmut_5",),
     "secret_forms: every form but the path starts with the URL's scheme, so reverse text order also puts the path, "

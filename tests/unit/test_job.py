@@ -3,6 +3,8 @@ job's own words, why a wait ended as it did, and wait_for_job on a scripted clie
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,7 +14,7 @@ from support import ScriptedClient, VirtualClock, client_error, description
 
 from cdk_lookoutvision_packaging_handler import job
 from cdk_lookoutvision_packaging_handler.contract import DATA_KEYS
-from cdk_lookoutvision_packaging_handler.outbound import MalformedResponseError, Wording, classify
+from cdk_lookoutvision_packaging_handler.outbound import CallTimeoutError, MalformedResponseError, Wording, classify
 from cdk_lookoutvision_packaging_handler.waiting import Schedule, Waited
 
 P, J = "pcb", "v3"  # short names keep each expected sentence on a line or two
@@ -64,10 +66,31 @@ def test_timestamps_are_iso_utc_with_z(value: datetime, expected: str) -> None:
 
 
 def test_describe_asks_for_the_job_and_a_response_without_its_description_is_malformed() -> None:
-    client = ScriptedClient(VirtualClock(), [description(), "garbled"])
+    release = threading.Event()
+    client = ScriptedClient(VirtualClock(), [description(), "garbled", lambda now: release.wait(5.0)])
     assert job.describe(client, P, J, 5.0) == description() and client.params == [{"ProjectName": P, "JobName": J}]
-    with pytest.raises(MalformedResponseError):
+    with pytest.raises(
+        MalformedResponseError, match=r"^DescribeModelPackagingJob returned no ModelPackagingDescription$"
+    ):
         job.describe(client, P, J, 5.0)
+    with pytest.raises(CallTimeoutError, match=r"^DescribeModelPackagingJob did not complete within 0\.1 s$"):
+        job.describe(client, P, J, 0.1)
+    release.set()
+
+
+def test_what_is_not_a_description_s_value_reads_as_text_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert job.to_attributes({}) == dict.fromkeys(DATA_KEYS, "")
+    odd = {"ModelPackagingOutputDetails": {"Greengrass": "c"}, "CreationTimestamp": "yesterday", "Status": None}
+    assert job.to_attributes(odd) == {**dict.fromkeys(DATA_KEYS, ""), "CreationTimestamp": "yesterday"}
+    # A naive timestamp is UTC, whatever the machine's time zone.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        naive = job.to_attributes({"CreationTimestamp": datetime(2026, 11, 29, 15, 0, 0)})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert naive["CreationTimestamp"] == "2026-11-29T15:00:00Z"
 
 
 # fmt: off
@@ -170,9 +193,18 @@ NOT_VISIBLE = (
         # A job just started may not show yet: its 404 means "not yet" until visible_by, never for a missing project.
         ([NO_JOB, NO_JOB, NO_JOB, description("SUCCEEDED")], 60.0, "succeeded", None),
         ([NO_JOB], 60.0, "error", NOT_VISIBLE),
+        ([NO_JOB, description()], 0.0, "error", NOT_VISIBLE),
         ([NO_PROJECT], 60.0, "error", "Lookout for Vision project 'pcb' does not exist: check project_name"),
     ],
-    ids=["unknown-status", "no-project", "no-job", "visible-after-three-looks", "never-visible", "no-project-yet"],
+    ids=[
+        "unknown-status",
+        "no-project",
+        "no-job",
+        "visible-after-three-looks",
+        "never-visible",
+        "grace-over",
+        "no-project-yet",
+    ],
 )
 def test_a_wait_that_cannot_go_on_ends_in_the_job_s_words_but_a_started_job_may_show_late(
     steps: list[Any], visible_for_s: float | None, outcome: str, message: str | None
@@ -181,7 +213,16 @@ def test_a_wait_that_cannot_go_on_ends_in_the_job_s_words_but_a_started_job_may_
     assert result.outcome == outcome and (result.problem is None) == (message is None)
     assert result.problem is None or result.problem.message.startswith(str(message))
     assert result.calls == len(client.calls)
-    if visible_for_s is None:
+    if not visible_for_s:
         assert result.calls == 1
     if message == NOT_VISIBLE:
-        assert client.calls[-1] >= client.vclock.start + 60.0
+        assert client.calls[-1] >= client.vclock.start + float(visible_for_s or 0)
+
+
+def test_a_status_nobody_knows_even_none_ends_the_wait_refused() -> None:
+    result, _ = wait({k: v for k, v in description().items() if k != "Status"})
+    assert (result.outcome, result.problem and (result.problem.kind, result.problem.code)) == (
+        "error",
+        ("refused", "UnknownStatus"),
+    )
+    assert result.problem and result.problem.message == "Model packaging job pcb/v3 reported an unknown status ''"

@@ -198,9 +198,11 @@ def retrying(*steps: Any, left_s: float = 300.0, **kwargs: Any) -> tuple[ob.Atte
         ([THROTTLED, client_error("", 503), "ok"], {}, "ok", 3, False),
         ([client_error("AccessDeniedException", 403), "ok"], {}, None, 1, False),
         ([THROTTLED], {"max_attempts": 3}, None, 3, True),
+        # A retry the service asks for at the very moment the time is up is not made.
+        ([client_error("ThrottlingException", 429, RetryAfterSeconds=20)], {"left_s": 20.0}, None, 1, True),
         ([THROTTLED], {"left_s": 60.0}, None, None, True),  # no retry starts after the time it was given
     ],
-    ids=["retried-until-it-succeeds", "final", "max-attempts", "out-of-time"],
+    ids=["retried-until-it-succeeds", "final", "max-attempts", "retry-after-the-end", "out-of-time"],
 )
 def test_retrying_repeats_what_is_retryable_with_backoff_within_its_limits(
     steps: list[Any], kwargs: dict[str, Any], value: Any, attempts: int | None, gave_up: bool

@@ -80,3 +80,12 @@ def test_seeded_random_inputs_always_fit_as_valid_json() -> None:
         parsed = json.loads(encoded)
         assert len(encoded) <= rs.MAX_RESPONSE_BYTES and set(parsed) == EXPECTED_BODY_KEYS
         assert parsed["Reason"].startswith(FAILED if reason else "")
+
+
+def test_an_answer_of_exactly_the_limit_is_sent_whole_and_one_byte_more_is_cut_to_exactly_the_limit() -> None:
+    room = rs.MAX_RESPONSE_BYTES - len(rs.encode_response(body("", status=rs.SUCCESS)))
+    exact = body("s" * room, status=rs.SUCCESS)
+    assert rs.encode_response(exact) == rs._encode(exact) and len(rs._encode(exact)) == rs.MAX_RESPONSE_BYTES
+    assert len(rs.encode_response(body("s" * (room + 1), status=rs.SUCCESS))) == rs.MAX_RESPONSE_BYTES
+    reason = "r" * rs.MAX_REASON_CHARS
+    assert json.loads(rs.encode_response(body("m", Reason=reason)))["Reason"] == reason
