@@ -233,22 +233,6 @@ def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_o
     assert gate.api.calls() == 8  # the look that found no job, then six RUNNING and SUCCEEDED
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"RequestType": "Replace"}, "unsupported RequestType 'Replace'; expected Create, Update or Delete"),
-        ({"StackId": ""}, "the event has no StackId"),
-    ],
-    ids=["replace", "no-stack-id"],
-)
-def test_an_event_crhelper_cannot_handle_is_answered_failed_saying_why(
-    gate: Gate, change: dict[str, Any], reason: str
-) -> None:
-    # test_fuzz.py tries these among every kind of bad event; here the exact Reason, which no unit test writes out.
-    gate({**event_for(gate), **change})
-    assert (gate.api.calls(), answer(gate, "FAILED")["Reason"]) == (0, f"Bad request: {reason}")
-
-
 def test_a_missing_job_is_started_once_then_awaited_until_greengrass_can_deploy_it(gate: Gate) -> None:
     gate.gg.script(STARTED_ARN, [error(404, NOT_FOUND, "not yet"), "REQUESTED", "DEPLOYABLE"])
     gate(event_for(gate, props=STARTING))
