@@ -203,6 +203,11 @@ EQUIVALENT: dict[str, tuple[str, ...]] = {
     "the claim is only tested for truth or against 'answer' and 'hand-off', where None and '' agree": (
         "crhelper_adapter.xǁResponderǁrelease_hand_off__mutmut_4",
         "crhelper_adapter.xǁResponderǁ__call____mutmut_31",
+        "crhelper_adapter.xǁResponderǁ__init____mutmut_34",
+    ),
+    "Responder.__init__: crhelper only tests AWS_SAM_LOCAL for truth, its boto_level defaults to ERROR, and the "
+    "variable is always set when it is popped": tuple(
+        f"crhelper_adapter.xǁResponderǁ__init____mutmut_{n}" for n in (10, 11, 18, 27)
     ),
     "deliver: an empty physical id and None both give the stand-in": (
         "crhelper_adapter.xǁResponderǁ__call____mutmut_22",

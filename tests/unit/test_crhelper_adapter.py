@@ -8,11 +8,13 @@ import importlib.metadata
 import inspect
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
 
+import boto3
 import pytest
 from crhelper import CfnResource, log_helper
 from support import FakeContext, ResponseRecorder, make_event
@@ -219,3 +221,21 @@ def test_the_log_is_set_up_on_a_handler_of_its_own_when_the_runtime_gave_none(
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
     line = json.loads(handler.format(record))
     assert (line["RequestId"], line["RequestType"], line["message"]) == ("r%d-50%", "Create", "hello")
+
+
+@pytest.mark.parametrize("previous", [None, "1"])
+def test_crhelper_makes_no_clients_logs_json_and_leaves_the_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, previous: str | None
+) -> None:
+    made: list[object] = []
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: made.append(args))
+    monkeypatch.setattr(logging.root, "handlers", [logging.NullHandler()])
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    if previous is None:
+        monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
+    else:
+        monkeypatch.setenv("AWS_SAM_LOCAL", previous)
+    responder = Responder()
+    assert (made, os.environ.get("AWS_SAM_LOCAL"), responder._sleep_on_delete) == ([], previous, 0)
+    assert isinstance(logging.root.handlers[0].formatter, log_helper.JsonFormatter)
+    assert (logging.root.level, logging.getLogger("boto").level, responder._claim) == (logging.INFO, logging.ERROR, "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -227,9 +228,12 @@ def test_a_bounded_call_returns_raises_or_is_cut_off_at_its_bound() -> None:
     assert ob.bounded_call(lambda: 42, 5.0, "answer") == 42
     with pytest.raises(KeyError):
         ob.bounded_call(lambda: {}["missing"], 5.0, "lookup")
-    release = threading.Event()
+    release, started, before = threading.Event(), time.monotonic(), set(threading.enumerate())
     with pytest.raises(ob.CallTimeoutError, match=r"^Hang did not complete within 0\.2 s$"):
         ob.bounded_call(lambda: release.wait(30.0), 0.2, "Hang")
+    # Cut off at its bound, and the call left behind never keeps the process from ending.
+    [left] = [thread for thread in threading.enumerate() if thread not in before]
+    assert time.monotonic() - started < 0.6 and (left.name, left.daemon) == ("bounded-call", True)
     release.set()
 
 

@@ -72,12 +72,14 @@ def test_the_filter_on_every_root_handler_scrubs_messages_arguments_and_tracebac
     log.info("answering %s now", PRESIGNED)
     log.info("event %s", {"ResponseURL": PRESIGNED})
     log.info("to /plain-secret-path, not http://h/first")
+    log.info("a broken format %d /plain-secret-path", "x")  # logged as written, still redacted
     try:
-        raise RuntimeError(f"could not reach {PRESIGNED}")
+        raise RuntimeError(f"could not reach {PRESIGNED} or /plain-secret-path")
     except RuntimeError:
         log.exception("failed")
     output = stream.getvalue()
     assert "answering <redacted-url> now" in output and "Traceback" in output and "RuntimeError" in output
+    assert "\nto <redacted>, not" in output and "\na broken format %d <redacted>\n" in output
     assert_clean(output)
     assert "plain-secret-path" not in output and "not http://h/first" in output
     # Installed again for each request: one filter per handler, hiding that request's URL only.

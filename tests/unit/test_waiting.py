@@ -150,3 +150,28 @@ def test_a_wait_keeps_to_its_share_of_the_budget(budget: Any, steps: list[Any], 
     looks = Looks(*steps)
     assert wait(looks, interval=waiting.poll_interval(budget)).outcome == "done"
     assert all(low <= s <= high for s in looks.vclock.sleeps), looks.vclock.sleeps
+
+
+def test_at_a_steady_pace_failures_back_off_from_their_count_throttles_double_it_and_the_hand_off_point_is_kept() -> (
+    None
+):
+    unavailable = client_error("ServiceUnavailableException", 503, "Unavailable")
+    looks = Looks(unavailable, unavailable, unavailable, False, unavailable, client_error("AccessDeniedException", 403))
+    ended = wait(looks, interval=(4.0, 4.0))
+    assert (ended.outcome, ended.calls, ended.last_error) == (
+        "error",
+        6,
+        "ServiceUnavailableException (503): Unavailable",
+    )
+    # The n-th failure in a row waits [d/2, d], d = 2 s * 2**(n-1); a look that answers starts the count again.
+    (first, second, third, steady, again), base = looks.vclock.sleeps, BACKOFF.base_s
+    assert (base / 2 <= first <= base, base <= second <= 2 * base, 2 * base <= third <= 4 * base) == (True,) * 3
+    assert (steady, base / 2 <= again < base) == (4.0, True)
+    throttled = Looks(THROTTLED, THROTTLED, THROTTLED, True)
+    wait(throttled, interval=(4.0, 4.0))
+    assert throttled.vclock.sleeps == [8.0, 16.0, 32.0]
+    # A look that would fall exactly on the hand-off point is the next invocation's.
+    handed_on = Looks(False)
+    assert wait(handed_on, yield_s=4.0, interval=(4.0, 4.0)) == waiting.Waited(
+        "yield", 1, next_look_at=handed_on.vclock.start + 4.0
+    )
