@@ -100,9 +100,6 @@ def describe_args(job: str = JOB, *extra: str) -> list[str]:
     return ["describe", "--project-name", PROJECT, "--job-name", job, *extra]
 
 
-# --- the process: what only a real one shows -----------------------------------------------------------------------
-
-
 @pytest.mark.wall_clock
 def test_wait_exits_0_once_the_job_succeeded_and_its_component_version_is_deployable(
     fake: FakeLookoutVision, greengrass: FakeGreengrass
@@ -170,8 +167,6 @@ def test_help_and_version_exit_0(main: Callable[..., Run]) -> None:
     version = main("--version")
     assert (version.code, version.stdout.strip()) == (0, f"{distribution} {importlib.metadata.version(distribution)}")
 
-
-# --- wait and describe ---------------------------------------------------------------------------------------------
 
 BAD = "the recipe names an artifact that does not exist"
 NO_OUTPUT = {key: value for key, value in description("SUCCEEDED").items() if key != "ModelPackagingOutputDetails"}
@@ -342,8 +337,6 @@ def test_the_region_comes_from_the_flag_then_aws_region_then_botocore_or_exits_3
     assert (nowhere.code, fake.calls()) == (cli.EXIT_ERROR, calls), nowhere.stderr
     assert "pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or set a region in the profile" in nowhere.stderr
 
-
-# --- start ----------------------------------------------------------------------------------------------
 
 COMPONENT = "com.example.pcb-defects"
 STARTED = contract.default_job_name(COMPONENT, "3.0.0")

@@ -55,8 +55,8 @@ FUZZ = settings(
 )
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 
-# --- strategies: each built once, at import (hypothesis labels some by identity, and a strategy built anew for each
-# example would make the examples differ from one run to the next) ------------------------------------------------
+# The strategies are each built once, at import: hypothesis labels some by identity, and a strategy built anew for
+# each example would make the examples differ from one run to the next.
 
 PIECES = [
     *r"../ .. / \ ..%2F %2e%2e %2E%2E%2F %2F %252e%252e%252f %5C %00 % %% %s %(message)s %u002e ..;/ ?x=1".split(),
@@ -209,9 +209,6 @@ def property_cases(draw: st.DrawFn) -> Case:
     return Case(present(event), outcome=outcome, job=job, lambda_fails=lambda_fails, log_level=level, verdict=verdict)
 
 
-# --- the bench -----------------------------------------------------------------------------------------------------
-
-
 @dataclass
 class Run:
     """What one invocation did: its ResponseURL, each answer (as sent, and parsed), its Invokes and its Describes."""
@@ -266,9 +263,6 @@ def bench(gate: Gate) -> Bench:
     return Bench(gate)
 
 
-# --- the oracle ----------------------------------------------------------------------------------------------------
-
-
 def modest(event: Any) -> bool:
     """Whether the event's echoed identifiers leave room for a whole answer in 4096 bytes."""
     return all(len(json.dumps(event.get(key, ""))) <= MODEST_ID_BYTES for key in (*ID_KEYS, "PhysicalResourceId"))
@@ -312,9 +306,6 @@ def check_run(gate: Gate, case: Case, run: Run, token: str) -> None:
     for line in gate.capture.formatted:  # each line one JSON object
         assert json.loads(line)["level"] in {"DEBUG", "INFO", "WARNING", "ERROR"}, line
     assert not [line for line in gate.capture.lines if token in line], "a log line shows the ResponseURL"
-
-
-# --- the tests -----------------------------------------------------------------------------------------------------
 
 
 def test_fuzz_event_envelope(bench: Bench) -> None:

@@ -33,8 +33,6 @@ def test_the_wire_values_deployed_stacks_rely_on_are_pinned() -> None:
     )
 
 
-# --- the naming rules ----------------------------------------------------------------------------------------------
-
 PROJECT, JOB, COMPONENT = contract.PROJECT_NAME_RULE, contract.JOB_NAME_RULE, contract.COMPONENT_NAME_RULE
 
 

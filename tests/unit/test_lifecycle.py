@@ -79,9 +79,6 @@ def continued(client: Lookout, waited_s: float, invocation: int = 2, **state: fl
     return event
 
 
-# --- the answer and its physical id --------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("request_type", "job_status", "status", "physical_id"),
     [
@@ -196,9 +193,6 @@ def test_near_the_lambda_deadline_the_wait_continues_in_a_new_invocation() -> No
     )
 
 
-# --- a continuation ------------------------------------------------------------------------------------------------
-
-
 def test_a_continuation_looks_when_its_predecessor_would_have() -> None:
     client = Lookout(description())
     assert answer(run(continued(client, 840, NextLookAt=client.vclock.now() + 3), client)).status == SUCCESS
@@ -211,9 +205,6 @@ def test_a_continuation_whose_state_cannot_be_trusted_is_answered_without_a_look
     assert (outcome.status, outcome.physical_id, client.calls) == (FAILED, PHYSICAL_ID, [])
     assert outcome.data == NAMES_ONLY
     assert outcome.reason.startswith("Invalid continuation of the wait: LookoutVisionWait.Invocation must be")
-
-
-# --- the polling budget of the function's environment ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -249,9 +240,6 @@ def test_an_unusable_polling_budget_is_logged_and_does_not_fail_the_request(capl
     assert answer(outcome).status == SUCCESS
     warnings = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [{"pollBudget": "DESCRIBE_BUDGET_RPS='fast' is not a positive number; using 4"}]
-
-
-# --- starting the job ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -301,9 +289,6 @@ def test_a_job_started_just_before_a_hand_off_is_not_missing_in_the_continuation
     assert isinstance(handed_on, lifecycle.Continuation) and len(client.starts) == 1
     outcome = answer(run(handed_on.event, client, greengrass=Deployable()))
     assert (outcome.status, outcome.reason, len(client.starts)) == (SUCCESS, "", 1)
-
-
-# --- the Greengrass component ----------------------------------------------------------------------------------------
 
 
 WATCHED = props(ExpectedComponentName=COMPONENT)

@@ -89,3 +89,8 @@ def test_an_answer_of_exactly_the_limit_is_sent_whole_and_one_byte_more_is_cut_t
     assert len(rs.encode_response(body("s" * (room + 1), status=rs.SUCCESS))) == rs.MAX_RESPONSE_BYTES
     reason = "r" * rs.MAX_REASON_CHARS
     assert json.loads(rs.encode_response(body("m", Reason=reason)))["Reason"] == reason
+    # Identifiers too long to answer with are cut only if even the FAILED answer without Data is over the limit.
+    no_fit = "The response did not fit in 4096 bytes; see the function's log"
+    failed = {**body("m", LogicalResourceId="L" * 3000), "Status": rs.FAILED, "Data": {}, "Reason": no_fit}
+    longest = "L" * (3000 + rs.MAX_RESPONSE_BYTES - len(rs._encode(failed)))
+    assert json.loads(rs.encode_response(body("m", LogicalResourceId=longest)))["LogicalResourceId"] == longest
