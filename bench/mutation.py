@@ -49,7 +49,7 @@ STAGE = ROOT / "build" / "mutation"
 REPORT = ROOT / "bench" / "MUTATION.md"
 # The unexplained survivors' diffs: too long to commit, rewritten by every run.
 SURVIVORS = STAGE / "survivors.md"
-RUN = STAGE / "run.json"  # the last whole run's figures, for a report written after --again
+RUN = STAGE / "run.json"  # the whole run's figures and each --again since, for the report
 # Never linked into mutmut's copy: what mutmut copies itself, the handler (linked to its mutated copy instead), and
 # build/, which holds the stage.
 NOT_LINKED = {"lambda", "tests", "pyproject.toml", "build", "mutants", "__pycache__", ".pytest_cache", ".hypothesis"}
@@ -336,7 +336,11 @@ def render(counts: Counter[str], survivors: list[Survivor], run: dict[str, str],
         *(f"| {status} | {count} |" for status, count in counts.most_common()),
         f"| total | {total} |",
         "",
-        *([f"Then (`make mutation-again`) {run['again']}.", ""] if run.get("again") else []),
+        *(
+            [f"Its unexplained survivors were then tested again (`make mutation-again`): {run['again']}.", ""]
+            if run.get("again")
+            else []
+        ),
         f"Wall time: {run['wall']} for the whole run with {run['jobs']} mutants at a time ({run['per_mutant']}), on a",
         f"machine shared with other test runs (load average {run['load']}, start and end). mutmut's raw output stays",
         "in build/mutation/mutmut.log.",
@@ -459,12 +463,9 @@ def main() -> int:
         "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
     }
     if args.again:
-        run = {
-            **last_run,
-            "again": f"its {len(survivors_before)} unexplained survivors tested again on {commit} in {run['wall']}",
-        }
-    else:
-        RUN.write_text(json.dumps(run))
+        again = f"{len(survivors_before)} on {commit} ({wall_s:.0f} s)"
+        run = {**last_run, "again": f"{last_run['again']}, then {again}" if last_run.get("again") else again}
+    RUN.write_text(json.dumps(run))
     REPORT.write_text(render(counts, survivors, run, selection))
     SURVIVORS.write_text(render_survivors(survivors))
     print(f"{counts['killed']} killed of {sum(counts.values())} mutants, {len(survivors)} survived, in {wall_s:.0f} s")
