@@ -423,6 +423,9 @@ def main() -> int:
         shutil.rmtree(STAGE / "tests")
         shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
         last_run = json.loads(RUN.read_text())
+        if not survivors_before:  # mutmut given no names would run every mutant
+            print("No unexplained survivor to test again")
+            return 0
     else:
         stage(selection)
     log = STAGE / ("mutmut-again.log" if args.again else "mutmut.log")
