@@ -20,29 +20,21 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTS = ROOT / "tests"
-NODE_BIN = ROOT / "node_modules" / ".bin"
-APPS = sorted(TESTS.glob("integ_*.py"))
+APPS = sorted((ROOT / "tests").glob("integ_*.py"))
 UPDATE = os.environ.get("INTEG_UPDATE") == "1"
-# What a snapshot holds: what the comparison reads (the asset folders are the handler's code, not a template).
-SNAPSHOT_GLOBS = ("*.template.json", "integ.json")
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
 pytestmark = pytest.mark.slow
 
 
-def _feature_flags() -> dict[str, Any]:
-    """The recommended flags cdk.json sets (integ-runner passes its own recommended set the same way)."""
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return {k: v for k, v in context.items() if ":" in k}
-
-
 def _synth(app: Path, outdir: Path) -> Path:
+    # The recommended flags cdk.json sets (integ-runner passes its own recommended set the same way).
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_") and k != "PYTHONPATH"}
     env.update(
         {
             "CDK_OUTDIR": str(outdir),
-            "CDK_CONTEXT_JSON": json.dumps(_feature_flags()),
+            "CDK_CONTEXT_JSON": json.dumps({k: v for k, v in context.items() if ":" in k}),
             "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
         }
     )
@@ -66,7 +58,8 @@ def _canonical(value: Any, hashes: dict[str, str]) -> Any:
 
 
 def _snapshot_files(directory: Path) -> dict[str, Path]:
-    return {p.name: p for pattern in SNAPSHOT_GLOBS for p in sorted(directory.glob(pattern))}
+    # What the comparison reads: the asset folders are the handler's code, not a template.
+    return {p.name: p for pattern in ("*.template.json", "integ.json") for p in sorted(directory.glob(pattern))}
 
 
 @pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
@@ -93,7 +86,7 @@ def test_integ_runner_cannot_read_aws_cdk_lib_2_275_assemblies_yet() -> None:
     """integ-runner is pinned in package.json, but its newest release (2.197.10) reads cloud assemblies up to schema 53
     and aws-cdk-lib 2.275.0 writes 55. When this fails, the pinned integ-runner reads them: run it in `make test`
     instead of the test above."""
-    runner = NODE_BIN / "integ-runner"
+    runner = ROOT / "node_modules" / ".bin" / "integ-runner"
     assert runner.exists(), f"{runner} is missing: run `make setup`"
     result = subprocess.run(
         [str(runner), "--directory", "tests", "--language", "python"],

@@ -19,13 +19,11 @@ if TYPE_CHECKING:
     from conftest import Only
 
 COMPONENT = "com.example.pcb-defects"
-ENV = cdk.Environment(account="123456789012", region="us-east-1")
-PARTITION = {"Ref": "AWS::Partition"}
 
 
 def arn(text: str) -> dict[str, Any]:
     """An ARN as CDK writes it for a stack with a known account and Region: only the partition is a token."""
-    return {"Fn::Join": ["", ["arn:", PARTITION, text]]}
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, text]]}
 
 
 def _packaging(stack: cdk.Stack, **options: Any) -> GreengrassPackaging:
@@ -41,7 +39,7 @@ def gate(
     model_version: str | int = "3", *, bucket_key: bool = False, **options: Any
 ) -> tuple[cdk.Stack, ModelPackagingJob]:
     """A stack whose job starts packaging into a bucket of its own (AWS::S3::Bucket): the stack and the job."""
-    stack = cdk.Stack(cdk.App(), "Gate", env=ENV)
+    stack = cdk.Stack(cdk.App(), "Gate", env=cdk.Environment(account="123456789012", region="us-east-1"))
     key = kms.Key(stack, "Key", enable_key_rotation=True) if bucket_key else None
     bucket = s3.Bucket(stack, "Models", encryption_key=key, enforce_ssl=True)
     options.update(model_version=model_version, output_bucket=bucket, output_prefix="lookoutvision/pcb/")

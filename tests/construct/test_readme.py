@@ -16,9 +16,8 @@ from support import ROOT
 
 README = ROOT / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
-KEYS = ("ComponentVersionArn", "ComponentName", "ComponentVersion", "Status", "ModelVersion")
 # An output logical id as the comments of the blocks name them: a prefix of letters and digits, then a published key.
-NAMED_OUTPUT = re.compile(rf"\b[A-Za-z0-9]+(?:{'|'.join(KEYS)})\b")
+NAMED_OUTPUT = re.compile(r"\b[A-Za-z0-9]+(?:ComponentVersionArn|ComponentName|ComponentVersion|Status|ModelVersion)\b")
 
 
 def python_blocks() -> list[str]:
