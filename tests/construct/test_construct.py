@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HANDLER_SRC = ROOT / "lambda" / "cdk_lookoutvision_packaging_handler"
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
-DESCRIBE = "lookoutvision:DescribeModelPackagingJob"
 # Every attribute property of the construct: each reads the custom resource Data key of its name in CamelCase.
 ATTRIBUTES = [
     *("component_version_arn", "component_name", "component_version", "status", "status_message", "model_version"),
@@ -150,7 +149,6 @@ def test_the_default_child_is_the_custom_resource_and_the_attributes_read_it_wit
         assert isinstance(value, str) and cdk.Token.is_unresolved(value), prop
         assert synth.stacks["Default"].resolve(value) == {"Fn::GetAtt": [resource_id, key]}, prop
         assert key in DATA_KEYS, f"{prop} reads {key}, which the handler does not answer"
-    # With expected_component_name, component_name is that literal.
     assert synth.jobs["component"].component_name == "com.example.pcb-defects"
 
 
@@ -276,7 +274,7 @@ def test_iam_statements_are_exact(synth: Synth, only: Only, stack: str) -> None:
     (main_id,) = set(statements) - {invoke_id}
     logs = ["logs:CreateLogStream", "logs:PutLogEvents"]
     expected = [
-        {"Action": DESCRIBE, "Effect": "Allow", "Resource": "*"},
+        {"Action": "lookoutvision:DescribeModelPackagingJob", "Effect": "Allow", "Resource": "*"},
         {"Action": logs, "Effect": "Allow", "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]}},
     ]
     if stack == "Component":
@@ -428,7 +426,6 @@ REFUSED: list[tuple[Any, ...]] = [
         "wait_timeout is a token, which is not supported",
         "Duration.minutes(30)",
     ),
-    ({"describe_requests_per_second": 0.001}, ValueError, "describe_requests_per_second is 0.001; it must be between"),
     ({"describe_requests_per_second": 20_000}, ValueError, "is 20000; it must be between 0.01 and 10000"),
     ({"describe_requests_per_second": float("nan")}, ValueError, "describe_requests_per_second is nan;"),
     ({"describe_requests_per_second": _number}, ValueError, "describe_requests_per_second must be a number known at"),
