@@ -101,10 +101,10 @@ def _commands(project: dict[str, Any]) -> list[str]:
 
 
 def _outside_the_repo_env(**extra: str) -> dict[str, str]:
-    """This environment without the repo's venv and Node.js on PATH: the step's commands must find their own."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CDK_OUTDIR", "CDK_CONTEXT_JSON")
-    }
+    """This environment without the repo's venv and Node.js on PATH, and without a Region: the step's commands must
+    find their own and name theirs."""
+    dropped = ("PYTHONPATH", "VIRTUAL_ENV", "CDK_OUTDIR", "CDK_CONTEXT_JSON", "AWS_REGION", "AWS_DEFAULT_REGION")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and not p.startswith(str(ROOT)))
     env.update(extra)
     return env
@@ -184,8 +184,6 @@ def test_pipeline_gate_step_runs_the_cli_with_botocore_and_this_package_only(
     wheels = str(ROOT / ".deps" / "wheelhouse")
     env = _outside_the_repo_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=wheels, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
-    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        env.pop(variable, None)  # the step must name its Region itself
     _run_step(commands[:-1], source, env)
     # Not from the repo root, where the constructs/ source root would import as a namespace package.
     modules = "aws_cdk", "jsii", "constructs", "boto3", "crhelper"

@@ -183,12 +183,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Every scalar of a property value with its path: objects and lists stay, what is in them arrives as strings."""
-    if isinstance(value, dict):
-        for key, item in value.items():
+    if isinstance(value, dict | list):
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
             yield from _leaves(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]")
     else:
         yield path, value
 
@@ -215,15 +212,13 @@ def test_update_to_a_new_job_changes_the_outputs_and_deletes_the_old_resource(de
     assert deployment.parameter(f"{PARAMETER_PREFIX}/consumer/FromStackOutput/ComponentVersionArn") == arn
 
     update, delete = deployment.events()[before:]
-    assert update["RequestType"] == "Update", update
-    assert update["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
-    assert update["OldResourceProperties"]["JobName"] == JOBS["first"]
-    assert update["ResourceProperties"]["JobName"] == JOBS["second"]
+    assert (update["RequestType"], update["PhysicalResourceId"]) == ("Update", f"{PROJECT}/{JOBS['first']}"), update
+    old_and_new = (update["OldResourceProperties"]["JobName"], update["ResourceProperties"]["JobName"])
+    assert old_and_new == (JOBS["first"], JOBS["second"])
     # The new job answered with a new physical id, a replacement: the old one is deleted in the clean-up phase,
     # with its own properties (that a Delete calls no API: tests/protocol/test_fuzz.py, every Delete).
-    assert delete["RequestType"] == "Delete", delete
-    assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['first']}"
-    assert delete["ResourceProperties"]["JobName"] == JOBS["first"]
+    deleted = (delete["RequestType"], delete["PhysicalResourceId"], delete["ResourceProperties"]["JobName"])
+    assert deleted == ("Delete", f"{PROJECT}/{JOBS['first']}", JOBS["first"]), delete
 
 
 def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deployment) -> None:
@@ -241,9 +236,8 @@ def test_update_to_a_failed_job_rolls_back_to_the_old_outputs(deployment: Deploy
     update, rollback = deployment.events()[before:]
     assert update["RequestType"] == "Update" and update["ResourceProperties"]["JobName"] == job
     # The rollback Update carries the old properties as new and the failed ones as old, and reached the handler.
-    assert rollback["RequestType"] == "Update"
-    assert rollback["ResourceProperties"]["JobName"] == JOBS["second"]
-    assert rollback["OldResourceProperties"]["JobName"] == job
+    swapped = (rollback["ResourceProperties"]["JobName"], rollback["OldResourceProperties"]["JobName"])
+    assert (rollback["RequestType"], swapped) == ("Update", (JOBS["second"], job)), rollback
 
 
 def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deployment) -> None:
@@ -253,8 +247,7 @@ def test_destroy_sends_delete_answered_without_an_api_call(deployment: Deploymen
     deployment.destroy(CONSUMER, GATE)  # fails unless both stacks are deleted
 
     [delete] = deployment.events()[before_events:]
-    assert delete["RequestType"] == "Delete"
-    assert delete["PhysicalResourceId"] == f"{PROJECT}/{JOBS['second']}"
+    assert (delete["RequestType"], delete["PhysicalResourceId"]) == ("Delete", f"{PROJECT}/{JOBS['second']}")
     assert deployment.lookoutvision.calls() == before_calls
 
 

@@ -188,23 +188,20 @@ def test_the_wheel_s_cli_runs_beside_the_newest_botocore_and_without_a_model_exi
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
     shutil.copytree(site, bare, ignore=shutil.ignore_patterns("_model"))
+    job = ["--project-name", "pcb", "--job-name", "pcb-v3-x86", "--interval", "0.2s"]
+    wait = [sys.executable, "-S", "-m", PKG, "wait", *job]
     with FakeLookoutVision() as fake, FakeGreengrass(default="DEPLOYABLE") as greengrass:
         fake.script("pcb", "pcb-v3-x86", [ok(description("RUNNING")), ok(description())])
         urls = {"AWS_ENDPOINT_URL_LOOKOUTVISION": fake.url, "AWS_ENDPOINT_URL_GREENGRASSV2": greengrass.url}
-
-        def wait(path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (path, NEWEST_BOTO3))), **urls, **extra}
-            command = [sys.executable, "-S", "-m", PKG, "wait", "--project-name", "pcb", "--job-name", "pcb-v3-x86"]
-            return subprocess.run([*command, "--interval", "0.2s"], env=env, capture_output=True, text=True, timeout=60)
-
-        run = wait(site)
-        assert (run.returncode, json.loads(run.stdout)["Status"]) == (0, "SUCCEEDED"), run.stderr
+        env = {**os.environ, **urls, "PYTHONPATH": f"{site}{os.pathsep}{NEWEST_BOTO3}"}
+        assert json.loads(run(wait, env=env, timeout=60).stdout)["Status"] == "SUCCEEDED"
         calls = fake.calls()
-        run = wait(bare)
-        assert run.returncode == 3 and "No Lookout for Vision service model found" in run.stderr, run.stderr
-        assert "Traceback" not in run.stderr and fake.calls() == calls
-        run = wait(bare, AWS_DATA_PATH=str(site / PKG / "_model"))
-        assert (run.returncode, json.loads(run.stdout)["Status"]) == (0, "SUCCEEDED"), run.stderr
+        env["PYTHONPATH"] = f"{bare}{os.pathsep}{NEWEST_BOTO3}"
+        missing = subprocess.run(wait, env=env, capture_output=True, text=True, timeout=60)
+        assert missing.returncode == 3 and "No Lookout for Vision service model found" in missing.stderr, missing.stderr
+        assert "Traceback" not in missing.stderr and fake.calls() == calls
+        given = run(wait, env={**env, "AWS_DATA_PATH": str(site / PKG / "_model")}, timeout=60)
+        assert json.loads(given.stdout)["Status"] == "SUCCEEDED"
 
 
 APP = """
