@@ -206,7 +206,7 @@ mutation: $(PY_STAMP) $(NODE_STAMP) $(DEPS_STAMP) $(MUTATION_STAMP)
 # Once tests are written for the survivors: only those mutants again, against the tests as they are now, in minutes,
 # and the report rewritten (the last run's stage and figures are kept).
 mutation-again: $(MUTATION_STAMP)
-	python -m bench.mutation --again -- -m "not slow and not wall_clock" $(REST)
+	python -m bench.mutation --again
 
 clean:
 	rm -rf $(VENV) node_modules .deps cdk.out dist build *.egg-info

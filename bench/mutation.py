@@ -418,14 +418,16 @@ def main() -> int:
     ).stdout.strip()
     survivors_before: list[str] = []
     if args.again:
-        # The last run's stage, with today's tests: mutmut copies them over its own copy, and traces the new ones.
-        survivors_before = [survivor.name for survivor in collect()[1] if not survivor.why]
-        shutil.rmtree(STAGE / "tests")
-        shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
+        # The last run's stage (its mutmut configuration holds the run's selection), with today's tests: mutmut copies
+        # them over its own copy, and traces the new ones.
         last_run = json.loads(RUN.read_text())
+        selection = shlex.split(last_run["selection"])
+        survivors_before = [survivor.name for survivor in collect()[1] if not survivor.why]
         if not survivors_before:  # mutmut given no names would run every mutant
             print("No unexplained survivor to test again")
             return 0
+        shutil.rmtree(STAGE / "tests")
+        shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=CACHES)
     else:
         stage(selection)
     log = STAGE / ("mutmut-again.log" if args.again else "mutmut.log")
@@ -464,6 +466,7 @@ def main() -> int:
         "per_mutant": f"{wall_s / tested:.2f} s per mutant checked" if tested else "no mutant checked",
         "load": f"{load_at_start} and {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         "stopped": f"stopped after {args.minutes:g} minutes (--minutes)" if stopped else "",
+        "selection": shlex.join(selection),
     }
     if args.again:
         again = f"{len(survivors_before)} on {commit} ({wall_s:.0f} s)"
