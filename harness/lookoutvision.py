@@ -1,8 +1,10 @@
-"""The Lookout for Vision end: job descriptions as the API returns them, a loopback API that answers from a script, and
-the loopback Greengrass that describes the component versions a job packages."""
+"""The Lookout for Vision end: job descriptions as the API returns them, a fake API that answers from a script, and the
+fake Greengrass that describes the component versions a job packages. Each fake serves 127.0.0.1 when run as a context
+manager, and one of the product's own clients in memory through ``client()``."""
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import struct
@@ -15,6 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from cdk_lookoutvision_packaging_handler.contract import GREENGRASS_SERVICE, LOOKOUTVISION_SERVICE
 from harness.loopback import LoopbackServer, read_body, reply
 
 COMPONENT = "com.example.pcb-defects"
@@ -89,6 +92,35 @@ def next_step(script: list[Any]) -> Any:
     return script.pop(0) if len(script) > 1 else script[0]
 
 
+def taken(step: Any) -> Any:
+    """A step as it answers now: a callable is asked for it (one that blocks plays a call that hangs), and an
+    exception is raised (in memory, as the client's own)."""
+    step = step() if callable(step) else step
+    if isinstance(step, BaseException):
+        raise step
+    return step
+
+
+@functools.cache
+def _session() -> Any:
+    """One botocore session for every in-memory client: its loader reads each service model once."""
+    import botocore.session
+
+    from cdk_lookoutvision_packaging_handler import index  # noqa: F401 - puts the service models on the data path
+
+    return botocore.session.get_session()
+
+
+def product_client(server: LoopbackServer, service: str) -> Any:
+    """A client made as the product makes its own (its Config, the Region), answered by ``server`` in memory."""
+    import boto3
+
+    from cdk_lookoutvision_packaging_handler import index, outbound
+
+    session = boto3.session.Session(botocore_session=_session())
+    return server.connect(session.client(service, region_name=index.REGION, config=outbound.client_config()))
+
+
 @dataclass(frozen=True)
 class Step:
     """One scripted answer of a fake API: ``send`` writes it to the request."""
@@ -146,7 +178,7 @@ class FakeLookoutVision(LoopbackServer):
         # and the script a started job then answers Describe with.
         self.starts: list[dict[str, Any]] = []
         self.started: dict[tuple[str, str], str] = {}
-        self.refuse_start: Callable[[dict[str, Any]], Step | None] = lambda request: None
+        self.refuse_start: Callable[[dict[str, Any]], Step | BaseException | None] = lambda request: None
         self.after_start: Callable[[dict[str, Any]], list[Step]] = lambda request: [
             ok(packaged(request, status)) for status in ("CREATED", "SUCCEEDED")
         ]
@@ -160,7 +192,10 @@ class FakeLookoutVision(LoopbackServer):
         with self._lock:
             return sum(1 for r in self.requests if project in (None, r["project"]) and job in (None, r["job"]))
 
-    def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Step:
+    def client(self) -> Any:
+        return product_client(self, LOOKOUTVISION_SERVICE)
+
+    def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Any:
         with self._lock:
             self._record(request, project=project, job=job)
             script = self.scripts.get((project, job))
@@ -169,7 +204,7 @@ class FakeLookoutVision(LoopbackServer):
             if script is None:
                 return error(404, NOT_FOUND, f"Job {job} not found", ResourceId=job, ResourceType="MODEL_PACKAGE_JOB")
             step = next_step(script)
-        return step if isinstance(step, Step) else step()
+        return taken(step)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = [unquote(part) for part in request.path.split("?")[0].strip("/").split("/")]
@@ -196,20 +231,23 @@ class FakeLookoutVision(LoopbackServer):
                 self.started[(project, job)] = token
                 self.projects.add(project)
                 self.scripts[(project, job)] = list(self.after_start(body))
-        return refusal or answer(200, {"JobName": job})
+        return taken(refusal) or answer(200, {"JobName": job})
 
 
 class FakeGreengrass(LoopbackServer):
-    """Plays Greengrass V2 DescribeComponent on 127.0.0.1, recording each request's ``arn``: ``script(arn, states)``
-    answers each request with the next componentState (or Step), the last one repeating; an unscripted version gets
-    ``default``, or else the 404."""
+    """Plays Greengrass V2 DescribeComponent, recording each request's ``arn``: ``script(arn, states)`` answers each
+    request with the next componentState (or Step), the last one repeating; an unscripted version gets ``default``, or
+    else the 404."""
 
     def __init__(self, default: str | None = None) -> None:
         super().__init__()
         self.default = default
-        self.scripts: dict[str, list[str | Step]] = {}
+        self.scripts: dict[str, list[Any]] = {}
 
-    def script(self, arn: str, states: Iterable[str | Step]) -> None:
+    def client(self) -> Any:
+        return product_client(self, GREENGRASS_SERVICE)
+
+    def script(self, arn: str, states: Iterable[Any]) -> None:
         with self._lock:
             self.scripts[arn] = list(states)
 
@@ -220,13 +258,13 @@ class FakeGreengrass(LoopbackServer):
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path, prefix, suffix = request.path.split("?")[0], "/greengrass/v2/components/", "/metadata"
         arn = unquote(path.removeprefix(prefix).removesuffix(suffix))
-        step: str | Step | None = error(404, "UnknownOperationException", f"no route {path}")
+        step: Any = error(404, "UnknownOperationException", f"no route {path}")
         if path.startswith(prefix) and path.endswith(suffix):
             with self._lock:
                 self._record(request, arn=arn)
                 script = self.scripts.get(arn)
                 step = self.default if script is None else next_step(script)
-        if isinstance(step, str):
+        if isinstance(step := taken(step), str):
             state, _, message = step.partition(":")
             name, version = arn.split(":components:", 1)[1].split(":versions:")
             errors = {"recipe": message} if message else {}

@@ -1,14 +1,21 @@
-"""HTTP/1.1 servers on 127.0.0.1 for the stand-ins that speak the wire, and waiting on them with a time bound."""
+"""HTTP/1.1 servers on 127.0.0.1 for the stand-ins that speak the wire, the same stand-ins answering a botocore client
+in memory, and waiting on them with a time bound."""
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.awsrequest import AWSResponse
+from urllib3.response import HTTPResponse
 
 
 class HarnessError(AssertionError):
@@ -49,6 +56,7 @@ class LoopbackServer:
         # serve_forever looks for a shutdown every 20 ms, so that closing a server is quick.
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.requests: list[dict[str, Any]] = []
+        self.now: Callable[[], float] = time.time  # when ``_record`` says a request came (a VirtualClock's now)
         self._lock = threading.Lock()
 
     def __enter__(self) -> Any:
@@ -63,13 +71,48 @@ class LoopbackServer:
         raise NotImplementedError
 
     def _record(self, request: BaseHTTPRequestHandler, **fields: Any) -> None:
-        """Keeps the request's path, headers and arrival (epoch seconds) with ``fields``; the caller holds the lock."""
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "at": time.time(), **fields})
+        """Keeps the request's path, headers and arrival (``now()``) with ``fields``; the caller holds the lock."""
+        self.requests.append({"path": request.path, "headers": dict(request.headers), "at": self.now(), **fields})
+
+    def connect(self, client: Any) -> Any:
+        """``client`` (botocore's) sends each request to this server's ``_handle`` in its own thread, with no socket
+        (the server stops listening), and a scripted exception is raised as the client's own."""
+        self.server.server_close()
+
+        def send(request: Any, **_: Any) -> AWSResponse:
+            exchange = Exchange(request)
+            self._handle(exchange)  # type: ignore[arg-type]
+            body = HTTPResponse(io.BytesIO(exchange.wfile.getvalue()), preload_content=False)
+            return AWSResponse(request.url, exchange.status, exchange.sent, body)
+
+        client.meta.events.register("before-send", send)
+        return client
 
     @staticmethod
     def _handle_error(request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], OSError):
             traceback.print_exc()
+
+
+class Exchange:
+    """A botocore request, as the parts of a BaseHTTPRequestHandler that a server reads and ``reply`` writes."""
+
+    def __init__(self, request: Any) -> None:
+        url, body = urlsplit(request.url), request.body or b""
+        self.command, self.path, self.headers = request.method, url.path + (url.query and f"?{url.query}"), Message()
+        for key, value in request.headers.items():
+            self.headers[key] = value.decode() if isinstance(value, bytes) else value
+        self.rfile, self.wfile = io.BytesIO(body.encode() if isinstance(body, str) else body), io.BytesIO()
+        self.status, self.sent = 0, dict[str, str]()
+
+    def send_response(self, status: int) -> None:
+        self.status = status
+
+    def send_header(self, key: str, value: str) -> None:
+        self.sent[key] = value
+
+    def end_headers(self) -> None:
+        pass
 
 
 def reply(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: Mapping[str, str] = {}) -> None:
