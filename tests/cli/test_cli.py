@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import FakeGreengrass, FakeLookoutVision, client_error, description, error, ok, packaged, packaging
+from botocore.exceptions import ClientError
+from support import FakeGreengrass, FakeLookoutVision, Step, description, error, ok, packaged, packaging
 
 from cdk_lookoutvision_packaging import cli
 from cdk_lookoutvision_packaging_handler import component, contract, outbound
@@ -174,16 +175,18 @@ OUT_OF_MEMORY = "Model compilation ran out of memory"
 NOT_AUTHORIZED = "User is not authorized to perform this"
 # The fake's answer, and what botocore raises for it.
 JOB_DENIED = error(403, "AccessDeniedException", NOT_AUTHORIZED)
-DENIED = client_error("AccessDeniedException", 403, NOT_AUTHORIZED)
 COMPONENT_DENIED = error(403, "AccessDeniedException", "not authorized to perform DescribeComponent")
 # .invalid never resolves (RFC 6761), like the endpoint of a Region without Lookout for Vision.
 UNRESOLVED = "https://lookoutvision.eu-west-9.amazonaws.invalid"
 
 
-def advice(expected: Any, job: str) -> str:
-    """What the job module says of ``expected`` (tests/unit/test_job.py), with the CLI's options."""
-    call = jobs.describe_call(PROJECT, job, "us-east-1", cli.WORDING)
-    return jobs.explain(outbound.classify(expected, call), call, PROJECT, job).message
+def advice(answered: Step, job: str) -> str:
+    """What the job module says of the error a Describe ``answered`` (tests/unit/test_job.py), in the CLI's words."""
+    fake, call = FakeLookoutVision(), jobs.describe_call(PROJECT, job, "us-east-1", cli.WORDING)
+    fake.script(PROJECT, job, [answered])
+    with pytest.raises(ClientError) as raised:
+        fake.client().describe_model_packaging_job(ProjectName=PROJECT, JobName=job)
+    return jobs.explain(outbound.classify(raised.value, call), call, PROJECT, job).message
 
 
 # Which jobs count as failed or without Greengrass output, which component states as failed, and the words of each
@@ -205,7 +208,7 @@ NOT_DESCRIBED = [f"error: {component.describe_call(ARN).denied}", "; --no-compon
         (FAILED, None, (), cli.EXIT_FAILED, "FAILED", [jobs.failed_reason(PROJECT, JOB, OUT_OF_MEMORY)]),
         (ok(NO_OUTPUT), None, (), cli.EXIT_FAILED, "SUCCEEDED", [jobs.no_output_reason(PROJECT, JOB)]),
         (SUCCEEDED, f"FAILED:{BAD}", (), cli.EXIT_FAILED, "SUCCEEDED", [COMPONENT_FAILED]),
-        (JOB_DENIED, None, (), cli.EXIT_ERROR, None, [f"error: {advice(DENIED, JOB)}"]),
+        (JOB_DENIED, None, (), cli.EXIT_ERROR, None, [f"error: {advice(JOB_DENIED, JOB)}"]),
         (SUCCEEDED, None, ELSEWHERE, cli.EXIT_ERROR, None, NOT_RESOLVED),
         (SUCCEEDED, COMPONENT_DENIED, (), cli.EXIT_ERROR, "SUCCEEDED", NOT_DESCRIBED),
         (SUCCEEDED, COMPONENT_DENIED, ("--no-component-check",), cli.EXIT_SUCCEEDED, "SUCCEEDED", ["SUCCEEDED after"]),
@@ -308,7 +311,7 @@ def test_describe_looks_once_and_exits_0_whatever_the_status_and_text_is_one_lin
     assert f"{PROJECT}/failed: FAILED - Compilation failed: step 3 out of memory" in waited.stderr.splitlines()[1]
     assert tuple(failed.json()) == contract.DATA_KEYS
     assert (failed.json()["Status"], failed.json()["StatusMessage"]) == ("FAILED", message)
-    no_job = client_error("ResourceNotFoundException", 404, "Job nope not found", ResourceType="MODEL_PACKAGE_JOB")
+    no_job = error(404, "ResourceNotFoundException", "Job nope not found", ResourceType="MODEL_PACKAGE_JOB")
     assert (missing.code, missing.stdout, fake.calls(PROJECT, "nope")) == (cli.EXIT_ERROR, "", 1)
     assert f"error: {advice(no_job, 'nope')}" in missing.stderr
 

@@ -29,9 +29,8 @@ from support import (
     FUNCTION_ARN,
     STACK_ID,
     FakeLookoutVision,
-    answered_with,
-    client_error,
     description,
+    error,
     ok,
 )
 
@@ -352,9 +351,9 @@ def play(api: FakeLookoutVision, outcome: str, job: dict[str, Any]) -> None:
         output = outcome != "no-output"
         step = ok(description(STATUS_OF[outcome], project, name, job["message"], job["component"], "2.1.0", output))
     elif outcome == "access-denied":
-        step = answered_with(client_error("AccessDeniedException", 403, "User is not authorized"))
+        step = error(403, "AccessDeniedException", "User is not authorized")
     elif outcome == "validation":
-        step = answered_with(client_error("ValidationException", 400, "1 validation error detected"))
+        step = error(400, "ValidationException", "1 validation error detected")
     else:  # no job of that name, or no project
         step = ok(description(project=project, job=name))
     if outcome != "no-project":

@@ -1,23 +1,20 @@
-"""component: DescribeComponent until Greengrass can deploy the version, behind a Stubber on the newest greengrassv2."""
+"""component: DescribeComponent until Greengrass can deploy the version, through the product's own greengrassv2 client
+answered by the fake Greengrass in memory."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore import exceptions as be
-from botocore.stub import Stubber
-from support import COMPONENT_ARN, ScriptedGreengrass, VirtualClock
+from support import COMPONENT_ARN, FakeGreengrass, VirtualClock, answer, error
 
 from cdk_lookoutvision_packaging_handler.component import NOT_LISTED, describe_call, timeout_what, wait_deployable
-from cdk_lookoutvision_packaging_handler.outbound import Wording, client_config
+from cdk_lookoutvision_packaging_handler.outbound import Wording
 from cdk_lookoutvision_packaging_handler.waiting import Schedule, Waited
 
-NEWEST_BOTOCORE_DATA = Path(__file__).resolve().parents[2] / ".deps" / "boto3-newest" / "botocore" / "data"
 WAITING = [("ResourceNotFoundException", 404), "REQUESTED", "REQUESTED", "INITIATED", "DEPLOYABLE"]
 DENIED = f"Access denied describing Greengrass component {COMPONENT_ARN}: grant greengrass:DescribeComponent on it (no)"
 FAILED = {"componentState": "FAILED", "message": "recipe\nrejected", "errors": {"b": "x", "artifact": "bad\nsum"}}
@@ -30,34 +27,33 @@ def cannot(state: str, said: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def client() -> Any:
-    assert (NEWEST_BOTOCORE_DATA / "greengrassv2").is_dir(), "make setup installs .deps/boto3-newest"
-    session = botocore.session.get_session()
-    session.get_component("data_loader").search_paths.insert(0, str(NEWEST_BOTOCORE_DATA))
-    return session.create_client("greengrassv2", region_name="us-east-1", config=client_config())
+def greengrass(*steps: Any) -> Any:
+    """The product's client of a fake Greengrass that answers each look with the next step, the last one repeating:
+    a state, a status, an error's (code, HTTP status), or what the fake takes as a step."""
+    fake = FakeGreengrass()
+    fake.script(COMPONENT_ARN, [status_or(step) for step in steps])
+    return fake.client()
 
 
-def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float | None = None) -> tuple[Any, list[str]]:
-    """Answer each look with the next of ``script``: a state, a status, or an error's (code, HTTP status)."""
+def status_or(step: Any) -> Any:
+    if isinstance(step, tuple):
+        return error(step[1], step[0], "no")
+    if isinstance(step, str | dict):
+        return answer(
+            200, {"arn": COMPONENT_ARN, "status": step if isinstance(step, dict) else {"componentState": step}}
+        )
+    return step
+
+
+def wait(script: list[Any], limit_s: float = 600.0, yield_s: float | None = None) -> tuple[Any, list[str]]:
     seen: list[str] = []
     vclock = VirtualClock()
-    with Stubber(client) as stubber:
-        for step in script:
-            if isinstance(step, tuple):
-                stubber.add_client_error("describe_component", step[0], "no", step[1])
-            else:
-                status = step if isinstance(step, dict) else {"componentState": step}
-                stubber.add_response(
-                    "describe_component", {"arn": COMPONENT_ARN, "status": status}, {"arn": COMPONENT_ARN}
-                )
-        result = wait_deployable(
-            client,
-            COMPONENT_ARN,
-            Schedule(vclock.start + limit_s, vclock.clock(), None if yield_s is None else vclock.start + yield_s),
-            on_state=seen.append,
-        )
-        stubber.assert_no_pending_responses()
+    result = wait_deployable(
+        greengrass(*script),
+        COMPONENT_ARN,
+        Schedule(vclock.start + limit_s, vclock.clock(), None if yield_s is None else vclock.start + yield_s),
+        on_state=seen.append,
+    )
     return result, seen
 
 
@@ -88,20 +84,20 @@ def wait(client: Any, script: list[Any], limit_s: float = 600.0, yield_s: float 
     ],
 )
 def test_the_wait_ends_when_the_component_is_deployable_or_never_can_be(
-    client: Any, script: list[Any], seen: list[str], outcome: str, reason: str
+    script: list[Any], seen: list[str], outcome: str, reason: str
 ) -> None:
-    result, told = wait(client, script)
+    result, told = wait(script)
     assert ((result.outcome, result.status, result.reason[: len(reason)], result.calls), told) == (
         (outcome, (seen or [""])[-1], reason, len(script)),
         seen,
     )
 
 
-def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_state(client: Any) -> None:
+def test_a_component_not_deployable_in_time_times_out_or_yields_with_its_last_state() -> None:
     # Looks at 0 s and at the deadline, 1 s later: the first one's server error is the last error.
-    timed_out, _ = wait(client, [("InternalServerException", 500), "REQUESTED"], limit_s=1.0)
+    timed_out, _ = wait([("InternalServerException", 500), "REQUESTED"], limit_s=1.0)
     assert timed_out == Waited("timeout", 2, last_error="InternalServerException (500): no", status="REQUESTED")
-    yielded, _ = wait(client, ["INITIATED"], yield_s=1.0)
+    yielded, _ = wait(["INITIATED"], yield_s=1.0)
     assert (yielded.outcome, yielded.status, yielded.calls) == ("yield", "INITIATED", 1)
     assert yielded.next_look_at is not None and yielded.next_look_at > VirtualClock().start + 1.0
     assert timeout_what(COMPONENT_ARN) == f"Greengrass component {COMPONENT_ARN} to become deployable"
@@ -114,20 +110,20 @@ def test_a_component_call_that_cannot_be_made_says_so_in_the_caller_s_words() ->
     nowhere.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     cli = Wording("--project-name", "--job-name", "--region")
     reason = wait_deployable(
-        ScriptedGreengrass(nowhere), COMPONENT_ARN, schedule, call=describe_call(COMPONENT_ARN, "eu-west-9", cli)
+        greengrass(nowhere), COMPONENT_ARN, schedule, call=describe_call(COMPONENT_ARN, "eu-west-9", cli)
     ).reason
     assert reason.startswith(
         "Cannot resolve the Greengrass endpoint https://greengrass.eu-west-9.amazonaws.com for Region eu-west-9"
     )
     assert "Check --region," in reason
-    assert "for Region" not in wait_deployable(ScriptedGreengrass(nowhere), COMPONENT_ARN, schedule).reason
-    no_credentials = wait_deployable(ScriptedGreengrass(be.NoCredentialsError()), COMPONENT_ARN, schedule).reason
+    assert "for Region" not in wait_deployable(greengrass(nowhere), COMPONENT_ARN, schedule).reason
+    no_credentials = wait_deployable(greengrass(be.NoCredentialsError()), COMPONENT_ARN, schedule).reason
     assert no_credentials == "no AWS credentials were found to call Greengrass"
 
 
 def test_a_component_call_that_hangs_is_cut_off_and_named() -> None:
     vclock, release = VirtualClock(), threading.Event()
-    hanging = ScriptedGreengrass(lambda: release.wait(30.0) and "REQUESTED", "REQUESTED")
+    hanging = greengrass(lambda: release.wait(30.0) and status_or("REQUESTED"), "REQUESTED")
     try:
         # A hand-off point 0.6 s away bounds the call (a look at the deadline may take a whole call's time).
         waited = wait_deployable(

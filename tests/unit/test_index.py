@@ -9,12 +9,13 @@ import pytest
 from support import (
     COMPONENT,
     FakeContext,
+    FakeGreengrass,
+    FakeLookoutVision,
     ResponseRecorder,
-    ScriptedClient,
-    ScriptedGreengrass,
     VirtualClock,
     description,
     make_event,
+    ok,
     properties,
 )
 
@@ -41,9 +42,11 @@ def test_the_clients_are_made_in_the_function_s_region(monkeypatch: pytest.Monke
 
 def test_a_handler_given_no_clients_makes_each_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
+    api = FakeLookoutVision()
+    api.script("pcb", "pcb-v3-x86", [*[ok(description("RUNNING"))] * 6, ok(description())])
     clients = {
-        "make_lookoutvision_client": ScriptedClient(VirtualClock(), [*[description("RUNNING")] * 6, description()]),
-        "make_greengrass_client": ScriptedGreengrass("DEPLOYABLE"),
+        "make_lookoutvision_client": api.client(),
+        "make_greengrass_client": FakeGreengrass(default="DEPLOYABLE").client(),
         "make_lambda_client": SimpleNamespace(invoke=lambda **request: made.append("invoked") or {"StatusCode": 202}),
     }
     for name, client in clients.items():
