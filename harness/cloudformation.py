@@ -53,11 +53,10 @@ class ResponseRecorder(LoopbackServer):
         self.attempts, self.fail_first, self.always_fail = 0, fail_first, always_fail
         # Shaped like a presigned S3 URL, so that log-hygiene checks have something real to look for.
         self.url += (
-            "/cloudformation-custom-resource-response-useast1/"
-            "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/LookoutVisionModelGate/x%7CJob%7Cid"
-            "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T160000Z&X-Amz-SignedHeaders=host"
-            "&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"
-            "&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            "/cloudformation-custom-resource-response-useast1/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012"
+            "%3Astack/LookoutVisionModelGate/x%7CJob%7Cid?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T160000Z"
+            "&X-Amz-SignedHeaders=host&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2Fs3%2F"
+            "aws4_request&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         )
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -4,11 +4,7 @@ manager, and one of the product's own clients in memory through ``client()``."""
 
 from __future__ import annotations
 
-import functools
 import json
-import socket
-import struct
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -101,26 +97,6 @@ def taken(step: Any) -> Any:
     return step
 
 
-@functools.cache
-def _session() -> Any:
-    """One botocore session for every in-memory client: its loader reads each service model once."""
-    import botocore.session
-
-    from cdk_lookoutvision_packaging_handler import index  # noqa: F401 - puts the service models on the data path
-
-    return botocore.session.get_session()
-
-
-def product_client(server: LoopbackServer, service: str) -> Any:
-    """A client made as the product makes its own (its Config, the Region), answered by ``server`` in memory."""
-    import boto3
-
-    from cdk_lookoutvision_packaging_handler import index, outbound
-
-    session = boto3.session.Session(botocore_session=_session())
-    return server.connect(session.client(service, region_name=index.REGION, config=outbound.client_config()))
-
-
 @dataclass(frozen=True)
 class Step:
     """One scripted answer of a fake API: ``send`` writes it to the request."""
@@ -144,30 +120,13 @@ def error(status: int, error_type: str, message: str = "", headers: Mapping[str,
     return answer(status, {"message": message or error_type, **extra}, {"x-amzn-ErrorType": error_type, **headers})
 
 
-def _reset(request: BaseHTTPRequestHandler) -> None:
-    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    request.connection.close()
-    request.close_connection = True
-
-
-RESET = Step(_reset)  # the connection is reset instead of answered
-_CUT_SHORT = b'{"ModelPackagingDescription": {"Status": "SUCC'
-MALFORMED = Step(lambda request: reply(request, 200, _CUT_SHORT, {"Content-Type": "application/json"}))
-
-
-def slow(delay_s: float, then: Step) -> Step:
-    def send(request: BaseHTTPRequestHandler) -> None:
-        time.sleep(delay_s)
-        then.send(request)
-
-    return Step(send)
-
-
 class FakeLookoutVision(LoopbackServer):
     """Plays DescribeModelPackagingJob (and StartModelPackagingJob, see ``_start``) on 127.0.0.1, the way the service
     answers; unknown projects and jobs get its 404. ``script(project, job, steps)``: each request takes the next step
     (or what a callable step returns when asked), and the last one repeats. Each Describe is recorded in
     ``requests`` with its project and job."""
+
+    service = LOOKOUTVISION_SERVICE
 
     def __init__(self) -> None:
         super().__init__()
@@ -191,9 +150,6 @@ class FakeLookoutVision(LoopbackServer):
     def calls(self, project: str | None = None, job: str | None = None) -> int:
         with self._lock:
             return sum(1 for r in self.requests if project in (None, r["project"]) and job in (None, r["job"]))
-
-    def client(self) -> Any:
-        return product_client(self, LOOKOUTVISION_SERVICE)
 
     def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Any:
         with self._lock:
@@ -239,13 +195,12 @@ class FakeGreengrass(LoopbackServer):
     request with the next componentState (or Step), the last one repeating; an unscripted version gets ``default``, or
     else the 404."""
 
+    service = GREENGRASS_SERVICE
+
     def __init__(self, default: str | None = None) -> None:
         super().__init__()
         self.default = default
         self.scripts: dict[str, list[Any]] = {}
-
-    def client(self) -> Any:
-        return product_client(self, GREENGRASS_SERVICE)
 
     def script(self, arn: str, states: Iterable[Any]) -> None:
         with self._lock:

@@ -3,19 +3,22 @@ in memory, and waiting on them with a time bound."""
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from urllib3.response import HTTPResponse
+
+from cdk_lookoutvision_packaging_handler.outbound import client_config
 
 
 class HarnessError(AssertionError):
@@ -31,10 +34,18 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_
         time.sleep(poll_s)
 
 
+@functools.cache
+def _session() -> Any:
+    """One botocore session for every in-memory client: its loader reads each service model once."""
+    return botocore.session.get_session()
+
+
 class LoopbackServer:
     """An HTTP/1.1 server on 127.0.0.1 in a daemon thread, run as a context manager. GET, POST and PUT requests go to
     ``self._handle(request)``, which may ``_record`` it in ``requests`` under ``_lock``. A client that hangs up
     mid-answer (a read timeout, a killed runtime) is a scenario here, so only other errors of a handler are printed."""
+
+    service = ""  # the botocore service a fake plays, for ``client()``
 
     def __init__(self) -> None:
         owner = self
@@ -74,10 +85,11 @@ class LoopbackServer:
         """Keeps the request's path, headers and arrival (``now()``) with ``fields``; the caller holds the lock."""
         self.requests.append({"path": request.path, "headers": dict(request.headers), "at": self.now(), **fields})
 
-    def connect(self, client: Any) -> Any:
-        """``client`` (botocore's) sends each request to this server's ``_handle`` in its own thread, with no socket
-        (the server stops listening), and a scripted exception is raised as the client's own."""
+    def client(self) -> Any:
+        """A botocore client of ``service`` with the product's Config, answered by ``_handle`` in the caller's thread
+        with no socket (the server stops listening); a scripted exception is raised as the client's own."""
         self.server.server_close()
+        client = _session().create_client(self.service, config=client_config())
 
         def send(request: Any, **_: Any) -> AWSResponse:
             exchange = Exchange(request)
@@ -99,9 +111,8 @@ class Exchange:
 
     def __init__(self, request: Any) -> None:
         url, body = urlsplit(request.url), request.body or b""
-        self.command, self.path, self.headers = request.method, url.path + (url.query and f"?{url.query}"), Message()
-        for key, value in request.headers.items():
-            self.headers[key] = value.decode() if isinstance(value, bytes) else value
+        self.command, self.path = request.method, url.path + (url.query and f"?{url.query}")
+        self.headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         self.rfile, self.wfile = io.BytesIO(body.encode() if isinstance(body, str) else body), io.BytesIO()
         self.status, self.sent = 0, dict[str, str]()
 

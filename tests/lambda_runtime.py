@@ -78,11 +78,6 @@ class Invocation:
     status: str = "queued"  # queued | running, then success | error | timed_out | crashed | init_failed
     result: bytes = b""
 
-    @property
-    def returned_in_time(self) -> bool:
-        ended, deadline = self.finished_at, self.deadline
-        return self.status == "success" and ended is not None and deadline is not None and ended <= deadline
-
     def end(self, status: str, result: bytes = b"") -> bool:
         """Note how it ended, unless it already has (the caller holds the function's lock); whether it ended now."""
         if self.finished_at is not None:

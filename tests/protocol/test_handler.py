@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import struct
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -19,11 +22,10 @@ from inprocess import Gate
 from support import (
     COMPONENT,
     COMPONENT_ARN,
-    MALFORMED,
     NOT_FOUND,
-    RESET,
     FakeContext,
     ResponseRecorder,
+    Step,
     component_arn,
     description,
     error,
@@ -32,12 +34,27 @@ from support import (
     packaged,
     packaging,
     properties,
-    slow,
+    reply,
 )
 
 from cdk_lookoutvision_packaging_handler import configuration, contract, index, outbound
 
 PROJECT, JOB = "pcb", "pcb-v3-x86"
+CUT_SHORT = b'{"ModelPackagingDescription": {"Status": "SUCC'
+MALFORMED = Step(lambda request: reply(request, 200, CUT_SHORT, {"Content-Type": "application/json"}))
+
+
+def reset(request: BaseHTTPRequestHandler) -> None:
+    """The connection is reset instead of answered."""
+    request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    request.connection.close()
+    request.close_connection = True
+
+
+def slow(delay_s: float, then: Step) -> Step:
+    return Step(lambda request: time.sleep(delay_s) or then.send(request))
+
+
 PHYSICAL_ID = f"{PROJECT}/{JOB}"
 # An invocation of 70 s hands a wait on 10 s in, on the virtual clock: after two to five looks, at once in real time.
 HANDS_ON_AFTER_TEN_SECONDS_S = 70.0
@@ -103,7 +120,7 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
         (error(429, "ThrottlingException", "Rate exceeded"), None),
         (error(429, "ThrottlingException", headers={"Retry-After": "20"}), 20.0),
         (error(502, "", "Bad Gateway"), None),
-        (RESET, None),
+        (Step(reset), None),
         # A 200 whose JSON is cut short: botocore returns a response without a ModelPackagingDescription.
         (MALFORMED, None),
     ],
