@@ -1,7 +1,7 @@
-"""lifecycle.run, one invocation of a Create or Update, on a scripted client and a virtual clock: the window it waits
-in, when it is too short to wait, the continuation it hands on, the physical id of each answer, the polling budget,
-and when it must not start the job. Classification and the job's reasons are test_outbound's and test_job's; what the
-handler answers over HTTP is test_handler's."""
+"""lifecycle.run, one invocation of a Create or Update, on the fake API's in-memory client and a virtual clock: the
+window it waits in, when it is too short to wait, the continuation it hands on, the physical id of each answer, the
+polling budget, and when it must not start the job. Classification and the job's reasons are test_outbound's and
+test_job's; what the handler answers over HTTP is test_handler's."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 from botocore import exceptions as be
 from support import (
+    COMPONENT,
     COMPONENT_ARN,
-    ScriptedClient,
-    ScriptedGreengrass,
+    FakeGreengrass,
+    FakeLookoutVision,
     VirtualClock,
-    client_error,
     description,
+    error,
     make_event,
-    packaged,
+    ok,
+    packaging,
 )
 from support import properties as props
 
@@ -39,12 +41,12 @@ LOG_STREAM = "2026/11/29/[$LATEST]0123456789abcdef"
 # hand-off margin and room for two looks).
 HANDS_ON_AFTER_10_S = 70.0
 NO_WAIT = {"WaitForCompletion": "false"}
-NO_JOB = client_error("ResourceNotFoundException", 404, "Job not found", ResourceType="MODEL_PACKAGE_JOB")
-COMPONENT, OTHER = "com.example.pcb-defects", "com.example.other"
-GREENGRASS = {"ComponentName": COMPONENT, "ComponentVersion": "3.0.0", "TargetDevice": "jetson_xavier"}
-GREENGRASS["S3OutputLocation"] = {"Bucket": "pcb-models", "Prefix": "packages/"}
-PACKAGING = {"ModelVersion": "3", "Configuration": {"Greengrass": GREENGRASS}}
-STARTS, STARTED = props(Packaging=PACKAGING), packaged({"ProjectName": PROJECT, "JobName": JOB, **PACKAGING})
+RUNNING, DONE = description("RUNNING"), description()
+NO_JOB = error(404, "ResourceNotFoundException", "Job not found", ResourceType="MODEL_PACKAGE_JOB")
+UNAVAILABLE = error(503, "ServiceUnavailableException", "Unavailable")
+DENIED = error(403, "AccessDeniedException", "no")
+OTHER = "com.example.other"
+STARTS, STARTED = props(Packaging=packaging()), description(component_version="3.0.0")  # what that Start describes
 NAMES_ONLY = lifecycle.empty_data(JobProperties(PROJECT, JOB))
 SERVICE_TIMEOUT_REMEDY = (
     "Raise the resource's ServiceTimeout (at most 3600 s; the construct sets it 5 minutes after wait_timeout), or "
@@ -52,20 +54,20 @@ SERVICE_TIMEOUT_REMEDY = (
 )
 
 
-class Lookout(ScriptedClient):
-    """Describe answers from the script, on its own virtual clock; StartModelPackagingJob is recorded and accepted."""
+def lookout(*steps: Any, job: str = JOB) -> tuple[FakeLookoutVision, VirtualClock]:
+    """The API on a new virtual clock, answering the job's Describes with ``steps``, or 404 until the job is started."""
+    api, vclock = FakeLookoutVision(), VirtualClock()
+    api.now = vclock.now
+    api.projects.add(PROJECT)
+    if steps:
+        api.script(PROJECT, job, [ok(step) if isinstance(step, dict) else step for step in steps])
+    return api, vclock
 
-    def __init__(self, *steps: Any) -> None:
-        super().__init__(VirtualClock(), list(steps))
 
-    def waited(self) -> float:
-        return self.vclock.now() - self.vclock.start
-
-
-def run(event: dict[str, Any], client: Lookout, remaining_s: float = 900.0, seed: int = 7, **kwargs: Any) -> Any:
-    kwargs.setdefault("environ", {})
-    clock = client.vclock.clock(seed)
-    return lifecycle.run(event, remaining_s, lookoutvision=client, clock=clock, log_stream=LOG_STREAM, **kwargs)
+def run(event: Any, api: FakeLookoutVision, vclock: VirtualClock, remaining_s: float = 900.0, **kw: Any) -> Any:
+    kw.setdefault("environ", {})
+    client, clock = api.client(), vclock.clock()
+    return lifecycle.run(event, remaining_s, lookoutvision=client, clock=clock, log_stream=LOG_STREAM, **kw)
 
 
 def answer(outcome: lifecycle.Answer | lifecycle.Continuation) -> lifecycle.Answer:
@@ -73,9 +75,9 @@ def answer(outcome: lifecycle.Answer | lifecycle.Continuation) -> lifecycle.Answ
     return outcome
 
 
-def continued(client: Lookout, waited_s: float, invocation: int = 2, **state: float) -> dict[str, Any]:
+def continued(vclock: VirtualClock, waited_s: float, invocation: int = 2, **state: float) -> dict[str, Any]:
     event = make_event()
-    event[CONTINUATION_KEY] = {"StartedAt": client.vclock.now() - waited_s, "Invocation": invocation, **state}
+    event[CONTINUATION_KEY] = {"StartedAt": vclock.now() - waited_s, "Invocation": invocation, **state}
     return event
 
 
@@ -93,7 +95,7 @@ def test_the_physical_id_is_the_job_s_unless_an_update_failed(
 ) -> None:
     old = {"physical_id": PHYSICAL_ID, "old_props": props()} if request_type == "Update" else {}
     event = make_event(request_type, props=props(job="pcb-v4-x86"), **old)
-    outcome = answer(run(event, Lookout(description(job_status))))
+    outcome = answer(run(event, *lookout(description(job_status, job="pcb-v4-x86"), job="pcb-v4-x86")))
     assert (outcome.status, outcome.physical_id) == (status, physical_id)
 
 
@@ -103,15 +105,13 @@ def test_invalid_properties_are_answered_without_a_look(request_type: str) -> No
     event = make_event(request_type, props=props(job="pcb_v4"), physical_id=PHYSICAL_ID)
     if request_type == "Create":
         del event["PhysicalResourceId"]
-    client, reason = Lookout(description()), f"Invalid properties: {contract.JOB_NAME_RULE.problem('pcb_v4')}"
+    (api, vclock), reason = lookout(DONE), f"Invalid properties: {contract.JOB_NAME_RULE.problem('pcb_v4')}"
     expected_id = PHYSICAL_ID if request_type == "Update" else fallback_physical_id(event)
-    assert answer(run(event, client)) == lifecycle.Answer(FAILED, reason, expected_id, lifecycle.empty_data())
-    assert (lifecycle.failed_physical_id(event), client.calls) == (expected_id, [])
+    assert answer(run(event, api, vclock)) == lifecycle.Answer(FAILED, reason, expected_id, lifecycle.empty_data())
+    assert (lifecycle.failed_physical_id(event), api.requests) == (expected_id, [])
 
 
-RUNNING, DONE = description("RUNNING"), description()
 FAILED_JOB = description("FAILED", status_message="bad")
-UNAVAILABLE = client_error("ServiceUnavailableException", 503, "Unavailable")
 # As the construct synthesizes wait_for_completion=False: ServiceTimeout 300 s, WaitTimeoutSeconds 45 minutes.
 LOOK_ONLY = {**NO_WAIT, "WaitTimeoutSeconds": "2700", "ServiceTimeout": "300"}
 CAPPED = {"WaitTimeoutSeconds": "2700", "ServiceTimeout": "90"}
@@ -167,24 +167,24 @@ ANSWERS = {
 def test_what_an_invocation_answers_given_its_window_and_the_job(
     extra: Any, remaining_s: float, continued_s: float, step: Any, status: str, reason: str, waited_s: float
 ) -> None:
-    client = Lookout(step)
-    event = continued(client, continued_s, invocation=3) if continued_s else make_event()
+    api, vclock = lookout(step)
+    event = continued(vclock, continued_s, invocation=3) if continued_s else make_event()
     event["ResourceProperties"] = props(**extra)
-    outcome = answer(run(event, client, remaining_s))
+    outcome = answer(run(event, api, vclock, remaining_s))
     data = job.to_attributes(step) if isinstance(step, dict) else NAMES_ONLY
     assert outcome == lifecycle.Answer(status, reason, PHYSICAL_ID, data)
-    assert client.waited() == waited_s and (len(client.calls) == 1) == (waited_s == 0)
+    assert vclock.now() - vclock.start == waited_s and (api.calls() == 1) == (waited_s == 0)
 
 
 def test_near_the_lambda_deadline_the_wait_continues_in_a_new_invocation() -> None:
-    client, event = Lookout(description("RUNNING")), make_event()
-    outcome = run(event, client, HANDS_ON_AFTER_10_S)
+    (api, vclock), event = lookout(RUNNING), make_event()
+    outcome = run(event, api, vclock, HANDS_ON_AFTER_10_S)
     assert isinstance(outcome, lifecycle.Continuation)
-    assert (outcome.invocation, outcome.physical_id, len(client.calls) > 1) == (2, PHYSICAL_ID, True)
+    assert (outcome.invocation, outcome.physical_id, api.calls() > 1) == (2, PHYSICAL_ID, True)
     state = outcome.event.pop(CONTINUATION_KEY)
-    assert outcome.event == event and (state["StartedAt"], state["Invocation"]) == (client.vclock.start, 2)
+    assert outcome.event == event and (state["StartedAt"], state["Invocation"]) == (vclock.start, 2)
     # The next look is due one poll after the last one, past the hand-off point: the continuation keeps the pace.
-    assert client.vclock.start + 10 <= state["NextLookAt"] <= client.calls[-1] + 4.5
+    assert vclock.start + 10 <= state["NextLookAt"] <= api.requests[-1]["at"] + 4.5
     refused = outcome.refused_because("Lambda said no")
     assert (refused.status, refused.physical_id, refused.data["Status"]) == (FAILED, PHYSICAL_ID, "RUNNING")
     assert refused.reason == (
@@ -194,15 +194,15 @@ def test_near_the_lambda_deadline_the_wait_continues_in_a_new_invocation() -> No
 
 
 def test_a_continuation_looks_when_its_predecessor_would_have() -> None:
-    client = Lookout(description())
-    assert answer(run(continued(client, 840, NextLookAt=client.vclock.now() + 3), client)).status == SUCCESS
-    assert client.vclock.sleeps == [3.0]
+    api, vclock = lookout(DONE)
+    assert answer(run(continued(vclock, 840, NextLookAt=vclock.now() + 3), api, vclock)).status == SUCCESS
+    assert vclock.sleeps == [3.0]
 
 
 def test_a_continuation_whose_state_cannot_be_trusted_is_answered_without_a_look() -> None:
-    client = Lookout(description())
-    outcome = answer(run(continued(client, 60, invocation=1), client))
-    assert (outcome.status, outcome.physical_id, client.calls) == (FAILED, PHYSICAL_ID, [])
+    api, vclock = lookout(DONE)
+    outcome = answer(run(continued(vclock, 60, invocation=1), api, vclock))
+    assert (outcome.status, outcome.physical_id, api.requests) == (FAILED, PHYSICAL_ID, [])
     assert outcome.data == NAMES_ONLY
     assert outcome.reason.startswith("Invalid continuation of the wait: LookoutVisionWait.Invocation must be")
 
@@ -226,17 +226,17 @@ def test_the_polling_budget_spreads_the_first_looks_and_paces_the_polls(
     jobs: str, continued_s: int, first: Any, pace: Any
 ) -> None:
     # 4 requests per second shared by 100 jobs: a share of 25 s each; by 4 jobs, all first looks fit one second.
-    client = Lookout(*[description("RUNNING")] * 3, description())
-    event = continued(client, continued_s) if continued_s else make_event()
+    api, vclock = lookout(RUNNING, RUNNING, RUNNING, DONE)
+    event = continued(vclock, continued_s) if continued_s else make_event()
     environ = {contract.BUDGET_RPS_ENV: "4", contract.BUDGET_JOBS_ENV: jobs}
-    assert answer(run(event, client, environ=environ)).status == SUCCESS
-    assert first[0] <= client.calls[0] - client.vclock.start <= first[1]
-    assert all(pace[0] <= b - a <= pace[1] for a, b in itertools.pairwise(client.calls))
+    assert answer(run(event, api, vclock, environ=environ)).status == SUCCESS
+    assert first[0] <= api.requests[0]["at"] - vclock.start <= first[1]
+    assert all(pace[0] <= b - a <= pace[1] for a, b in itertools.pairwise(r["at"] for r in api.requests))
 
 
 def test_an_unusable_polling_budget_is_logged_and_does_not_fail_the_request(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        outcome = run(make_event(), Lookout(description()), environ={contract.BUDGET_RPS_ENV: "fast"})
+        outcome = run(make_event(), *lookout(DONE), environ={contract.BUDGET_RPS_ENV: "fast"})
     assert answer(outcome).status == SUCCESS
     warnings = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [{"pollBudget": "DESCRIBE_BUDGET_RPS='fast' is not a positive number; using 4"}]
@@ -257,56 +257,53 @@ def test_an_unusable_polling_budget_is_logged_and_does_not_fail_the_request(capl
 def test_a_job_nobody_could_wait_for_is_not_started(
     remaining_s: float, extra: Any, answered: bool, reason: str
 ) -> None:
-    client = Lookout(NO_JOB, {**STARTED, "Status": "CREATED"})
-    outcome = answer(run(make_event(props={**STARTS, **extra}), client, remaining_s, answered=lambda: answered))
+    api, vclock = lookout()  # a Start is answered CREATED, then SUCCEEDED
+    outcome = answer(run(make_event(props={**STARTS, **extra}), api, vclock, remaining_s, answered=lambda: answered))
     assert (outcome.status, outcome.physical_id) == (FAILED if reason else SUCCESS, PHYSICAL_ID)
     assert outcome.reason == reason
-    assert (len(client.starts), len(client.calls)) == ((0, 0) if reason else (1, 2))
+    assert (len(api.starts), api.calls()) == ((0, 0) if reason else (1, 2))
     assert outcome.data == NAMES_ONLY if reason else outcome.data["Status"] == "CREATED"
 
 
-@pytest.mark.parametrize(("before", "adopted"), [([], True), ([NO_JOB], False)], ids=["adopted", "started"])
-def test_a_failed_job_that_existed_before_is_blamed_as_adopted(before: list[Any], adopted: bool) -> None:
-    client = Lookout(*before, {**STARTED, "Status": "FAILED", "StatusMessage": "denied"})
-    outcome = answer(run(make_event(props=STARTS), client))
+@pytest.mark.parametrize("adopted", [True, False], ids=["adopted", "started"])
+def test_a_failed_job_that_existed_before_is_blamed_as_adopted(adopted: bool) -> None:
+    failed = {**STARTED, "Status": "FAILED", "StatusMessage": "denied"}
+    api, vclock = lookout(failed) if adopted else lookout()
+    api.after_start = lambda request: [ok(failed)]
+    outcome = answer(run(make_event(props=STARTS), api, vclock))
     assert (outcome.status, outcome.reason) == (FAILED, job.failed_reason(PROJECT, JOB, "denied", adopted=adopted))
-    assert len(client.starts) == (0 if adopted else 1)
-
-
-class Deployable:
-    def describe_component(self, arn: str) -> dict[str, Any]:
-        return {"arn": arn, "status": {"componentState": "DEPLOYABLE"}}
+    assert len(api.starts) == (0 if adopted else 1)
 
 
 def test_a_job_started_just_before_a_hand_off_is_not_missing_in_the_continuation() -> None:
-    def shown_20_s_after_the_start(now: float) -> dict[str, Any]:
-        if now < client.vclock.start + 20:
-            raise NO_JOB
-        return STARTED
-
-    client = Lookout(shown_20_s_after_the_start)
-    handed_on = run(make_event(props=STARTS), client, HANDS_ON_AFTER_10_S, greengrass=Deployable())
-    assert isinstance(handed_on, lifecycle.Continuation) and len(client.starts) == 1
-    outcome = answer(run(handed_on.event, client, greengrass=Deployable()))
-    assert (outcome.status, outcome.reason, len(client.starts)) == (SUCCESS, "", 1)
+    api, vclock = lookout()
+    api.after_start = lambda request: [lambda: ok(STARTED) if vclock.now() >= vclock.start + 20 else NO_JOB]
+    deployable = FakeGreengrass(default="DEPLOYABLE").client()
+    handed_on = run(make_event(props=STARTS), api, vclock, HANDS_ON_AFTER_10_S, greengrass=deployable)
+    assert isinstance(handed_on, lifecycle.Continuation) and len(api.starts) == 1
+    outcome = answer(run(handed_on.event, api, vclock, greengrass=deployable))
+    assert (outcome.status, outcome.reason, len(api.starts)) == (SUCCESS, "", 1)
 
 
-WATCHED = props(ExpectedComponentName=COMPONENT)
+def greengrass(*steps: Any) -> FakeGreengrass:
+    """Greengrass answering the job's component version with ``steps`` (componentStates, errors), the last repeating."""
+    fake = FakeGreengrass()
+    fake.script(COMPONENT_ARN, steps)
+    return fake
 
 
-def watch(greengrass: ScriptedGreengrass, remaining_s: float = 900.0, **kwargs: Any) -> Any:
-    client, event = Lookout(description()), make_event()
-    event["ResourceProperties"] = {**WATCHED, **kwargs.pop("extra", {})}
-    return run(event, client, remaining_s, greengrass=greengrass, **kwargs)
+def watch(fake: FakeGreengrass, remaining_s: float = 900.0, **kwargs: Any) -> Any:
+    event = make_event(props=props(ExpectedComponentName=COMPONENT, **kwargs.pop("extra", {})))
+    return run(event, *lookout(DONE), remaining_s, greengrass=fake.client(), **kwargs)
 
 
 def test_a_component_not_deployable_by_the_hand_off_point_is_waited_for_in_a_new_invocation(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    greengrass = ScriptedGreengrass("REQUESTED")
+    fake = FakeGreengrass(default="REQUESTED")
     with caplog.at_level(logging.INFO):
-        outcome = watch(greengrass, HANDS_ON_AFTER_10_S)
-    assert isinstance(outcome, lifecycle.Continuation) and set(greengrass.arns) == {COMPONENT_ARN}
+        outcome = watch(fake, HANDS_ON_AFTER_10_S)
+    assert isinstance(outcome, lifecycle.Continuation) and {r["arn"] for r in fake.requests} == {COMPONENT_ARN}
     assert outcome.event[CONTINUATION_KEY]["NextLookAt"] >= VirtualClock().start + 10
     refused = outcome.refused_because("Lambda said no")
     assert (refused.physical_id, refused.data) == (PHYSICAL_ID, job.to_attributes(description()))
@@ -318,24 +315,23 @@ def test_a_component_not_deployable_by_the_hand_off_point_is_waited_for_in_a_new
 
 
 def test_a_component_wait_that_runs_out_of_time_says_what_to_raise_or_rerun() -> None:
-    outcome = answer(watch(ScriptedGreengrass("REQUESTED"), extra={"WaitTimeoutSeconds": "60"}))
+    outcome = answer(watch(greengrass("REQUESTED"), extra={"WaitTimeoutSeconds": "60"}))
     assert (outcome.status, outcome.data) == (FAILED, job.to_attributes(description()))
     assert outcome.reason == (
         f"Timed out after 1.0 minutes waiting for Greengrass component {COMPONENT_ARN} to become deployable; last "
         "state REQUESTED. Raise wait_timeout or rerun the deployment once Greengrass has registered the component"
     )
-    too_short = answer(watch(ScriptedGreengrass("REQUESTED"), 68.0))
+    too_short = answer(watch(greengrass("REQUESTED"), 68.0))
     assert too_short.reason.startswith(f"Cannot wait for model packaging job {PHYSICAL_ID}: this invocation")
     assert too_short.data == outcome.data
 
 
 def test_a_component_never_described_says_so_whether_the_wait_times_out_hands_on_or_is_denied() -> None:
-    unavailable = ScriptedGreengrass(client_error("ServiceUnavailableException", 503, "Unavailable"))
-    timed_out = answer(watch(unavailable, extra={"WaitTimeoutSeconds": "60"}))
+    timed_out = answer(watch(greengrass(UNAVAILABLE), extra={"WaitTimeoutSeconds": "60"}))
     assert "to become deployable; last state not described; last error ServiceUnavailableException" in timed_out.reason
-    handed_on = watch(ScriptedGreengrass(client_error("ServiceUnavailableException", 503)), HANDS_ON_AFTER_10_S)
+    handed_on = watch(greengrass(UNAVAILABLE), HANDS_ON_AFTER_10_S)
     assert handed_on.refused.reason.endswith(f"component {COMPONENT_ARN} in a new invocation (last state unknown)")
-    denied = answer(watch(ScriptedGreengrass(client_error("AccessDeniedException", 403, "no"))))
+    denied = answer(watch(greengrass(DENIED)))
     assert denied.reason.startswith(f"Access denied describing Greengrass component {COMPONENT_ARN}: grant")
 
 
@@ -343,19 +339,19 @@ def test_the_component_call_names_the_function_s_region() -> None:
     resolution = OSError("Failed to resolve")
     resolution.__cause__ = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     nowhere = be.EndpointConnectionError(endpoint_url="https://greengrass.eu-west-9.amazonaws.com", error=resolution)
-    outcome = answer(watch(ScriptedGreengrass(nowhere), region="eu-west-9"))
+    outcome = answer(watch(greengrass(nowhere), region="eu-west-9"))
     assert "Greengrass endpoint https://greengrass.eu-west-9.amazonaws.com for Region eu-west-9" in outcome.reason
 
 
 def test_a_service_timeout_that_leaves_exactly_the_two_looks_still_starts_the_job() -> None:
-    client, event = Lookout(NO_JOB, description()), make_event()
+    (api, vclock), event = lookout(), make_event()
     event["ResourceProperties"] = {**STARTS, "ServiceTimeout": "69"}  # the wait gets 9 s: room for two looks
-    assert answer(run(event, client, greengrass=ScriptedGreengrass("DEPLOYABLE"))).status == SUCCESS
-    assert len(client.starts) == 1
+    assert answer(run(event, api, vclock, greengrass=FakeGreengrass(default="DEPLOYABLE").client())).status == SUCCESS
+    assert len(api.starts) == 1
 
 
 def test_a_wait_that_never_saw_the_job_says_so_with_its_last_error_and_a_denial_names_the_job() -> None:
-    outcome = answer(run(make_event(props=props(WaitTimeoutSeconds="60")), Lookout(UNAVAILABLE)))
+    outcome = answer(run(make_event(props=props(WaitTimeoutSeconds="60")), *lookout(UNAVAILABLE)))
     assert outcome.reason == job.timeout_reason(
         f"model packaging job {PHYSICAL_ID}",
         "last status unknown",
@@ -363,12 +359,12 @@ def test_a_wait_that_never_saw_the_job_says_so_with_its_last_error_and_a_denial_
         "ServiceUnavailableException (503): Unavailable",
         remedy=CONSTRUCT_WORDING.timeout_remedy,
     )
-    denied = answer(run(make_event(), Lookout(client_error("AccessDeniedException", 403, "no"))))
+    denied = answer(run(make_event(), *lookout(DENIED)))
     assert denied.reason.startswith(f"Access denied describing model packaging job {PHYSICAL_ID}: grant")
 
 
 def test_a_wait_handed_on_before_the_job_was_seen_says_its_status_is_unknown() -> None:
-    outcome = run(make_event(), Lookout(UNAVAILABLE), HANDS_ON_AFTER_10_S)
+    outcome = run(make_event(), *lookout(UNAVAILABLE), HANDS_ON_AFTER_10_S)
     assert isinstance(outcome, lifecycle.Continuation)
     assert outcome.refused.reason == (
         f"Could not continue waiting for model packaging job {PHYSICAL_ID} in a new invocation (last status unknown)"
@@ -376,36 +372,31 @@ def test_a_wait_handed_on_before_the_job_was_seen_says_its_status_is_unknown() -
 
 
 def test_an_adopted_job_that_then_cannot_be_found_is_missing_at_once_not_late() -> None:
-    client = Lookout(STARTED, NO_JOB)
-    outcome = answer(run(make_event(props=STARTS), client))
-    assert (outcome.status, client.starts) == (FAILED, [])
+    api, vclock = lookout(STARTED, NO_JOB)
+    outcome = answer(run(make_event(props=STARTS), api, vclock))
+    assert (outcome.status, api.starts) == (FAILED, [])
     assert f"Model packaging job '{JOB}' does not exist in project '{PROJECT}'" in outcome.reason
 
 
 def test_the_look_before_a_start_names_the_function_s_region() -> None:
-    client = Lookout(client_error("AccessDeniedException", 403, "no"))
-    outcome = answer(run(make_event(props=STARTS), client, region="eu-west-9"))
+    outcome = answer(run(make_event(props=STARTS), *lookout(DENIED), region="eu-west-9"))
     assert outcome.reason.startswith(f"Access denied describing model packaging job {PHYSICAL_ID} in eu-west-9: grant")
 
 
 def test_an_invocation_is_too_short_only_below_the_seconds_a_wait_needs_and_its_one_look_is_not_cut() -> None:
-    assert isinstance(run(make_event(), Lookout(RUNNING), 69.0), lifecycle.Continuation)
+    assert isinstance(run(make_event(), *lookout(RUNNING), 69.0), lifecycle.Continuation)
     # A continuation whose wait ends exactly at its hand-off point (5 s in) still waits, however short.
-    client = Lookout(RUNNING)
+    api, vclock = lookout(RUNNING)
     event = make_event(props=props(WaitTimeoutSeconds="60"))
-    event[CONTINUATION_KEY] = {"StartedAt": client.vclock.now() - 55, "Invocation": 2}
-    assert isinstance(run(event, client, 65.0), lifecycle.Continuation)
+    event[CONTINUATION_KEY] = {"StartedAt": vclock.now() - 55, "Invocation": 2}
+    assert isinstance(run(event, api, vclock, 65.0), lifecycle.Continuation)
     # The one look of a too-short invocation has its whole bound, though the hand-off point has passed.
-    slow = Lookout(lambda now: time.sleep(0.05) or description())
-    assert answer(run(make_event(), slow, 30.0)).status == SUCCESS
+    slow = lookout(lambda: time.sleep(0.05) or ok(DONE))
+    assert answer(run(make_event(), *slow, 30.0)).status == SUCCESS
 
 
 def test_an_unexpected_error_answers_failed_with_its_type_and_the_log_stream_only() -> None:
     event = make_event()
-    outcome = run(event, Lookout(description()), environ=42)
-    assert outcome == lifecycle.Answer(
-        FAILED,
-        f"Internal error in the ModelPackagingJob handler (AttributeError); see log stream {LOG_STREAM}",
-        lifecycle.failed_physical_id(event),
-        {},
-    )
+    reason = f"Internal error in the ModelPackagingJob handler (AttributeError); see log stream {LOG_STREAM}"
+    expected = lifecycle.Answer(FAILED, reason, lifecycle.failed_physical_id(event), {})
+    assert run(event, *lookout(DONE), environ=42) == expected
