@@ -1,5 +1,5 @@
-"""The tests' doubles: a Lambda context with a real deadline, scripted Lookout for Vision and Greengrass clients and
-the errors they raise; and harness/ (events, the ResponseURL, the loopback Lookout for Vision and Greengrass APIs)."""
+"""The tests' doubles: a Lambda context with a real deadline and the errors botocore raises; and harness/ (events, the
+ResponseURL, the fake Lookout for Vision and Greengrass APIs)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from harness.clock import VirtualClock as VirtualClock
 from harness.cloudformation import *  # noqa: F403
 from harness.cloudformation import FUNCTION_ARN
 from harness.lookoutvision import *  # noqa: F403
-from harness.lookoutvision import Step, error, next_step
 from harness.loopback import *  # noqa: F403
 from harness.offline import *  # noqa: F403
 
@@ -42,57 +41,8 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class ScriptedClient:
-    """Answers describe_model_packaging_job on a VirtualClock from a script of steps, the last one repeating: a
-    description, an exception to raise, or a callable given the virtual time (how a job changes status at a moment).
-    start_model_packaging_job records each request and answers with ``start``: an exception to raise, a callable's
-    answer, or by default the job's name."""
-
-    def __init__(self, vclock: VirtualClock, steps: list[Any], start: Any = None) -> None:
-        self.vclock, self.steps, self.start = vclock, list(steps), start
-        self.calls: list[float] = []
-        self.params: list[dict[str, str]] = []
-        self.starts: list[dict[str, Any]] = []
-
-    def describe_model_packaging_job(self, **params: str) -> dict[str, Any]:
-        self.calls.append(self.vclock.now())
-        self.params.append(params)
-        step = next_step(self.steps)
-        if isinstance(step, BaseException):
-            raise step
-        return {"ModelPackagingDescription": step(self.vclock.now()) if callable(step) else step}
-
-    def start_model_packaging_job(self, **request: Any) -> Any:
-        self.starts.append(request)
-        if isinstance(self.start, BaseException):
-            raise self.start
-        return self.start() if callable(self.start) else {"JobName": request["JobName"]}
-
-
-class ScriptedGreengrass:
-    """Answers describe_component with the next state of a script (the last one repeating), or raises it; a callable
-    step is asked for the state when the call comes (one that blocks plays a call that hangs)."""
-
-    def __init__(self, *states: Any) -> None:
-        self.states: list[Any] = list(states)
-        self.arns: list[str] = []
-
-    def describe_component(self, arn: str) -> dict[str, Any]:
-        self.arns.append(arn)
-        state = next_step(self.states)
-        if isinstance(state, BaseException):
-            raise state
-        return {"arn": arn, "status": {"componentState": state() if callable(state) else state}}
-
-
 def client_error(code: str, status: int, message: str = "something went wrong", **response: Any) -> Any:
     """What botocore raises for a DescribeModelPackagingJob answered ``status``, ``code``, ``response``'s fields."""
     metadata = {"HTTPStatusCode": status, "HTTPHeaders": response.pop("HTTPHeaders", {})}
     body = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata, **response}
     return ClientError(body, "DescribeModelPackagingJob")
-
-
-def answered_with(client_error: Any) -> Step:
-    """The FakeLookoutVision step whose answer botocore raises as ``client_error`` (its status, code and message)."""
-    status, problem = client_error.response["ResponseMetadata"]["HTTPStatusCode"], client_error.response["Error"]
-    return error(status, problem["Code"], problem["Message"])
