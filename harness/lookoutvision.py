@@ -126,7 +126,7 @@ class FakeLookoutVision(LoopbackServer):
     (or what a callable step returns when asked), and the last one repeats. Each Describe is recorded in
     ``requests`` with its project and job."""
 
-    service = LOOKOUTVISION_SERVICE
+    service, keys = LOOKOUTVISION_SERVICE, ("project", "job")
 
     def __init__(self) -> None:
         super().__init__()
@@ -146,10 +146,6 @@ class FakeLookoutVision(LoopbackServer):
         with self._lock:
             self.projects.add(project)
             self.scripts[(project, job)] = list(steps)
-
-    def calls(self, project: str | None = None, job: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if project in (None, r["project"]) and job in (None, r["job"]))
 
     def _describe(self, request: BaseHTTPRequestHandler, project: str, job: str) -> Any:
         with self._lock:
@@ -195,7 +191,7 @@ class FakeGreengrass(LoopbackServer):
     request with the next componentState (or Step), the last one repeating; an unscripted version gets ``default``, or
     else the 404."""
 
-    service = GREENGRASS_SERVICE
+    service, keys = GREENGRASS_SERVICE, ("arn",)
 
     def __init__(self, default: str | None = None) -> None:
         super().__init__()
@@ -205,10 +201,6 @@ class FakeGreengrass(LoopbackServer):
     def script(self, arn: str, states: Iterable[Any]) -> None:
         with self._lock:
             self.scripts[arn] = list(states)
-
-    def calls(self, arn: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if arn is None or r["arn"] == arn)
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path, prefix, suffix = request.path.split("?")[0], "/greengrass/v2/components/", "/metadata"

@@ -45,7 +45,7 @@ class LoopbackServer:
     ``self._handle(request)``, which may ``_record`` it in ``requests`` under ``_lock``. A client that hangs up
     mid-answer (a read timeout, a killed runtime) is a scenario here, so only other errors of a handler are printed."""
 
-    service = ""  # the botocore service a fake plays, for ``client()``
+    service, keys = "", tuple[str, ...]()  # the botocore service a fake plays, and what ``calls`` counts by
 
     def __init__(self) -> None:
         owner = self
@@ -84,6 +84,11 @@ class LoopbackServer:
     def _record(self, request: BaseHTTPRequestHandler, **fields: Any) -> None:
         """Keeps the request's path, headers and arrival (``now()``) with ``fields``; the caller holds the lock."""
         self.requests.append({"path": request.path, "headers": dict(request.headers), "at": self.now(), **fields})
+
+    def calls(self, *values: str) -> int:
+        """How many recorded requests have these values of the first ``keys`` (no values: every request)."""
+        with self._lock:
+            return sum(1 for r in self.requests if [r[key] for key in self.keys[: len(values)]] == list(values))
 
     def client(self) -> Any:
         """A botocore client of ``service`` with the product's Config, answered by ``_handle`` in the caller's thread
