@@ -4,6 +4,7 @@ in memory, and waiting on them with a time bound."""
 from __future__ import annotations
 
 import functools
+import http.client
 import io
 import sys
 import threading
@@ -91,16 +92,22 @@ class LoopbackServer:
             return sum(1 for r in self.requests if [r[key] for key in self.keys[: len(values)]] == list(values))
 
     def client(self) -> Any:
-        """A botocore client of ``service`` with the product's Config, answered by ``_handle`` in the caller's thread
-        with no socket (the server stops listening); a scripted exception is raised as the client's own."""
+        """A botocore client of ``service`` with the product's Config, whose requests this server's handler answers in
+        the caller's thread over an in-memory ``Wire`` (the server stops listening); a scripted exception is raised as
+        the client's own."""
         self.server.server_close()
         client = _session().create_client(self.service, config=client_config())
 
         def send(request: Any, **_: Any) -> AWSResponse:
-            exchange = Exchange(request)
-            self._handle(exchange)  # type: ignore[arg-type]
-            body = HTTPResponse(io.BytesIO(exchange.wfile.getvalue()), preload_content=False)
-            return AWSResponse(request.url, exchange.status, exchange.sent, body)
+            url, body = urlsplit(request.url), request.body or b""
+            head = "".join(f"{k}: {v.decode() if isinstance(v, bytes) else v}\r\n" for k, v in request.headers.items())
+            line = f"{request.method} {url.path}{url.query and '?'}{url.query} HTTP/1.1\r\n{head}\r\n"
+            wire = Wire(line.encode() + (body.encode() if isinstance(body, str) else body))
+            self.server.RequestHandlerClass(wire, ("127.0.0.1", 0), self.server)
+            answer = http.client.HTTPResponse(Wire(bytes(wire.sent)))  # type: ignore[arg-type]
+            answer.begin()
+            raw = HTTPResponse(io.BytesIO(answer.read()), preload_content=False)
+            return AWSResponse(request.url, answer.status, dict(answer.getheaders()), raw)
 
         client.meta.events.register("before-send", send)
         return client
@@ -111,23 +118,19 @@ class LoopbackServer:
             traceback.print_exc()
 
 
-class Exchange:
-    """A botocore request, as the parts of a BaseHTTPRequestHandler that a server reads and ``reply`` writes."""
+class Wire:
+    """A connection that holds what one side sent, for the other to read, and keeps what it is sent."""
 
-    def __init__(self, request: Any) -> None:
-        url, body = urlsplit(request.url), request.body or b""
-        self.command, self.path = request.method, url.path + (url.query and f"?{url.query}")
-        self.headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        self.rfile, self.wfile = io.BytesIO(body.encode() if isinstance(body, str) else body), io.BytesIO()
-        self.status, self.sent = 0, dict[str, str]()
+    def __init__(self, received: bytes) -> None:
+        self.received, self.sent = io.BytesIO(received), bytearray()
 
-    def send_response(self, status: int) -> None:
-        self.status = status
+    def makefile(self, *args: Any) -> io.BytesIO:
+        return self.received
 
-    def send_header(self, key: str, value: str) -> None:
-        self.sent[key] = value
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
 
-    def end_headers(self) -> None:
+    def setsockopt(self, *args: Any) -> None:
         pass
 
 
