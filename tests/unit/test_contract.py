@@ -5,7 +5,6 @@ contents)."""
 from __future__ import annotations
 
 import pytest
-from support import EXPECTED_DATA_KEYS
 
 from cdk_lookoutvision_packaging_handler import contract
 
@@ -23,8 +22,11 @@ def test_the_wire_values_deployed_stacks_rely_on_are_pinned() -> None:
         "Packaging",
     )
     assert contract.CFN_PROPERTIES == {"ServiceToken", "ServiceTimeout"}
-    # The Data keys (the construct's attributes) are the tests' own list, written once in support.
-    assert sorted(contract.DATA_KEYS) == sorted(EXPECTED_DATA_KEYS)
+    # The Data keys (the construct's attributes), in the order the CLI prints them: every other test reads them here.
+    assert contract.DATA_KEYS == tuple(
+        "ComponentVersionArn ComponentName ComponentVersion Status StatusMessage ModelVersion ProjectName JobName "
+        "CreationTimestamp LastUpdatedTimestamp".split()
+    )
     assert contract.OUTPUT_KEYS == ("ComponentVersionArn", "ComponentName", "ComponentVersion")
     assert (contract.BUDGET_RPS_ENV, contract.BUDGET_JOBS_ENV, contract.LOG_LEVEL_ENV) == (
         "DESCRIBE_BUDGET_RPS",
