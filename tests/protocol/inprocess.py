@@ -35,18 +35,16 @@ class FakeLambda:
 
 class Capture(logging.Handler):
     """Formats every record with the formatter crhelper gives the root handlers, as the Lambda runtime does: each line
-    in ``formatted``, each message and its line in ``lines``, each record that cannot be formatted in ``errors``."""
+    (its message JSON-escaped, a URL left as it is) in ``lines``, each record that cannot be formatted in ``errors``."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.lines: list[str] = []
-        self.formatted: list[str] = []
         self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.formatted.append(self.format(record))
-            self.lines += [record.getMessage(), self.formatted[-1]]
+            self.lines.append(self.format(record))
         except Exception as exc:
             self.errors.append(f"{record.msg!r}: {exc!r}")
 

@@ -244,7 +244,7 @@ class Bench:
         case.event = json.loads(json.dumps(case.event))
         gate, recorder, api, capture = self.gates[case.log_level], self.gate.recorder, self.gate.api, self.gate.capture
         gate.lam.refuse, gate.lam.invocations = case.lambda_fails, []
-        capture.lines, capture.formatted, capture.errors = [], [], []
+        capture.lines, capture.errors = [], []
         recorder.requests, recorder.attempts = [], 0
         api.requests, api.starts = [], []
         gate(case.event, HANDS_ON_S if case.outcome in WAITING else 900)
@@ -302,7 +302,7 @@ def check_run(gate: Gate, case: Case, run: Run, token: str) -> None:
     paths = [request["path"] for request in gate.api.requests]
     assert not [path for path in paths if re.search(r"\.\.|%2f|%2e|%25", path, re.IGNORECASE)], paths
     gate.capture.assert_clean(gate.recorder.url)
-    for line in gate.capture.formatted:  # each line one JSON object
+    for line in gate.capture.lines:  # each line one JSON object
         assert json.loads(line)["level"] in {"DEBUG", "INFO", "WARNING", "ERROR"}, line
     assert not [line for line in gate.capture.lines if token in line], "a log line shows the ResponseURL"
 
