@@ -17,12 +17,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import Mock
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inprocess import Gate
+from inprocess import Gate, refused
 from support import (
     EXPECTED_BODY_KEYS,
     EXPECTED_DATA_KEYS,
@@ -243,7 +244,7 @@ class Bench:
         # The event as the Lambda runtime decodes it (a surrogate pair written as two escapes becomes one character).
         case.event = json.loads(json.dumps(case.event))
         gate, recorder, api, capture = self.gates[case.log_level], self.gate.recorder, self.gate.api, self.gate.capture
-        gate.lam.refuse, gate.lam.invocations = case.lambda_fails, []
+        gate.lam.invoke = Mock(side_effect=refused if case.lambda_fails else None)
         capture.lines, capture.errors = [], []
         recorder.requests, recorder.attempts = [], 0
         api.requests, api.starts = [], []
@@ -251,7 +252,7 @@ class Bench:
         assert all(token in put["path"] for put in recorder.requests), "an answer went to another event's URL"
         calls = [(request["project"], request["job"]) for request in api.requests]
         answers = list(zip((put["raw"] for put in recorder.requests), recorder.bodies, strict=True))
-        run = Run(url, answers, gate.lam.invocations, calls)
+        run = Run(url, answers, [call.kwargs for call in gate.lam.invoke.call_args_list], calls)
         check_run(self.gate, case, run, token)
         return run
 
