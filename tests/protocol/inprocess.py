@@ -4,9 +4,9 @@ its Lambda client, a capture of every log line, and the loopback servers the pro
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
+from unittest.mock import Mock
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,38 +15,23 @@ from support import FakeContext, FakeGreengrass, FakeLookoutVision, ResponseReco
 from cdk_lookoutvision_packaging_handler import index
 
 
-@dataclass
-class FakeLambda:
-    """The Lambda client the handler hands a wait on with: records each Invoke, runs ``during`` inside it, and
-    accepts it or refuses it as AccessDenied."""
-
-    refuse: bool = False
-    during: Callable[[], None] | None = None
-    invocations: list[dict[str, Any]] = field(default_factory=list)
-
-    def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        self.invocations.append(kwargs)
-        if self.during is not None:
-            self.during()
-        if self.refuse:
-            raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "Invoke")
-        return {"StatusCode": 202}
+def refused(**_: Any) -> NoReturn:
+    """The side effect of ``Gate.lam.invoke`` when Lambda refuses the Invoke (by default it accepts every one)."""
+    raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "Invoke")
 
 
 class Capture(logging.Handler):
     """Formats every record with the formatter crhelper gives the root handlers, as the Lambda runtime does: each line
-    in ``formatted``, each message and its line in ``lines``, each record that cannot be formatted in ``errors``."""
+    (its message JSON-escaped, a URL left as it is) in ``lines``, each record that cannot be formatted in ``errors``."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.lines: list[str] = []
-        self.formatted: list[str] = []
         self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.formatted.append(self.format(record))
-            self.lines += [record.getMessage(), self.formatted[-1]]
+            self.lines.append(self.format(record))
         except Exception as exc:
             self.errors.append(f"{record.msg!r}: {exc!r}")
 
@@ -58,12 +43,12 @@ class Capture(logging.Handler):
 
 
 class Gate:
-    """One handler made by the product's factory from ``arguments`` (its clients or others), with its virtual clock
-    and Lambda double; and its test's loopback ``api``, ``gg``, ``recorder`` (the ResponseURL) and log ``capture``."""
+    """One handler made by the product's factory from ``arguments`` (its clients or others), its virtual clock and its
+    Lambda client ``lam`` (a Mock); the loopback ``api``, ``gg``, ``recorder`` (the ResponseURL), log ``capture``."""
 
     def __init__(self, world: tuple[FakeLookoutVision, FakeGreengrass, ResponseRecorder, Capture], **arguments: Any):
         (self.api, self.gg, self.recorder, self.capture), self.arguments = world, arguments
-        self.vclock, self.lam = VirtualClock(time.time()), FakeLambda()
+        self.vclock, self.lam = VirtualClock(time.time()), Mock(spec=["invoke"])
         made = {"environ": {}, "clock": self.vclock.clock(), "lambda_client": self.lam, **arguments}
         self.handler = index.make_handler(**made)
 

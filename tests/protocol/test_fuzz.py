@@ -17,12 +17,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import Mock
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inprocess import Gate
+from inprocess import Gate, refused
 from support import (
     EXPECTED_BODY_KEYS,
     FUNCTION_ARN,
@@ -242,15 +243,15 @@ class Bench:
         # The event as the Lambda runtime decodes it (a surrogate pair written as two escapes becomes one character).
         case.event = json.loads(json.dumps(case.event))
         gate, recorder, api, capture = self.gates[case.log_level], self.gate.recorder, self.gate.api, self.gate.capture
-        gate.lam.refuse, gate.lam.invocations = case.lambda_fails, []
-        capture.lines, capture.formatted, capture.errors = [], [], []
+        gate.lam.invoke = Mock(side_effect=refused if case.lambda_fails else None)
+        capture.lines, capture.errors = [], []
         recorder.requests, recorder.attempts = [], 0
         api.requests, api.starts = [], []
         gate(case.event, HANDS_ON_S if case.outcome in WAITING else 900)
         assert all(token in put["path"] for put in recorder.requests), "an answer went to another event's URL"
         calls = [(request["project"], request["job"]) for request in api.requests]
         answers = list(zip((put["raw"] for put in recorder.requests), recorder.bodies, strict=True))
-        run = Run(url, answers, gate.lam.invocations, calls)
+        run = Run(url, answers, [call.kwargs for call in gate.lam.invoke.call_args_list], calls)
         check_run(self.gate, case, run, token)
         return run
 
@@ -301,7 +302,7 @@ def check_run(gate: Gate, case: Case, run: Run, token: str) -> None:
     paths = [request["path"] for request in gate.api.requests]
     assert not [path for path in paths if re.search(r"\.\.|%2f|%2e|%25", path, re.IGNORECASE)], paths
     gate.capture.assert_clean(gate.recorder.url)
-    for line in gate.capture.formatted:  # each line one JSON object
+    for line in gate.capture.lines:  # each line one JSON object
         assert json.loads(line)["level"] in {"DEBUG", "INFO", "WARNING", "ERROR"}, line
     assert not [line for line in gate.capture.lines if token in line], "a log line shows the ResponseURL"
 

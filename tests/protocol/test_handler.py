@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from inprocess import Gate
+from inprocess import Gate, refused
 from support import (
     COMPONENT,
     COMPONENT_ARN,
@@ -223,15 +223,15 @@ def test_the_timer_and_a_hand_off_never_both_answer(gate: Gate, fires_in: str, i
     """The timer fires while a Describe is in flight: its answer is the one, and nothing is handed on. It fires inside
     an Invoke that Lambda then refuses: the hand-off was claimed first, so the timer stays quiet, and the refusal is
     the one answer."""
-    gate.lam.refuse = True
     if fires_in == "Invoke":
-        gate.lam.during = gate.handler._timeout
+        gate.lam.invoke.side_effect = lambda **_: gate.handler._timeout() or refused()
     else:
+        gate.lam.invoke.side_effect = refused
         sending = "before-send.lookoutvision.DescribeModelPackagingJob"
         gate.arguments["lookoutvision"].meta.events.register(sending, lambda **_: gate.handler._timeout())
     gate.api.script(PROJECT, JOB, [ok(description("RUNNING"))])
     gate(event_for(gate), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    assert (len(gate.lam.invocations), gate.recorder.attempts) == (invokes, 1)
+    assert (gate.lam.invoke.call_count, gate.recorder.attempts) == (invokes, 1)
     assert gate.recorder.only["Reason"].startswith(reason)
 
 
@@ -241,10 +241,10 @@ def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_o
     gate.gg.script(STARTED_ARN, ["DEPLOYABLE"])
     event = event_for(gate, props=STARTING)
     gate(event, timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
-    [call] = gate.lam.invocations
+    [call] = gate.lam.invoke.call_args_list
     assert gate.recorder.attempts == 0
     # The same warm container runs the continuation: the hand-off's claim does not outlive its request.
-    gate(json.loads(call["Payload"]))
+    gate(json.loads(call.kwargs["Payload"]))
     assert answer(gate, "SUCCESS")["RequestId"] == event["RequestId"]
     assert len(gate.api.starts) == 1, "the continuation waits for the job it started, and starts none"
     assert gate.api.calls() == 8  # the look that found no job, then six RUNNING and SUCCEEDED
