@@ -15,7 +15,6 @@ from typing import Any
 from support import ROOT, HarnessError, offline_env
 
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-NODE_BIN = ROOT / "node_modules" / ".bin"
 TIMEOUT_S = 300.0
 
 
@@ -23,7 +22,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     """The offline environment for the CDK CLI, with the pinned Node.js and the venv first on PATH and nothing of
     this process's AWS, CDK or PYTHONPATH settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_")) and k != "PYTHONPATH"}
-    path = os.pathsep.join([str(NODE_BIN), str(VENV_PYTHON.parent), os.environ.get("PATH", "")])
+    path = os.pathsep.join([str(ROOT / "node_modules" / ".bin"), str(VENV_PYTHON.parent), os.environ.get("PATH", "")])
     return offline_env(env, PATH=path, **extra)
 
 
@@ -40,7 +39,7 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, ch
     process = subprocess.Popen(
         args,
         cwd=cwd,
-        env=dict(env),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -48,14 +47,8 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], *, cwd: Path = ROOT, ch
     )
     try:
         output = process.communicate(timeout=TIMEOUT_S)[0].decode(errors="replace")
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"{' '.join(args)} did not finish within {TIMEOUT_S:.0f} s") from None
     finally:
         stop_process_group(process)
     if check and process.returncode != 0:
         raise HarnessError(f"{' '.join(args)} exited {process.returncode}:\n{output[-6000:]}")
     return subprocess.CompletedProcess(args, process.returncode, output)
-
-
-def cdk(*args: str) -> list[str]:
-    return [str(NODE_BIN / "cdk"), *args]

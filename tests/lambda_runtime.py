@@ -1,5 +1,5 @@
 """A local AWS Lambda for the asset `cdk synth` wrote: an execution environment is a process
-``python -S -m awslambdaric <Handler>`` in a copy of the asset (playing /var/task) with awslambdaric and the newest
+``python -S -m awslambdaric <Handler>`` in the asset's directory (playing /var/task) with awslambdaric and the newest
 boto3 (playing /var/runtime, on Python 3.13 where the machine has it), polling a Runtime API on 127.0.0.1. As in Lambda,
 an idle environment is frozen (SIGSTOP), one past its deadline is killed, and a loopback lambda:Invoke queues Event
 calls, so that a handed-off wait continues end to end."""
@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -36,10 +34,9 @@ from support import (
 )
 
 RUNTIME_TARGET = "3.13"  # the construct's RUNTIME; make setup names the interpreter in .deps/runtime-py313/.python
-_RUNTIME313 = ROOT / ".deps" / "runtime-py313"
-_NAMED = (_RUNTIME313 / ".python").read_text().strip() if (_RUNTIME313 / ".python").is_file() else ""
-if _NAMED and Path(_NAMED).is_file() and (_RUNTIME313 / "awslambdaric").is_dir():
-    RUNTIME_PYTHON, RUNTIME_DIR, RUNTIME_NOTE = Path(_NAMED), _RUNTIME313, ""
+_NAMED = ROOT / ".deps" / "runtime-py313" / ".python"
+if _NAMED.is_file():
+    RUNTIME_PYTHON, RUNTIME_DIR, RUNTIME_NOTE = Path(_NAMED.read_text().strip()), _NAMED.parent, ""
 else:
     RUNTIME_PYTHON, RUNTIME_DIR = VENV_PYTHON, ROOT / ".deps" / "boto3-newest"
     RUNTIME_NOTE = f"no Python {RUNTIME_TARGET} on this machine: the asset runs on the venv's Python ({VENV_PYTHON})"
@@ -54,15 +51,7 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout_s: float
-    asset_dir: Path
-
-
-def prepare_task_root(spec: FunctionSpec, dest: Path, appended: Mapping[str, str] | None = None) -> Path:
-    """Copy the asset to ``dest``; ``appended`` adds text to its files (injected faults)."""
-    shutil.copytree(spec.asset_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    for rel, text in (appended or {}).items():
-        (dest / rel).write_text((dest / rel).read_text() + text)
-    return dest
+    asset_dir: Path  # plays /var/task; a test that injects a fault into the asset passes a copy
 
 
 @dataclass
@@ -94,10 +83,6 @@ class ExecutionEnvironment:
     state: str = "init"  # init | ready | busy | dead
     current: Invocation | None = None
 
-    def kill(self) -> None:
-        self.process.kill()  # like send_signal, a no-op once the process is gone
-        self.process.wait(timeout=10)
-
 
 class LocalLambda(LoopbackServer):
     """The function, run with one execution environment at a time (a cold start when an invocation finds none),
@@ -106,9 +91,9 @@ class LocalLambda(LoopbackServer):
     serves environment n its Runtime API under /n (awslambdaric appends its paths to AWS_LAMBDA_RUNTIME_API), so
     that the requests of a killed environment are told apart."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
+    def __init__(self, spec: FunctionSpec) -> None:
         super().__init__()
-        self.spec, self.task_root = spec, task_root
+        self.spec = spec
         self.lookoutvision: FakeLookoutVision = FakeLookoutVision().__enter__()
         self.greengrass: FakeGreengrass = FakeGreengrass(default="DEPLOYABLE").__enter__()
         self.invocations: list[Invocation] = []
@@ -122,37 +107,31 @@ class LocalLambda(LoopbackServer):
         with self._cv:
             self._closed = True
             self._cv.notify_all()
-        for env in list(self.environments):
-            env.kill()
+        for env in self.environments:
+            env.process.kill()  # like send_signal, a no-op once the process is gone
         self.lookoutvision.__exit__()
         self.greengrass.__exit__()
         super().__exit__()
 
     def process_environment(self, runtime_api: str) -> dict[str, str]:
         """The variables of a Lambda sandbox that awslambdaric, boto3 or the handler read, then the function's own
-        (/var/task mapped to the task root). No AWS config or credentials file: only these variables configure boto3."""
-        no_home = self.task_root.parent / f"{self.task_root.name}-home"
-        variables = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "HOME": str(no_home),
-            "PYTHONPATH": os.pathsep.join([str(self.task_root), str(RUNTIME_DIR)]),
+        (/var/task: the asset's directory). No AWS config or credentials file (HOME does not exist) configures boto3."""
+        return {
+            "HOME": str(self.spec.asset_dir.parent / "no-home"),
+            "PYTHONPATH": os.pathsep.join([str(self.spec.asset_dir), str(RUNTIME_DIR)]),
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{RUNTIME_TARGET}",
             "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}",
             **OFFLINE_ENV,
             "AWS_SESSION_TOKEN": "test-session-token",  # Lambda hands out temporary credentials
-            "AWS_CONFIG_FILE": str(no_home / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(no_home / "credentials"),
             "AWS_ENDPOINT_URL_LOOKOUTVISION": self.lookoutvision.url,
             "AWS_ENDPOINT_URL_GREENGRASSV2": self.greengrass.url,
             "AWS_ENDPOINT_URL_LAMBDA": self.url,
+            **{k: v.replace("/var/task", str(self.spec.asset_dir)) for k, v in self.spec.environment.items()},
         }
-        return variables | {k: v.replace("/var/task", str(self.task_root)) for k, v in self.spec.environment.items()}
 
-    def invoke(self, payload: Any) -> Invocation:
+    def invoke(self, payload: Any) -> None:
         """Queue an asynchronous invocation."""
         invocation = Invocation(payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8"))
         with self._cv:
@@ -160,23 +139,22 @@ class LocalLambda(LoopbackServer):
             self._queue.append(invocation)
             self._cv.notify_all()
             self._cold_start_if_needed()
-        return invocation
 
     def _cold_start_if_needed(self) -> None:
-        with self._cv:
-            if not self._queue or self._closed or any(e.state != "dead" for e in self.environments):
-                return
-            process = subprocess.Popen(
-                [str(RUNTIME_PYTHON), "-S", "-m", "awslambdaric", self.spec.handler],
-                cwd=self.task_root,
-                env=self.process_environment(f"{self.url.removeprefix('http://')}/{len(self.environments)}"),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.environments.append(env := ExecutionEnvironment(process))
-            threading.Thread(target=self._watch, args=(env,), daemon=True).start()
+        """The caller holds the lock."""
+        if not self._queue or self._closed or any(e.state != "dead" for e in self.environments):
+            return
+        process = subprocess.Popen(
+            [str(RUNTIME_PYTHON), "-S", "-m", "awslambdaric", self.spec.handler],
+            cwd=self.spec.asset_dir,
+            env=self.process_environment(f"{self.url.removeprefix('http://')}/{len(self.environments)}"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.environments.append(env := ExecutionEnvironment(process))
+        threading.Thread(target=self._watch, args=(env,), daemon=True).start()
 
     def _watch(self, env: ExecutionEnvironment) -> None:
         """Keep each line the process logs (awslambdaric writes them to stdout, a record's own newlines as \\r); when
@@ -200,8 +178,7 @@ class LocalLambda(LoopbackServer):
             env.state = "ready"
             if not self._queue:
                 env.process.send_signal(signal.SIGSTOP)
-            while not self._queue and env.state != "dead" and not self._closed:
-                self._cv.wait(0.2)
+            self._cv.wait_for(lambda: bool(self._queue) or env.state == "dead" or self._closed)
             if env.state == "dead" or self._closed:  # the process is about to be killed
                 request.close_connection = True
                 return reply(request, 500, b"{}")
@@ -226,29 +203,26 @@ class LocalLambda(LoopbackServer):
             if not invocation.end("timed_out"):
                 return
             env.state = "dead"
-        env.kill()  # "Task timed out": Lambda kills the environment
-
-    def invocations_for(self, request_id: str) -> list[Invocation]:
-        """The invocations whose event carries CloudFormation RequestId ``request_id``, in the order queued."""
-        with self._cv:
-            return [i for i in self.invocations if json.loads(i.payload).get("RequestId") == request_id]
+        env.process.kill()  # "Task timed out": Lambda kills the environment
 
     def wait_request(self, request_id: str, timeout_s: float) -> list[Invocation]:
-        """Wait until the request's whole chain ended (a hand-off queues the next invocation before returning)."""
+        """The invocations whose event carries CloudFormation RequestId ``request_id``, in the order queued, once all
+        ended (a hand-off queues the next invocation before returning)."""
+        chain: list[Invocation] = []
 
         def ended() -> bool:
-            invocations = self.invocations_for(request_id)
-            return bool(invocations) and all(i.finished_at is not None for i in invocations)
+            with self._cv:
+                chain[:] = [i for i in self.invocations if json.loads(i.payload).get("RequestId") == request_id]
+            return bool(chain) and all(i.finished_at is not None for i in chain)
 
         wait_until(ended, timeout_s, f"the invocations of request {request_id} to end")
-        return self.invocations_for(request_id)
+        return chain
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         """The Runtime API of each environment, and lambda:Invoke of this function: a SigV4-signed Event call answers
         202 and queues an invocation. Anything else gets a 400 (/init/error among them: the process exits next)."""
         body = read_body(request)
         runtime = re.fullmatch(r"/(\d+)/2018-06-01/runtime/invocation/(?:next|([^/]+)/(response|error))", request.path)
-        invoke = re.fullmatch(r"/2015-03-31/functions/([^/?]+)/invocations(\?.*)?", request.path)
         if runtime and runtime[2] is None:
             self._next(request, self.environments[int(runtime[1])])
         elif runtime:
@@ -258,8 +232,7 @@ class LocalLambda(LoopbackServer):
                     current.end("success" if runtime[3] == "response" else "error", body)
             reply(request, 202, b"{}")
         elif (
-            invoke is not None
-            and unquote(invoke[1]) in (FUNCTION_NAME, FUNCTION_ARN)
+            unquote(request.path) in {f"/2015-03-31/functions/{f}/invocations" for f in (FUNCTION_NAME, FUNCTION_ARN)}
             and request.headers.get("X-Amz-Invocation-Type") == "Event"
             and str(request.headers.get("Authorization", "")).startswith("AWS4-HMAC-SHA256 ")
         ):

@@ -30,7 +30,7 @@ CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 def cdk_synth(outdir: Path, *context: str) -> subprocess.CompletedProcess[str]:
     """`cdk synth` of the example app; its stderr is in stdout."""
     context_args = [arg for item in context for arg in ("-c", item)]
-    command = e2e_support.cdk("synth", "--quiet", "--output", str(outdir), *context_args)
+    command = ["cdk", "synth", "--quiet", "--output", str(outdir), *context_args]
     return e2e_support.run_cli(command, e2e_support.cli_env(), check=False)
 
 

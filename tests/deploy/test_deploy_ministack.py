@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 import pytest
-from e2e_support import ROOT, cdk, cli_env, run_cli, stop_process_group
+from e2e_support import ROOT, cli_env, run_cli, stop_process_group
 from support import FakeGreengrass, FakeLookoutVision, HarnessError, component_arn, description, ok, wait_until
 
 from cdk_lookoutvision_packaging_handler.contract import RESOURCE_TYPE, default_job_name
@@ -74,12 +74,12 @@ class Deployment:
         outputs_file = self.work_dir / f"outputs-{name}.json"
         args = ["--app", str(self.assemblies[variant]), *stacks, "--require-approval", "never", "--no-notices"]
         args += ["--progress", "events", "--outputs-file", str(outputs_file)]
-        result = run_cli(cdk("deploy", *args), self.env, check=check)
+        result = run_cli(["cdk", "deploy", *args], self.env, check=check)
         return result, json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
 
     def destroy(self, *stacks: str) -> None:
         args = ("--force", "--no-notices")
-        run_cli(cdk("destroy", "--app", str(self.assemblies["first"]), *stacks, *args), self.env)
+        run_cli(["cdk", "destroy", "--app", str(self.assemblies["first"]), *stacks, *args], self.env)
 
     def stack(self, name: str) -> dict[str, Any]:
         [stack] = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
@@ -115,7 +115,7 @@ def outputs_by_suffix(outputs: dict[str, str], suffix: str) -> str:
 
 def _synth(variant: str, out: Path, env: dict[str, str]) -> Path:
     context = [arg for pair in CONTEXT[variant] for arg in ("-c", pair)]
-    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(out), *context), env)
+    run_cli(["cdk", "synth", "--quiet", "--no-notices", "-o", str(out), *context], env)
     return out
 
 
@@ -170,7 +170,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 wait_until(lambda: _healthy(process, deployment.url), 60, "MiniStack to answer", poll_s=0.2)
                 # Bootstrap needs no app: run it where there is no cdk.json.
                 (work / "bootstrap").mkdir()
-                bootstrap = cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--no-notices")
+                bootstrap = ["cdk", "bootstrap", f"aws://{ACCOUNT}/{REGION}", "--no-notices"]
                 run_cli(bootstrap, deployment.env, cwd=work / "bootstrap")
                 deployment.assemblies = {v: future.result() for v, future in synths.items()}
             yield deployment

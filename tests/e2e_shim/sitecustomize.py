@@ -4,8 +4,6 @@ file E2E_EVENTS_FILE names. The handler, its code and its environment are not to
 _LAMBDA_FUNCTION_ARN) is left alone.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 

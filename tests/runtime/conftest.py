@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_support import cdk, cli_env, run_cli
+from e2e_support import cli_env, run_cli
 from lambda_runtime import FunctionSpec
 
 
 @pytest.fixture(scope="session")
 def gate_function(tmp_path_factory: pytest.TempPathFactory) -> FunctionSpec:
     outdir = tmp_path_factory.mktemp("gate-synth")
-    run_cli(cdk("synth", "--quiet", "--no-notices", "-o", str(outdir)), cli_env())
+    run_cli(["cdk", "synth", "--quiet", "--no-notices", "-o", str(outdir)], cli_env())
     template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
     [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     props = function["Properties"]

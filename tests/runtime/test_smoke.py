@@ -19,7 +19,6 @@ from lambda_runtime import (
     RUNTIME_TARGET,
     FunctionSpec,
     LocalLambda,
-    prepare_task_root,
 )
 from support import COMPONENT_ARN, ResponseRecorder, description, make_event, ok
 from support import properties as watching
@@ -36,14 +35,14 @@ print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable
 
 
 def test_the_asset_runs_on_the_lambda_runtime_apart_from_the_development_environment(
-    gate_function: FunctionSpec, tmp_path: Path
+    gate_function: FunctionSpec,
 ) -> None:
     # PROBE runs with exactly an execution environment's interpreter, flags, cwd and environment.
-    with LocalLambda(gate_function, prepare_task_root(gate_function, tmp_path / "task")) as function:
+    with LocalLambda(gate_function) as function:
         environment = function.process_environment("127.0.0.1:9")
     probe = subprocess.run(
         [str(RUNTIME_PYTHON), "-S", "-c", PROBE],
-        cwd=function.task_root,
+        cwd=gate_function.asset_dir,
         env=environment,
         capture_output=True,
         text=True,
@@ -61,9 +60,9 @@ def test_the_asset_runs_on_the_lambda_runtime_apart_from_the_development_environ
     assert not any("site-packages" in p or ".venv" in p for p in report["sys_path"]), report["sys_path"]
 
 
-def answers(spec: FunctionSpec, task_root: Path, *requests: str) -> tuple[list[dict[str, Any]], int]:
+def answers(spec: FunctionSpec, *requests: str) -> tuple[list[dict[str, Any]], int]:
     """The answers to a Create (and a Delete) for a SUCCEEDED job, and how many Describe calls they made."""
-    with LocalLambda(spec, task_root) as function, ResponseRecorder() as recorder:
+    with LocalLambda(spec) as function, ResponseRecorder() as recorder:
         function.lookoutvision.script(PROJECT, JOB, [ok(description())])
         for request_type in requests:
             physical_id = f"{PROJECT}/{JOB}" if request_type == "Delete" else None
@@ -75,14 +74,14 @@ def answers(spec: FunctionSpec, task_root: Path, *requests: str) -> tuple[list[d
 
 @pytest.mark.parametrize("data_path", ["/opt/nowhere/models", None], ids=["AWS_DATA_PATH-elsewhere", "unset"])
 def test_the_entry_point_answers_create_and_delete_from_the_asset_s_own_model(
-    gate_function: FunctionSpec, tmp_path: Path, data_path: str | None
+    gate_function: FunctionSpec, data_path: str | None
 ) -> None:
     # The function as synthesized sets AWS_DATA_PATH=/var/task/models; here only index.py's own lookup can find it.
     environment = {k: v for k, v in gate_function.environment.items() if k != "AWS_DATA_PATH"}
     spec = dataclasses.replace(
         gate_function, environment=environment | ({"AWS_DATA_PATH": data_path} if data_path else {})
     )
-    [create, delete], calls = answers(spec, prepare_task_root(spec, tmp_path / "task"), "Create", "Delete")
+    [create, delete], calls = answers(spec, "Create", "Delete")
 
     assert (create["Status"], create["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{JOB}"), create["Reason"]
     assert create["Data"]["ComponentVersionArn"] == COMPONENT_ARN
@@ -90,9 +89,9 @@ def test_the_entry_point_answers_create_and_delete_from_the_asset_s_own_model(
 
 
 def test_without_its_model_the_asset_answers_failed_naming_it(gate_function: FunctionSpec, tmp_path: Path) -> None:
-    task_root = prepare_task_root(gate_function, tmp_path / "task")
+    task_root = shutil.copytree(gate_function.asset_dir, tmp_path / "task")
     shutil.rmtree(task_root / "models")
-    [body], calls = answers(gate_function, task_root, "Create")
+    [body], calls = answers(dataclasses.replace(gate_function, asset_dir=task_root), "Create")
 
     assert (body["Status"], calls) == ("FAILED", 0)
     assert "lookoutvision" in body["Reason"] and "AWS_DATA_PATH" in body["Reason"], body["Reason"]
