@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.common import ceil_ms, median
-from harness.clock import VirtualClock
 from harness.cloudformation import make_event, properties
 from harness.lookoutvision import description
+from harness.offline import VirtualClock
 
 FINISH_AFTER_S = (0, 30, 300, 1200, 3000)
 WAIT_TIMEOUT_S = 55 * 60

@@ -23,9 +23,9 @@ from typing import Any
 
 from bench.common import median
 from bench.gate import ASSUMPTIONS, EPOCH, Assumptions, invocation_allowance
-from harness.clock import VirtualClock
 from harness.cloudformation import make_event, properties
 from harness.lookoutvision import description
+from harness.offline import VirtualClock
 
 ROWS: tuple[tuple[str, int], ...] = (("component", 0), ("start", 0), ("start", 300))
 COMPONENT = "com.example.pcb-defects"

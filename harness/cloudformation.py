@@ -72,12 +72,6 @@ class ResponseRecorder(LoopbackServer):
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(put["raw"]) for put in self.requests]
 
-    @property
-    def only(self) -> dict[str, Any]:
-        """The single answer; fails the test if there were none or several."""
-        assert len(self.bodies) == 1, f"expected exactly one answer, got {len(self.bodies)}: {self.bodies}"
-        return self.bodies[0]
-
 
 def leaked_lines(lines: Iterable[str], response_urls: Iterable[str]) -> list[str]:
     """The lines that show a ResponseURL (the whole of it, its path, its query or its signature), or the signing

@@ -78,9 +78,7 @@ def packaged(request: Mapping[str, Any], status: str = "SUCCEEDED") -> dict[str,
     greengrass = request["Configuration"]["Greengrass"]
     version = greengrass.get("ComponentVersion") or f"{request['ModelVersion']}.0.0"
     desc = description(status, request["ProjectName"], request["JobName"], None, greengrass["ComponentName"], version)
-    desc["ModelVersion"] = request["ModelVersion"]
-    desc["ModelPackagingConfiguration"] = {"Greengrass": dict(greengrass)}
-    return desc
+    return {**desc, "ModelVersion": request["ModelVersion"], "ModelPackagingConfiguration": {"Greengrass": greengrass}}
 
 
 def next_step(script: list[Any]) -> Any:
@@ -132,9 +130,8 @@ class FakeLookoutVision(LoopbackServer):
         super().__init__()
         self.scripts: dict[tuple[str, str], list[Step | Callable[[], Step]]] = {}
         self.projects: set[str] = set()
-        # StartModelPackagingJob: every request (with its client token), the token each started job was started with,
-        # the refusal a Start answers given its request (None lets it through; ``starts`` already holds the request),
-        # and the script a started job then answers Describe with.
+        # StartModelPackagingJob: every request, the token each job was started with, the refusal a Start answers
+        # given its request (None lets it through), and the script a started job then answers Describe with.
         self.starts: list[dict[str, Any]] = []
         self.started: dict[tuple[str, str], str] = {}
         self.refuse_start: Callable[[dict[str, Any]], Step | BaseException | None] = lambda request: None

@@ -329,7 +329,7 @@ def test_fuzz_event_envelope(bench: Bench) -> None:
         else:  # whatever else it carries, crhelper's keys among them: one Describe with the exact names, SUCCESS
             assert run.api_calls == [(PROJECT, JOB)], f"the API saw {run.api_calls}"
             if run.answers and modest(event):
-                body = bench.gate.recorder.only
+                [body] = bench.gate.recorder.bodies
                 assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", f"{PROJECT}/{JOB}")
 
     check()
@@ -373,7 +373,7 @@ def test_fuzz_resource_properties(bench: Bench) -> None:
             return  # checked for every event
         if isinstance(props, PropertyError):
             assert run.api_calls == [], f"properties with a problem reached the API: {props}"
-            body = bench.gate.recorder.only
+            [body] = bench.gate.recorder.bodies
             assert body["Status"] == "FAILED" and body["Reason"].startswith("Invalid properties: "), body
             return
         assert set(run.api_calls) == {(props.project_name, props.job_name)}, f"the API saw {run.api_calls}"
@@ -387,7 +387,7 @@ def test_fuzz_resource_properties(bench: Bench) -> None:
             return
         mismatch = outcome == "succeeded" and props.expected_component_name not in (None, case.job["component"])
         success = not mismatch and (outcome == "succeeded" or (not wait and outcome in STATUS_OF))
-        body = bench.gate.recorder.only
+        [body] = bench.gate.recorder.bodies
         assert body["Status"] == ("SUCCESS" if success else "FAILED"), f"{outcome} answered {body}"
         assert not success or (body["Data"]["Status"], tuple(body["Data"])) == (STATUS_OF[outcome], contract.DATA_KEYS)
 

@@ -73,7 +73,7 @@ def event_for(gate: Gate, **kwargs: Any) -> dict[str, Any]:
 
 def answer(gate: Gate, status: str, says: str = "", physical_id: str = "") -> dict[str, Any]:
     """The one answer: its status, a Reason that says ``says``, and ``physical_id``."""
-    body = gate.recorder.only
+    [body] = gate.recorder.bodies
     assert body["Status"] == status and says in body["Reason"], body["Reason"]
     assert body["PhysicalResourceId"] == (physical_id or body["PhysicalResourceId"])
     return body
@@ -84,7 +84,8 @@ def test_a_succeeded_job_is_answered_once_with_every_attribute_after_one_signed_
     event = event_for(gate)
     gate(event)
     assert gate.recorder.attempts == 1
-    assert gate.recorder.only == {
+    [body] = gate.recorder.bodies
+    assert body == {
         "Status": "SUCCESS",
         "Reason": "",
         "PhysicalResourceId": PHYSICAL_ID,
@@ -212,7 +213,8 @@ def test_the_timer_answers_when_a_describe_outlives_the_invocation(gate: Gate) -
     elapsed = gate(event_for(gate), timeout_s=4.6)
     time.sleep(0.3)
     assert elapsed < 4.6 and gate.recorder.attempts == 1
-    assert gate.recorder.only["Reason"] == "The handler ran out of time before it could answer; see the function's log"
+    [body] = gate.recorder.bodies
+    assert body["Reason"] == "The handler ran out of time before it could answer; see the function's log"
 
 
 @pytest.mark.parametrize(
@@ -232,7 +234,8 @@ def test_the_timer_and_a_hand_off_never_both_answer(gate: Gate, fires_in: str, i
     gate.api.script(PROJECT, JOB, [ok(description("RUNNING"))])
     gate(event_for(gate), timeout_s=HANDS_ON_AFTER_TEN_SECONDS_S)
     assert (gate.lam.invoke.call_count, gate.recorder.attempts) == (invokes, 1)
-    assert gate.recorder.only["Reason"].startswith(reason)
+    [body] = gate.recorder.bodies
+    assert body["Reason"].startswith(reason)
 
 
 def test_a_hand_off_and_its_continuation_answer_exactly_once_and_start_the_job_once(gate: Gate) -> None:

@@ -118,7 +118,7 @@ def test_an_answer_that_cannot_be_built_is_still_given_as_a_minimal_failed() -> 
         responder._event, responder._context = make_event(response_url=recorder.url), FakeContext(30.0)
         responder.Status, responder.Reason, responder.Data = "SUCCESS", "", {"Unencodable": object()}
         responder._send()
-        body = recorder.only
+        [body] = recorder.bodies
         # The timer can fire before the function named the resource: the answer names a stable stand-in.
         responder._claim, responder.PhysicalResourceId, responder.Data = "", None, {}
         responder._send("FAILED", "the timer's answer")
