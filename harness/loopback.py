@@ -123,15 +123,10 @@ class Wire:
 
     def __init__(self, received: bytes) -> None:
         self.received, self.sent = io.BytesIO(received), bytearray()
+        self.sendall, self.setsockopt = self.sent.extend, lambda *options: None
 
     def makefile(self, *args: Any) -> io.BytesIO:
         return self.received
-
-    def sendall(self, data: bytes) -> None:
-        self.sent += data
-
-    def setsockopt(self, *args: Any) -> None:
-        pass
 
 
 def reply(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", headers: Mapping[str, str] = {}) -> None:

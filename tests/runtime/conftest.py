@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_support import cli_env, run_cli
-from lambda_runtime import FunctionSpec
+from e2e_support import FunctionSpec, cli_env, run_cli
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The fault matrix of what only a real process shows, on the asset under awslambdaric (tests/lambda_runtime.py):
+"""The fault matrix of what only a real process shows, on the asset under awslambdaric (tests/e2e_support.py):
 Lambda's deadlines, the hand-off chain across real invocations, the timer's answer before Lambda kills a blocked
 invocation, frozen runtimes, and what a runtime process logs. What a handler in process can show is asserted in
 tests/unit and tests/protocol.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_runtime import FunctionSpec, Invocation, LocalLambda
+from e2e_support import FunctionSpec, Invocation, LocalLambda
 from support import ResponseRecorder, description, leaked_lines, make_event, ok, properties
 
 PROJECT = "pcb"

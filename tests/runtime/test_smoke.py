@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_runtime import (
+from e2e_support import (
     RUNTIME_DIR,
     RUNTIME_NOTE,
     RUNTIME_PYTHON,
