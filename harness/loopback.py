@@ -92,9 +92,8 @@ class LoopbackServer:
             return sum(1 for r in self.requests if [r[key] for key in self.keys[: len(values)]] == list(values))
 
     def client(self) -> Any:
-        """A botocore client of ``service`` with the product's Config, whose requests this server's handler answers in
-        the caller's thread over an in-memory ``Wire`` (the server stops listening); a scripted exception is raised as
-        the client's own."""
+        """A botocore client of ``service`` (the product's Config) that this server, no longer listening, answers in the
+        caller's thread over a ``Wire``; a scripted exception is raised as the client's own."""
         self.server.server_close()
         client = _session().create_client(self.service, config=client_config())
 

@@ -16,8 +16,7 @@ from harness.lookoutvision import *  # noqa: F403
 from harness.loopback import *  # noqa: F403
 from harness.offline import *  # noqa: F403
 
-# What CloudFormation must receive, written out once as the tests' own expectation (not read from the product); the
-# Data keys are pinned in tests/unit/test_contract.py.
+# What CloudFormation must receive, as the tests' own expectation (the Data keys: tests/unit/test_contract.py).
 EXPECTED_BODY_KEYS = frozenset(
     "Status Reason PhysicalResourceId StackId RequestId LogicalResourceId NoEcho Data".split()
 )

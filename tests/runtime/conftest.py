@@ -15,10 +15,6 @@ def gate_function(tmp_path_factory: pytest.TempPathFactory) -> FunctionSpec:
     run_cli(["cdk", "synth", "--quiet", "--no-notices", "-o", str(outdir)], cli_env())
     template = json.loads((outdir / "LookoutVisionModelGate.template.json").read_text())
     [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    props = function["Properties"]
-    return FunctionSpec(
-        handler=props["Handler"],
-        environment={str(k): str(v) for k, v in props["Environment"]["Variables"].items()},
-        timeout_s=float(props["Timeout"]),
-        asset_dir=outdir / function["Metadata"]["aws:asset:path"],
-    )
+    props, asset_dir = function["Properties"], outdir / function["Metadata"]["aws:asset:path"]
+    variables = {str(k): str(v) for k, v in props["Environment"]["Variables"].items()}
+    return FunctionSpec(props["Handler"], variables, float(props["Timeout"]), asset_dir)
